@@ -1,0 +1,120 @@
+//! `fleethost run` and `fleethost check`: wires config, runtime, capabilities
+//! and pipelines together.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::capabilities::redis_kv::RedisKv;
+use crate::config::Config;
+use crate::kafka::producer::Producer;
+use crate::pipeline::dead_letter::dead_letter_topic;
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime};
+
+/// Why the host could not start or ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The wasm engine could not be set up.
+    #[error("cannot start the WebAssembly runtime: {0}")]
+    Runtime(String),
+    /// The Redis URL is not usable.
+    #[error("redis.url: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A plugin could not be loaded or initialised.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The Kafka producer could not be created.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// One or more pipelines ended with an error.
+    #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Pipelines(Vec<PipelineError>),
+}
+
+/// Compiles every plugin of the config and initialises one instance of each,
+/// so that a broken plugin is refused before anything is consumed.
+pub async fn load_plugins(
+    config: &Config,
+    runtime: &PluginRuntime,
+    kv: &RedisKv,
+) -> Result<BTreeMap<String, Arc<LoadedPlugin>>, RunError> {
+    let mut loaded = BTreeMap::new();
+    for (name, plugin_config) in &config.plugins {
+        let (runtime, kv, name_owned, plugin_config) = (
+            runtime.clone(),
+            kv.clone(),
+            name.clone(),
+            plugin_config.clone(),
+        );
+        let handle = tokio::runtime::Handle::current();
+        let plugin = tokio::task::spawn_blocking(move || {
+            let _guard = handle.enter();
+            let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, kv)?;
+            plugin.instantiate("check")?;
+            Ok::<_, LoadError>(plugin)
+        })
+        .await
+        .map_err(|error| RunError::Runtime(format!("plugin loader panicked: {error}")))??;
+        tracing::info!(plugin = %name, version = plugin.version(), path = %plugin.path().display(), "plugin loaded");
+        loaded.insert(name.clone(), Arc::new(plugin));
+    }
+    Ok(loaded)
+}
+
+/// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
+/// each finish its in-flight batches and commit.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
+    let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
+    let kv = RedisKv::connect_lazy(&config.redis.url)?;
+    let plugins = load_plugins(&config, &runtime, &kv).await?;
+    let producer = Producer::new(&config.kafka)?;
+
+    let dead_letter_topics: Vec<String> = config
+        .pipelines
+        .iter()
+        .flat_map(|pipeline| pipeline.topics.iter().map(|topic| dead_letter_topic(topic)))
+        .collect();
+    if let Err(error) =
+        crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await
+    {
+        tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
+    }
+
+    let status_interval =
+        (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
+    let mut tasks = tokio::task::JoinSet::new();
+    for pipeline_config in &config.pipelines {
+        let pipeline_plugins = pipeline_config
+            .plugins
+            .iter()
+            .map(|name| plugins[name].clone())
+            .collect();
+        let pipeline = Pipeline::new(
+            pipeline_config.clone(),
+            config.kafka.clone(),
+            pipeline_plugins,
+            producer.clone(),
+            status_interval,
+        );
+        tasks.spawn(pipeline.run(shutdown.child_token()));
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "pipeline ended with an error");
+                failures.push(error);
+            }
+            Err(error) => tracing::error!(%error, "pipeline task panicked"),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Pipelines(failures))
+    }
+}

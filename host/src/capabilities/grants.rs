@@ -1,0 +1,94 @@
+//! Grants: what a plugin may touch. Checked on every capability call, before
+//! anything reaches a backend.
+
+use crate::config::Grants;
+use crate::runtime::kv::KvError;
+
+/// The key prefixes a plugin may read and write through `kv`.
+#[derive(Debug, Clone, Default)]
+pub struct KvGrants {
+    read: Vec<String>,
+    write: Vec<String>,
+}
+
+impl KvGrants {
+    /// The kv part of a plugin's grants. A write grant implies read access to
+    /// the same prefix.
+    pub fn new(grants: &Grants) -> Self {
+        let mut read = grants.kv_read.clone();
+        read.extend(grants.kv_write.iter().cloned());
+        Self {
+            read,
+            write: grants.kv_write.clone(),
+        }
+    }
+
+    /// Ok when `key` starts with one of the write prefixes.
+    pub fn check_write(&self, key: &str) -> Result<(), KvError> {
+        check(key, &self.write, "write", "kv_write")
+    }
+
+    /// Ok when `key` starts with one of the read or write prefixes.
+    pub fn check_read(&self, key: &str) -> Result<(), KvError> {
+        check(key, &self.read, "read", "kv_read")
+    }
+}
+
+fn check(key: &str, prefixes: &[String], access: &str, grant: &str) -> Result<(), KvError> {
+    if key.is_empty() {
+        return Err(KvError::Invalid("empty key".into()));
+    }
+    if prefixes
+        .iter()
+        .any(|prefix| key.starts_with(prefix.as_str()))
+    {
+        Ok(())
+    } else {
+        Err(KvError::Denied(format!(
+            "{access} of key {key:?} is not granted (grants.{grant} = {prefixes:?})"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants() -> KvGrants {
+        KvGrants::new(&Grants {
+            kv_read: vec!["eta:".into()],
+            kv_write: vec!["driver:".into()],
+        })
+    }
+
+    #[test]
+    fn writes_only_under_write_prefixes() {
+        assert!(grants().check_write("driver:42").is_ok());
+        let denied = grants().check_write("eta:1").unwrap_err();
+        assert!(
+            matches!(&denied, KvError::Denied(message) if message.contains("\"eta:1\"")),
+            "{denied:?}"
+        );
+        assert!(matches!(
+            grants().check_write("drivers"),
+            Err(KvError::Denied(_))
+        ));
+    }
+
+    #[test]
+    fn reads_under_read_or_write_prefixes() {
+        assert!(grants().check_read("eta:1").is_ok());
+        assert!(grants().check_read("driver:1").is_ok());
+        assert!(matches!(
+            grants().check_read("fare:1"),
+            Err(KvError::Denied(_))
+        ));
+    }
+
+    #[test]
+    fn nothing_granted_means_nothing_allowed() {
+        let none = KvGrants::default();
+        assert!(matches!(none.check_read("a"), Err(KvError::Denied(_))));
+        assert!(matches!(none.check_write(""), Err(KvError::Invalid(_))));
+    }
+}

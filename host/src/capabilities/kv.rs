@@ -1,0 +1,122 @@
+//! The `kv` capability as plugins see it: grant checks, a timeout per call,
+//! then the backend. Guest calls are synchronous; they run on a blocking thread
+//! and wait for the async backend there.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::grants::KvGrants;
+use super::redis_kv::RedisKv;
+use crate::runtime::HostState;
+use crate::runtime::kv::{FieldValue, Host, KvError, WriteOp, WriteResult};
+
+/// Most operations or keys one kv call may carry.
+pub const MAX_KEYS_PER_CALL: usize = 100_000;
+
+/// One instance's view of the kv store.
+pub struct KvCapability {
+    grants: Arc<KvGrants>,
+    backend: RedisKv,
+    timeout: Duration,
+    runtime: tokio::runtime::Handle,
+}
+
+impl KvCapability {
+    /// A capability limited by `grants`, each call bounded by `timeout`.
+    /// Must be created inside the tokio runtime whose handle it keeps.
+    pub fn new(grants: Arc<KvGrants>, backend: RedisKv, timeout: Duration) -> Self {
+        Self {
+            grants,
+            backend,
+            timeout,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// Checks every key of `ops` against the write grants, then applies them in
+    /// one round trip.
+    pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteResult>, KvError> {
+        check_count(ops.len())?;
+        for op in &ops {
+            for key in write_keys(op) {
+                self.grants
+                    .check_write(key)
+                    .inspect_err(|error| tracing::warn!(?error, "kv write refused"))?;
+            }
+        }
+        self.block_on(self.backend.write(&ops))
+    }
+
+    /// Reads many string keys in one round trip.
+    pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
+        check_count(keys.len())?;
+        for key in &keys {
+            self.grants.check_read(key)?;
+        }
+        self.block_on(self.backend.get_many(&keys))
+    }
+
+    /// Reads many hashes in one round trip.
+    pub fn hash_get_all_many(&self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
+        check_count(keys.len())?;
+        for key in &keys {
+            self.grants.check_read(key)?;
+        }
+        self.block_on(self.backend.hash_get_all_many(&keys))
+    }
+
+    fn block_on<T>(&self, call: impl Future<Output = Result<T, KvError>>) -> Result<T, KvError> {
+        let timeout = self.timeout;
+        self.runtime.block_on(async move {
+            tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(KvError::Unavailable(format!(
+                        "kv call timed out after {} ms",
+                        timeout.as_millis()
+                    )))
+                })
+        })
+    }
+}
+
+fn check_count(count: usize) -> Result<(), KvError> {
+    if count > MAX_KEYS_PER_CALL {
+        return Err(KvError::Invalid(format!(
+            "{count} operations in one call; the limit is {MAX_KEYS_PER_CALL}"
+        )));
+    }
+    Ok(())
+}
+
+/// Every key a write operation touches.
+fn write_keys(op: &WriteOp) -> Vec<&str> {
+    match op {
+        WriteOp::Set(set) => vec![&set.key],
+        WriteOp::HashSet(hash) => vec![&hash.key],
+        WriteOp::UpsertNewer(upsert) => {
+            let mut keys = vec![upsert.key.as_str()];
+            if let Some(geo) = &upsert.geo {
+                keys.push(&geo.key);
+            }
+            keys
+        }
+        WriteOp::GeoAdd(member) => vec![&member.key],
+        WriteOp::Expire((key, _)) => vec![key],
+        WriteOp::Delete(key) => vec![key],
+    }
+}
+
+impl Host for HostState {
+    fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteResult>, KvError> {
+        self.kv.write(ops)
+    }
+
+    fn get_many(&mut self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
+        self.kv.get_many(keys)
+    }
+
+    fn hash_get_all_many(&mut self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
+        self.kv.hash_get_all_many(keys)
+    }
+}

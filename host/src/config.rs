@@ -1,0 +1,535 @@
+//! The TOML configuration file: typed, validated, with errors that name the key
+//! and the file.
+//!
+//! Every field's doc comment doubles as user documentation; the annotated
+//! example in `examples/fleethost.toml` shows every key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a config file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema (unknown key,
+    /// wrong type, missing key); toml's message names the key and the line.
+    #[error("invalid config file {path}:\n{message}")]
+    Parse { path: PathBuf, message: String },
+    /// The file parsed but a value is not acceptable.
+    #[error("invalid config file {path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration of one fleethost process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How to reach Kafka.
+    pub kafka: KafkaConfig,
+    /// How to reach Redis, the store behind the `kv` capability.
+    #[serde(default)]
+    pub redis: RedisConfig,
+    /// How often the host prints its progress line per pipeline.
+    #[serde(default)]
+    pub status: StatusConfig,
+    /// The pipelines to run; each is its own consumer group.
+    pub pipelines: Vec<PipelineConfig>,
+    /// The plugins pipelines may use, by name.
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+/// Kafka connection settings shared by every pipeline's consumer and the
+/// host's producer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list of brokers to bootstrap from.
+    pub bootstrap_servers: String,
+    /// Any librdkafka property, passed through as is (for example
+    /// `"session.timeout.ms" = "6000"` or `"security.protocol" = "SSL"`).
+    /// Properties the host must control itself are refused (see
+    /// `kafka::client_config::HOST_OWNED_PROPERTIES`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Redis connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Redis URL, e.g. `redis://127.0.0.1:6379/0`.
+    #[serde(default = "default_redis_url")]
+    pub url: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: default_redis_url(),
+        }
+    }
+}
+
+fn default_redis_url() -> String {
+    "redis://127.0.0.1:6379".to_string()
+}
+
+/// Progress reporting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Milliseconds between two progress lines (events/s, batches, lag) per
+    /// pipeline; 0 turns them off. Default 5000.
+    #[serde(default = "default_status_interval_ms")]
+    pub interval_ms: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: default_status_interval_ms(),
+        }
+    }
+}
+
+fn default_status_interval_ms() -> u64 {
+    5000
+}
+
+/// One pipeline: a consumer group, its topics, and the plugins each batch goes
+/// through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Name used in logs, metrics and dead-letter headers; unique in the file.
+    pub name: String,
+    /// Kafka consumer group id. Processes with the same group id split the
+    /// partitions between them.
+    pub group_id: String,
+    /// Topics to consume.
+    pub topics: Vec<String>,
+    /// Names of the plugins (keys of `[plugins]`) each batch goes through, in order.
+    pub plugins: Vec<String>,
+    /// When a batch is full.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// What happens when a plugin fails a batch.
+    #[serde(default)]
+    pub failure: FailurePolicy,
+    /// Milliseconds between two commits of the offsets of finished batches.
+    /// Offsets are also committed when partitions are revoked and at shutdown.
+    /// Default 1000.
+    #[serde(default = "default_commit_interval_ms")]
+    pub commit_interval_ms: u64,
+}
+
+fn default_commit_interval_ms() -> u64 {
+    1000
+}
+
+/// Batch limits: a partition's batch is handed to the plugins when it holds
+/// `max_events` events or when `max_wait_ms` has passed since its first event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Maximum events in one batch. Default 1000.
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    /// Maximum milliseconds a batch waits for more events. Default 1000.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_events: default_max_events(),
+            max_wait_ms: default_max_wait_ms(),
+        }
+    }
+}
+
+fn default_max_events() -> usize {
+    1000
+}
+
+fn default_max_wait_ms() -> u64 {
+    1000
+}
+
+/// What the pipeline does with a batch a plugin fails (error, trap, timeout).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePolicy {
+    /// How many times a failed batch is tried again (on a fresh instance after
+    /// a trap). Default 3.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Milliseconds before the first retry; doubled for each further one.
+    /// Default 200.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// After the last retry: `dead-letter` (the batch's events go to
+    /// `{topic}.dlq` and the partition moves on) or `stop` (the pipeline stops
+    /// without committing the batch). Default `dead-letter`.
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        Self {
+            retries: default_retries(),
+            backoff_ms: default_backoff_ms(),
+            on_exhausted: OnExhausted::default(),
+        }
+    }
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+fn default_backoff_ms() -> u64 {
+    200
+}
+
+/// The last step of a failure policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnExhausted {
+    /// Send the failed batch to the dead-letter topic and go on.
+    #[default]
+    DeadLetter,
+    /// Stop the pipeline; its uncommitted batches are redelivered on restart.
+    Stop,
+}
+
+/// One plugin: its component file, its config map, its limits and its grants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Path of the `.wasm` component; relative paths are relative to the
+    /// config file's folder.
+    pub path: PathBuf,
+    /// String map handed to the plugin's `init`.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Resource limits of every instance.
+    #[serde(default)]
+    pub limits: PluginLimits,
+    /// What the plugin may touch through the host's capabilities.
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+/// Resource limits of one plugin instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Maximum linear memory of an instance, in MiB. Default 64.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u64,
+    /// Maximum milliseconds one `process-batch` call may run. Default 5000.
+    #[serde(default = "default_batch_timeout_ms")]
+    pub batch_timeout_ms: u64,
+    /// Maximum milliseconds one capability call (a Redis round trip) may take.
+    /// Default 2000.
+    #[serde(default = "default_host_call_timeout_ms")]
+    pub host_call_timeout_ms: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            memory_mib: default_memory_mib(),
+            batch_timeout_ms: default_batch_timeout_ms(),
+            host_call_timeout_ms: default_host_call_timeout_ms(),
+        }
+    }
+}
+
+fn default_memory_mib() -> u64 {
+    64
+}
+
+fn default_batch_timeout_ms() -> u64 {
+    5000
+}
+
+fn default_host_call_timeout_ms() -> u64 {
+    2000
+}
+
+/// What a plugin may touch. Everything not granted is refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Key prefixes the plugin may read through `kv` (e.g. `"driver:"`).
+    #[serde(default)]
+    pub kv_read: Vec<String>,
+    /// Key prefixes the plugin may write through `kv`.
+    #[serde(default)]
+    pub kv_write: Vec<String>,
+}
+
+impl Config {
+    /// Reads, parses and validates the config file at `path`. Relative plugin
+    /// paths are resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for plugin in config.plugins.values_mut() {
+            if plugin.path.is_relative() {
+                plugin.path = base.join(&plugin.path);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        if self.kafka.bootstrap_servers.trim().is_empty() {
+            return Err(invalid(
+                "kafka.bootstrap_servers".into(),
+                "must not be empty".into(),
+            ));
+        }
+        if let Some(owned) =
+            crate::kafka::client_config::host_owned_property(&self.kafka.properties)
+        {
+            return Err(invalid(
+                format!("kafka.properties.\"{owned}\""),
+                "is set by fleethost itself and cannot be overridden".into(),
+            ));
+        }
+        if self.pipelines.is_empty() {
+            return Err(invalid(
+                "pipelines".into(),
+                "at least one [[pipelines]] entry is required".into(),
+            ));
+        }
+        let mut names = HashSet::new();
+        for (index, pipeline) in self.pipelines.iter().enumerate() {
+            let key = |field: &str| format!("pipelines[{index}].{field}");
+            if pipeline.name.trim().is_empty() {
+                return Err(invalid(key("name"), "must not be empty".into()));
+            }
+            if !names.insert(pipeline.name.as_str()) {
+                return Err(invalid(
+                    key("name"),
+                    format!("pipeline name {:?} is used twice", pipeline.name),
+                ));
+            }
+            if pipeline.group_id.trim().is_empty() {
+                return Err(invalid(key("group_id"), "must not be empty".into()));
+            }
+            if pipeline.topics.is_empty()
+                || pipeline.topics.iter().any(|topic| topic.trim().is_empty())
+            {
+                return Err(invalid(
+                    key("topics"),
+                    "must list at least one non-empty topic".into(),
+                ));
+            }
+            if pipeline.plugins.is_empty() {
+                return Err(invalid(
+                    key("plugins"),
+                    "must list at least one plugin".into(),
+                ));
+            }
+            for (plugin_index, plugin) in pipeline.plugins.iter().enumerate() {
+                if !self.plugins.contains_key(plugin) {
+                    let known: Vec<&String> = self.plugins.keys().collect();
+                    return Err(invalid(
+                        key(&format!("plugins[{plugin_index}]")),
+                        format!("no plugin named {plugin:?} in [plugins] (known: {known:?})"),
+                    ));
+                }
+            }
+            if pipeline.batch.max_events == 0 || pipeline.batch.max_events > 100_000 {
+                return Err(invalid(
+                    key("batch.max_events"),
+                    "must be between 1 and 100000".into(),
+                ));
+            }
+            if pipeline.batch.max_wait_ms == 0 {
+                return Err(invalid(
+                    key("batch.max_wait_ms"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if pipeline.commit_interval_ms == 0 {
+                return Err(invalid(
+                    key("commit_interval_ms"),
+                    "must be at least 1".into(),
+                ));
+            }
+        }
+        for (name, plugin) in &self.plugins {
+            let key = |field: &str| format!("plugins.{name}.{field}");
+            if plugin.limits.memory_mib == 0 || plugin.limits.memory_mib > 4096 {
+                return Err(invalid(
+                    key("limits.memory_mib"),
+                    "must be between 1 and 4096".into(),
+                ));
+            }
+            if plugin.limits.batch_timeout_ms == 0 {
+                return Err(invalid(
+                    key("limits.batch_timeout_ms"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if plugin.limits.host_call_timeout_ms == 0 {
+                return Err(invalid(
+                    key("limits.host_call_timeout_ms"),
+                    "must be at least 1".into(),
+                ));
+            }
+            for (field, prefixes) in [
+                ("grants.kv_read", &plugin.grants.kv_read),
+                ("grants.kv_write", &plugin.grants.kv_write),
+            ] {
+                if prefixes.iter().any(|prefix| prefix.is_empty()) {
+                    return Err(invalid(
+                        key(field),
+                        "an empty prefix would grant every key; list the prefixes explicitly"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[kafka]
+bootstrap_servers = "127.0.0.1:9092"
+
+[[pipelines]]
+name = "live"
+group_id = "g"
+topics = ["rider-updates"]
+plugins = ["live-location"]
+
+[plugins.live-location]
+path = "live_location.wasm"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/fleethost.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_the_documented_defaults() {
+        let config = parse(MINIMAL).unwrap();
+        let pipeline = &config.pipelines[0];
+        assert_eq!(pipeline.batch.max_events, 1000);
+        assert_eq!(pipeline.batch.max_wait_ms, 1000);
+        assert_eq!(pipeline.failure.retries, 3);
+        assert_eq!(pipeline.failure.on_exhausted, OnExhausted::DeadLetter);
+        assert_eq!(config.redis.url, "redis://127.0.0.1:6379");
+        assert_eq!(config.plugins["live-location"].limits.memory_mib, 64);
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_naming_key_and_file() {
+        let text = MINIMAL.replace("group_id = \"g\"", "group_id = \"g\"\nmax_evnts = 5");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("/etc/fleethost.toml"), "{error}");
+        assert!(error.contains("max_evnts"), "{error}");
+    }
+
+    #[test]
+    fn unknown_plugin_reference_names_the_key() {
+        let text = MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-locaton\"]",
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("pipelines[0].plugins[0]"), "{error}");
+        assert!(error.contains("live-locaton"), "{error}");
+    }
+
+    #[test]
+    fn host_owned_kafka_property_is_refused() {
+        let text = MINIMAL.replace(
+            "bootstrap_servers = \"127.0.0.1:9092\"",
+            "bootstrap_servers = \"127.0.0.1:9092\"\nproperties = { \"enable.auto.offset.store\" = \"true\" }",
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains("kafka.properties.\"enable.auto.offset.store\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn zero_batch_size_is_refused() {
+        let text = MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nbatch = { max_events = 0 }",
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("pipelines[0].batch.max_events"), "{error}");
+    }
+
+    #[test]
+    fn empty_grant_prefix_is_refused() {
+        let text = format!("{MINIMAL}grants = {{ kv_write = [\"\"] }}\n");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains("plugins.live-location.grants.kv_write"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn relative_plugin_path_is_resolved_against_the_config_folder() {
+        let dir = std::env::temp_dir().join(format!("fleethost-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fleethost.toml");
+        std::fs::write(&file, MINIMAL).unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(
+            config.plugins["live-location"].path,
+            dir.join("live_location.wasm")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

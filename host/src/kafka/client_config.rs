@@ -1,0 +1,78 @@
+//! librdkafka's string keys, in one place.
+//!
+//! The host owns the keys that its delivery guarantees depend on; a user's
+//! `kafka.properties` may set anything else.
+
+use std::collections::BTreeMap;
+
+use rdkafka::ClientConfig;
+
+use crate::config::{KafkaConfig, PipelineConfig};
+
+/// Properties fleethost sets itself: overriding them would break
+/// at-least-once delivery or the pipeline/group mapping.
+pub const HOST_OWNED_PROPERTIES: [&str; 6] = [
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.offset.store",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.idempotence",
+];
+
+/// The first property in `properties` that the host owns, if any.
+pub fn host_owned_property(properties: &BTreeMap<String, String>) -> Option<&str> {
+    properties
+        .keys()
+        .map(String::as_str)
+        .find(|key| HOST_OWNED_PROPERTIES.contains(key))
+}
+
+fn base(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &kafka.bootstrap_servers);
+    config
+}
+
+fn with_user_properties(mut config: ClientConfig, kafka: &KafkaConfig) -> ClientConfig {
+    for (key, value) in &kafka.properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// Consumer settings of one pipeline: offsets are stored by the host only
+/// once everything at or below them is done, and librdkafka commits the stored
+/// offsets every `commit_interval_ms` (the host also commits synchronously on
+/// revoke and at shutdown).
+pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range,roundrobin");
+    let mut config = with_user_properties(config, kafka);
+    config
+        .set("group.id", &pipeline.group_id)
+        .set("enable.auto.offset.store", "false")
+        .set("enable.auto.commit", "true")
+        .set(
+            "auto.commit.interval.ms",
+            pipeline.commit_interval_ms.to_string(),
+        );
+    config
+}
+
+/// Producer settings: idempotent, acknowledged by all in-sync replicas, so a
+/// dead letter is durable before the offset past it is stored.
+pub fn producer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config.set("linger.ms", "5").set("compression.type", "none");
+    let mut config = with_user_properties(config, kafka);
+    config.set("enable.idempotence", "true").set("acks", "all");
+    config
+}
+
+/// Admin client settings (topic creation).
+pub fn admin(kafka: &KafkaConfig) -> ClientConfig {
+    with_user_properties(base(kafka), kafka)
+}

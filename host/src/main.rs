@@ -1,0 +1,173 @@
+//! The `fleethost` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use fleethost::config::Config;
+
+/// Consumer host for real-time location streams: Kafka consumer groups,
+/// batching and at-least-once commits, with the business logic in sandboxed
+/// WebAssembly plugins.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every pipeline of the config until SIGINT/SIGTERM, then finish
+    /// in-flight batches, commit and exit 0.
+    Run {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate the config and load every plugin (compile + init) without
+    /// consuming anything.
+    Check {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Simulate a fleet of drivers producing GPS fixes to Kafka.
+    Simulate {
+        /// Kafka bootstrap servers.
+        #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
+        bootstrap_servers: String,
+        /// Topic to produce to (created with --partitions if missing).
+        #[arg(long, default_value = "rider-updates")]
+        topic: String,
+        /// Number of drivers.
+        #[arg(long, default_value_t = 1000)]
+        drivers: usize,
+        /// Fixes per second for the whole fleet [default: one per driver per second].
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Stop after this many fixes [default: run until Ctrl-C].
+        #[arg(long)]
+        count: Option<u64>,
+        /// Partitions of the topic when it is created.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// Random seed of the drivers' paths.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("fleethost: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fleethost: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { config } => {
+            let config = Config::load(&config)?;
+            let shutdown = shutdown_on_signal();
+            fleethost::app::run(config, shutdown).await?;
+            Ok(())
+        }
+        Command::Check { config: path } => {
+            let config = Config::load(&path)?;
+            let runtime = fleethost::runtime::PluginRuntime::new()
+                .map_err(|error| anyhow::anyhow!("{error:#}"))?;
+            let kv = fleethost::capabilities::redis_kv::RedisKv::connect_lazy(&config.redis.url)
+                .context("redis.url")?;
+            let plugins = fleethost::app::load_plugins(&config, &runtime, &kv).await?;
+            println!(
+                "{}: ok, {} pipeline(s)",
+                path.display(),
+                config.pipelines.len()
+            );
+            for plugin in plugins.values() {
+                println!("  plugin {} ({})", plugin.label(), plugin.path().display());
+            }
+            Ok(())
+        }
+        Command::Simulate {
+            bootstrap_servers,
+            topic,
+            drivers,
+            rate,
+            count,
+            partitions,
+            seed,
+        } => {
+            let config = fleethost::simulate::SimulationConfig {
+                bootstrap_servers,
+                topic,
+                drivers,
+                rate: rate.unwrap_or(drivers as f64),
+                count,
+                seed,
+                partitions,
+            };
+            fleethost::simulate::run(config, shutdown_on_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// A token cancelled by the first SIGINT or SIGTERM. A second signal exits at
+/// once, without committing (at-least-once delivery makes that safe).
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        for count in 0.. {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            if count == 0 {
+                tracing::info!(
+                    "shutting down: finishing in-flight batches and committing (signal again to exit at once)"
+                );
+                cancel.cancel();
+            } else {
+                tracing::warn!("second signal: exiting without committing");
+                std::process::exit(130);
+            }
+        }
+    });
+    token
+}

@@ -1,0 +1,218 @@
+//! The plugin chain of one partition worker: each batch goes through the
+//! pipeline's plugins in order, under the pipeline's failure policy.
+//!
+//! A failed call costs the instance, never the host: after a trap or timeout
+//! the instance is dropped and a fresh one is built for the retry. When the
+//! retries are used up, the batch's events are dead-lettered or the pipeline
+//! stops, as configured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::dead_letter::Failure;
+use super::stats::PipelineStats;
+use crate::config::{FailurePolicy, OnExhausted};
+use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance};
+
+/// Why a chain run ended without a result for every event.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// A plugin failed beyond its retries and the policy is `stop`.
+    #[error(
+        "plugin {plugin} failed the batch at offsets {first_offset}..={last_offset} after all retries: {error}"
+    )]
+    Stopped {
+        plugin: String,
+        first_offset: i64,
+        last_offset: i64,
+        error: CallError,
+    },
+    /// Shutdown or revoke interrupted the retries; the batch is not done.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+struct Stage {
+    plugin: Arc<LoadedPlugin>,
+    instance: Option<PluginInstance>,
+}
+
+/// The plugins of one pipeline with one instance each, owned by one worker.
+pub struct PluginChain {
+    pipeline: String,
+    stages: Vec<Stage>,
+    policy: FailurePolicy,
+    stats: Arc<PipelineStats>,
+}
+
+impl PluginChain {
+    /// A chain over `plugins`; instances are created on first use.
+    pub fn new(
+        pipeline: &str,
+        plugins: &[Arc<LoadedPlugin>],
+        policy: FailurePolicy,
+        stats: Arc<PipelineStats>,
+    ) -> Self {
+        Self {
+            pipeline: pipeline.to_string(),
+            stages: plugins
+                .iter()
+                .map(|plugin| Stage {
+                    plugin: plugin.clone(),
+                    instance: None,
+                })
+                .collect(),
+            policy,
+            stats,
+        }
+    }
+
+    /// Runs `batch` through every plugin. Returns the events that failed, by
+    /// index into `batch.events`, with why; every other event is done. Events
+    /// rejected by one plugin are not shown to the next.
+    pub async fn run(
+        &mut self,
+        batch: Batch,
+        stop: &CancellationToken,
+    ) -> Result<Vec<(usize, Failure)>, ChainError> {
+        let first_offset = batch.events.first().map_or(-1, |event| event.offset);
+        let last_offset = batch.events.last().map_or(-1, |event| event.offset);
+        let mut batch = Arc::new(batch);
+        // Index in the original batch of each event still in `batch`.
+        let mut alive: Vec<usize> = (0..batch.events.len()).collect();
+        let mut failures = Vec::new();
+        for stage_index in 0..self.stages.len() {
+            if alive.is_empty() {
+                break;
+            }
+            let label = self.stages[stage_index].plugin.label();
+            match self
+                .call_with_retries(stage_index, batch.clone(), stop)
+                .await
+            {
+                Ok(outcome) => {
+                    let mut rejected = vec![false; alive.len()];
+                    for rejection in outcome.rejected {
+                        let index = rejection.index as usize;
+                        if index >= alive.len() || rejected[index] {
+                            tracing::warn!(pipeline = %self.pipeline, plugin = %label, index, "plugin rejected an event index it was not given; ignored");
+                            continue;
+                        }
+                        rejected[index] = true;
+                        failures.push((
+                            alive[index],
+                            Failure {
+                                kind: "rejected",
+                                reason: rejection.reason,
+                                plugin: Some(label.clone()),
+                            },
+                        ));
+                    }
+                    if rejected.contains(&true) {
+                        let mut remaining = Arc::unwrap_or_clone(batch);
+                        let mut keep = rejected.iter().map(|rejected| !rejected);
+                        remaining.events.retain(|_| keep.next().unwrap_or(true));
+                        let mut keep = rejected.iter().map(|rejected| !rejected);
+                        alive.retain(|_| keep.next().unwrap_or(true));
+                        batch = Arc::new(remaining);
+                    }
+                }
+                Err(ChainError::Stopped { error, .. })
+                    if self.policy.on_exhausted == OnExhausted::DeadLetter =>
+                {
+                    let failure = Failure {
+                        kind: error.kind(),
+                        reason: error.to_string(),
+                        plugin: Some(label),
+                    };
+                    failures.extend(alive.drain(..).map(|index| (index, failure.clone())));
+                }
+                Err(ChainError::Stopped { plugin, error, .. }) => {
+                    return Err(ChainError::Stopped {
+                        plugin,
+                        first_offset,
+                        last_offset,
+                        error,
+                    });
+                }
+                Err(ChainError::Cancelled) => return Err(ChainError::Cancelled),
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Calls one plugin, retrying with exponential backoff on a fresh instance
+    /// when the call poisoned the old one. `Stopped` means the retries are used
+    /// up (the caller applies `on_exhausted`).
+    async fn call_with_retries(
+        &mut self,
+        stage_index: usize,
+        batch: Arc<Batch>,
+        stop: &CancellationToken,
+    ) -> Result<BatchOutcome, ChainError> {
+        let pipeline = self.pipeline.clone();
+        let stage = &mut self.stages[stage_index];
+        let (first_offset, last_offset) = (
+            batch.events.first().map_or(-1, |event| event.offset),
+            batch.events.last().map_or(-1, |event| event.offset),
+        );
+        let mut attempt: u32 = 0;
+        loop {
+            let plugin = stage.plugin.clone();
+            let instance = stage.instance.take();
+            let call_batch = batch.clone();
+            let pipeline_name = pipeline.clone();
+            let call = tokio::task::spawn_blocking(move || {
+                let mut instance = match instance {
+                    Some(instance) => instance,
+                    None => plugin
+                        .instantiate(&pipeline_name)
+                        .map_err(|error| (None, CallError::Trap(error.to_string())))?,
+                };
+                match instance.process(&call_batch) {
+                    Ok(outcome) => Ok((instance, outcome)),
+                    Err(error) if error.poisons_instance() => Err((None, error)),
+                    Err(error) => Err((Some(instance), error)),
+                }
+            });
+            let error = match call.await {
+                Ok(Ok((instance, outcome))) => {
+                    stage.instance = Some(instance);
+                    return Ok(outcome);
+                }
+                Ok(Err((instance, error))) => {
+                    stage.instance = instance;
+                    error
+                }
+                Err(join_error) => {
+                    CallError::Trap(format!("plugin call panicked in the host: {join_error}"))
+                }
+            };
+            self.stats
+                .plugin_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let label = stage.plugin.label();
+            tracing::warn!(
+                %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,
+                attempt = attempt + 1, kind = error.kind(), %error, "plugin failed the batch"
+            );
+            if !error.is_retryable() || attempt >= self.policy.retries {
+                return Err(ChainError::Stopped {
+                    plugin: label,
+                    first_offset,
+                    last_offset,
+                    error,
+                });
+            }
+            let backoff =
+                Duration::from_millis(self.policy.backoff_ms.saturating_mul(1 << attempt.min(16)));
+            tokio::select! {
+                _ = stop.cancelled() => return Err(ChainError::Cancelled),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            attempt += 1;
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! One pipeline: a consumer group member, a worker per assigned partition, and
+//! the coordination between them (rebalances, shutdown, progress).
+
+pub mod chain;
+pub mod dead_letter;
+pub mod stats;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::Consumer;
+use rdkafka::error::KafkaError;
+use rdkafka::util::DefaultRuntime;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::chain::{ChainError, PluginChain};
+use self::stats::{PipelineStats, StatsSnapshot};
+use self::worker::{PartitionWorker, WorkerExit, WorkerShared};
+use crate::config::{KafkaConfig, PipelineConfig};
+use crate::kafka::client_config;
+use crate::kafka::consumer::{
+    AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored,
+    spawn_driver,
+};
+use crate::kafka::producer::Producer;
+use crate::runtime::LoadedPlugin;
+
+/// Why a pipeline ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The consumer could not be created or subscribed.
+    #[error("pipeline {pipeline}: kafka: {source}")]
+    Kafka {
+        pipeline: String,
+        #[source]
+        source: KafkaError,
+    },
+    /// The consumer's driver thread could not start.
+    #[error("pipeline {pipeline}: cannot start consumer thread: {source}")]
+    Thread {
+        pipeline: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plugin failed beyond its retries and the policy is `stop`.
+    #[error("pipeline {pipeline} stopped: {source}")]
+    Stopped {
+        pipeline: String,
+        #[source]
+        source: ChainError,
+    },
+}
+
+type PartitionKey = (String, i32);
+
+struct WorkerHandle {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+    next_offset: Arc<AtomicI64>,
+}
+
+/// A configured pipeline, ready to run.
+pub struct Pipeline {
+    config: PipelineConfig,
+    kafka: KafkaConfig,
+    plugins: Vec<Arc<LoadedPlugin>>,
+    producer: Producer,
+    status_interval: Option<Duration>,
+}
+
+impl Pipeline {
+    /// A pipeline running `plugins` (in the order of `config.plugins`).
+    pub fn new(
+        config: PipelineConfig,
+        kafka: KafkaConfig,
+        plugins: Vec<Arc<LoadedPlugin>>,
+        producer: Producer,
+        status_interval: Option<Duration>,
+    ) -> Self {
+        Self {
+            config,
+            kafka,
+            plugins,
+            producer,
+            status_interval,
+        }
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// How long a revoke waits for in-flight batches: one call of every plugin
+    /// (retries are abandoned on revoke) plus slack for dead letters.
+    fn revoke_timeout(&self) -> Duration {
+        let plugin_time: u64 = self
+            .plugins
+            .iter()
+            .map(|plugin| plugin.limits().batch_timeout_ms)
+            .sum();
+        Duration::from_millis(plugin_time + 10_000)
+    }
+
+    /// Consumes until `shutdown`, then finishes in-flight batches, commits and
+    /// leaves the group.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), PipelineError> {
+        let name = self.config.name.clone();
+        let kafka_error = |source| PipelineError::Kafka {
+            pipeline: name.clone(),
+            source,
+        };
+        let (events_tx, mut events_rx) = unbounded_channel();
+        let context = PipelineContext::new(&name, events_tx, self.revoke_timeout());
+        let consumer: Arc<PipelineConsumer> = Arc::new(
+            client_config::consumer(&self.kafka, &self.config)
+                .create_with_context::<_, rdkafka::consumer::StreamConsumer<PipelineContext, DefaultRuntime>>(context)
+                .map_err(kafka_error)?,
+        );
+        consumer.context().attach(&consumer);
+        let topics: Vec<&str> = self.config.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics).map_err(kafka_error)?;
+        tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
+
+        let stats = Arc::new(PipelineStats::default());
+        let shared = Arc::new(WorkerShared {
+            pipeline: name.clone(),
+            batch: self.config.batch.clone(),
+            consumer: consumer.clone(),
+            producer: self.producer.clone(),
+            stats: stats.clone(),
+        });
+        let driver_stop = CancellationToken::new();
+        let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(
+            |source| PipelineError::Thread {
+                pipeline: name.clone(),
+                source,
+            },
+        )?;
+
+        let (exit_tx, mut exit_rx) = unbounded_channel::<(PartitionKey, WorkerExit)>();
+        let mut workers: HashMap<PartitionKey, WorkerHandle> = HashMap::new();
+        let mut reporter = Reporter::new(&name, self.status_interval);
+        let mut failure = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(event) = events_rx.recv() => self.handle_rebalance(event, &shared, &mut workers, &exit_tx).await,
+                Some((key, exit)) = exit_rx.recv() => {
+                    if let WorkerExit::Failed(error) = exit {
+                        tracing::error!(pipeline = %name, topic = %key.0, partition = key.1, %error, "stopping the pipeline (failure policy: stop)");
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers),
+            }
+        }
+
+        // Stop polling first; keep answering rebalance callbacks meanwhile so a
+        // callback that is already waiting cannot deadlock the shutdown.
+        driver_stop.cancel();
+        let mut driver_done = tokio::task::spawn_blocking(move || driver.join());
+        loop {
+            tokio::select! {
+                _ = &mut driver_done => break,
+                Some(event) = events_rx.recv() => self.handle_rebalance(event, &shared, &mut workers, &exit_tx).await,
+            }
+        }
+        stop_workers(std::mem::take(&mut workers)).await;
+        commit_stored(consumer.as_ref(), &name);
+        let total = stats.snapshot();
+        tracing::info!(pipeline = %name, events = total.events, batches = total.batches, dead_letters = total.dead_letters, "pipeline totals");
+        drop(events_rx);
+        drop(shared);
+        // Closing the consumer leaves the group; it blocks, so not on a worker.
+        let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
+        tracing::info!(pipeline = %name, "pipeline stopped; offsets committed");
+        match failure {
+            Some(source) => Err(PipelineError::Stopped {
+                pipeline: name,
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn handle_rebalance(
+        &self,
+        event: RebalanceEvent,
+        shared: &Arc<WorkerShared>,
+        workers: &mut HashMap<PartitionKey, WorkerHandle>,
+        exit_tx: &UnboundedSender<(PartitionKey, WorkerExit)>,
+    ) {
+        match event {
+            RebalanceEvent::Assigned(partitions) => {
+                for AssignedPartition {
+                    topic,
+                    partition,
+                    queue,
+                } in partitions
+                {
+                    let key = (topic.clone(), partition);
+                    if let Some(old) = workers.remove(&key) {
+                        stop_workers(HashMap::from([(key.clone(), old)])).await;
+                    }
+                    let stop = CancellationToken::new();
+                    let next_offset = Arc::new(AtomicI64::new(-1));
+                    let chain = PluginChain::new(
+                        &self.config.name,
+                        &self.plugins,
+                        self.config.failure.clone(),
+                        shared.stats.clone(),
+                    );
+                    let worker = PartitionWorker::new(
+                        shared.clone(),
+                        topic,
+                        partition,
+                        queue,
+                        chain,
+                        stop.clone(),
+                        next_offset.clone(),
+                    );
+                    let exit_tx = exit_tx.clone();
+                    let exit_key = key.clone();
+                    let task = tokio::spawn(async move {
+                        let exit = worker.run().await;
+                        let _ = exit_tx.send((exit_key, exit));
+                    });
+                    workers.insert(
+                        key,
+                        WorkerHandle {
+                            stop,
+                            task,
+                            next_offset,
+                        },
+                    );
+                }
+            }
+            RebalanceEvent::Revoked { partitions, done } => {
+                let revoked = partitions
+                    .into_iter()
+                    .filter_map(|key| workers.remove_entry(&key))
+                    .collect();
+                stop_workers(revoked).await;
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Tells the workers to stop after their in-flight batch and waits for them.
+async fn stop_workers(workers: HashMap<PartitionKey, WorkerHandle>) {
+    for handle in workers.values() {
+        handle.stop.cancel();
+    }
+    for ((topic, partition), handle) in workers {
+        if let Err(error) = handle.task.await {
+            tracing::error!(%topic, partition, %error, "partition worker panicked");
+        }
+    }
+}
+
+/// Prints a progress line per pipeline: throughput, batches, dead letters, lag.
+struct Reporter {
+    pipeline: String,
+    interval: Option<Duration>,
+    last: StatsSnapshot,
+    last_at: Instant,
+}
+
+impl Reporter {
+    fn new(pipeline: &str, interval: Option<Duration>) -> Self {
+        Self {
+            pipeline: pipeline.to_string(),
+            interval,
+            last: StatsSnapshot::default(),
+            last_at: Instant::now(),
+        }
+    }
+
+    async fn tick(&self) {
+        match self.interval {
+            Some(interval) => tokio::time::sleep_until((self.last_at + interval).into()).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Logs the progress line. Lag needs one watermark request per partition,
+    /// so it is measured on a blocking thread and logged from there.
+    fn report(
+        &mut self,
+        stats: &PipelineStats,
+        consumer: &Arc<PipelineConsumer>,
+        workers: &HashMap<PartitionKey, WorkerHandle>,
+    ) {
+        let now = stats.snapshot();
+        let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
+        let rate = (now.events - self.last.events) as f64 / elapsed;
+        self.last = now;
+        self.last_at = Instant::now();
+        let positions: Vec<(String, i32, i64)> = workers
+            .iter()
+            .map(|((topic, partition), handle)| {
+                (
+                    topic.clone(),
+                    *partition,
+                    handle.next_offset.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        let (pipeline, consumer) = (self.pipeline.clone(), consumer.clone());
+        tokio::task::spawn_blocking(move || {
+            let lag: i64 = positions
+                .iter()
+                .filter_map(|(topic, partition, position)| {
+                    let (low, high) = consumer
+                        .fetch_watermarks(topic, *partition, Duration::from_secs(1))
+                        .ok()?;
+                    Some((high - (*position).max(low)).max(0))
+                })
+                .sum();
+            tracing::info!(
+                %pipeline,
+                events_per_s = format!("{rate:.0}"),
+                events = now.events,
+                batches = now.batches,
+                dead_letters = now.dead_letters,
+                plugin_failures = now.plugin_failures,
+                lag,
+                partitions = positions.len(),
+                "progress"
+            );
+        });
+    }
+}

@@ -1,0 +1,247 @@
+//! The worker of one assigned partition: it forms batches from the partition's
+//! queue, runs them through the plugin chain, dead-letters what failed, and
+//! only then stores the offset past the batch. Batches of one partition are
+//! processed strictly in order, so a stored offset never passes an event that
+//! is not done.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::consumer::Consumer;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::chain::{ChainError, PluginChain};
+use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
+use super::stats::PipelineStats;
+use crate::config::BatchConfig;
+use crate::event::Location;
+use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
+use crate::kafka::producer::Producer;
+use crate::runtime::{Batch, Event};
+
+/// Longest pause between two attempts to write dead letters while Kafka
+/// refuses them.
+const MAX_DEAD_LETTER_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What every worker of a pipeline shares.
+pub struct WorkerShared {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Batch limits.
+    pub batch: BatchConfig,
+    /// The consumer, to store offsets.
+    pub consumer: Arc<PipelineConsumer>,
+    /// The producer for dead letters.
+    pub producer: Producer,
+    /// The pipeline's counters.
+    pub stats: Arc<PipelineStats>,
+}
+
+/// One partition's worker.
+pub struct PartitionWorker {
+    shared: Arc<WorkerShared>,
+    topic: String,
+    partition: i32,
+    queue: PartitionQueue,
+    chain: PluginChain,
+    stop: CancellationToken,
+    next_offset: Arc<AtomicI64>,
+}
+
+/// How a worker ended.
+#[derive(Debug)]
+pub enum WorkerExit {
+    /// Stopped on request after finishing its in-flight batch (or abandoning
+    /// it, uncommitted, when its retries were interrupted).
+    Stopped,
+    /// A plugin failed beyond its retries under the `stop` policy.
+    Failed(ChainError),
+}
+
+impl PartitionWorker {
+    /// A worker for `topic`/`partition`; `next_offset` reports progress (the
+    /// offset after the last finished batch, -1 before the first).
+    pub fn new(
+        shared: Arc<WorkerShared>,
+        topic: String,
+        partition: i32,
+        queue: PartitionQueue,
+        chain: PluginChain,
+        stop: CancellationToken,
+        next_offset: Arc<AtomicI64>,
+    ) -> Self {
+        Self {
+            shared,
+            topic,
+            partition,
+            queue,
+            chain,
+            stop,
+            next_offset,
+        }
+    }
+
+    /// Runs until stopped or failed.
+    pub async fn run(mut self) -> WorkerExit {
+        loop {
+            let Some(records) = self.next_batch().await else {
+                return WorkerExit::Stopped;
+            };
+            match self.process(records).await {
+                Ok(()) => {}
+                Err(ChainError::Cancelled) => return WorkerExit::Stopped,
+                Err(error) => return WorkerExit::Failed(error),
+            }
+            if self.stop.is_cancelled() {
+                return WorkerExit::Stopped;
+            }
+        }
+    }
+
+    /// Waits for the first message, then collects until the batch is full, its
+    /// wait is over, or the worker is told to stop (the partial batch is then
+    /// still processed). `None` when stopped before any message arrived.
+    async fn next_batch(&self) -> Option<Vec<RawRecord>> {
+        let mut records = Vec::new();
+        let first = loop {
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return None,
+                message = self.queue.recv() => match message {
+                    Ok(message) => break raw_record(&message),
+                    Err(error) => self.log_consume_error(&error),
+                },
+            }
+        };
+        records.push(first);
+        let deadline = Instant::now() + Duration::from_millis(self.shared.batch.max_wait_ms);
+        while records.len() < self.shared.batch.max_events {
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => break,
+                _ = tokio::time::sleep_until(deadline) => break,
+                message = self.queue.recv() => match message {
+                    Ok(message) => records.push(raw_record(&message)),
+                    Err(error) => self.log_consume_error(&error),
+                },
+            }
+        }
+        Some(records)
+    }
+
+    fn log_consume_error(&self, error: &rdkafka::error::KafkaError) {
+        tracing::warn!(pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition, %error, "consume error");
+    }
+
+    /// Decodes, runs the chain, dead-letters failures, stores the offset.
+    async fn process(&mut self, records: Vec<RawRecord>) -> Result<(), ChainError> {
+        let source = Source {
+            pipeline: &self.shared.pipeline,
+            topic: &self.topic,
+            partition: self.partition,
+        };
+        let mut failed: Vec<(usize, Failure)> = Vec::new();
+        let mut events = Vec::with_capacity(records.len());
+        let mut event_records = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            match Location::decode(record.payload.as_deref(), record.timestamp_ms) {
+                Ok(location) => {
+                    events.push(wit_event(location, record.offset));
+                    event_records.push(index);
+                }
+                Err(error) => failed.push((
+                    index,
+                    Failure {
+                        kind: error.kind(),
+                        reason: error.to_string(),
+                        plugin: None,
+                    },
+                )),
+            }
+        }
+        if !events.is_empty() {
+            let batch = Batch {
+                pipeline: self.shared.pipeline.clone(),
+                topic: self.topic.clone(),
+                partition: self.partition,
+                events,
+            };
+            let chain_failures = self.chain.run(batch, &self.stop).await?;
+            failed.extend(
+                chain_failures
+                    .into_iter()
+                    .map(|(event_index, failure)| (event_records[event_index], failure)),
+            );
+        }
+        if !failed.is_empty() {
+            failed.sort_by_key(|(index, _)| *index);
+            let dead_letters: Vec<_> = failed
+                .iter()
+                .map(|(index, failure)| dead_letter(source, &records[*index], failure))
+                .collect();
+            self.send_dead_letters(&dead_letters).await?;
+        }
+        let next_offset = records.last().map_or(0, |record| record.offset + 1);
+        if let Err(error) =
+            self.shared
+                .consumer
+                .store_offset(&self.topic, self.partition, next_offset)
+        {
+            // The partition was revoked meanwhile; its new owner redelivers the batch.
+            tracing::warn!(pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition, %error, "cannot store offset");
+        }
+        self.next_offset.store(next_offset, Ordering::Relaxed);
+        self.shared.stats.record_batch(records.len(), failed.len());
+        Ok(())
+    }
+
+    /// Writes the dead letters, retrying until Kafka acknowledges all of them:
+    /// the offset must not move past a message that is neither processed nor
+    /// dead-lettered.
+    async fn send_dead_letters(
+        &self,
+        records: &[crate::kafka::producer::OutgoingRecord],
+    ) -> Result<(), ChainError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.shared.producer.send_all(records).await {
+                Ok(()) => return Ok(()),
+                Err(error) => tracing::error!(
+                    pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition,
+                    count = records.len(), %error, "cannot write dead letters; the partition waits and retries"
+                ),
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => return Err(ChainError::Cancelled),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_DEAD_LETTER_BACKOFF);
+        }
+    }
+}
+
+fn raw_record(message: &rdkafka::message::BorrowedMessage<'_>) -> RawRecord {
+    RawRecord {
+        offset: message.offset(),
+        key: message.key().map(<[u8]>::to_vec),
+        payload: message.payload().map(<[u8]>::to_vec),
+        timestamp_ms: message.timestamp().to_millis(),
+    }
+}
+
+fn wit_event(location: Location, offset: i64) -> Event {
+    Event {
+        driver_id: location.driver_id,
+        latitude: location.latitude,
+        longitude: location.longitude,
+        timestamp_ms: location.timestamp_ms,
+        region: location.region,
+        order_id: location.order_id,
+        speed: location.speed,
+        heading: location.heading,
+        offset,
+    }
+}

@@ -1,0 +1,6 @@
+//! Host-side bindings of the `fleethost:plugin` WIT world.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+});

@@ -1,0 +1,72 @@
+//! The process-wide wasmtime engine and the epoch ticker that enforces time limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::Plugin;
+use super::host_state::HostState;
+
+/// How often the epoch advances. A call's deadline is a number of ticks, so a
+/// runaway plugin overshoots its time limit by at most one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The engine and linker shared by every plugin of the process.
+///
+/// Time limits use epoch interruption (cheaper than fuel and out of the
+/// guest's control): a background thread advances the epoch every
+/// [`EPOCH_TICK`] and each call sets its own deadline. The ticker holds only
+/// a weak reference and ends when the last clone of the engine is dropped.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+}
+
+impl PluginRuntime {
+    /// Creates the engine, links the host's capabilities and starts the ticker.
+    pub fn new() -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        // WASI is linked with an empty context (no files, no environment, no
+        // network): the Rust standard library of a wasm32-wasip2 plugin imports
+        // it, but nothing reaches the host's resources through it.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+
+        let ticker_engine = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    match ticker_engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
+
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+        })
+    }
+
+    /// The engine plugins are compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker that provides the host's imports.
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+}

