@@ -23,5 +23,5 @@ step "checking formatting (cargo fmt --check)"
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
-(cd "$REPO" && cargo test --workspace --exclude live-location --exclude fleethost-plugin-sdk -- --nocapture "$@")
+(cd "$REPO" && cargo test --workspace --exclude live-location --exclude test-recorder --exclude fleethost-plugin-sdk -- --nocapture "$@")
 step "all tests passed"

@@ -252,6 +252,16 @@ mod tests {
     }
 
     #[test]
+    fn coordinates_decode_to_the_exact_double_that_was_sent() {
+        // Without serde_json's float_roundtrip these decode one ULP off.
+        let location =
+            decode(r#"{"driverId": "d", "lat": 12.980856122922633, "lng": 77.56893574084948}"#)
+                .unwrap();
+        assert_eq!(location.latitude.to_string(), "12.980856122922633");
+        assert_eq!(location.longitude.to_string(), "77.56893574084948");
+    }
+
+    #[test]
     fn numeric_driver_id_becomes_text() {
         assert_eq!(
             decode(r#"{"rider_id": 42, "lat": 1, "lng": 2}"#)

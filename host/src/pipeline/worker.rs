@@ -184,11 +184,14 @@ impl PartitionWorker {
                 .collect();
             self.send_dead_letters(&dead_letters).await?;
         }
-        let next_offset = records.last().map_or(0, |record| record.offset + 1);
+        let last_offset = records.last().map_or(-1, |record| record.offset);
+        let next_offset = last_offset + 1;
+        // `store_offset` takes the last *processed* offset and stores the one
+        // after it (librdkafka's `rd_kafka_offset_store` semantics).
         if let Err(error) =
             self.shared
                 .consumer
-                .store_offset(&self.topic, self.partition, next_offset)
+                .store_offset(&self.topic, self.partition, last_offset)
         {
             // The partition was revoked meanwhile; its new owner redelivers the batch.
             tracing::warn!(pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition, %error, "cannot store offset");

@@ -1,0 +1,596 @@
+//! Shared helpers of the integration tests: the real broker and Redis, unique
+//! names per test, a generated fleet data set, the `fleethost` binary as a
+//! child process, and waiting for the consumer group to catch up.
+//!
+//! The broker address comes from `FLEETHOST_TEST_BOOTSTRAP` (scripts/test.sh
+//! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, the plugins
+//! from `FLEETHOST_PLUGIN_DIR`.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// The broker the tests run against.
+pub fn bootstrap() -> String {
+    std::env::var("FLEETHOST_TEST_BOOTSTRAP").expect(
+        "FLEETHOST_TEST_BOOTSTRAP is not set: run the suite with scripts/test.sh, which starts a broker and sets it",
+    )
+}
+
+/// The Redis the tests run against.
+pub fn redis_url() -> String {
+    std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
+/// Path of a built plugin component, e.g. `plugin_path("live_location")`.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let dir = std::env::var("FLEETHOST_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin")
+        });
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the plugins (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A name no other test (or earlier run) uses: for topics, groups, key prefixes.
+pub fn unique(name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{name}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a topic with `partitions` partitions.
+pub async fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(-1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create topic");
+    for result in results {
+        result.expect("topic created");
+    }
+}
+
+/// One message of a generated data set.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub key: String,
+    pub payload: String,
+    /// The valid fix in it, or `None` for a malformed / out-of-range message.
+    pub valid: Option<Fix>,
+}
+
+/// A valid fix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub timestamp_ms: i64,
+}
+
+/// `fixes` messages for `drivers` drivers in shuffled order (so event time is
+/// not offset order), with every `bad_every`-th message malformed or out of
+/// range, in the field spellings of the seed systems.
+pub fn fleet_data(drivers: usize, fixes: usize, bad_every: usize, seed: u64) -> Vec<Fixture> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let base_ms: i64 = 1_700_000_000_000;
+    let mut data = Vec::with_capacity(fixes);
+    for index in 0..fixes {
+        let driver = index % drivers;
+        let round = (index / drivers) as i64;
+        let key = format!("drv-{driver}");
+        let timestamp_ms = base_ms + round * 1000 + rng.random_range(0..900);
+        let latitude = 12.9 + rng.random_range(0.0..0.2);
+        let longitude = 77.5 + rng.random_range(0.0..0.2);
+        let payload = match driver % 3 {
+            0 => format!(
+                r#"{{"driverId":"{key}","latitude":{latitude},"longitude":{longitude},"timestamp":{timestamp_ms}}}"#
+            ),
+            1 => format!(
+                r#"{{"driver_id":"{key}","lat":{latitude},"lng":{longitude},"timestamp":{timestamp_ms},"state":"south"}}"#
+            ),
+            _ => format!(
+                r#"{{"rider_id":"{key}","lat":{latitude},"lon":{longitude},"timestamp":{timestamp_ms},"speed":7.5}}"#
+            ),
+        };
+        data.push(Fixture {
+            key,
+            payload,
+            valid: Some(Fix {
+                latitude,
+                longitude,
+                timestamp_ms,
+            }),
+        });
+    }
+    data.shuffle(&mut rng);
+    let bad_payloads = [
+        |key: &str| format!("{{not json {key}"),
+        |key: &str| {
+            format!(
+                r#"{{"driverId":"{key}","latitude":95.5,"longitude":77.6,"timestamp":1700000000000}}"#
+            )
+        },
+        |key: &str| {
+            format!(
+                r#"{{"driverId":"{key}","latitude":12.9,"longitude":-181,"timestamp":1700000000000}}"#
+            )
+        },
+        |_: &str| r#"{"latitude":12.9,"longitude":77.6}"#.to_string(),
+        |key: &str| format!(r#"{{"driverId":"{key}","timestamp":1700000000000}}"#),
+    ];
+    let mut bad_kind = 0;
+    for (index, fixture) in data.iter_mut().enumerate() {
+        if bad_every > 0 && index % bad_every == bad_every - 1 {
+            fixture.payload = bad_payloads[bad_kind % bad_payloads.len()](&fixture.key);
+            fixture.valid = None;
+            bad_kind += 1;
+        }
+    }
+    data
+}
+
+/// Where a produced message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Produces every fixture, keyed by driver id, and returns where each landed.
+pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "10")
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    let mut positions = Vec::with_capacity(data.len());
+    for chunk in data.chunks(2000) {
+        let sends = chunk.iter().map(|fixture| {
+            producer.send(
+                FutureRecord::to(topic)
+                    .key(fixture.key.as_bytes())
+                    .payload(fixture.payload.as_bytes()),
+                Duration::from_secs(30),
+            )
+        });
+        for result in futures::future::join_all(sends).await {
+            let delivery = result
+                .map_err(|(error, _)| error)
+                .expect("message delivered");
+            positions.push(Position {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            });
+        }
+    }
+    positions
+}
+
+/// The newest valid fix per driver: what Redis must hold in the end.
+pub fn newest_per_driver(data: &[Fixture]) -> HashMap<String, Fix> {
+    let mut newest: HashMap<String, Fix> = HashMap::new();
+    for fixture in data {
+        if let Some(fix) = fixture.valid {
+            let entry = newest.entry(fixture.key.clone()).or_insert(fix);
+            if fix.timestamp_ms > entry.timestamp_ms {
+                *entry = fix;
+            }
+        }
+    }
+    newest
+}
+
+/// A fleethost config for one test: one pipeline over `topic` with the given
+/// plugins (`live_location` and/or `test_recorder`), all keys under `prefix`.
+pub fn write_config(
+    name: &str,
+    topic: &str,
+    group: &str,
+    prefix: &str,
+    plugins: &[&str],
+) -> PathBuf {
+    let mut text = format!(
+        r#"[kafka]
+bootstrap_servers = "{bootstrap}"
+properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "1000" }}
+
+[redis]
+url = "{redis}"
+
+[status]
+interval_ms = 500
+
+[[pipelines]]
+name = "{name}"
+group_id = "{group}"
+topics = ["{topic}"]
+plugins = [{plugin_list}]
+commit_interval_ms = 500
+batch = {{ max_events = 500, max_wait_ms = 200 }}
+"#,
+        bootstrap = bootstrap(),
+        redis = redis_url(),
+        plugin_list = plugins
+            .iter()
+            .map(|plugin| format!("\"{plugin}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for plugin in plugins {
+        text.push_str(&format!(
+            r#"
+[plugins.{plugin}]
+path = "{path}"
+config = {{ key_prefix = "{prefix}" }}
+grants = {{ kv_write = ["{prefix}"] }}
+"#,
+            path = plugin_path(plugin).display(),
+        ));
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fleethost-tests");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let path = dir.join(format!("{}.toml", unique(name)));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A `fleethost run` child process whose log is shown when the test fails.
+pub struct Host {
+    child: Option<Child>,
+    log: PathBuf,
+    name: String,
+}
+
+impl Host {
+    /// Starts `fleethost run --config CONFIG`.
+    pub fn start(name: &str, config: &Path) -> Self {
+        let log = config.with_extension(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::from(file.try_clone().expect("log file")))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("start fleethost");
+        Self {
+            child: Some(child),
+            log,
+            name: name.to_string(),
+        }
+    }
+
+    /// The host's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("host running");
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "host {} did not exit within {timeout:?} of SIGTERM",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no chance to commit anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().expect("wait").is_none())
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "----- log of host {} ({}) -----\n{}\n----- end of log -----",
+                self.name,
+                self.log.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+fn offsets_consumer(group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer")
+}
+
+/// The group's committed offset per partition (-1 where none).
+pub fn committed_offsets(group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer = offsets_consumer(group);
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition(topic, partition);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    (0..partitions)
+        .map(|partition| {
+            match committed
+                .find_partition(topic, partition)
+                .map(|element| element.offset())
+            {
+                Some(Offset::Offset(offset)) => offset,
+                _ => -1,
+            }
+        })
+        .collect()
+}
+
+/// The end offset (last offset + 1) per partition of the messages produced at
+/// `positions`. Taken from the delivery reports rather than ListOffsets, whose
+/// answer some Kafka-compatible brokers compute per record batch.
+pub fn end_offsets(positions: &[Position], partitions: i32) -> Vec<i64> {
+    (0..partitions)
+        .map(|partition| {
+            positions
+                .iter()
+                .filter(|position| position.partition == partition)
+                .map(|position| position.offset + 1)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Waits until the group committed every partition up to `ends`.
+pub fn wait_for_commits(group: &str, topic: &str, ends: &[i64], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let committed = committed_offsets(group, topic, ends.len() as i32);
+        if committed == ends {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group} committed {committed:?}, end offsets {ends:?} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Waits until `condition` holds.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A dead letter as read back from Kafka.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub key: Option<String>,
+    pub payload: Option<String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The messages of `topic` from its start: reads until `expected` arrived,
+/// then `settle` longer so that any extra message is caught too.
+pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLetter> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        if messages.len() >= expected {
+            let until = *settle_until.get_or_insert_with(|| Instant::now() + settle);
+            if Instant::now() >= until {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "read only {} of {expected} messages of {topic}",
+            messages.len()
+        );
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = result.expect("message");
+        let text =
+            |bytes: Option<&[u8]>| bytes.map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| {
+                        (
+                            header.key.to_string(),
+                            text(header.value).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        messages.push(DeadLetter {
+            key: text(message.key()),
+            payload: text(message.payload()),
+            headers,
+        });
+    }
+    messages
+}
+
+/// A Redis connection.
+pub fn redis() -> redis::Connection {
+    redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_connection()
+        .expect("redis connection")
+}
+
+/// Asserts that Redis holds exactly the newest valid fix of every driver.
+pub fn assert_live_positions(prefix: &str, expected: &HashMap<String, Fix>) {
+    let mut connection = redis();
+    let mut wrong = Vec::new();
+    for (driver, fix) in expected {
+        let hash: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(format!("{prefix}driver:{driver}"))
+            .query(&mut connection)
+            .expect("hgetall");
+        let read = |field: &str| hash.get(field).and_then(|value| value.parse::<f64>().ok());
+        let actual = (read("lat"), read("lng"), read("ts_ms").map(|ts| ts as i64));
+        if actual
+            != (
+                Some(fix.latitude),
+                Some(fix.longitude),
+                Some(fix.timestamp_ms),
+            )
+        {
+            wrong.push(format!("{driver}: expected {fix:?}, Redis has {hash:?}"));
+        }
+    }
+    let geo_members: i64 = redis::cmd("ZCARD")
+        .arg(format!("{prefix}drivers:geo"))
+        .query(&mut connection)
+        .expect("zcard");
+    assert!(
+        wrong.is_empty(),
+        "{} of {} drivers wrong, e.g. {:?}",
+        wrong.len(),
+        expected.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+    assert_eq!(
+        geo_members as usize,
+        expected.len(),
+        "drivers in the GEO set"
+    );
+}
+
+/// The offsets the test-recorder plugin saw, per partition.
+pub fn recorded_offsets(prefix: &str, topic: &str, partitions: i32) -> BTreeSet<Position> {
+    let mut connection = redis();
+    let mut seen = BTreeSet::new();
+    for partition in 0..partitions {
+        let offsets: Vec<String> = redis::cmd("HKEYS")
+            .arg(format!("{prefix}seen:{topic}:{partition}"))
+            .query(&mut connection)
+            .expect("hkeys");
+        seen.extend(offsets.iter().map(|offset| Position {
+            partition,
+            offset: offset.parse().expect("offset"),
+        }));
+    }
+    seen
+}
+
+/// Positions of the valid and of the bad messages of a produced data set.
+pub fn split_positions(
+    data: &[Fixture],
+    positions: &[Position],
+) -> (BTreeSet<Position>, BTreeSet<Position>) {
+    let mut valid = BTreeSet::new();
+    let mut bad = BTreeSet::new();
+    for (fixture, position) in data.iter().zip(positions) {
+        if fixture.valid.is_some() {
+            valid.insert(*position)
+        } else {
+            bad.insert(*position)
+        };
+    }
+    (valid, bad)
+}
+
+/// The source positions named by dead letters' headers.
+pub fn dead_letter_positions(dead_letters: &[DeadLetter]) -> BTreeSet<Position> {
+    dead_letters
+        .iter()
+        .map(|letter| Position {
+            partition: letter.headers["fleethost.source.partition"]
+                .parse()
+                .expect("partition header"),
+            offset: letter.headers["fleethost.source.offset"]
+                .parse()
+                .expect("offset header"),
+        })
+        .collect()
+}
