@@ -11,8 +11,7 @@ use support::*;
 /// Partitions a host's log says it was assigned last.
 fn last_assignment(log: &str) -> Option<usize> {
     log.lines()
-        .filter(|line| line.contains("partitions assigned"))
-        .next_back()
+        .rfind(|line| line.contains("partitions assigned"))
         .map(|line| line.matches("\", ").count())
 }
 

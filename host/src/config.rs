@@ -63,6 +63,14 @@ pub struct KafkaConfig {
     /// `kafka::client_config::HOST_OWNED_PROPERTIES`).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// librdkafka properties for the pipelines' consumers only (e.g.
+    /// `"session.timeout.ms"`), applied after `properties`.
+    #[serde(default)]
+    pub consumer_properties: BTreeMap<String, String>,
+    /// librdkafka properties for the host's producer only (e.g. `"linger.ms"`),
+    /// applied after `properties`.
+    #[serde(default)]
+    pub producer_properties: BTreeMap<String, String>,
 }
 
 /// Redis connection settings.
@@ -325,13 +333,17 @@ impl Config {
                 "must not be empty".into(),
             ));
         }
-        if let Some(owned) =
-            crate::kafka::client_config::host_owned_property(&self.kafka.properties)
-        {
-            return Err(invalid(
-                format!("kafka.properties.\"{owned}\""),
-                "is set by fleethost itself and cannot be overridden".into(),
-            ));
+        for (field, properties) in [
+            ("properties", &self.kafka.properties),
+            ("consumer_properties", &self.kafka.consumer_properties),
+            ("producer_properties", &self.kafka.producer_properties),
+        ] {
+            if let Some(owned) = crate::kafka::client_config::host_owned_property(properties) {
+                return Err(invalid(
+                    format!("kafka.{field}.\"{owned}\""),
+                    "is set by fleethost itself and cannot be overridden".into(),
+                ));
+            }
         }
         if self.pipelines.is_empty() {
             return Err(invalid(
@@ -465,6 +477,12 @@ path = "live_location.wasm"
         assert_eq!(pipeline.failure.on_exhausted, OnExhausted::DeadLetter);
         assert_eq!(config.redis.url, "redis://127.0.0.1:6379");
         assert_eq!(config.plugins["live-location"].limits.memory_mib, 64);
+    }
+
+    #[test]
+    fn the_annotated_example_config_is_valid() {
+        let example = include_str!("../../examples/fleethost.toml");
+        Config::parse(example, Path::new("examples/fleethost.toml")).unwrap();
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<u6
     let kafka = crate::config::KafkaConfig {
         bootstrap_servers: config.bootstrap_servers.clone(),
         properties: Default::default(),
+        consumer_properties: Default::default(),
+        producer_properties: Default::default(),
     };
     crate::kafka::admin::ensure_topics(
         &kafka,

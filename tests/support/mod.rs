@@ -233,7 +233,7 @@ pub fn write_config(
     let mut text = format!(
         r#"[kafka]
 bootstrap_servers = "{bootstrap}"
-properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "1000" }}
+consumer_properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "1000" }}
 
 [redis]
 url = "{redis}"

@@ -1,7 +1,8 @@
 //! librdkafka's string keys, in one place.
 //!
 //! The host owns the keys that its delivery guarantees depend on; a user's
-//! `kafka.properties` may set anything else.
+//! `kafka.properties`, `kafka.consumer_properties` and
+//! `kafka.producer_properties` may set anything else.
 
 use std::collections::BTreeMap;
 
@@ -34,8 +35,14 @@ fn base(kafka: &KafkaConfig) -> ClientConfig {
     config
 }
 
-fn with_user_properties(mut config: ClientConfig, kafka: &KafkaConfig) -> ClientConfig {
-    for (key, value) in &kafka.properties {
+/// Applies the user's properties for every client, then those for this kind of
+/// client.
+fn with_user_properties(
+    mut config: ClientConfig,
+    kafka: &KafkaConfig,
+    specific: &BTreeMap<String, String>,
+) -> ClientConfig {
+    for (key, value) in kafka.properties.iter().chain(specific) {
         config.set(key, value);
     }
     config
@@ -50,7 +57,7 @@ pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig 
     config
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range,roundrobin");
-    let mut config = with_user_properties(config, kafka);
+    let mut config = with_user_properties(config, kafka, &kafka.consumer_properties);
     config
         .set("group.id", &pipeline.group_id)
         .set("enable.auto.offset.store", "false")
@@ -67,12 +74,12 @@ pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig 
 pub fn producer(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);
     config.set("linger.ms", "5").set("compression.type", "none");
-    let mut config = with_user_properties(config, kafka);
+    let mut config = with_user_properties(config, kafka, &kafka.producer_properties);
     config.set("enable.idempotence", "true").set("acks", "all");
     config
 }
 
 /// Admin client settings (topic creation).
 pub fn admin(kafka: &KafkaConfig) -> ClientConfig {
-    with_user_properties(base(kafka), kafka)
+    with_user_properties(base(kafka), kafka, &BTreeMap::new())
 }

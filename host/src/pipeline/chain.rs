@@ -164,27 +164,27 @@ impl PluginChain {
             let instance = stage.instance.take();
             let call_batch = batch.clone();
             let pipeline_name = pipeline.clone();
+            // Returns the instance when it is still usable, and the call's result.
             let call = tokio::task::spawn_blocking(move || {
                 let mut instance = match instance {
                     Some(instance) => instance,
-                    None => plugin
-                        .instantiate(&pipeline_name)
-                        .map_err(|error| (None, CallError::Trap(error.to_string())))?,
+                    None => match plugin.instantiate(&pipeline_name) {
+                        Ok(instance) => instance,
+                        Err(error) => return (None, Err(CallError::Trap(error.to_string()))),
+                    },
                 };
                 match instance.process(&call_batch) {
-                    Ok(outcome) => Ok((instance, outcome)),
-                    Err(error) if error.poisons_instance() => Err((None, error)),
-                    Err(error) => Err((Some(instance), error)),
+                    Err(error) if error.poisons_instance() => (None, Err(error)),
+                    result => (Some(instance), result),
                 }
             });
             let error = match call.await {
-                Ok(Ok((instance, outcome))) => {
-                    stage.instance = Some(instance);
-                    return Ok(outcome);
-                }
-                Ok(Err((instance, error))) => {
+                Ok((instance, result)) => {
                     stage.instance = instance;
-                    error
+                    match result {
+                        Ok(outcome) => return Ok(outcome),
+                        Err(error) => error,
+                    }
                 }
                 Err(join_error) => {
                     CallError::Trap(format!("plugin call panicked in the host: {join_error}"))

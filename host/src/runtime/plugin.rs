@@ -84,6 +84,11 @@ impl LoadedPlugin {
             source,
         })?;
         let version = content_version(&bytes);
+        check_component_header(&bytes).map_err(|message| LoadError::Compile {
+            name: name.to_string(),
+            path: path.clone(),
+            message: message.to_string(),
+        })?;
         let component =
             Component::new(runtime.engine(), &bytes).map_err(|error| LoadError::Compile {
                 name: name.to_string(),
@@ -191,6 +196,20 @@ impl LoadedPlugin {
 pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
     let tick_ms = EPOCH_TICK.as_millis() as u64;
     timeout_ms.div_ceil(tick_ms).max(1)
+}
+
+/// Tells a non-wasm file and a core module (built without the component
+/// step) apart from a component before compiling, for a clearer message.
+fn check_component_header(bytes: &[u8]) -> Result<(), &'static str> {
+    const MAGIC: &[u8] = b"\0asm";
+    if !bytes.starts_with(MAGIC) {
+        return Err("the file does not start with the WebAssembly magic bytes");
+    }
+    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
+    if bytes.get(6..8) == Some(&[0, 0]) {
+        return Err("the file is a core WebAssembly module, not a component");
+    }
+    Ok(())
 }
 
 fn content_version(bytes: &[u8]) -> String {

@@ -1,0 +1,120 @@
+//! Proves the command line's promises that need no broker: the example config
+//! is valid and its plugin loads, a bad config or a bad plugin is refused with
+//! an error naming what was wrong and where, and `--help` lists the commands.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn fleethost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run fleethost")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch_file(name: &str, contents: &[u8]) -> String {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fleethost-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path.display().to_string()
+}
+
+fn example_config() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/fleethost.toml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let output = fleethost(&["--help"]);
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for command in ["run", "check", "simulate"] {
+        assert!(
+            help.contains(command),
+            "--help does not list {command}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn example_config_is_valid_and_its_plugins_load() {
+    let output = fleethost(&["check", "--config", &example_config()]);
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("plugin live-location@"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn unknown_key_is_refused_naming_key_and_file() {
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    let config = scratch_file(
+        "typo.toml",
+        example
+            .replace("max_events = 1000", "max_event = 1000")
+            .as_bytes(),
+    );
+    let output = fleethost(&["run", "--config", &config]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains(&config) && error.contains("max_event"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_refused_at_load() {
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    let not_wasm = scratch_file("not-a-plugin.wasm", b"this is not wasm");
+    let config = example.replace(
+        "../target/wasm32-wasip2/plugin/live_location.wasm",
+        &not_wasm,
+    );
+    let config = scratch_file("bad-plugin.toml", config.as_bytes());
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("plugin live-location")
+            && error.contains("not a valid WebAssembly component"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_plugin_whose_init_fails_is_refused_at_load() {
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/plugin/live_location.wasm");
+    let config = example
+        .replace(
+            "../target/wasm32-wasip2/plugin/live_location.wasm",
+            &plugin.display().to_string(),
+        )
+        .replace("key_prefix = \"\"", "key_prefx = \"oops\"");
+    let config = scratch_file("bad-init.toml", config.as_bytes());
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("init failed") && error.contains("key_prefx"),
+        "{error}"
+    );
+}
