@@ -181,14 +181,21 @@ fn default_max_wait_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailurePolicy {
-    /// How many times a failed batch is tried again (on a fresh instance after
-    /// a trap). Default 3.
+    /// How many times a batch that trapped, timed out or failed with a
+    /// non-retryable plugin error is tried again (on a fresh instance after a
+    /// trap). Default 3.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Milliseconds before the first retry; doubled for each further one.
     /// Default 200.
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
+    /// Longest pause between two retries, in ms. Plugin errors marked
+    /// retryable (a backend such as Redis is unavailable) are retried without
+    /// limit at this pace: the partition waits for the backend, nothing is
+    /// dead-lettered. Default 10000.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
     /// After the last retry: `dead-letter` (the batch's events go to
     /// `{topic}.dlq` and the partition moves on) or `stop` (the pipeline stops
     /// without committing the batch). Default `dead-letter`.
@@ -201,6 +208,7 @@ impl Default for FailurePolicy {
         Self {
             retries: default_retries(),
             backoff_ms: default_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
             on_exhausted: OnExhausted::default(),
         }
     }
@@ -208,6 +216,10 @@ impl Default for FailurePolicy {
 
 fn default_retries() -> u32 {
     3
+}
+
+fn default_max_backoff_ms() -> u64 {
+    10_000
 }
 
 fn default_backoff_ms() -> u64 {

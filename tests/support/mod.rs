@@ -230,6 +230,18 @@ pub fn write_config(
     prefix: &str,
     plugins: &[&str],
 ) -> PathBuf {
+    write_config_with_redis(name, topic, group, prefix, plugins, &redis_url())
+}
+
+/// Like [`write_config`], with the capabilities' Redis at `redis`.
+pub fn write_config_with_redis(
+    name: &str,
+    topic: &str,
+    group: &str,
+    prefix: &str,
+    plugins: &[&str],
+    redis: &str,
+) -> PathBuf {
     let mut text = format!(
         r#"[kafka]
 bootstrap_servers = "{bootstrap}"
@@ -250,7 +262,6 @@ commit_interval_ms = 500
 batch = {{ max_events = 500, max_wait_ms = 200 }}
 "#,
         bootstrap = bootstrap(),
-        redis = redis_url(),
         plugin_list = plugins
             .iter()
             .map(|plugin| format!("\"{plugin}\""))
@@ -273,6 +284,52 @@ grants = {{ kv_write = ["{prefix}"] }}
     let path = dir.join(format!("{}.toml", unique(name)));
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// A free TCP port on loopback (for a private Redis).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A private `redis-server` on `port`, stopped when dropped.
+pub struct PrivateRedis(Child);
+
+impl PrivateRedis {
+    /// Starts redis-server (no persistence) and waits until it answers.
+    pub fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let url = format!("redis://127.0.0.1:{port}");
+        wait_until("the private Redis answers", Duration::from_secs(10), || {
+            redis::Client::open(url.as_str())
+                .and_then(|client| client.get_connection())
+                .is_ok()
+        });
+        Self(child)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A `fleethost run` child process whose log is shown when the test fails.
@@ -501,15 +558,25 @@ pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLette
 
 /// A Redis connection.
 pub fn redis() -> redis::Connection {
-    redis::Client::open(redis_url())
+    redis_at(&redis_url())
+}
+
+/// A connection to the Redis at `url`.
+pub fn redis_at(url: &str) -> redis::Connection {
+    redis::Client::open(url)
         .expect("redis url")
         .get_connection()
         .expect("redis connection")
 }
 
-/// Asserts that Redis holds exactly the newest valid fix of every driver.
+/// Asserts that the tests' Redis holds exactly the newest valid fix of every driver.
 pub fn assert_live_positions(prefix: &str, expected: &HashMap<String, Fix>) {
-    let mut connection = redis();
+    assert_live_positions_at(&redis_url(), prefix, expected);
+}
+
+/// Asserts that the Redis at `url` holds exactly the newest valid fix of every driver.
+pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<String, Fix>) {
+    let mut connection = redis_at(url);
     let mut wrong = Vec::new();
     for (driver, fix) in expected {
         let hash: HashMap<String, String> = redis::cmd("HGETALL")

@@ -145,7 +145,8 @@ impl PluginChain {
 
     /// Calls one plugin, retrying with exponential backoff on a fresh instance
     /// when the call poisoned the old one. `Stopped` means the retries are used
-    /// up (the caller applies `on_exhausted`).
+    /// up (the caller applies `on_exhausted`). A retryable plugin error (a
+    /// backend is unavailable) is retried until it passes or the worker stops.
     async fn call_with_retries(
         &mut self,
         stage_index: usize,
@@ -198,7 +199,11 @@ impl PluginChain {
                 %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,
                 attempt = attempt + 1, kind = error.kind(), %error, "plugin failed the batch"
             );
-            if !error.is_retryable() || attempt >= self.policy.retries {
+            // A backend the plugin needs is down: the partition waits for it
+            // (its queue stops growing once librdkafka's prefetch is full)
+            // instead of dead-lettering healthy events.
+            let waits_for_backend = error.waits_for_backend();
+            if !waits_for_backend && (!error.is_retryable() || attempt >= self.policy.retries) {
                 return Err(ChainError::Stopped {
                     plugin: label,
                     first_offset,
@@ -206,13 +211,17 @@ impl PluginChain {
                     error,
                 });
             }
-            let backoff =
-                Duration::from_millis(self.policy.backoff_ms.saturating_mul(1 << attempt.min(16)));
+            let backoff = Duration::from_millis(
+                self.policy
+                    .backoff_ms
+                    .saturating_mul(1 << attempt.min(16))
+                    .min(self.policy.max_backoff_ms),
+            );
             tokio::select! {
                 _ = stop.cancelled() => return Err(ChainError::Cancelled),
                 _ = tokio::time::sleep(backoff) => {}
             }
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
         }
     }
 }

@@ -37,6 +37,12 @@ impl CallError {
         !matches!(self, CallError::Plugin(_))
     }
 
+    /// Whether the plugin said a backend it needs is unavailable: the batch is
+    /// retried until the backend is back, without counting against `retries`.
+    pub fn waits_for_backend(&self) -> bool {
+        matches!(self, CallError::Plugin(error) if error.retryable)
+    }
+
     /// Whether trying the batch again can help.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -1,0 +1,56 @@
+//! Proves that a sink outage pauses instead of losing: while the plugins' Redis
+//! is down, the partitions wait (nothing committed, nothing dead-lettered);
+//! once Redis is up, the pipeline catches up and the live positions are exact.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partitions_wait_for_redis_and_catch_up_without_loss() {
+    let topic = unique("outage-rider-updates");
+    let group = unique("outage-group");
+    let prefix = format!("{}:", unique("outage"));
+    create_topic(&topic, 2).await;
+    let data = fleet_data(100, 2_000, 0, 5);
+    let positions = produce(&topic, &data).await;
+    let port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let config = write_config_with_redis(
+        "outage",
+        &topic,
+        &group,
+        &prefix,
+        &["live_location"],
+        &redis_url,
+    );
+
+    let host = Host::start("outage", &config);
+    wait_until(
+        "the plugin reported Redis unavailable",
+        Duration::from_secs(60),
+        || host.log().contains("kv unavailable"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        committed_offsets(&group, &topic, 2),
+        vec![-1, -1],
+        "nothing is committed while Redis is down"
+    );
+    assert!(
+        read_all(&format!("{topic}.dlq"), 0, Duration::from_secs(2)).is_empty(),
+        "nothing is dead-lettered"
+    );
+
+    let _redis = PrivateRedis::start(port);
+    wait_for_commits(
+        &group,
+        &topic,
+        &end_offsets(&positions, 2),
+        Duration::from_secs(60),
+    );
+    assert_live_positions_at(&redis_url, &prefix, &newest_per_driver(&data));
+    assert!(read_all(&format!("{topic}.dlq"), 0, Duration::from_secs(1)).is_empty());
+}
