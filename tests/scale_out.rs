@@ -61,20 +61,5 @@ async fn two_hosts_split_partitions_and_survive_one_crash() {
         "the survivor took every partition over"
     );
 
-    let (valid, bad) = split_positions(&data, &positions);
-    assert_live_positions(&prefix, &newest_per_driver(&data));
-    let seen = recorded_offsets(&prefix, &topic, 4);
-    let missing: Vec<_> = valid.difference(&seen).take(5).collect();
-    assert!(
-        missing.is_empty(),
-        "valid fixes never processed, e.g. {missing:?}"
-    );
-    assert_eq!(
-        dead_letter_positions(&read_all(
-            &format!("{topic}.dlq"),
-            bad.len(),
-            Duration::from_secs(2)
-        )),
-        bad
-    );
+    assert_nothing_lost(&prefix, &topic, 4, &data, &positions);
 }

@@ -207,6 +207,22 @@ pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
     positions
 }
 
+/// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
+/// stream that is still flowing while a test stops or kills a host.
+pub async fn produce_paced(
+    topic: String,
+    data: Vec<Fixture>,
+    chunk: usize,
+    pause: Duration,
+) -> Vec<Position> {
+    let mut positions = Vec::with_capacity(data.len());
+    for part in data.chunks(chunk) {
+        positions.extend(produce(&topic, part).await);
+        tokio::time::sleep(pause).await;
+    }
+    positions
+}
+
 /// The newest valid fix per driver: what Redis must hold in the end.
 pub fn newest_per_driver(data: &[Fixture]) -> HashMap<String, Fix> {
     let mut newest: HashMap<String, Fix> = HashMap::new();
@@ -645,6 +661,34 @@ pub fn split_positions(
         };
     }
     (valid, bad)
+}
+
+/// Asserts that after a run over `data` (produced at `positions`) with the
+/// live-location and test-recorder plugins under `prefix`: Redis holds every
+/// driver's newest valid fix, every valid message was processed at least once,
+/// and the dead-letter topic names exactly the bad messages (a redelivery may
+/// name one twice, never zero times).
+pub fn assert_nothing_lost(
+    prefix: &str,
+    topic: &str,
+    partitions: i32,
+    data: &[Fixture],
+    positions: &[Position],
+) {
+    let (valid, bad) = split_positions(data, positions);
+    assert_live_positions(prefix, &newest_per_driver(data));
+    let seen = recorded_offsets(prefix, topic, partitions);
+    let missing: Vec<_> = valid.difference(&seen).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "valid fixes never processed, e.g. {missing:?}"
+    );
+    let dead_letters = read_all(&format!("{topic}.dlq"), bad.len(), Duration::from_secs(2));
+    assert_eq!(
+        dead_letter_positions(&dead_letters),
+        bad,
+        "dead letters name exactly the bad messages"
+    );
 }
 
 /// The source positions named by dead letters' headers.
