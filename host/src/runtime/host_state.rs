@@ -1,11 +1,18 @@
-//! The data of one plugin instance's `Store`: its WASI context (empty), its
-//! resource table and limits, and the capabilities it was granted.
+//! The data of one plugin instance's `Store`: its WASI context (empty but for a
+//! bounded stderr buffer), its resource table and limiter, and the
+//! capabilities it was granted.
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::limits::InstanceLimiter;
 use crate::capabilities::kv::KvCapability;
+
+/// Bytes of a plugin's stderr kept per instance. A Rust plugin's panic message
+/// lands there; it is quoted in the trap's error. Plugins log through the
+/// `log` capability, not stderr.
+pub const STDERR_CAPACITY: usize = 64 * 1024;
 
 /// Who is running: attached to every log line a plugin writes.
 #[derive(Debug, Clone)]
@@ -22,22 +29,33 @@ pub struct PluginIdentity {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    stderr: MemoryOutputPipe,
+    pub(crate) limiter: InstanceLimiter,
     pub(crate) identity: PluginIdentity,
     pub(crate) kv: KvCapability,
 }
 
 impl HostState {
-    /// State for a new instance: no WASI resources at all, the given limits and
-    /// capabilities.
-    pub fn new(identity: PluginIdentity, limits: StoreLimits, kv: KvCapability) -> Self {
+    /// State for a new instance: no environment, arguments, files or network;
+    /// stdin empty, stdout discarded, stderr kept up to [`STDERR_CAPACITY`].
+    pub fn new(identity: PluginIdentity, limiter: InstanceLimiter, kv: KvCapability) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         Self {
-            wasi: WasiCtx::builder().build(),
+            wasi,
             table: ResourceTable::new(),
-            limits,
+            stderr,
+            limiter,
             identity,
             kv,
         }
+    }
+
+    /// What the plugin wrote to stderr so far, as text.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
     }
 }
 

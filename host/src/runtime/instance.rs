@@ -1,10 +1,13 @@
-//! One live plugin instance: a `Store` and the bindings of its exports.
+//! One live plugin instance: a `Store` and the handles of its exports.
+
+use std::sync::Mutex;
 
 use wasmtime::Store;
+use wasmtime::component::Func;
 
-use super::bindings::Plugin;
 use super::bindings::fleethost::plugin::types::{Batch, BatchOutcome, PluginError};
 use super::host_state::HostState;
+use super::outcome::{RawResult, copy_outcome};
 use super::plugin::deadline_ticks;
 
 /// Why a `process-batch` call did not succeed.
@@ -16,9 +19,15 @@ pub enum CallError {
     /// The call ran past the plugin's `batch_timeout_ms` and was interrupted.
     #[error("timed out after {limit_ms} ms")]
     Timeout { limit_ms: u64 },
-    /// The guest trapped (a panic, an out-of-bounds access, a memory limit...).
+    /// The guest tried to grow its memory or tables beyond the caps.
+    #[error("memory: {0}")]
+    Memory(String),
+    /// The guest trapped (a panic, an out-of-bounds access, `unreachable`...).
     #[error("trapped: {0}")]
     Trap(String),
+    /// The plugin's answer breaks the contract (too large, bad indices).
+    #[error("invalid output: {0}")]
+    InvalidOutput(String),
 }
 
 impl CallError {
@@ -27,7 +36,9 @@ impl CallError {
         match self {
             CallError::Plugin(_) => "plugin-error",
             CallError::Timeout { .. } => "timeout",
+            CallError::Memory(_) => "memory",
             CallError::Trap(_) => "trap",
+            CallError::InvalidOutput(_) => "invalid-output",
         }
     }
 
@@ -47,7 +58,8 @@ impl CallError {
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Plugin(error) => error.retryable,
-            CallError::Timeout { .. } | CallError::Trap(_) => true,
+            CallError::Timeout { .. } | CallError::Memory(_) | CallError::Trap(_) => true,
+            CallError::InvalidOutput(_) => false,
         }
     }
 }
@@ -58,8 +70,8 @@ pub struct PluginInstance {
     // Behind a mutex only to make the instance `Sync` (WASI's context is not),
     // so a worker holding it can be borrowed across awaits; calls take
     // `&mut self` and never lock.
-    store: std::sync::Mutex<Store<HostState>>,
-    bindings: Plugin,
+    store: Mutex<Store<HostState>>,
+    process_batch: Func,
     label: String,
     batch_timeout_ms: u64,
 }
@@ -67,13 +79,13 @@ pub struct PluginInstance {
 impl PluginInstance {
     pub(super) fn new(
         store: Store<HostState>,
-        bindings: Plugin,
+        process_batch: Func,
         label: String,
         batch_timeout_ms: u64,
     ) -> Self {
         Self {
-            store: std::sync::Mutex::new(store),
-            bindings,
+            store: Mutex::new(store),
+            process_batch,
             label,
             batch_timeout_ms,
         }
@@ -84,22 +96,54 @@ impl PluginInstance {
         &self.label
     }
 
-    /// Calls `process-batch` with the plugin's time limit.
+    /// Calls `process-batch` with the plugin's time limit and memory caps.
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
         let store = self
             .store
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
-        match self.bindings.call_process_batch(&mut *store, batch) {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(error)) => Err(CallError::Plugin(error)),
-            Err(error) => match error.downcast_ref::<wasmtime::Trap>() {
-                Some(wasmtime::Trap::Interrupt) => Err(CallError::Timeout {
-                    limit_ms: self.batch_timeout_ms,
-                }),
-                _ => Err(CallError::Trap(format!("{error:#}"))),
-            },
+        let result = self
+            .process_batch
+            .typed::<(&Batch,), (RawResult,)>(&*store)
+            .and_then(|function| function.call(&mut *store, (batch,)))
+            .and_then(|(raw,)| copy_outcome(&mut *store, raw, batch.events.len()));
+        match result {
+            Ok(Ok(Ok(outcome))) => Ok(outcome),
+            Ok(Ok(Err(error))) => Err(CallError::Plugin(error)),
+            Ok(Err(reason)) => Err(CallError::InvalidOutput(reason)),
+            Err(error) => Err(classify(store, error, self.batch_timeout_ms)),
         }
+    }
+}
+
+/// Turns a failed call into the failure kind, quoting the plugin's stderr
+/// (where a Rust panic message lands) for traps.
+fn classify(
+    store: &mut Store<HostState>,
+    error: wasmtime::Error,
+    batch_timeout_ms: u64,
+) -> CallError {
+    if let Some(limit) = store.data_mut().limiter.take_exceeded() {
+        return CallError::Memory(limit);
+    }
+    if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
+        return CallError::Timeout {
+            limit_ms: batch_timeout_ms,
+        };
+    }
+    let stderr = store.data().stderr_text();
+    if stderr.is_empty() {
+        CallError::Trap(format!("{error:#}"))
+    } else {
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(1024)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        CallError::Trap(format!("{error:#}; plugin stderr: {tail}"))
     }
 }

@@ -4,7 +4,10 @@
 mod bindings;
 mod engine;
 mod host_state;
+mod imports;
 mod instance;
+mod limits;
+mod outcome;
 mod plugin;
 
 pub use bindings::fleethost::plugin::types::{Batch, BatchOutcome, Event, PluginError, Rejection};

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wasmtime::StoreLimitsBuilder;
 use wasmtime::component::Component;
 
-use super::bindings::PluginPre;
+use super::bindings::{Plugin, PluginPre};
 use super::engine::{EPOCH_TICK, PluginRuntime};
 use super::host_state::{HostState, PluginIdentity};
+use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
+use super::limits::InstanceLimiter;
 use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::KvCapability;
 use crate::capabilities::redis_kv::RedisKv;
@@ -45,6 +46,17 @@ pub enum LoadError {
         name: String,
         path: PathBuf,
         message: String,
+    },
+    /// The component imports something plugins may not use (files, sockets,
+    /// an interface the host does not offer).
+    #[error(
+        "plugin {name}: {path} imports {imports:?}, which fleethost does not offer to plugins \
+         (no filesystem, sockets, HTTP or unknown interfaces; see README \"Security model\")"
+    )]
+    ForbiddenImports {
+        name: String,
+        path: PathBuf,
+        imports: Vec<String>,
     },
     /// Instantiation or `init` failed.
     #[error("plugin {name}@{version}: init failed: {message}")]
@@ -95,6 +107,14 @@ impl LoadedPlugin {
                 path: path.clone(),
                 message: format!("{error:#}"),
             })?;
+        let forbidden = forbidden_imports(runtime.engine(), &component);
+        if !forbidden.is_empty() {
+            return Err(LoadError::ForbiddenImports {
+                name: name.to_string(),
+                path: path.clone(),
+                imports: forbidden,
+            });
+        }
         let link_error = |error: wasmtime::Error| LoadError::Link {
             name: name.to_string(),
             path: path.clone(),
@@ -155,12 +175,9 @@ impl LoadedPlugin {
             plugin: self.name.clone(),
             version: self.version.clone(),
         };
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(
-                usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
-            )
-            .trap_on_grow_failure(true)
-            .build();
+        let limiter = InstanceLimiter::new(
+            usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+        );
         let kv = KvCapability::new(
             self.grants.clone(),
             self.kv_backend.clone(),
@@ -172,20 +189,29 @@ impl LoadedPlugin {
             message,
         };
         let mut store =
-            wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limits, kv));
-        store.limiter(|state| &mut state.limits);
+            wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limiter, kv));
+        store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
-        let bindings = self
+        let instance = self
             .pre
+            .instance_pre()
             .instantiate(&mut store)
             .map_err(|error| init_error(format!("{error:#}")))?;
+        let bindings =
+            Plugin::new(&mut store, &instance).map_err(|error| init_error(format!("{error:#}")))?;
+        let process_batch = instance
+            .get_func(&mut store, "process-batch")
+            .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
         bindings
             .call_init(&mut store, &self.config)
-            .map_err(|error| init_error(format!("trapped: {error:#}")))?
+            .map_err(|error| {
+                let stderr = store.data().stderr_text();
+                init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
+            })?
             .map_err(init_error)?;
         Ok(PluginInstance::new(
             store,
-            bindings,
+            process_batch,
             self.label(),
             self.limits.batch_timeout_ms,
         ))
