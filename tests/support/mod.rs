@@ -258,7 +258,30 @@ pub fn write_config_with_redis(
     plugins: &[&str],
     redis: &str,
 ) -> PathBuf {
-    let mut text = format!(
+    let mut text = config_header(redis);
+    text.push_str(&pipeline_section(
+        name,
+        group,
+        topic,
+        plugins,
+        "batch = { max_events = 500, max_wait_ms = 200 }",
+    ));
+    for plugin in plugins {
+        text.push_str(&plugin_section(
+            plugin,
+            plugin,
+            &format!("key_prefix = \"{prefix}\""),
+            prefix,
+            "",
+        ));
+    }
+    write_config_text(name, &text)
+}
+
+/// The `[kafka]`, `[redis]` and `[status]` part of a test config: the test
+/// broker, a short session timeout (fast group joins), progress every 500 ms.
+pub fn config_header(redis: &str) -> String {
+    format!(
         r#"[kafka]
 bootstrap_servers = "{bootstrap}"
 consumer_properties = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "1000" }}
@@ -268,33 +291,54 @@ url = "{redis}"
 
 [status]
 interval_ms = 500
+"#,
+        bootstrap = bootstrap(),
+    )
+}
 
+/// A `[[pipelines]]` entry; `extra` is more TOML lines for it.
+pub fn pipeline_section(
+    name: &str,
+    group: &str,
+    topic: &str,
+    plugins: &[&str],
+    extra: &str,
+) -> String {
+    let plugin_list = plugins
+        .iter()
+        .map(|plugin| format!("\"{plugin}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
 [[pipelines]]
 name = "{name}"
 group_id = "{group}"
 topics = ["{topic}"]
 plugins = [{plugin_list}]
 commit_interval_ms = 500
-batch = {{ max_events = 500, max_wait_ms = 200 }}
-"#,
-        bootstrap = bootstrap(),
-        plugin_list = plugins
-            .iter()
-            .map(|plugin| format!("\"{plugin}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    for plugin in plugins {
-        text.push_str(&format!(
-            r#"
-[plugins.{plugin}]
+{extra}
+"#
+    )
+}
+
+/// A `[plugins.NAME]` table running the built component `file`, with the
+/// given inline `config` pairs, kv write grant `prefix`, and `extra` lines.
+pub fn plugin_section(name: &str, file: &str, config: &str, prefix: &str, extra: &str) -> String {
+    format!(
+        r#"
+[plugins.{name}]
 path = "{path}"
-config = {{ key_prefix = "{prefix}" }}
+config = {{ {config} }}
 grants = {{ kv_write = ["{prefix}"] }}
+{extra}
 "#,
-            path = plugin_path(plugin).display(),
-        ));
-    }
+        path = plugin_path(file).display(),
+    )
+}
+
+/// Writes a test config file and returns its path.
+pub fn write_config_text(name: &str, text: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fleethost-tests");
     std::fs::create_dir_all(&dir).expect("config dir");
     let path = dir.join(format!("{}.toml", unique(name)));
@@ -408,6 +452,11 @@ impl Host {
             child.kill().expect("kill");
             child.wait().expect("wait");
         }
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("host running").id()
     }
 
     /// Whether the process is still running.
@@ -704,4 +753,14 @@ pub fn dead_letter_positions(dead_letters: &[DeadLetter]) -> BTreeSet<Position> 
                 .expect("offset header"),
         })
         .collect()
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }

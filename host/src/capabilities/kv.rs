@@ -3,6 +3,7 @@
 //! and wait for the async backend there.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::grants::KvGrants;
@@ -19,18 +20,33 @@ pub struct KvCapability {
     backend: RedisKv,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
+    denials: Arc<AtomicU64>,
 }
 
 impl KvCapability {
-    /// A capability limited by `grants`, each call bounded by `timeout`.
-    /// Must be created inside the tokio runtime whose handle it keeps.
-    pub fn new(grants: Arc<KvGrants>, backend: RedisKv, timeout: Duration) -> Self {
+    /// A capability limited by `grants`, each call bounded by `timeout`;
+    /// refusals are counted in `denials`. Must be created inside the tokio
+    /// runtime whose handle it keeps.
+    pub fn new(
+        grants: Arc<KvGrants>,
+        backend: RedisKv,
+        timeout: Duration,
+        denials: Arc<AtomicU64>,
+    ) -> Self {
         Self {
             grants,
             backend,
             timeout,
             runtime: tokio::runtime::Handle::current(),
+            denials,
         }
+    }
+
+    /// Counts and logs a refused key, then passes the refusal on.
+    fn refused(&self, error: KvError) -> KvError {
+        self.denials.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(?error, "kv call refused");
+        error
     }
 
     /// Checks every key of `ops` against the write grants, then applies them in
@@ -41,7 +57,7 @@ impl KvCapability {
             for key in write_keys(op) {
                 self.grants
                     .check_write(key)
-                    .inspect_err(|error| tracing::warn!(?error, "kv write refused"))?;
+                    .map_err(|error| self.refused(error))?;
             }
         }
         self.block_on(self.backend.write(&ops))
@@ -51,7 +67,9 @@ impl KvCapability {
     pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
         check_count(keys.len())?;
         for key in &keys {
-            self.grants.check_read(key)?;
+            self.grants
+                .check_read(key)
+                .map_err(|error| self.refused(error))?;
         }
         self.block_on(self.backend.get_many(&keys))
     }
@@ -60,7 +78,9 @@ impl KvCapability {
     pub fn hash_get_all_many(&self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
         check_count(keys.len())?;
         for key in &keys {
-            self.grants.check_read(key)?;
+            self.grants
+                .check_read(key)
+                .map_err(|error| self.refused(error))?;
         }
         self.block_on(self.backend.hash_get_all_many(&keys))
     }

@@ -191,9 +191,7 @@ impl PluginChain {
                     CallError::Trap(format!("plugin call panicked in the host: {join_error}"))
                 }
             };
-            self.stats
-                .plugin_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.stats.record_failure(error.kind());
             let label = stage.plugin.label();
             tracing::warn!(
                 %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,

@@ -96,6 +96,12 @@ impl Pipeline {
         &self.config.name
     }
 
+    /// kv calls of this pipeline's plugins refused by their grants (counted per
+    /// plugin version, across the pipelines that share it).
+    fn kv_denied(&self) -> u64 {
+        self.plugins.iter().map(|plugin| plugin.kv_denied()).sum()
+    }
+
     /// How long a revoke waits for in-flight batches: one call of every plugin
     /// (retries are abandoned on revoke) plus slack for dead letters.
     fn revoke_timeout(&self) -> Duration {
@@ -158,7 +164,7 @@ impl Pipeline {
                         break;
                     }
                 }
-                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers),
+                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers, self.kv_denied()),
             }
         }
 
@@ -298,11 +304,12 @@ impl Reporter {
         stats: &PipelineStats,
         consumer: &Arc<PipelineConsumer>,
         workers: &HashMap<PartitionKey, WorkerHandle>,
+        kv_denied: u64,
     ) {
         let now = stats.snapshot();
         let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
         let rate = (now.events - self.last.events) as f64 / elapsed;
-        self.last = now;
+        self.last = now.clone();
         self.last_at = Instant::now();
         let positions: Vec<(String, i32, i64)> = workers
             .iter()
@@ -331,7 +338,8 @@ impl Reporter {
                 events = now.events,
                 batches = now.batches,
                 dead_letters = now.dead_letters,
-                plugin_failures = now.plugin_failures,
+                failures = %now.failures_text(),
+                kv_denied,
                 lag,
                 partitions = positions.len(),
                 "progress"

@@ -1,6 +1,7 @@
 //! One live plugin instance: a `Store` and the handles of its exports.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 use wasmtime::component::Func;
@@ -16,9 +17,11 @@ pub enum CallError {
     /// The plugin returned an error for the whole batch.
     #[error("plugin error: {}", .0.message)]
     Plugin(PluginError),
-    /// The call ran past the plugin's `batch_timeout_ms` and was interrupted.
-    #[error("timed out after {limit_ms} ms")]
-    Timeout { limit_ms: u64 },
+    /// The call ran past the plugin's `batch_timeout_ms` and was interrupted
+    /// `elapsed_ms` after it started (the overshoot is at most one epoch tick
+    /// plus scheduling delay).
+    #[error("timed out: interrupted after {elapsed_ms} ms (limit {limit_ms} ms)")]
+    Timeout { limit_ms: u64, elapsed_ms: u64 },
     /// The guest tried to grow its memory or tables beyond the caps.
     #[error("memory: {0}")]
     Memory(String),
@@ -103,6 +106,7 @@ impl PluginInstance {
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
+        let started = Instant::now();
         let result = self
             .process_batch
             .typed::<(&Batch,), (RawResult,)>(&*store)
@@ -112,7 +116,12 @@ impl PluginInstance {
             Ok(Ok(Ok(outcome))) => Ok(outcome),
             Ok(Ok(Err(error))) => Err(CallError::Plugin(error)),
             Ok(Err(reason)) => Err(CallError::InvalidOutput(reason)),
-            Err(error) => Err(classify(store, error, self.batch_timeout_ms)),
+            Err(error) => Err(classify(
+                store,
+                error,
+                self.batch_timeout_ms,
+                started.elapsed(),
+            )),
         }
     }
 }
@@ -123,6 +132,7 @@ fn classify(
     store: &mut Store<HostState>,
     error: wasmtime::Error,
     batch_timeout_ms: u64,
+    elapsed: Duration,
 ) -> CallError {
     if let Some(limit) = store.data_mut().limiter.take_exceeded() {
         return CallError::Memory(limit);
@@ -130,6 +140,7 @@ fn classify(
     if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
         return CallError::Timeout {
             limit_ms: batch_timeout_ms,
+            elapsed_ms: elapsed.as_millis() as u64,
         };
     }
     let stderr = store.data().stderr_text();

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -77,6 +78,7 @@ pub struct LoadedPlugin {
     limits: PluginLimits,
     grants: Arc<KvGrants>,
     kv_backend: RedisKv,
+    kv_denied: Arc<AtomicU64>,
 }
 
 impl LoadedPlugin {
@@ -138,6 +140,7 @@ impl LoadedPlugin {
             limits: config.limits.clone(),
             grants: Arc::new(KvGrants::new(&config.grants)),
             kv_backend,
+            kv_denied: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -162,6 +165,11 @@ impl LoadedPlugin {
         &self.path
     }
 
+    /// kv calls of this version refused by its grants, over all its instances.
+    pub fn kv_denied(&self) -> u64 {
+        self.kv_denied.load(Ordering::Relaxed)
+    }
+
     /// The plugin's resource limits.
     pub fn limits(&self) -> &PluginLimits {
         &self.limits
@@ -182,6 +190,7 @@ impl LoadedPlugin {
             self.grants.clone(),
             self.kv_backend.clone(),
             std::time::Duration::from_millis(self.limits.host_call_timeout_ms),
+            self.kv_denied.clone(),
         );
         let init_error = |message: String| LoadError::Init {
             name: self.name.clone(),
@@ -218,10 +227,12 @@ impl LoadedPlugin {
     }
 }
 
-/// Epoch ticks that cover `timeout_ms`, rounded up, at least one.
+/// Epoch ticks for a deadline of `timeout_ms`. The first tick can come at any
+/// moment after the deadline is set, so one tick is added: a call always gets
+/// its whole limit and is interrupted at most one tick after it.
 pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
     let tick_ms = EPOCH_TICK.as_millis() as u64;
-    timeout_ms.div_ceil(tick_ms).max(1)
+    timeout_ms.div_ceil(tick_ms) + 1
 }
 
 /// Tells a non-wasm file and a core module (built without the component

@@ -1,0 +1,20 @@
+//! test-hostile-fs: reads `/etc/passwd` in every batch. Its component imports
+//! WASI's filesystem, so the host must refuse it at load, before it runs.
+
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
+
+struct ReadsFiles;
+
+impl Guest for ReadsFiles {
+    fn init(_config: Vec<(String, String)>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
+        let secrets = std::fs::read_to_string("/etc/passwd")
+            .map_err(|error| PluginError::fatal(error.to_string()))?;
+        Err(PluginError::fatal(secrets))
+    }
+}
+
+fleethost_plugin_sdk::export_plugin!(ReadsFiles);

@@ -1,0 +1,136 @@
+//! test-hostile: a plugin that misbehaves on purpose, for the sandbox tests.
+//!
+//! Config keys:
+//! - `key_prefix` (required): where it records processed offsets, like
+//!   test-recorder (`{key_prefix}seen:{topic}:{partition}` hashes);
+//! - `mode`: `loop` (spins forever), `memory-bomb` (allocates until stopped),
+//!   `trap` (panics), `huge-output` (rejects far more events than it got),
+//!   `huge-error` (fails with a message of tens of MiB), `kv-outside` (writes
+//!   a key outside `key_prefix`);
+//! - `trigger_driver`: misbehave only on batches holding this driver id
+//!   (default: on every batch). Other batches are recorded normally.
+
+use std::cell::RefCell;
+
+use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, SetOp, WriteOp};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Rejection};
+
+struct Hostile;
+
+#[derive(Clone)]
+struct Settings {
+    key_prefix: String,
+    mode: String,
+    trigger_driver: Option<String>,
+}
+
+thread_local! {
+    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+}
+
+const MODES: [&str; 6] = [
+    "loop",
+    "memory-bomb",
+    "trap",
+    "huge-output",
+    "huge-error",
+    "kv-outside",
+];
+
+impl Guest for Hostile {
+    fn init(config: Vec<(String, String)>) -> Result<(), String> {
+        let config = PluginConfig::new(config);
+        config.reject_unknown(&["key_prefix", "mode", "trigger_driver"])?;
+        let key_prefix = config.string_or("key_prefix", "");
+        let mode = config.string_or("mode", "");
+        if key_prefix.is_empty() || !MODES.contains(&mode.as_str()) {
+            return Err(format!(
+                "key_prefix is required and mode must be one of {MODES:?}"
+            ));
+        }
+        let trigger_driver =
+            Some(config.string_or("trigger_driver", "")).filter(|driver| !driver.is_empty());
+        SETTINGS.with(|settings| {
+            *settings.borrow_mut() = Some(Settings {
+                key_prefix,
+                mode,
+                trigger_driver,
+            })
+        });
+        Ok(())
+    }
+
+    fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
+        let settings = SETTINGS
+            .with(|settings| settings.borrow().clone())
+            .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
+        let triggered = match &settings.trigger_driver {
+            Some(driver) => batch.events.iter().any(|event| &event.driver_id == driver),
+            None => true,
+        };
+        if triggered && let Some(answer) = misbehave(&settings, &batch)? {
+            return Ok(answer);
+        }
+        let fields = batch
+            .events
+            .iter()
+            .map(|event| FieldValue {
+                field: event.offset.to_string(),
+                value: event.driver_id.clone(),
+            })
+            .collect();
+        let key = format!(
+            "{}seen:{}:{}",
+            settings.key_prefix, batch.topic, batch.partition
+        );
+        kv::write(&[WriteOp::HashSet(HashSetOp { key, fields })])?;
+        Ok(BatchOutcome {
+            rejected: Vec::new(),
+        })
+    }
+}
+
+/// Does what `mode` says. `Some(answer)` replaces the normal answer.
+fn misbehave(settings: &Settings, batch: &Batch) -> Result<Option<BatchOutcome>, PluginError> {
+    match settings.mode.as_str() {
+        "loop" => {
+            let mut counter: u64 = 0;
+            loop {
+                counter = std::hint::black_box(counter.wrapping_add(1));
+            }
+        }
+        "memory-bomb" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1024 * 1024]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "trap" => panic!(
+            "hostile plugin: refusing batch at offset {}",
+            batch.events[0].offset
+        ),
+        // Two million rejections for a batch of a few events: 24 MiB in guest
+        // memory, far more once copied into host structures.
+        "huge-output" => Ok(Some(BatchOutcome {
+            rejected: (0..2_000_000)
+                .map(|index| Rejection {
+                    index,
+                    reason: String::new(),
+                })
+                .collect(),
+        })),
+        "huge-error" => Err(PluginError::fatal("x".repeat(40 * 1024 * 1024))),
+        "kv-outside" => {
+            kv::write(&[WriteOp::Set(SetOp {
+                key: "driver:hijacked".into(),
+                value: "1".into(),
+                ttl_ms: None,
+            })])?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+fleethost_plugin_sdk::export_plugin!(Hostile);

@@ -1,0 +1,412 @@
+//! Proves that a plugin cannot hurt the host: a plugin that loops forever, eats
+//! memory, traps, answers with an enormous output, writes outside its grants,
+//! or imports files or sockets is contained (interrupted, trapped, refused),
+//! the failure is named in the dead letters, and the rest of the stream, the
+//! other partitions and the other pipelines keep flowing.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+/// The driver whose batches make the hostile plugin misbehave.
+const TRIGGER: &str = "drv-7";
+
+/// One hostile run: 1,000 fixes of 50 drivers over 2 partitions through the
+/// test-hostile plugin in `mode`, misbehaving on batches that hold `TRIGGER`.
+struct HostileRun {
+    host: Host,
+    topic: String,
+    prefix: String,
+    data: Vec<Fixture>,
+    positions: Vec<Position>,
+    dead_letters: Vec<DeadLetter>,
+}
+
+async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) -> HostileRun {
+    let topic = unique(&format!("{name}-rider-updates"));
+    let group = unique(&format!("{name}-group"));
+    let prefix = format!("{}:", unique(name));
+    create_topic(&topic, 2).await;
+    let data = fleet_data(50, 1_000, 0, 11);
+    let positions = produce(&topic, &data).await;
+    let mut text = config_header(&redis_url());
+    text.push_str(&pipeline_section(
+        name,
+        &group,
+        &topic,
+        &["hostile"],
+        &format!("batch = {{ max_events = 50, max_wait_ms = 100 }}\nfailure = {{ {failure} }}"),
+    ));
+    let config =
+        format!("key_prefix = \"{prefix}\", mode = \"{mode}\", trigger_driver = \"{TRIGGER}\"");
+    text.push_str(&plugin_section(
+        "hostile",
+        "test_hostile",
+        &config,
+        &prefix,
+        plugin_extra,
+    ));
+    let host = Host::start(name, &write_config_text(name, &text));
+    wait_for_commits(
+        &group,
+        &topic,
+        &end_offsets(&positions, 2),
+        Duration::from_secs(120),
+    );
+    let triggered = data.iter().filter(|fixture| fixture.key == TRIGGER).count();
+    let dead_letters = read_all(&format!("{topic}.dlq"), triggered, Duration::from_secs(2));
+    HostileRun {
+        host,
+        topic,
+        prefix,
+        data,
+        positions,
+        dead_letters,
+    }
+}
+
+impl HostileRun {
+    /// Every message was either processed or dead-lettered; every message of
+    /// the trigger driver was dead-lettered with `kind`; most of the stream
+    /// was processed.
+    fn assert_contained(&self, kind: &str) {
+        let all: BTreeSet<Position> = self.positions.iter().copied().collect();
+        let seen = recorded_offsets(&self.prefix, &self.topic, 2);
+        let dead = dead_letter_positions(&self.dead_letters);
+        let trigger: BTreeSet<Position> = self
+            .data
+            .iter()
+            .zip(&self.positions)
+            .filter(|(fixture, _)| fixture.key == TRIGGER)
+            .map(|(_, position)| *position)
+            .collect();
+        assert!(
+            trigger.is_subset(&dead),
+            "every message of {TRIGGER} is dead-lettered"
+        );
+        assert!(
+            seen.is_disjoint(&trigger),
+            "no batch holding {TRIGGER} counts as processed"
+        );
+        assert_eq!(
+            seen.union(&dead).copied().collect::<BTreeSet<_>>(),
+            all,
+            "every message processed or dead-lettered"
+        );
+        assert!(
+            seen.len() >= all.len() / 2,
+            "the rest of the stream was processed ({} of {})",
+            seen.len(),
+            all.len()
+        );
+        for letter in &self.dead_letters {
+            assert_eq!(letter.headers["fleethost.error.kind"], kind, "{letter:?}");
+            assert!(
+                letter.headers["fleethost.plugin"].starts_with("hostile@"),
+                "{letter:?}"
+            );
+        }
+    }
+
+    fn error(&self) -> &str {
+        &self.dead_letters[0].headers["fleethost.error"]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_infinite_loop_is_interrupted_at_its_deadline() {
+    let run = hostile_run(
+        "loop",
+        "loop",
+        "limits = { batch_timeout_ms = 300 }",
+        "retries = 1, backoff_ms = 10",
+    )
+    .await;
+    run.assert_contained("timeout");
+    let mut overshoots = Vec::new();
+    for letter in &run.dead_letters {
+        let error = &letter.headers["fleethost.error"];
+        let elapsed: u64 = error
+            .split("interrupted after ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or_else(|| panic!("no elapsed time in {error:?}"));
+        assert!(elapsed >= 300, "interrupted before its deadline: {error}");
+        overshoots.push(elapsed - 300);
+    }
+    overshoots.sort_unstable();
+    let (best, median, worst) = (
+        overshoots[0],
+        overshoots[overshoots.len() / 2],
+        overshoots[overshoots.len() - 1],
+    );
+    println!(
+        "infinite loop: deadline 300 ms, epoch tick 10 ms; overshoot over {} dead-lettered events: min {best} ms, median {median} ms, max {worst} ms",
+        overshoots.len()
+    );
+    // One tick (10 ms) plus scheduling delay on a loaded 2-core machine.
+    assert!(worst <= 250, "interrupted {worst} ms after its deadline");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
+    let run = hostile_run(
+        "memory",
+        "memory-bomb",
+        "limits = { memory_mib = 32 }",
+        "retries = 2, backoff_ms = 10",
+    )
+    .await;
+    run.assert_contained("memory");
+    assert!(
+        run.error().contains("linear memory limit of 32 MiB"),
+        "{}",
+        run.error()
+    );
+    let peak_kib = proc_status_kib(run.host.pid(), "VmHWM");
+    let now_kib = proc_status_kib(run.host.pid(), "VmRSS");
+    println!(
+        "memory bomb: host peak RSS {} MiB, now {} MiB (cap 32 MiB per instance, 2 partitions)",
+        peak_kib / 1024,
+        now_kib / 1024
+    );
+    // Baseline (engine, librdkafka, compiled plugin) stays well under 200 MiB;
+    // an uncapped bomb would reach the wasm32 limit of 4 GiB.
+    assert!(
+        peak_kib < 200 * 1024 + 2 * 32 * 1024,
+        "host peak RSS {peak_kib} KiB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_that_traps_on_one_event_costs_that_batch_only() {
+    let run = hostile_run("trap", "trap", "", "retries = 2, backoff_ms = 10").await;
+    run.assert_contained("trap");
+    assert!(
+        run.error().contains("hostile plugin: refusing batch"),
+        "the panic message is quoted: {}",
+        run.error()
+    );
+    wait_until(
+        "the progress line counts the traps",
+        Duration::from_secs(5),
+        || {
+            run.host
+                .log()
+                .lines()
+                .any(|line| line.contains("progress") && line.contains("failures=trap="))
+        },
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kv_write_outside_the_grants_is_refused_visibly() {
+    let run = hostile_run("kvout", "kv-outside", "", "retries = 1, backoff_ms = 10").await;
+    run.assert_contained("plugin-error");
+    assert!(
+        run.error().contains("driver:hijacked") && run.error().contains("not granted"),
+        "{}",
+        run.error()
+    );
+    let exists: bool = redis::cmd("EXISTS")
+        .arg("driver:hijacked")
+        .query(&mut redis())
+        .expect("exists");
+    assert!(!exists, "the refused key was not written");
+    wait_until(
+        "the progress line counts the refusal",
+        Duration::from_secs(5),
+        || {
+            run.host
+                .log()
+                .lines()
+                .any(|line| line.contains("progress") && !line.contains("kv_denied=0"))
+        },
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enormous_output_is_refused() {
+    let run = hostile_run(
+        "huge",
+        "huge-output",
+        "limits = { memory_mib = 128 }",
+        "retries = 0",
+    )
+    .await;
+    run.assert_contained("invalid-output");
+    assert!(
+        run.error().contains("returned 2000000 rejections"),
+        "{}",
+        run.error()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enormous_error_message_is_cut() {
+    let run = hostile_run(
+        "hugeerr",
+        "huge-error",
+        "limits = { memory_mib = 128 }",
+        "retries = 0",
+    )
+    .await;
+    run.assert_contained("plugin-error");
+    assert!(
+        run.error().len() < 4096 + 100,
+        "error header of {} bytes",
+        run.error().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_thousand_traps_in_a_row_leave_the_host_alive_with_flat_memory() {
+    let topic = unique("traps-rider-updates");
+    let group = unique("traps-group");
+    let prefix = format!("{}:", unique("traps"));
+    create_topic(&topic, 4).await;
+    let data = fleet_data(100, 10_000, 0, 12);
+    let mut text = config_header(&redis_url());
+    text.push_str(&pipeline_section(
+        "traps",
+        &group,
+        &topic,
+        &["hostile"],
+        "batch = { max_events = 1, max_wait_ms = 10 }\nfailure = { retries = 0 }",
+    ));
+    text.push_str(&plugin_section(
+        "hostile",
+        "test_hostile",
+        &format!("key_prefix = \"{prefix}\", mode = \"trap\""),
+        &prefix,
+        "",
+    ));
+    let host = Host::start("traps", &write_config_text("traps", &text));
+    let (first, rest) = data.split_at(2_000);
+    let mut positions = produce(&topic, first).await;
+    wait_for_commits(
+        &group,
+        &topic,
+        &end_offsets(&positions, 4),
+        Duration::from_secs(300),
+    );
+    let rss_after_2000 = proc_status_kib(host.pid(), "VmRSS");
+    positions.extend(produce(&topic, rest).await);
+    wait_for_commits(
+        &group,
+        &topic,
+        &end_offsets(&positions, 4),
+        Duration::from_secs(600),
+    );
+    let rss_after_10000 = proc_status_kib(host.pid(), "VmRSS");
+    println!(
+        "10,000 traps: host RSS {} MiB after 2,000, {} MiB after 10,000",
+        rss_after_2000 / 1024,
+        rss_after_10000 / 1024
+    );
+    let dead_letters = read_all(&format!("{topic}.dlq"), 10_000, Duration::from_secs(1));
+    assert_eq!(
+        dead_letters.len(),
+        10_000,
+        "one dead letter per trapped batch"
+    );
+    assert!(
+        dead_letters
+            .iter()
+            .all(|letter| letter.headers["fleethost.error.kind"] == "trap")
+    );
+    assert!(
+        rss_after_10000 < rss_after_2000 + 32 * 1024,
+        "memory grew from {rss_after_2000} KiB to {rss_after_10000} KiB over 8,000 traps"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_looping_pipeline_does_not_delay_another_pipeline() {
+    let topic = unique("isolation-rider-updates");
+    let (slow_group, live_group) = (unique("isolation-hostile"), unique("isolation-live"));
+    let prefix = format!("{}:", unique("isolation"));
+    create_topic(&topic, 2).await;
+    let data = fleet_data(50, 1_000, 0, 13);
+    let positions = produce(&topic, &data).await;
+    let mut text = config_header(&redis_url());
+    let batches = "batch = { max_events = 50, max_wait_ms = 100 }";
+    text.push_str(&pipeline_section(
+        "hostile",
+        &slow_group,
+        &topic,
+        &["hostile"],
+        &format!("{batches}\nfailure = {{ retries = 0 }}"),
+    ));
+    text.push_str(&pipeline_section(
+        "live",
+        &live_group,
+        &topic,
+        &["live_location"],
+        batches,
+    ));
+    let hostile_config = format!("key_prefix = \"{prefix}\", mode = \"loop\"");
+    text.push_str(&plugin_section(
+        "hostile",
+        "test_hostile",
+        &hostile_config,
+        &prefix,
+        "limits = { batch_timeout_ms = 1000 }",
+    ));
+    text.push_str(&plugin_section(
+        "live_location",
+        "live_location",
+        &format!("key_prefix = \"{prefix}\""),
+        &prefix,
+        "",
+    ));
+    let _host = Host::start("isolation", &write_config_text("isolation", &text));
+
+    let ends = end_offsets(&positions, 2);
+    wait_for_commits(&live_group, &topic, &ends, Duration::from_secs(60));
+    let hostile_committed = committed_offsets(&slow_group, &topic, 2);
+    assert_ne!(
+        hostile_committed, ends,
+        "the looping pipeline is still working through its timeouts"
+    );
+    assert_live_positions(&prefix, &newest_per_driver(&data));
+}
+
+fn check_refuses(plugin_file: &str, import: &str) {
+    let prefix = unique("refused");
+    let mut text = config_header(&redis_url());
+    text.push_str(&pipeline_section(
+        "refused",
+        "refused",
+        "rider-updates",
+        &["intruder"],
+        "",
+    ));
+    text.push_str(&plugin_section("intruder", plugin_file, "", &prefix, ""));
+    let output = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(["check", "--config"])
+        .arg(write_config_text("refused", &text))
+        .output()
+        .expect("run fleethost");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{plugin_file} was accepted");
+    assert!(
+        stderr.contains("plugin intruder") && stderr.contains(import),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_that_reads_files_is_refused_at_load() {
+    check_refuses("test_hostile_fs", "wasi:filesystem/");
+}
+
+#[test]
+fn a_plugin_that_opens_sockets_is_refused_at_load() {
+    check_refuses("test_hostile_net", "wasi:sockets/");
+}
