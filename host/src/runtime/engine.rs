@@ -31,6 +31,19 @@ impl PluginRuntime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Only the WebAssembly features Rust plugins for wasm32-wasip2 use
+        // (MVP, bulk memory, reference types, multi-value, SIMD): every other
+        // proposal is attack surface without a user. GC, threads, exceptions,
+        // stack switching and async components are not even compiled into this
+        // build of wasmtime (see host/Cargo.toml).
+        config
+            .wasm_memory64(false)
+            .wasm_multi_memory(false)
+            .wasm_relaxed_simd(false)
+            .wasm_tail_call(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_extended_const(false);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
