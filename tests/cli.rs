@@ -38,10 +38,7 @@ fn help_lists_every_subcommand() {
     assert!(output.status.success());
     let help = text(&output.stdout);
     for command in ["run", "check", "simulate"] {
-        assert!(
-            help.contains(command),
-            "--help does not list {command}:\n{help}"
-        );
+        assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
 }
 
@@ -66,34 +63,25 @@ fn unknown_key_is_refused_naming_key_and_file() {
     let example = std::fs::read_to_string(example_config()).unwrap();
     let config = scratch_file(
         "typo.toml",
-        example
-            .replace("max_events = 1000", "max_event = 1000")
-            .as_bytes(),
+        example.replace("max_events = 1000", "max_event = 1000").as_bytes(),
     );
     let output = fleethost(&["run", "--config", &config]);
     assert!(!output.status.success());
     let error = text(&output.stderr);
-    assert!(
-        error.contains(&config) && error.contains("max_event"),
-        "{error}"
-    );
+    assert!(error.contains(&config) && error.contains("max_event"), "{error}");
 }
 
 #[test]
 fn a_file_that_is_not_a_component_is_refused_at_load() {
     let example = std::fs::read_to_string(example_config()).unwrap();
     let not_wasm = scratch_file("not-a-plugin.wasm", b"this is not wasm");
-    let config = example.replace(
-        "../target/wasm32-wasip2/plugin/live_location.wasm",
-        &not_wasm,
-    );
+    let config = example.replace("../target/wasm32-wasip2/plugin/live_location.wasm", &not_wasm);
     let config = scratch_file("bad-plugin.toml", config.as_bytes());
     let output = fleethost(&["check", "--config", &config]);
     assert!(!output.status.success());
     let error = text(&output.stderr);
     assert!(
-        error.contains("plugin live-location")
-            && error.contains("not a valid WebAssembly component"),
+        error.contains("plugin live-location") && error.contains("not a valid WebAssembly component"),
         "{error}"
     );
 }
@@ -101,8 +89,7 @@ fn a_file_that_is_not_a_component_is_refused_at_load() {
 #[test]
 fn a_plugin_whose_init_fails_is_refused_at_load() {
     let example = std::fs::read_to_string(example_config()).unwrap();
-    let plugin = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/plugin/live_location.wasm");
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin/live_location.wasm");
     let config = example
         .replace(
             "../target/wasm32-wasip2/plugin/live_location.wasm",
@@ -113,8 +100,5 @@ fn a_plugin_whose_init_fails_is_refused_at_load() {
     let output = fleethost(&["check", "--config", &config]);
     assert!(!output.status.success());
     let error = text(&output.stderr);
-    assert!(
-        error.contains("init failed") && error.contains("key_prefx"),
-        "{error}"
-    );
+    assert!(error.contains("init failed") && error.contains("key_prefx"), "{error}");
 }

@@ -23,17 +23,9 @@ async fn fixes_become_live_positions_and_bad_messages_dead_letters() {
 
     let config = write_config("e2e", &topic, &group, &prefix, &["live_location"]);
     let mut host = Host::start("e2e", &config);
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(120),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(120));
 
-    assert_eq!(
-        committed_offsets(&group, &topic, 4),
-        end_offsets(&positions, 4)
-    );
+    assert_eq!(committed_offsets(&group, &topic, 4), end_offsets(&positions, 4));
     assert_live_positions(&prefix, &newest_per_driver(&data));
 
     let dead_letters = read_all(&format!("{topic}.dlq"), bad.len(), Duration::from_secs(2));
@@ -58,10 +50,7 @@ async fn fixes_become_live_positions_and_bad_messages_dead_letters() {
         assert_eq!(letter.headers["fleethost.pipeline"], "e2e");
         assert_eq!(letter.headers["fleethost.source.topic"], topic);
         assert!(
-            letter
-                .key
-                .as_deref()
-                .is_some_and(|key| key.starts_with("drv-")),
+            letter.key.as_deref().is_some_and(|key| key.starts_with("drv-")),
             "original key kept: {letter:?}"
         );
         let payload = letter.payload.as_deref().unwrap_or_default();
@@ -75,10 +64,7 @@ async fn fixes_become_live_positions_and_bad_messages_dead_letters() {
         .iter()
         .filter(|letter| letter.headers["fleethost.error.kind"] == "out-of-range")
         .count();
-    assert_eq!(
-        out_of_range, 80,
-        "two of the five bad shapes are out of range"
-    );
+    assert_eq!(out_of_range, 80, "two of the five bad shapes are out of range");
 
     let status = host.terminate(Duration::from_secs(30));
     assert!(status.success(), "clean shutdown exits 0, got {status}");

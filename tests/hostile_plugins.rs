@@ -41,8 +41,7 @@ async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) 
         &["hostile"],
         &format!("batch = {{ max_events = 50, max_wait_ms = 100 }}\nfailure = {{ {failure} }}"),
     ));
-    let config =
-        format!("key_prefix = \"{prefix}\", mode = \"{mode}\", trigger_driver = \"{TRIGGER}\"");
+    let config = format!("key_prefix = \"{prefix}\", mode = \"{mode}\", trigger_driver = \"{TRIGGER}\"");
     text.push_str(&plugin_section(
         "hostile",
         "test_hostile",
@@ -51,12 +50,7 @@ async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) 
         plugin_extra,
     ));
     let host = Host::start(name, &write_config_text(name, &text));
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 2),
-        Duration::from_secs(120),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));
     let triggered = data.iter().filter(|fixture| fixture.key == TRIGGER).count();
     let dead_letters = read_all(&format!("{topic}.dlq"), triggered, Duration::from_secs(2));
     HostileRun {
@@ -77,17 +71,8 @@ impl HostileRun {
         let all: BTreeSet<Position> = self.positions.iter().copied().collect();
         let seen = recorded_offsets(&self.prefix, &self.topic, 2);
         let dead = dead_letter_positions(&self.dead_letters);
-        let trigger: BTreeSet<Position> = self
-            .data
-            .iter()
-            .zip(&self.positions)
-            .filter(|(fixture, _)| fixture.key == TRIGGER)
-            .map(|(_, position)| *position)
-            .collect();
-        assert!(
-            trigger.is_subset(&dead),
-            "every message of {TRIGGER} is dead-lettered"
-        );
+        let trigger = self.trigger_positions();
+        assert!(trigger.is_subset(&dead), "every message of {TRIGGER} is dead-lettered");
         assert!(
             seen.is_disjoint(&trigger),
             "no batch holding {TRIGGER} counts as processed"
@@ -105,11 +90,18 @@ impl HostileRun {
         );
         for letter in &self.dead_letters {
             assert_eq!(letter.headers["fleethost.error.kind"], kind, "{letter:?}");
-            assert!(
-                letter.headers["fleethost.plugin"].starts_with("hostile@"),
-                "{letter:?}"
-            );
+            assert!(letter.headers["fleethost.plugin"].starts_with("hostile@"), "{letter:?}");
         }
+    }
+
+    /// Where the trigger driver's messages landed.
+    fn trigger_positions(&self) -> BTreeSet<Position> {
+        self.data
+            .iter()
+            .zip(&self.positions)
+            .filter(|(fixture, _)| fixture.key == TRIGGER)
+            .map(|(_, position)| *position)
+            .collect()
     }
 
     fn error(&self) -> &str {
@@ -163,11 +155,7 @@ async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
     )
     .await;
     run.assert_contained("memory");
-    assert!(
-        run.error().contains("linear memory limit of 32 MiB"),
-        "{}",
-        run.error()
-    );
+    assert!(run.error().contains("linear memory limit of 32 MiB"), "{}", run.error());
     let peak_kib = proc_status_kib(run.host.pid(), "VmHWM");
     let now_kib = proc_status_kib(run.host.pid(), "VmRSS");
     println!(
@@ -177,10 +165,7 @@ async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
     );
     // Baseline (engine, librdkafka, compiled plugin) stays well under 200 MiB;
     // an uncapped bomb would reach the wasm32 limit of 4 GiB.
-    assert!(
-        peak_kib < 200 * 1024 + 2 * 32 * 1024,
-        "host peak RSS {peak_kib} KiB"
-    );
+    assert!(peak_kib < 200 * 1024 + 2 * 32 * 1024, "host peak RSS {peak_kib} KiB");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -192,16 +177,12 @@ async fn a_plugin_that_traps_on_one_event_costs_that_batch_only() {
         "the panic message is quoted: {}",
         run.error()
     );
-    wait_until(
-        "the progress line counts the traps",
-        Duration::from_secs(5),
-        || {
-            run.host
-                .log()
-                .lines()
-                .any(|line| line.contains("progress") && line.contains("failures=trap="))
-        },
-    );
+    wait_until("the progress line counts the traps", Duration::from_secs(5), || {
+        run.host
+            .log()
+            .lines()
+            .any(|line| line.contains("progress") && line.contains("failures=trap="))
+    });
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,30 +199,32 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
         .query(&mut redis())
         .expect("exists");
     assert!(!exists, "the refused key was not written");
-    wait_until(
-        "the progress line counts the refusal",
-        Duration::from_secs(5),
-        || {
-            run.host
-                .log()
-                .lines()
-                .any(|line| line.contains("progress") && !line.contains("kv_denied=0"))
-        },
+    wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
+        run.host
+            .log()
+            .lines()
+            .any(|line| line.contains("progress") && !line.contains("kv_denied=0"))
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_rejected_events_are_dead_lettered_and_the_rest_of_the_batch_goes_on() {
+    let run = hostile_run("reject", "reject", "", "retries = 0").await;
+    run.assert_contained("rejected");
+    assert_eq!(
+        dead_letter_positions(&run.dead_letters),
+        run.trigger_positions(),
+        "only the rejected events"
     );
+    assert!(run.error().contains("driver drv-7 is suspended"), "{}", run.error());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_output_is_refused() {
-    let run = hostile_run(
-        "huge",
-        "huge-output",
-        "limits = { memory_mib = 128 }",
-        "retries = 0",
-    )
-    .await;
+    let run = hostile_run("huge", "huge-output", "limits = { memory_mib = 128 }", "retries = 0").await;
     run.assert_contained("invalid-output");
     assert!(
-        run.error().contains("returned 2000000 rejections"),
+        run.error().contains("returned a list of 2000000 items"),
         "{}",
         run.error()
     );
@@ -249,13 +232,7 @@ async fn an_enormous_output_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_error_message_is_cut() {
-    let run = hostile_run(
-        "hugeerr",
-        "huge-error",
-        "limits = { memory_mib = 128 }",
-        "retries = 0",
-    )
-    .await;
+    let run = hostile_run("hugeerr", "huge-error", "limits = { memory_mib = 128 }", "retries = 0").await;
     run.assert_contained("plugin-error");
     assert!(
         run.error().len() < 4096 + 100,
@@ -289,20 +266,10 @@ async fn ten_thousand_traps_in_a_row_leave_the_host_alive_with_flat_memory() {
     let host = Host::start("traps", &write_config_text("traps", &text));
     let (first, rest) = data.split_at(2_000);
     let mut positions = produce(&topic, first).await;
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(300),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(300));
     let rss_after_2000 = proc_status_kib(host.pid(), "VmRSS");
     positions.extend(produce(&topic, rest).await);
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(600),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(600));
     let rss_after_10000 = proc_status_kib(host.pid(), "VmRSS");
     println!(
         "10,000 traps: host RSS {} MiB after 2,000, {} MiB after 10,000",
@@ -310,11 +277,7 @@ async fn ten_thousand_traps_in_a_row_leave_the_host_alive_with_flat_memory() {
         rss_after_10000 / 1024
     );
     let dead_letters = read_all(&format!("{topic}.dlq"), 10_000, Duration::from_secs(1));
-    assert_eq!(
-        dead_letters.len(),
-        10_000,
-        "one dead letter per trapped batch"
-    );
+    assert_eq!(dead_letters.len(), 10_000, "one dead letter per trapped batch");
     assert!(
         dead_letters
             .iter()

@@ -18,21 +18,12 @@ async fn partitions_wait_for_redis_and_catch_up_without_loss() {
     let positions = produce(&topic, &data).await;
     let port = free_port();
     let redis_url = format!("redis://127.0.0.1:{port}");
-    let config = write_config_with_redis(
-        "outage",
-        &topic,
-        &group,
-        &prefix,
-        &["live_location"],
-        &redis_url,
-    );
+    let config = write_config_with_redis("outage", &topic, &group, &prefix, &["live_location"], &redis_url);
 
     let host = Host::start("outage", &config);
-    wait_until(
-        "the plugin reported Redis unavailable",
-        Duration::from_secs(60),
-        || host.log().contains("kv unavailable"),
-    );
+    wait_until("the plugin reported Redis unavailable", Duration::from_secs(60), || {
+        host.log().contains("kv unavailable")
+    });
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         committed_offsets(&group, &topic, 2),
@@ -45,12 +36,7 @@ async fn partitions_wait_for_redis_and_catch_up_without_loss() {
     );
 
     let _redis = PrivateRedis::start(port);
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 2),
-        Duration::from_secs(60),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(60));
     assert_live_positions_at(&redis_url, &prefix, &newest_per_driver(&data));
     assert!(read_all(&format!("{topic}.dlq"), 0, Duration::from_secs(1)).is_empty());
 }

@@ -18,13 +18,7 @@ async fn restart_mid_run(name: &str, seed: u64, stop: impl FnOnce(&mut Host, &st
     let prefix = format!("{}:", unique(name));
     create_topic(&topic, 4).await;
     let data = fleet_data(500, 20_000, 100, seed);
-    let config = write_config(
-        name,
-        &topic,
-        &group,
-        &prefix,
-        &["live_location", "test_recorder"],
-    );
+    let config = write_config(name, &topic, &group, &prefix, &["live_location", "test_recorder"]);
 
     let mut first = Host::start("first", &config);
     let stream = tokio::spawn(produce_paced(
@@ -33,11 +27,9 @@ async fn restart_mid_run(name: &str, seed: u64, stop: impl FnOnce(&mut Host, &st
         1_000,
         Duration::from_millis(300),
     ));
-    wait_until(
-        "the first host processed some events",
-        Duration::from_secs(60),
-        || recorded_offsets(&prefix, &topic, 4).len() >= 1_000,
-    );
+    wait_until("the first host processed some events", Duration::from_secs(60), || {
+        recorded_offsets(&prefix, &topic, 4).len() >= 1_000
+    });
     assert!(
         !stream.is_finished(),
         "the stream was still flowing when the host was stopped"
@@ -46,12 +38,7 @@ async fn restart_mid_run(name: &str, seed: u64, stop: impl FnOnce(&mut Host, &st
 
     let _second = Host::start("second", &config);
     let positions = stream.await.expect("producer task");
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(120),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(120));
     assert_nothing_lost(&prefix, &topic, 4, &data, &positions);
 }
 

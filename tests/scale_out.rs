@@ -24,36 +24,18 @@ async fn two_hosts_split_partitions_and_survive_one_crash() {
     let data = fleet_data(500, 20_000, 100, 4);
     let (first_half, second_half) = data.split_at(10_000);
     let mut positions = produce(&topic, first_half).await;
-    let config = write_config(
-        "scale",
-        &topic,
-        &group,
-        &prefix,
-        &["live_location", "test_recorder"],
-    );
+    let config = write_config("scale", &topic, &group, &prefix, &["live_location", "test_recorder"]);
 
     let mut a = Host::start("a", &config);
     let mut b = Host::start("b", &config);
-    wait_until(
-        "both hosts hold two partitions each",
-        Duration::from_secs(60),
-        || last_assignment(&a.log()) == Some(2) && last_assignment(&b.log()) == Some(2),
-    );
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(120),
-    );
+    wait_until("both hosts hold two partitions each", Duration::from_secs(60), || {
+        last_assignment(&a.log()) == Some(2) && last_assignment(&b.log()) == Some(2)
+    });
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(120));
 
     a.kill();
     positions.extend(produce(&topic, second_half).await);
-    wait_for_commits(
-        &group,
-        &topic,
-        &end_offsets(&positions, 4),
-        Duration::from_secs(120),
-    );
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(120));
     assert!(b.is_running());
     assert_eq!(
         last_assignment(&b.log()),

@@ -43,12 +43,8 @@ pub async fn load_plugins(
 ) -> Result<BTreeMap<String, Arc<LoadedPlugin>>, RunError> {
     let mut loaded = BTreeMap::new();
     for (name, plugin_config) in &config.plugins {
-        let (runtime, kv, name_owned, plugin_config) = (
-            runtime.clone(),
-            kv.clone(),
-            name.clone(),
-            plugin_config.clone(),
-        );
+        let (runtime, kv, name_owned, plugin_config) =
+            (runtime.clone(), kv.clone(), name.clone(), plugin_config.clone());
         let handle = tokio::runtime::Handle::current();
         let plugin = tokio::task::spawn_blocking(move || {
             let _guard = handle.enter();
@@ -77,14 +73,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         .iter()
         .flat_map(|pipeline| pipeline.topics.iter().map(|topic| dead_letter_topic(topic)))
         .collect();
-    if let Err(error) =
-        crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await
-    {
+    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
     }
 
-    let status_interval =
-        (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
+    let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
     let mut tasks = tokio::task::JoinSet::new();
     for pipeline_config in &config.pipelines {
         let pipeline_plugins = pipeline_config

@@ -340,10 +340,7 @@ impl Config {
             message,
         };
         if self.kafka.bootstrap_servers.trim().is_empty() {
-            return Err(invalid(
-                "kafka.bootstrap_servers".into(),
-                "must not be empty".into(),
-            ));
+            return Err(invalid("kafka.bootstrap_servers".into(), "must not be empty".into()));
         }
         for (field, properties) in [
             ("properties", &self.kafka.properties),
@@ -378,19 +375,11 @@ impl Config {
             if pipeline.group_id.trim().is_empty() {
                 return Err(invalid(key("group_id"), "must not be empty".into()));
             }
-            if pipeline.topics.is_empty()
-                || pipeline.topics.iter().any(|topic| topic.trim().is_empty())
-            {
-                return Err(invalid(
-                    key("topics"),
-                    "must list at least one non-empty topic".into(),
-                ));
+            if pipeline.topics.is_empty() || pipeline.topics.iter().any(|topic| topic.trim().is_empty()) {
+                return Err(invalid(key("topics"), "must list at least one non-empty topic".into()));
             }
             if pipeline.plugins.is_empty() {
-                return Err(invalid(
-                    key("plugins"),
-                    "must list at least one plugin".into(),
-                ));
+                return Err(invalid(key("plugins"), "must list at least one plugin".into()));
             }
             for (plugin_index, plugin) in pipeline.plugins.iter().enumerate() {
                 if !self.plugins.contains_key(plugin) {
@@ -402,43 +391,25 @@ impl Config {
                 }
             }
             if pipeline.batch.max_events == 0 || pipeline.batch.max_events > 100_000 {
-                return Err(invalid(
-                    key("batch.max_events"),
-                    "must be between 1 and 100000".into(),
-                ));
+                return Err(invalid(key("batch.max_events"), "must be between 1 and 100000".into()));
             }
             if pipeline.batch.max_wait_ms == 0 {
-                return Err(invalid(
-                    key("batch.max_wait_ms"),
-                    "must be at least 1".into(),
-                ));
+                return Err(invalid(key("batch.max_wait_ms"), "must be at least 1".into()));
             }
             if pipeline.commit_interval_ms == 0 {
-                return Err(invalid(
-                    key("commit_interval_ms"),
-                    "must be at least 1".into(),
-                ));
+                return Err(invalid(key("commit_interval_ms"), "must be at least 1".into()));
             }
         }
         for (name, plugin) in &self.plugins {
             let key = |field: &str| format!("plugins.{name}.{field}");
             if plugin.limits.memory_mib == 0 || plugin.limits.memory_mib > 4096 {
-                return Err(invalid(
-                    key("limits.memory_mib"),
-                    "must be between 1 and 4096".into(),
-                ));
+                return Err(invalid(key("limits.memory_mib"), "must be between 1 and 4096".into()));
             }
             if plugin.limits.batch_timeout_ms == 0 {
-                return Err(invalid(
-                    key("limits.batch_timeout_ms"),
-                    "must be at least 1".into(),
-                ));
+                return Err(invalid(key("limits.batch_timeout_ms"), "must be at least 1".into()));
             }
             if plugin.limits.host_call_timeout_ms == 0 {
-                return Err(invalid(
-                    key("limits.host_call_timeout_ms"),
-                    "must be at least 1".into(),
-                ));
+                return Err(invalid(key("limits.host_call_timeout_ms"), "must be at least 1".into()));
             }
             for (field, prefixes) in [
                 ("grants.kv_read", &plugin.grants.kv_read),
@@ -447,8 +418,7 @@ impl Config {
                 if prefixes.iter().any(|prefix| prefix.is_empty()) {
                     return Err(invalid(
                         key(field),
-                        "an empty prefix would grant every key; list the prefixes explicitly"
-                            .into(),
+                        "an empty prefix would grant every key; list the prefixes explicitly".into(),
                     ));
                 }
             }
@@ -507,10 +477,7 @@ path = "live_location.wasm"
 
     #[test]
     fn unknown_plugin_reference_names_the_key() {
-        let text = MINIMAL.replace(
-            "plugins = [\"live-location\"]",
-            "plugins = [\"live-locaton\"]",
-        );
+        let text = MINIMAL.replace("plugins = [\"live-location\"]", "plugins = [\"live-locaton\"]");
         let error = parse(&text).unwrap_err().to_string();
         assert!(error.contains("pipelines[0].plugins[0]"), "{error}");
         assert!(error.contains("live-locaton"), "{error}");
@@ -543,10 +510,7 @@ path = "live_location.wasm"
     fn empty_grant_prefix_is_refused() {
         let text = format!("{MINIMAL}grants = {{ kv_write = [\"\"] }}\n");
         let error = parse(&text).unwrap_err().to_string();
-        assert!(
-            error.contains("plugins.live-location.grants.kv_write"),
-            "{error}"
-        );
+        assert!(error.contains("plugins.live-location.grants.kv_write"), "{error}");
     }
 
     #[test]
@@ -556,10 +520,7 @@ path = "live_location.wasm"
         let file = dir.join("fleethost.toml");
         std::fs::write(&file, MINIMAL).unwrap();
         let config = Config::load(&file).unwrap();
-        assert_eq!(
-            config.plugins["live-location"].path,
-            dir.join("live_location.wasm")
-        );
+        assert_eq!(config.plugins["live-location"].path, dir.join("live_location.wasm"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

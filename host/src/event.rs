@@ -9,8 +9,7 @@ use chrono::DateTime;
 use serde_json::{Map, Value};
 
 /// Field names accepted for the driver id, in order of preference.
-pub const DRIVER_ID_FIELDS: [&str; 5] =
-    ["driverId", "driver_id", "delivery_id", "car_id", "rider_id"];
+pub const DRIVER_ID_FIELDS: [&str; 5] = ["driverId", "driver_id", "delivery_id", "car_id", "rider_id"];
 /// Field names accepted for the latitude.
 pub const LATITUDE_FIELDS: [&str; 2] = ["latitude", "lat"];
 /// Field names accepted for the longitude.
@@ -87,18 +86,13 @@ impl DecodeError {
 impl Location {
     /// Decodes one message payload. `message_timestamp_ms` is the Kafka message
     /// timestamp, used when the payload carries no `timestamp`.
-    pub fn decode(
-        payload: Option<&[u8]>,
-        message_timestamp_ms: Option<i64>,
-    ) -> Result<Self, DecodeError> {
-        let payload = payload
-            .filter(|bytes| !bytes.is_empty())
-            .ok_or(DecodeError::Empty)?;
-        let object: Map<String, Value> = serde_json::from_slice(payload)
-            .map_err(|error| DecodeError::NotJson(error.to_string()))?;
+    pub fn decode(payload: Option<&[u8]>, message_timestamp_ms: Option<i64>) -> Result<Self, DecodeError> {
+        let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
+        let object: Map<String, Value> =
+            serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
 
-        let (id_field, id_value) = first_present(&object, &DRIVER_ID_FIELDS)
-            .ok_or_else(|| missing("driver id", &DRIVER_ID_FIELDS))?;
+        let (id_field, id_value) =
+            first_present(&object, &DRIVER_ID_FIELDS).ok_or_else(|| missing("driver id", &DRIVER_ID_FIELDS))?;
         let driver_id = match id_value {
             Value::String(text) if !text.trim().is_empty() => text.clone(),
             Value::Number(number) => number.to_string(),
@@ -126,10 +120,7 @@ impl Location {
     }
 }
 
-fn first_present<'a>(
-    object: &'a Map<String, Value>,
-    fields: &[&'static str],
-) -> Option<(&'static str, &'a Value)> {
+fn first_present<'a>(object: &'a Map<String, Value>, fields: &[&'static str]) -> Option<(&'static str, &'a Value)> {
     fields.iter().find_map(|field| {
         object
             .get(*field)
@@ -205,18 +196,12 @@ fn timestamp(value: &Value) -> Result<i64, DecodeError> {
         epoch
     };
     if millis > i64::MAX as f64 / 2.0 {
-        return Err(invalid(
-            "timestamp",
-            format!("{epoch} is too far in the future"),
-        ));
+        return Err(invalid("timestamp", format!("{epoch} is too far in the future")));
     }
     Ok(millis.round() as i64)
 }
 
-fn optional_text(
-    object: &Map<String, Value>,
-    fields: &[&'static str],
-) -> Result<Option<String>, DecodeError> {
+fn optional_text(object: &Map<String, Value>, fields: &[&'static str]) -> Result<Option<String>, DecodeError> {
     match first_present(object, fields) {
         None => Ok(None),
         Some((_, Value::String(text))) => Ok(Some(text.clone())),
@@ -225,10 +210,7 @@ fn optional_text(
     }
 }
 
-fn optional_number(
-    object: &Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<f64>, DecodeError> {
+fn optional_number(object: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, DecodeError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => number(field, value).map(Some),
@@ -254,9 +236,7 @@ mod tests {
     #[test]
     fn coordinates_decode_to_the_exact_double_that_was_sent() {
         // Without serde_json's float_roundtrip these decode one ULP off.
-        let location =
-            decode(r#"{"driverId": "d", "lat": 12.980856122922633, "lng": 77.56893574084948}"#)
-                .unwrap();
+        let location = decode(r#"{"driverId": "d", "lat": 12.980856122922633, "lng": 77.56893574084948}"#).unwrap();
         assert_eq!(location.latitude.to_string(), "12.980856122922633");
         assert_eq!(location.longitude.to_string(), "77.56893574084948");
     }
@@ -264,9 +244,7 @@ mod tests {
     #[test]
     fn numeric_driver_id_becomes_text() {
         assert_eq!(
-            decode(r#"{"rider_id": 42, "lat": 1, "lng": 2}"#)
-                .unwrap()
-                .driver_id,
+            decode(r#"{"rider_id": 42, "lat": 1, "lng": 2}"#).unwrap().driver_id,
             "42"
         );
     }
@@ -275,28 +253,17 @@ mod tests {
     fn every_coordinate_spelling_is_accepted() {
         for lat in LATITUDE_FIELDS {
             for lng in LONGITUDE_FIELDS {
-                let location = decode(&format!(
-                    r#"{{"driverId": "d", "{lat}": 12.5, "{lng}": 77.25}}"#
-                ))
-                .unwrap();
-                assert_eq!(
-                    (location.latitude, location.longitude),
-                    (12.5, 77.25),
-                    "{lat}/{lng}"
-                );
+                let location = decode(&format!(r#"{{"driverId": "d", "{lat}": 12.5, "{lng}": 77.25}}"#)).unwrap();
+                assert_eq!((location.latitude, location.longitude), (12.5, 77.25), "{lat}/{lng}");
             }
         }
     }
 
     #[test]
     fn timestamps_in_rfc3339_seconds_and_millis() {
-        let rfc =
-            decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": "2023-11-14T22:13:20Z"}"#)
-                .unwrap();
-        let secs =
-            decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": 1700000000}"#).unwrap();
-        let millis =
-            decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": 1700000000000}"#).unwrap();
+        let rfc = decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": "2023-11-14T22:13:20Z"}"#).unwrap();
+        let secs = decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": 1700000000}"#).unwrap();
+        let millis = decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": 1700000000000}"#).unwrap();
         assert_eq!(rfc.timestamp_ms, 1_700_000_000_000);
         assert_eq!(secs.timestamp_ms, 1_700_000_000_000);
         assert_eq!(millis.timestamp_ms, 1_700_000_000_000);
@@ -304,21 +271,18 @@ mod tests {
 
     #[test]
     fn missing_timestamp_uses_the_kafka_timestamp() {
-        let location = Location::decode(
-            Some(br#"{"driverId": "d", "lat": 1, "lng": 2}"#),
-            Some(1234),
-        )
-        .unwrap();
+        let location = Location::decode(Some(br#"{"driverId": "d", "lat": 1, "lng": 2}"#), Some(1234)).unwrap();
         assert_eq!(location.timestamp_ms, 1234);
-        let error =
-            Location::decode(Some(br#"{"driverId": "d", "lat": 1, "lng": 2}"#), None).unwrap_err();
+        let error = Location::decode(Some(br#"{"driverId": "d", "lat": 1, "lng": 2}"#), None).unwrap_err();
         assert_eq!(error, DecodeError::NoTimestamp);
     }
 
     #[test]
     fn optional_fields_are_read() {
-        let location =
-            decode(r#"{"driverId": "d", "lat": 1, "lng": 2, "state": "south", "order_id": "o9", "speed": 8.5, "heading": 90}"#).unwrap();
+        let location = decode(
+            r#"{"driverId": "d", "lat": 1, "lng": 2, "state": "south", "order_id": "o9", "speed": 8.5, "heading": 90}"#,
+        )
+        .unwrap();
         assert_eq!(location.region.as_deref(), Some("south"));
         assert_eq!(location.order_id.as_deref(), Some("o9"));
         assert_eq!(location.speed, Some(8.5));
@@ -331,10 +295,7 @@ mod tests {
         assert_eq!(error.kind(), "out-of-range");
         assert!(error.to_string().contains("`lat` = 91"), "{error}");
         let error = decode(r#"{"driverId": "d", "lat": 1, "longitude": -180.5}"#).unwrap_err();
-        assert!(
-            error.to_string().contains("`longitude` = -180.5"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("`longitude` = -180.5"), "{error}");
     }
 
     #[test]
@@ -354,9 +315,7 @@ mod tests {
             "missing-field"
         );
         assert_eq!(
-            decode(r#"{"driverId": "", "lat": 1, "lng": 2}"#)
-                .unwrap_err()
-                .kind(),
+            decode(r#"{"driverId": "", "lat": 1, "lng": 2}"#).unwrap_err().kind(),
             "invalid-field"
         );
         assert_eq!(

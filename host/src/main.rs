@@ -64,17 +64,13 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")
-            }),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("fleethost: cannot start the async runtime: {error}");
@@ -100,16 +96,11 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { config: path } => {
             let config = Config::load(&path)?;
-            let runtime = fleethost::runtime::PluginRuntime::new()
-                .map_err(|error| anyhow::anyhow!("{error:#}"))?;
-            let kv = fleethost::capabilities::redis_kv::RedisKv::connect_lazy(&config.redis.url)
-                .context("redis.url")?;
+            let runtime = fleethost::runtime::PluginRuntime::new().map_err(|error| anyhow::anyhow!("{error:#}"))?;
+            let kv =
+                fleethost::capabilities::redis_kv::RedisKv::connect_lazy(&config.redis.url).context("redis.url")?;
             let plugins = fleethost::app::load_plugins(&config, &runtime, &kv).await?;
-            println!(
-                "{}: ok, {} pipeline(s)",
-                path.display(),
-                config.pipelines.len()
-            );
+            println!("{}: ok, {} pipeline(s)", path.display(), config.pipelines.len());
             for plugin in plugins.values() {
                 println!("  plugin {} ({})", plugin.label(), plugin.path().display());
             }
@@ -145,14 +136,13 @@ fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::error!(%error, "cannot listen for SIGTERM");
-                    return;
-                }
-            };
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                return;
+            }
+        };
         for count in 0.. {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}

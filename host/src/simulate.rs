@@ -140,12 +140,7 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<u6
         consumer_properties: Default::default(),
         producer_properties: Default::default(),
     };
-    crate::kafka::admin::ensure_topics(
-        &kafka,
-        std::slice::from_ref(&config.topic),
-        config.partitions,
-    )
-    .await?;
+    crate::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&config.topic), config.partitions).await?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &config.bootstrap_servers)
         .set("linger.ms", "20")

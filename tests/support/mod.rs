@@ -42,9 +42,7 @@ pub fn redis_url() -> String {
 pub fn plugin_path(name: &str) -> PathBuf {
     let dir = std::env::var("FLEETHOST_PLUGIN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin")
-        });
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin"));
     let path = dir.join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -76,11 +74,7 @@ pub async fn create_topic(topic: &str, partitions: i32) {
         .expect("admin client");
     let results = admin
         .create_topics(
-            &[NewTopic::new(
-                topic,
-                partitions,
-                TopicReplication::Fixed(-1),
-            )],
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))],
             &AdminOptions::new(),
         )
         .await
@@ -145,16 +139,8 @@ pub fn fleet_data(drivers: usize, fixes: usize, bad_every: usize, seed: u64) -> 
     data.shuffle(&mut rng);
     let bad_payloads = [
         |key: &str| format!("{{not json {key}"),
-        |key: &str| {
-            format!(
-                r#"{{"driverId":"{key}","latitude":95.5,"longitude":77.6,"timestamp":1700000000000}}"#
-            )
-        },
-        |key: &str| {
-            format!(
-                r#"{{"driverId":"{key}","latitude":12.9,"longitude":-181,"timestamp":1700000000000}}"#
-            )
-        },
+        |key: &str| format!(r#"{{"driverId":"{key}","latitude":95.5,"longitude":77.6,"timestamp":1700000000000}}"#),
+        |key: &str| format!(r#"{{"driverId":"{key}","latitude":12.9,"longitude":-181,"timestamp":1700000000000}}"#),
         |_: &str| r#"{"latitude":12.9,"longitude":77.6}"#.to_string(),
         |key: &str| format!(r#"{{"driverId":"{key}","timestamp":1700000000000}}"#),
     ];
@@ -195,9 +181,7 @@ pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
             )
         });
         for result in futures::future::join_all(sends).await {
-            let delivery = result
-                .map_err(|(error, _)| error)
-                .expect("message delivered");
+            let delivery = result.map_err(|(error, _)| error).expect("message delivered");
             positions.push(Position {
                 partition: delivery.partition,
                 offset: delivery.offset,
@@ -209,12 +193,7 @@ pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
 
 /// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
 /// stream that is still flowing while a test stops or kills a host.
-pub async fn produce_paced(
-    topic: String,
-    data: Vec<Fixture>,
-    chunk: usize,
-    pause: Duration,
-) -> Vec<Position> {
+pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, pause: Duration) -> Vec<Position> {
     let mut positions = Vec::with_capacity(data.len());
     for part in data.chunks(chunk) {
         positions.extend(produce(&topic, part).await);
@@ -239,13 +218,7 @@ pub fn newest_per_driver(data: &[Fixture]) -> HashMap<String, Fix> {
 
 /// A fleethost config for one test: one pipeline over `topic` with the given
 /// plugins (`live_location` and/or `test_recorder`), all keys under `prefix`.
-pub fn write_config(
-    name: &str,
-    topic: &str,
-    group: &str,
-    prefix: &str,
-    plugins: &[&str],
-) -> PathBuf {
+pub fn write_config(name: &str, topic: &str, group: &str, prefix: &str, plugins: &[&str]) -> PathBuf {
     write_config_with_redis(name, topic, group, prefix, plugins, &redis_url())
 }
 
@@ -297,13 +270,7 @@ interval_ms = 500
 }
 
 /// A `[[pipelines]]` entry; `extra` is more TOML lines for it.
-pub fn pipeline_section(
-    name: &str,
-    group: &str,
-    topic: &str,
-    plugins: &[&str],
-    extra: &str,
-) -> String {
+pub fn pipeline_section(name: &str, group: &str, topic: &str, plugins: &[&str], extra: &str) -> String {
     let plugin_list = plugins
         .iter()
         .map(|plugin| format!("\"{plugin}\""))
@@ -596,19 +563,13 @@ pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLette
             continue;
         };
         let message = result.expect("message");
-        let text =
-            |bytes: Option<&[u8]>| bytes.map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+        let text = |bytes: Option<&[u8]>| bytes.map(|bytes| String::from_utf8_lossy(bytes).into_owned());
         let headers = message
             .headers()
             .map(|headers| {
                 headers
                     .iter()
-                    .map(|header| {
-                        (
-                            header.key.to_string(),
-                            text(header.value).unwrap_or_default(),
-                        )
-                    })
+                    .map(|header| (header.key.to_string(), text(header.value).unwrap_or_default()))
                     .collect()
             })
             .unwrap_or_default();
@@ -650,13 +611,7 @@ pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<Stri
             .expect("hgetall");
         let read = |field: &str| hash.get(field).and_then(|value| value.parse::<f64>().ok());
         let actual = (read("lat"), read("lng"), read("ts_ms").map(|ts| ts as i64));
-        if actual
-            != (
-                Some(fix.latitude),
-                Some(fix.longitude),
-                Some(fix.timestamp_ms),
-            )
-        {
+        if actual != (Some(fix.latitude), Some(fix.longitude), Some(fix.timestamp_ms)) {
             wrong.push(format!("{driver}: expected {fix:?}, Redis has {hash:?}"));
         }
     }
@@ -671,11 +626,7 @@ pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<Stri
         expected.len(),
         &wrong[..wrong.len().min(5)]
     );
-    assert_eq!(
-        geo_members as usize,
-        expected.len(),
-        "drivers in the GEO set"
-    );
+    assert_eq!(geo_members as usize, expected.len(), "drivers in the GEO set");
 }
 
 /// The offsets the test-recorder plugin saw, per partition.
@@ -696,10 +647,7 @@ pub fn recorded_offsets(prefix: &str, topic: &str, partitions: i32) -> BTreeSet<
 }
 
 /// Positions of the valid and of the bad messages of a produced data set.
-pub fn split_positions(
-    data: &[Fixture],
-    positions: &[Position],
-) -> (BTreeSet<Position>, BTreeSet<Position>) {
+pub fn split_positions(data: &[Fixture], positions: &[Position]) -> (BTreeSet<Position>, BTreeSet<Position>) {
     let mut valid = BTreeSet::new();
     let mut bad = BTreeSet::new();
     for (fixture, position) in data.iter().zip(positions) {
@@ -717,21 +665,12 @@ pub fn split_positions(
 /// driver's newest valid fix, every valid message was processed at least once,
 /// and the dead-letter topic names exactly the bad messages (a redelivery may
 /// name one twice, never zero times).
-pub fn assert_nothing_lost(
-    prefix: &str,
-    topic: &str,
-    partitions: i32,
-    data: &[Fixture],
-    positions: &[Position],
-) {
+pub fn assert_nothing_lost(prefix: &str, topic: &str, partitions: i32, data: &[Fixture], positions: &[Position]) {
     let (valid, bad) = split_positions(data, positions);
     assert_live_positions(prefix, &newest_per_driver(data));
     let seen = recorded_offsets(prefix, topic, partitions);
     let missing: Vec<_> = valid.difference(&seen).take(5).collect();
-    assert!(
-        missing.is_empty(),
-        "valid fixes never processed, e.g. {missing:?}"
-    );
+    assert!(missing.is_empty(), "valid fixes never processed, e.g. {missing:?}");
     let dead_letters = read_all(&format!("{topic}.dlq"), bad.len(), Duration::from_secs(2));
     assert_eq!(
         dead_letter_positions(&dead_letters),

@@ -38,10 +38,7 @@ fn check(key: &str, prefixes: &[String], access: &str, grant: &str) -> Result<()
     if key.is_empty() {
         return Err(KvError::Invalid("empty key".into()));
     }
-    if prefixes
-        .iter()
-        .any(|prefix| key.starts_with(prefix.as_str()))
-    {
+    if prefixes.iter().any(|prefix| key.starts_with(prefix.as_str())) {
         Ok(())
     } else {
         Err(KvError::Denied(format!(
@@ -69,20 +66,14 @@ mod tests {
             matches!(&denied, KvError::Denied(message) if message.contains("\"eta:1\"")),
             "{denied:?}"
         );
-        assert!(matches!(
-            grants().check_write("drivers"),
-            Err(KvError::Denied(_))
-        ));
+        assert!(matches!(grants().check_write("drivers"), Err(KvError::Denied(_))));
     }
 
     #[test]
     fn reads_under_read_or_write_prefixes() {
         assert!(grants().check_read("eta:1").is_ok());
         assert!(grants().check_read("driver:1").is_ok());
-        assert!(matches!(
-            grants().check_read("fare:1"),
-            Err(KvError::Denied(_))
-        ));
+        assert!(matches!(grants().check_read("fare:1"), Err(KvError::Denied(_))));
     }
 
     #[test]

@@ -27,12 +27,7 @@ impl KvCapability {
     /// A capability limited by `grants`, each call bounded by `timeout`;
     /// refusals are counted in `denials`. Must be created inside the tokio
     /// runtime whose handle it keeps.
-    pub fn new(
-        grants: Arc<KvGrants>,
-        backend: RedisKv,
-        timeout: Duration,
-        denials: Arc<AtomicU64>,
-    ) -> Self {
+    pub fn new(grants: Arc<KvGrants>, backend: RedisKv, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
         Self {
             grants,
             backend,
@@ -55,9 +50,7 @@ impl KvCapability {
         check_count(ops.len())?;
         for op in &ops {
             for key in write_keys(op) {
-                self.grants
-                    .check_write(key)
-                    .map_err(|error| self.refused(error))?;
+                self.grants.check_write(key).map_err(|error| self.refused(error))?;
             }
         }
         self.block_on(self.backend.write(&ops))
@@ -67,9 +60,7 @@ impl KvCapability {
     pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
         check_count(keys.len())?;
         for key in &keys {
-            self.grants
-                .check_read(key)
-                .map_err(|error| self.refused(error))?;
+            self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
         self.block_on(self.backend.get_many(&keys))
     }
@@ -78,9 +69,7 @@ impl KvCapability {
     pub fn hash_get_all_many(&self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
         check_count(keys.len())?;
         for key in &keys {
-            self.grants
-                .check_read(key)
-                .map_err(|error| self.refused(error))?;
+            self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
         self.block_on(self.backend.hash_get_all_many(&keys))
     }
@@ -88,14 +77,12 @@ impl KvCapability {
     fn block_on<T>(&self, call: impl Future<Output = Result<T, KvError>>) -> Result<T, KvError> {
         let timeout = self.timeout;
         self.runtime.block_on(async move {
-            tokio::time::timeout(timeout, call)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(KvError::Unavailable(format!(
-                        "kv call timed out after {} ms",
-                        timeout.as_millis()
-                    )))
-                })
+            tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
+                Err(KvError::Unavailable(format!(
+                    "kv call timed out after {} ms",
+                    timeout.as_millis()
+                )))
+            })
         })
     }
 }

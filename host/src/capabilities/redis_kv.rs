@@ -75,9 +75,7 @@ impl RedisKv {
             .iter()
             .zip(values)
             .map(|(op, value)| match (op, value) {
-                (WriteOp::UpsertNewer(_), Value::Int(applied)) => {
-                    WriteResult::Applied(applied == 1)
-                }
+                (WriteOp::UpsertNewer(_), Value::Int(applied)) => WriteResult::Applied(applied == 1),
                 _ => WriteResult::Done,
             })
             .collect())
@@ -97,10 +95,7 @@ impl RedisKv {
     }
 
     /// `HGETALL` of every key, in one pipeline.
-    pub async fn hash_get_all_many(
-        &self,
-        keys: &[String],
-    ) -> Result<Vec<Vec<FieldValue>>, KvError> {
+    pub async fn hash_get_all_many(&self, keys: &[String]) -> Result<Vec<Vec<FieldValue>>, KvError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -109,10 +104,7 @@ impl RedisKv {
             pipe.hgetall(key);
         }
         let mut connection = self.connection.clone();
-        let hashes: Vec<Vec<(String, String)>> = pipe
-            .query_async(&mut connection)
-            .await
-            .map_err(unavailable)?;
+        let hashes: Vec<Vec<(String, String)>> = pipe.query_async(&mut connection).await.map_err(unavailable)?;
         Ok(hashes
             .into_iter()
             .map(|hash| {
@@ -138,10 +130,7 @@ impl RedisKv {
             }
             WriteOp::HashSet(hash) => {
                 if hash.fields.is_empty() {
-                    return Err(KvError::Invalid(format!(
-                        "hash-set of {:?} without fields",
-                        hash.key
-                    )));
+                    return Err(KvError::Invalid(format!("hash-set of {:?} without fields", hash.key)));
                 }
                 let command = pipe.cmd("HSET").arg(&hash.key);
                 for field in &hash.fields {

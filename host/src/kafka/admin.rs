@@ -12,11 +12,7 @@ use crate::config::KafkaConfig;
 
 /// Creates each topic that does not exist yet, with `partitions` partitions and
 /// the broker's default replication. Existing topics are left as they are.
-pub async fn ensure_topics(
-    kafka: &KafkaConfig,
-    topics: &[String],
-    partitions: i32,
-) -> Result<(), KafkaError> {
+pub async fn ensure_topics(kafka: &KafkaConfig, topics: &[String], partitions: i32) -> Result<(), KafkaError> {
     if topics.is_empty() {
         return Ok(());
     }
@@ -30,8 +26,7 @@ pub async fn ensure_topics(
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(KafkaError::AdminOp(code))
-                    .inspect_err(|_| tracing::error!(%topic, "cannot create topic"));
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| tracing::error!(%topic, "cannot create topic"));
             }
         }
     }

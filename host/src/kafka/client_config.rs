@@ -62,10 +62,7 @@ pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig 
         .set("group.id", &pipeline.group_id)
         .set("enable.auto.offset.store", "false")
         .set("enable.auto.commit", "true")
-        .set(
-            "auto.commit.interval.ms",
-            pipeline.commit_interval_ms.to_string(),
-        );
+        .set("auto.commit.interval.ms", pipeline.commit_interval_ms.to_string());
     config
 }
 

@@ -13,9 +13,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use rdkafka::consumer::stream_consumer::StreamPartitionQueue;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -62,11 +60,7 @@ pub struct PipelineContext {
 impl PipelineContext {
     /// A context that reports rebalances on `events` and waits at most
     /// `revoke_timeout` for revoked partitions to finish.
-    pub fn new(
-        pipeline: &str,
-        events: UnboundedSender<RebalanceEvent>,
-        revoke_timeout: Duration,
-    ) -> Self {
+    pub fn new(pipeline: &str, events: UnboundedSender<RebalanceEvent>, revoke_timeout: Duration) -> Self {
         Self {
             pipeline: pipeline.to_string(),
             consumer: OnceLock::new(),
@@ -96,11 +90,7 @@ impl ConsumerContext for PipelineContext {
         let partitions = topic_partitions(list);
         tracing::info!(pipeline = %self.pipeline, ?partitions, "partitions revoked; finishing in-flight batches");
         let (done, finished) = sync_channel(1);
-        if self
-            .events
-            .send(RebalanceEvent::Revoked { partitions, done })
-            .is_ok()
-        {
+        if self.events.send(RebalanceEvent::Revoked { partitions, done }).is_ok() {
             match finished.recv_timeout(self.revoke_timeout) {
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => {}
                 Err(RecvTimeoutError::Timeout) => tracing::warn!(

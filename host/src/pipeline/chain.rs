@@ -20,9 +20,7 @@ use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstanc
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// A plugin failed beyond its retries and the policy is `stop`.
-    #[error(
-        "plugin {plugin} failed the batch at offsets {first_offset}..={last_offset} after all retries: {error}"
-    )]
+    #[error("plugin {plugin} failed the batch at offsets {first_offset}..={last_offset} after all retries: {error}")]
     Stopped {
         plugin: String,
         first_offset: i64,
@@ -72,11 +70,7 @@ impl PluginChain {
     /// Runs `batch` through every plugin. Returns the events that failed, by
     /// index into `batch.events`, with why; every other event is done. Events
     /// rejected by one plugin are not shown to the next.
-    pub async fn run(
-        &mut self,
-        batch: Batch,
-        stop: &CancellationToken,
-    ) -> Result<Vec<(usize, Failure)>, ChainError> {
+    pub async fn run(&mut self, batch: Batch, stop: &CancellationToken) -> Result<Vec<(usize, Failure)>, ChainError> {
         let first_offset = batch.events.first().map_or(-1, |event| event.offset);
         let last_offset = batch.events.last().map_or(-1, |event| event.offset);
         let mut batch = Arc::new(batch);
@@ -88,10 +82,7 @@ impl PluginChain {
                 break;
             }
             let label = self.stages[stage_index].plugin.label();
-            match self
-                .call_with_retries(stage_index, batch.clone(), stop)
-                .await
-            {
+            match self.call_with_retries(stage_index, batch.clone(), stop).await {
                 Ok(outcome) => {
                     let mut rejected = vec![false; alive.len()];
                     for rejection in outcome.rejected {
@@ -119,9 +110,7 @@ impl PluginChain {
                         batch = Arc::new(remaining);
                     }
                 }
-                Err(ChainError::Stopped { error, .. })
-                    if self.policy.on_exhausted == OnExhausted::DeadLetter =>
-                {
+                Err(ChainError::Stopped { error, .. }) if self.policy.on_exhausted == OnExhausted::DeadLetter => {
                     let failure = Failure {
                         kind: error.kind(),
                         reason: error.to_string(),
@@ -187,9 +176,7 @@ impl PluginChain {
                         Err(error) => error,
                     }
                 }
-                Err(join_error) => {
-                    CallError::Trap(format!("plugin call panicked in the host: {join_error}"))
-                }
+                Err(join_error) => CallError::Trap(format!("plugin call panicked in the host: {join_error}")),
             };
             self.stats.record_failure(error.kind());
             let label = stage.plugin.label();

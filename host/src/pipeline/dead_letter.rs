@@ -65,30 +65,15 @@ pub struct Source<'a> {
 /// Builds the dead-letter record for `record`.
 pub fn dead_letter(source: Source<'_>, record: &RawRecord, failure: &Failure) -> OutgoingRecord {
     let mut headers = vec![
-        (
-            HEADER_ERROR.to_string(),
-            failure.reason.clone().into_bytes(),
-        ),
-        (
-            HEADER_ERROR_KIND.to_string(),
-            failure.kind.as_bytes().to_vec(),
-        ),
-        (
-            HEADER_PIPELINE.to_string(),
-            source.pipeline.as_bytes().to_vec(),
-        ),
-        (
-            HEADER_SOURCE_TOPIC.to_string(),
-            source.topic.as_bytes().to_vec(),
-        ),
+        (HEADER_ERROR.to_string(), failure.reason.clone().into_bytes()),
+        (HEADER_ERROR_KIND.to_string(), failure.kind.as_bytes().to_vec()),
+        (HEADER_PIPELINE.to_string(), source.pipeline.as_bytes().to_vec()),
+        (HEADER_SOURCE_TOPIC.to_string(), source.topic.as_bytes().to_vec()),
         (
             HEADER_SOURCE_PARTITION.to_string(),
             source.partition.to_string().into_bytes(),
         ),
-        (
-            HEADER_SOURCE_OFFSET.to_string(),
-            record.offset.to_string().into_bytes(),
-        ),
+        (HEADER_SOURCE_OFFSET.to_string(), record.offset.to_string().into_bytes()),
     ];
     if let Some(plugin) = &failure.plugin {
         headers.push((HEADER_PLUGIN.to_string(), plugin.clone().into_bytes()));

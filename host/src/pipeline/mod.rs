@@ -24,8 +24,7 @@ use self::worker::{PartitionWorker, WorkerExit, WorkerShared};
 use crate::config::{KafkaConfig, PipelineConfig};
 use crate::kafka::client_config;
 use crate::kafka::consumer::{
-    AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored,
-    spawn_driver,
+    AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored, spawn_driver,
 };
 use crate::kafka::producer::Producer;
 use crate::runtime::LoadedPlugin;
@@ -105,11 +104,7 @@ impl Pipeline {
     /// How long a revoke waits for in-flight batches: one call of every plugin
     /// (retries are abandoned on revoke) plus slack for dead letters.
     fn revoke_timeout(&self) -> Duration {
-        let plugin_time: u64 = self
-            .plugins
-            .iter()
-            .map(|plugin| plugin.limits().batch_timeout_ms)
-            .sum();
+        let plugin_time: u64 = self.plugins.iter().map(|plugin| plugin.limits().batch_timeout_ms).sum();
         Duration::from_millis(plugin_time + 10_000)
     }
 
@@ -142,12 +137,12 @@ impl Pipeline {
             stats: stats.clone(),
         });
         let driver_stop = CancellationToken::new();
-        let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(
-            |source| PipelineError::Thread {
+        let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(|source| {
+            PipelineError::Thread {
                 pipeline: name.clone(),
                 source,
-            },
-        )?;
+            }
+        })?;
 
         let (exit_tx, mut exit_rx) = unbounded_channel::<(PartitionKey, WorkerExit)>();
         let mut workers: HashMap<PartitionKey, WorkerHandle> = HashMap::new();
@@ -188,10 +183,7 @@ impl Pipeline {
         let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
         tracing::info!(pipeline = %name, "pipeline stopped; offsets committed");
         match failure {
-            Some(source) => Err(PipelineError::Stopped {
-                pipeline: name,
-                source,
-            }),
+            Some(source) => Err(PipelineError::Stopped { pipeline: name, source }),
             None => Ok(()),
         }
     }
@@ -313,13 +305,7 @@ impl Reporter {
         self.last_at = Instant::now();
         let positions: Vec<(String, i32, i64)> = workers
             .iter()
-            .map(|((topic, partition), handle)| {
-                (
-                    topic.clone(),
-                    *partition,
-                    handle.next_offset.load(Ordering::Relaxed),
-                )
-            })
+            .map(|((topic, partition), handle)| (topic.clone(), *partition, handle.next_offset.load(Ordering::Relaxed)))
             .collect();
         let (pipeline, consumer) = (self.pipeline.clone(), consumer.clone());
         tokio::task::spawn_blocking(move || {

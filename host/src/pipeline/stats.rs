@@ -61,8 +61,7 @@ impl PipelineStats {
     pub fn record_batch(&self, events: usize, dead_letters: usize) {
         self.events.fetch_add(events as u64, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
-        self.dead_letters
-            .fetch_add(dead_letters as u64, Ordering::Relaxed);
+        self.dead_letters.fetch_add(dead_letters as u64, Ordering::Relaxed);
     }
 
     /// Counts one failed plugin call of `kind`.

@@ -188,10 +188,10 @@ impl PartitionWorker {
         let next_offset = last_offset + 1;
         // `store_offset` takes the last *processed* offset and stores the one
         // after it (librdkafka's `rd_kafka_offset_store` semantics).
-        if let Err(error) =
-            self.shared
-                .consumer
-                .store_offset(&self.topic, self.partition, last_offset)
+        if let Err(error) = self
+            .shared
+            .consumer
+            .store_offset(&self.topic, self.partition, last_offset)
         {
             // The partition was revoked meanwhile; its new owner redelivers the batch.
             tracing::warn!(pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition, %error, "cannot store offset");
@@ -204,10 +204,7 @@ impl PartitionWorker {
     /// Writes the dead letters, retrying until Kafka acknowledges all of them:
     /// the offset must not move past a message that is neither processed nor
     /// dead-lettered.
-    async fn send_dead_letters(
-        &self,
-        records: &[crate::kafka::producer::OutgoingRecord],
-    ) -> Result<(), ChainError> {
+    async fn send_dead_letters(&self, records: &[crate::kafka::producer::OutgoingRecord]) -> Result<(), ChainError> {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.shared.producer.send_all(records).await {

@@ -53,9 +53,7 @@ impl HostState {
 
     /// What the plugin wrote to stderr so far, as text.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
     }
 }
 

@@ -34,9 +34,7 @@ pub fn forbidden_imports(engine: &Engine, component: &Component) -> Vec<String> 
 
 /// Whether a plugin may import the interface `name`.
 pub fn is_allowed_import(name: &str) -> bool {
-    ALLOWED_IMPORT_PREFIXES
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+    ALLOWED_IMPORT_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
 #[cfg(test)]

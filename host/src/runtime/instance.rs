@@ -8,7 +8,7 @@ use wasmtime::component::Func;
 
 use super::bindings::fleethost::plugin::types::{Batch, BatchOutcome, PluginError};
 use super::host_state::HostState;
-use super::outcome::{RawResult, copy_outcome};
+use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budget};
 use super::plugin::deadline_ticks;
 
 /// Why a `process-batch` call did not succeed.
@@ -80,12 +80,7 @@ pub struct PluginInstance {
 }
 
 impl PluginInstance {
-    pub(super) fn new(
-        store: Store<HostState>,
-        process_batch: Func,
-        label: String,
-        batch_timeout_ms: u64,
-    ) -> Self {
+    pub(super) fn new(store: Store<HostState>, process_batch: Func, label: String, batch_timeout_ms: u64) -> Self {
         Self {
             store: Mutex::new(store),
             process_batch,
@@ -101,27 +96,20 @@ impl PluginInstance {
 
     /// Calls `process-batch` with the plugin's time limit and memory caps.
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
-        let store = self
-            .store
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let store = self.store.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
         let started = Instant::now();
+        reset_text_budget();
         let result = self
             .process_batch
-            .typed::<(&Batch,), (RawResult,)>(&*store)
+            .typed::<(&Batch,), (CheckedResult,)>(&*store)
             .and_then(|function| function.call(&mut *store, (batch,)))
-            .and_then(|(raw,)| copy_outcome(&mut *store, raw, batch.events.len()));
+            .map(|(checked,)| into_outcome(checked, batch.events.len()));
         match result {
             Ok(Ok(Ok(outcome))) => Ok(outcome),
             Ok(Ok(Err(error))) => Err(CallError::Plugin(error)),
             Ok(Err(reason)) => Err(CallError::InvalidOutput(reason)),
-            Err(error) => Err(classify(
-                store,
-                error,
-                self.batch_timeout_ms,
-                started.elapsed(),
-            )),
+            Err(error) => Err(classify(store, error, self.batch_timeout_ms, started.elapsed())),
         }
     }
 }
@@ -134,6 +122,9 @@ fn classify(
     batch_timeout_ms: u64,
     elapsed: Duration,
 ) -> CallError {
+    if let Some(refused) = error.downcast_ref::<OutputRefused>() {
+        return CallError::InvalidOutput(refused.0.clone());
+    }
     if let Some(limit) = store.data_mut().limiter.take_exceeded() {
         return CallError::Memory(limit);
     }

@@ -34,12 +34,7 @@ impl InstanceLimiter {
 }
 
 impl ResourceLimiter for InstanceLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             let message = format!(
                 "linear memory limit of {} MiB reached (at {} MiB, asked for {} MiB)",
@@ -53,12 +48,7 @@ impl ResourceLimiter for InstanceLimiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.table_elements {
             let message = format!(
                 "table limit of {} elements reached (at {current}, asked for {desired})",

@@ -32,9 +32,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file is not a valid WebAssembly component.
-    #[error(
-        "plugin {name}: {path} is not a valid WebAssembly component (build it for wasm32-wasip2): {message}"
-    )]
+    #[error("plugin {name}: {path} is not a valid WebAssembly component (build it for wasm32-wasip2): {message}")]
     Compile {
         name: String,
         path: PathBuf,
@@ -103,12 +101,11 @@ impl LoadedPlugin {
             path: path.clone(),
             message: message.to_string(),
         })?;
-        let component =
-            Component::new(runtime.engine(), &bytes).map_err(|error| LoadError::Compile {
-                name: name.to_string(),
-                path: path.clone(),
-                message: format!("{error:#}"),
-            })?;
+        let component = Component::new(runtime.engine(), &bytes).map_err(|error| LoadError::Compile {
+            name: name.to_string(),
+            path: path.clone(),
+            message: format!("{error:#}"),
+        })?;
         let forbidden = forbidden_imports(runtime.engine(), &component);
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImports {
@@ -122,10 +119,7 @@ impl LoadedPlugin {
             path: path.clone(),
             message: format!("{error:#}"),
         };
-        let instance_pre = runtime
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(link_error)?;
+        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
         let pre = PluginPre::new(instance_pre).map_err(link_error)?;
         Ok(Self {
             name: name.to_string(),
@@ -183,9 +177,7 @@ impl LoadedPlugin {
             plugin: self.name.clone(),
             version: self.version.clone(),
         };
-        let limiter = InstanceLimiter::new(
-            usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
-        );
+        let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
         let kv = KvCapability::new(
             self.grants.clone(),
             self.kv_backend.clone(),
@@ -197,8 +189,7 @@ impl LoadedPlugin {
             version: self.version.clone(),
             message,
         };
-        let mut store =
-            wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limiter, kv));
+        let mut store = wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limiter, kv));
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
         let instance = self
@@ -206,8 +197,7 @@ impl LoadedPlugin {
             .instance_pre()
             .instantiate(&mut store)
             .map_err(|error| init_error(format!("{error:#}")))?;
-        let bindings =
-            Plugin::new(&mut store, &instance).map_err(|error| init_error(format!("{error:#}")))?;
+        let bindings = Plugin::new(&mut store, &instance).map_err(|error| init_error(format!("{error:#}")))?;
         let process_batch = instance
             .get_func(&mut store, "process-batch")
             .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
@@ -251,9 +241,5 @@ fn check_component_header(bytes: &[u8]) -> Result<(), &'static str> {
 
 fn content_version(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
-    digest
-        .iter()
-        .take(6)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
 }

@@ -33,12 +33,7 @@ impl Guest for LiveLocation {
         config.reject_unknown(&["key_prefix", "geo_key"])?;
         let key_prefix = config.string_or("key_prefix", "");
         let geo_key = format!("{key_prefix}{}", config.string_or("geo_key", "drivers:geo"));
-        SETTINGS.with(|settings| {
-            *settings.borrow_mut() = Some(Settings {
-                key_prefix,
-                geo_key,
-            })
-        });
+        SETTINGS.with(|settings| *settings.borrow_mut() = Some(Settings { key_prefix, geo_key }));
         Ok(())
     }
 
@@ -49,10 +44,7 @@ impl Guest for LiveLocation {
                 .as_ref()
                 .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
             let newest = newest_per_driver(&batch.events);
-            let ops: Vec<WriteOp> = newest
-                .values()
-                .map(|event| upsert(settings, event))
-                .collect();
+            let ops: Vec<WriteOp> = newest.values().map(|event| upsert(settings, event)).collect();
             let results = kv::write(&ops)?;
             let moved = results
                 .iter()
@@ -65,9 +57,7 @@ impl Guest for LiveLocation {
                 ops.len(),
                 moved
             ));
-            Ok(BatchOutcome {
-                rejected: Vec::new(),
-            })
+            Ok(BatchOutcome { rejected: Vec::new() })
         })
     }
 }

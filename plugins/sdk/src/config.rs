@@ -19,10 +19,7 @@ impl PluginConfig {
 
     /// The value of `key`, or `default` when the key is absent.
     pub fn string_or(&self, key: &str, default: &str) -> String {
-        self.values
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
+        self.values.get(key).cloned().unwrap_or_else(|| default.to_string())
     }
 
     /// Fails with a message naming every key the plugin does not know, so a
@@ -37,9 +34,7 @@ impl PluginConfig {
         if unknown.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "unknown config keys {unknown:?}; this plugin knows {known:?}"
-            ))
+            Err(format!("unknown config keys {unknown:?}; this plugin knows {known:?}"))
         }
     }
 }

@@ -91,9 +91,7 @@ impl PluginError {
 impl From<kv::KvError> for PluginError {
     fn from(error: kv::KvError) -> Self {
         match error {
-            kv::KvError::Unavailable(message) => {
-                Self::retryable(format!("kv unavailable: {message}"))
-            }
+            kv::KvError::Unavailable(message) => Self::retryable(format!("kv unavailable: {message}")),
             kv::KvError::Denied(message) => Self::fatal(format!("kv denied: {message}")),
             kv::KvError::Invalid(message) => Self::fatal(format!("kv invalid request: {message}")),
         }

@@ -11,8 +11,7 @@ impl Guest for ReadsFiles {
     }
 
     fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
-        let secrets = std::fs::read_to_string("/etc/passwd")
-            .map_err(|error| PluginError::fatal(error.to_string()))?;
+        let secrets = std::fs::read_to_string("/etc/passwd").map_err(|error| PluginError::fatal(error.to_string()))?;
         Err(PluginError::fatal(secrets))
     }
 }

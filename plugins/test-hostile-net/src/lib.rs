@@ -11,12 +11,10 @@ impl Guest for OpensSockets {
     }
 
     fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
-        let connection = std::net::TcpStream::connect("127.0.0.1:6379")
-            .map_err(|error| PluginError::fatal(error.to_string()))?;
+        let connection =
+            std::net::TcpStream::connect("127.0.0.1:6379").map_err(|error| PluginError::fatal(error.to_string()))?;
         drop(connection);
-        Ok(BatchOutcome {
-            rejected: Vec::new(),
-        })
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
 }
 

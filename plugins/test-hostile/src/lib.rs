@@ -6,14 +6,15 @@
 //! - `mode`: `loop` (spins forever), `memory-bomb` (allocates until stopped),
 //!   `trap` (panics), `huge-output` (rejects far more events than it got),
 //!   `huge-error` (fails with a message of tens of MiB), `kv-outside` (writes
-//!   a key outside `key_prefix`);
+//!   a key outside `key_prefix`), `reject` (well-behaved: rejects the
+//!   trigger driver's events one by one and processes the rest);
 //! - `trigger_driver`: misbehave only on batches holding this driver id
 //!   (default: on every batch). Other batches are recorded normally.
 
 use std::cell::RefCell;
 
 use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, SetOp, WriteOp};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Rejection};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Rejection};
 
 struct Hostile;
 
@@ -28,13 +29,14 @@ thread_local! {
     static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
 }
 
-const MODES: [&str; 6] = [
+const MODES: [&str; 7] = [
     "loop",
     "memory-bomb",
     "trap",
     "huge-output",
     "huge-error",
     "kv-outside",
+    "reject",
 ];
 
 impl Guest for Hostile {
@@ -44,12 +46,9 @@ impl Guest for Hostile {
         let key_prefix = config.string_or("key_prefix", "");
         let mode = config.string_or("mode", "");
         if key_prefix.is_empty() || !MODES.contains(&mode.as_str()) {
-            return Err(format!(
-                "key_prefix is required and mode must be one of {MODES:?}"
-            ));
+            return Err(format!("key_prefix is required and mode must be one of {MODES:?}"));
         }
-        let trigger_driver =
-            Some(config.string_or("trigger_driver", "")).filter(|driver| !driver.is_empty());
+        let trigger_driver = Some(config.string_or("trigger_driver", "")).filter(|driver| !driver.is_empty());
         SETTINGS.with(|settings| {
             *settings.borrow_mut() = Some(Settings {
                 key_prefix,
@@ -68,26 +67,50 @@ impl Guest for Hostile {
             Some(driver) => batch.events.iter().any(|event| &event.driver_id == driver),
             None => true,
         };
+        if settings.mode == "reject" {
+            return reject_trigger_events(&settings, &batch);
+        }
         if triggered && let Some(answer) = misbehave(&settings, &batch)? {
             return Ok(answer);
         }
-        let fields = batch
-            .events
-            .iter()
-            .map(|event| FieldValue {
-                field: event.offset.to_string(),
-                value: event.driver_id.clone(),
-            })
-            .collect();
-        let key = format!(
-            "{}seen:{}:{}",
-            settings.key_prefix, batch.topic, batch.partition
-        );
-        kv::write(&[WriteOp::HashSet(HashSetOp { key, fields })])?;
-        Ok(BatchOutcome {
-            rejected: Vec::new(),
-        })
+        record(&settings, &batch, |_| true)?;
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
+}
+
+/// Records the offsets of the events `keep` accepts, in one kv call.
+fn record(settings: &Settings, batch: &Batch, keep: impl Fn(&Event) -> bool) -> Result<(), PluginError> {
+    let fields: Vec<FieldValue> = batch
+        .events
+        .iter()
+        .filter(|event| keep(event))
+        .map(|event| FieldValue {
+            field: event.offset.to_string(),
+            value: event.driver_id.clone(),
+        })
+        .collect();
+    if !fields.is_empty() {
+        let key = format!("{}seen:{}:{}", settings.key_prefix, batch.topic, batch.partition);
+        kv::write(&[WriteOp::HashSet(HashSetOp { key, fields })])?;
+    }
+    Ok(())
+}
+
+/// The `reject` mode: the trigger driver's events are refused one by one.
+fn reject_trigger_events(settings: &Settings, batch: &Batch) -> Result<BatchOutcome, PluginError> {
+    let is_trigger = |event: &Event| settings.trigger_driver.as_deref() == Some(event.driver_id.as_str());
+    record(settings, batch, |event| !is_trigger(event))?;
+    let rejected = batch
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| is_trigger(event))
+        .map(|(index, event)| Rejection {
+            index: index as u32,
+            reason: format!("driver {} is suspended", event.driver_id),
+        })
+        .collect();
+    Ok(BatchOutcome { rejected })
 }
 
 /// Does what `mode` says. `Some(answer)` replaces the normal answer.
@@ -106,10 +129,7 @@ fn misbehave(settings: &Settings, batch: &Batch) -> Result<Option<BatchOutcome>,
                 std::hint::black_box(&hoard);
             }
         }
-        "trap" => panic!(
-            "hostile plugin: refusing batch at offset {}",
-            batch.events[0].offset
-        ),
+        "trap" => panic!("hostile plugin: refusing batch at offset {}", batch.events[0].offset),
         // Two million rejections for a batch of a few events: 24 MiB in guest
         // memory, far more once copied into host structures.
         "huge-output" => Ok(Some(BatchOutcome {

@@ -42,9 +42,7 @@ impl Guest for Recorder {
             .collect();
         let key = format!("{prefix}seen:{}:{}", batch.topic, batch.partition);
         kv::write(&[WriteOp::HashSet(HashSetOp { key, fields })])?;
-        Ok(BatchOutcome {
-            rejected: Vec::new(),
-        })
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
 }
 
