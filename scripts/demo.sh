@@ -21,26 +21,32 @@ PORT="$(free_port)"
 RUN_DIR="$REPO/target/demo"
 mkdir -p "$RUN_DIR"
 start_broker "$PORT" "$RUN_DIR/tansu.log"
-PIDS=("$BROKER_PID")
+SIMULATOR_PID=""
+HOST_PID=""
+# Ctrl-C reaches only this script (the children run in their own sessions), so
+# the shutdown happens in order: fleet first, then fleethost (which finishes
+# its batches and commits while the broker is still up), then the broker.
 cleanup() {
-    step "stopping the demo"
-    for pid in "${PIDS[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+    trap - EXIT INT TERM
+    step "stopping the demo: simulator, then fleethost (commits), then the broker"
+    [[ -n "$SIMULATOR_PID" ]] && kill -TERM "$SIMULATOR_PID" 2>/dev/null && wait "$SIMULATOR_PID" 2>/dev/null || true
+    [[ -n "$HOST_PID" ]] && kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null || true
     kill "$BROKER_PID" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 sed -e "s|^bootstrap_servers = .*|bootstrap_servers = \"127.0.0.1:$PORT\"|" \
     -e "s|^path = \"../target/wasm32-wasip2/plugin/|path = \"$PLUGIN_DIR/|" \
     "$REPO/examples/fleethost.toml" > "$RUN_DIR/fleethost.toml"
 
 step "simulating $DRIVERS drivers at $RATE fixes/s into topic rider-updates (log: $RUN_DIR/simulator.log)"
-"$FLEETHOST" simulate --bootstrap-servers "127.0.0.1:$PORT" --topic rider-updates \
+setsid "$FLEETHOST" simulate --bootstrap-servers "127.0.0.1:$PORT" --topic rider-updates \
     --drivers "$DRIVERS" --rate "$RATE" --partitions 4 >"$RUN_DIR/simulator.log" 2>&1 &
-PIDS+=("$!")
+SIMULATOR_PID=$!
 
 step "running fleethost with $RUN_DIR/fleethost.toml; live positions go to Redis (driver:{id}, drivers:geo). Ctrl-C to stop."
 echo "    try: redis-cli hgetall driver:driver-000001   |   redis-cli geosearch drivers:geo fromlonlat 77.59 12.97 byradius 1 km asc" >&2
-"$FLEETHOST" run --config "$RUN_DIR/fleethost.toml" &
-PIDS+=("$!")
-wait "${PIDS[2]}"
+setsid "$FLEETHOST" run --config "$RUN_DIR/fleethost.toml" &
+HOST_PID=$!
+wait "$HOST_PID"

@@ -61,7 +61,7 @@ free_port() {
 start_broker() {
     local port="$1" log="$2"
     step "starting Tansu on 127.0.0.1:$port (in-memory storage, log: $log)"
-    "$TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+    setsid "$TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
         --storage-engine memory://tansu/ >"$log" 2>&1 &
     BROKER_PID=$!
     for _ in $(seq 1 100); do
