@@ -12,10 +12,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fixes_become_live_positions_and_bad_messages_dead_letters() {
-    let topic = unique("e2e-rider-updates");
-    let group = unique("e2e-group");
-    let prefix = format!("{}:", unique("e2e"));
-    create_topic(&topic, 4).await;
+    let TestNames { topic, group, prefix } = TestNames::create("e2e", 4).await;
     let data = fleet_data(500, 20_000, 100, 1);
     let positions = produce(&topic, &data).await;
     let (valid, bad) = split_positions(&data, &positions);

@@ -27,10 +27,7 @@ struct HostileRun {
 }
 
 async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) -> HostileRun {
-    let topic = unique(&format!("{name}-rider-updates"));
-    let group = unique(&format!("{name}-group"));
-    let prefix = format!("{}:", unique(name));
-    create_topic(&topic, 2).await;
+    let TestNames { topic, group, prefix } = TestNames::create(name, 2).await;
     let data = fleet_data(50, 1_000, 0, 11);
     let positions = produce(&topic, &data).await;
     let mut text = config_header(&redis_url());
@@ -243,10 +240,7 @@ async fn an_enormous_error_message_is_cut() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_thousand_traps_in_a_row_leave_the_host_alive_with_flat_memory() {
-    let topic = unique("traps-rider-updates");
-    let group = unique("traps-group");
-    let prefix = format!("{}:", unique("traps"));
-    create_topic(&topic, 4).await;
+    let TestNames { topic, group, prefix } = TestNames::create("traps", 4).await;
     let data = fleet_data(100, 10_000, 0, 12);
     let mut text = config_header(&redis_url());
     text.push_str(&pipeline_section(

@@ -10,10 +10,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn partitions_wait_for_redis_and_catch_up_without_loss() {
-    let topic = unique("outage-rider-updates");
-    let group = unique("outage-group");
-    let prefix = format!("{}:", unique("outage"));
-    create_topic(&topic, 2).await;
+    let TestNames { topic, group, prefix } = TestNames::create("outage", 2).await;
     let data = fleet_data(100, 2_000, 0, 5);
     let positions = produce(&topic, &data).await;
     let port = free_port();

@@ -13,10 +13,7 @@ use support::*;
 /// Starts a host on a stream that is still being produced, lets it process
 /// some events, ends it with `stop`, starts a second host and checks the result.
 async fn restart_mid_run(name: &str, seed: u64, stop: impl FnOnce(&mut Host, &str, &str)) {
-    let topic = unique(&format!("{name}-rider-updates"));
-    let group = unique(&format!("{name}-group"));
-    let prefix = format!("{}:", unique(name));
-    create_topic(&topic, 4).await;
+    let TestNames { topic, group, prefix } = TestNames::create(name, 4).await;
     let data = fleet_data(500, 20_000, 100, seed);
     let config = write_config(name, &topic, &group, &prefix, &["live_location", "test_recorder"]);
 

@@ -17,10 +17,7 @@ fn last_assignment(log: &str) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hosts_split_partitions_and_survive_one_crash() {
-    let topic = unique("scale-rider-updates");
-    let group = unique("scale-group");
-    let prefix = format!("{}:", unique("scale"));
-    create_topic(&topic, 4).await;
+    let TestNames { topic, group, prefix } = TestNames::create("scale", 4).await;
     let data = fleet_data(500, 20_000, 100, 4);
     let (first_half, second_half) = data.split_at(10_000);
     let mut positions = produce(&topic, first_half).await;

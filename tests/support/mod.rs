@@ -66,6 +66,27 @@ pub fn unique(name: &str) -> String {
     )
 }
 
+/// The names one test owns: its topic, consumer group and Redis key prefix,
+/// unique so that tests run in parallel and never see each other's data.
+pub struct TestNames {
+    pub topic: String,
+    pub group: String,
+    pub prefix: String,
+}
+
+impl TestNames {
+    /// Fresh names for test `name`, with its topic created with `partitions`.
+    pub async fn create(name: &str, partitions: i32) -> Self {
+        let names = Self {
+            topic: unique(&format!("{name}-rider-updates")),
+            group: unique(&format!("{name}-group")),
+            prefix: format!("{}:", unique(name)),
+        };
+        create_topic(&names.topic, partitions).await;
+        names
+    }
+}
+
 /// Creates a topic with `partitions` partitions.
 pub async fn create_topic(topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
