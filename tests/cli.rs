@@ -102,3 +102,20 @@ fn a_plugin_whose_init_fails_is_refused_at_load() {
     let error = text(&output.stderr);
     assert!(error.contains("init failed") && error.contains("key_prefx"), "{error}");
 }
+
+#[test]
+fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
+    // tests/fixtures/test_recorder-wit-0.1.0.wasm was built against
+    // wit/since_v0.1.0 and is never rebuilt: it stands for plugins in the field.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/test_recorder-wit-0.1.0.wasm");
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    let config = example
+        .replace(
+            "../target/wasm32-wasip2/plugin/live_location.wasm",
+            &fixture.display().to_string(),
+        )
+        .replace("key_prefix = \"\"", "key_prefix = \"fixture:\"");
+    let config = scratch_file("wit-0.1.0.toml", config.as_bytes());
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+}

@@ -31,7 +31,7 @@ pub use wit_bindgen as __wit_bindgen;
 /// The raw bindings of the `fleethost:plugin` world, as wit-bindgen generates them.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/since_v0.1.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
