@@ -22,7 +22,7 @@ step "checking formatting (cargo fmt --check)"
 (cd "$REPO" && cargo fmt --all -- --check)
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
-(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 -p fleethost-plugin-sdk -p live-location -p test-recorder -p test-hostile -p test-hostile-fs -p test-hostile-net -- -D warnings)
+(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 -p fleethost-plugin-sdk -p live-location -p test-recorder -p test-hostile -p test-hostile-fs -p test-hostile-net -p test-stamp-v1 -p test-stamp-v2 -p test-wrong-world -- -D warnings)
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
-(cd "$REPO" && cargo test --workspace --exclude live-location --exclude test-recorder --exclude test-hostile --exclude test-hostile-fs --exclude test-hostile-net --exclude fleethost-plugin-sdk -- --nocapture "$@")
+(cd "$REPO" && cargo test --workspace --exclude live-location --exclude test-recorder --exclude test-hostile --exclude test-hostile-fs --exclude test-hostile-net --exclude test-stamp-v1 --exclude test-stamp-v2 --exclude test-wrong-world --exclude fleethost-plugin-sdk -- --nocapture "$@")
 step "all tests passed"

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::kafka::producer::Producer;
 use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime};
+use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
 
 /// Why the host could not start or ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let kv = RedisKv::connect_lazy(&config.redis.url)?;
     let plugins = load_plugins(&config, &runtime, &kv).await?;
     let producer = Producer::new(&config.kafka)?;
+    let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
+        .into_iter()
+        .map(|(name, plugin)| {
+            let slot = PluginSlot::new(
+                &name,
+                config.plugins[&name].clone(),
+                runtime.clone(),
+                kv.clone(),
+                plugin,
+            );
+            (name, Arc::new(slot))
+        })
+        .collect();
+    watch_plugin_files(slots.values().cloned().collect(), shutdown.clone())
+        .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
     let dead_letter_topics: Vec<String> = config
         .pipelines
@@ -80,11 +95,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
     let mut tasks = tokio::task::JoinSet::new();
     for pipeline_config in &config.pipelines {
-        let pipeline_plugins = pipeline_config
-            .plugins
-            .iter()
-            .map(|name| plugins[name].clone())
-            .collect();
+        let pipeline_plugins = pipeline_config.plugins.iter().map(|name| slots[name].clone()).collect();
         let pipeline = Pipeline::new(
             pipeline_config.clone(),
             config.kafka.clone(),

@@ -561,10 +561,19 @@ pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLette
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "6000")
         .create()
         .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
+    // Assign every partition from the beginning: no group join to wait for.
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics().iter().flat_map(|topic| topic.partitions()) {
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .expect("assignment");
+    }
+    consumer.assign(&assignment).expect("assign");
     let mut messages = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut settle_until: Option<Instant> = None;

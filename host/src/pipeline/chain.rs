@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
-use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance};
+use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
 
 /// Why a chain run ended without a result for every event.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,10 @@ pub enum ChainError {
     Cancelled,
 }
 
+/// One plugin of the chain: its slot (the version new batches should use),
+/// the version this worker's instance runs, and the instance.
 struct Stage {
+    slot: Arc<PluginSlot>,
     plugin: Arc<LoadedPlugin>,
     instance: Option<PluginInstance>,
 }
@@ -47,18 +50,14 @@ pub struct PluginChain {
 
 impl PluginChain {
     /// A chain over `plugins`; instances are created on first use.
-    pub fn new(
-        pipeline: &str,
-        plugins: &[Arc<LoadedPlugin>],
-        policy: FailurePolicy,
-        stats: Arc<PipelineStats>,
-    ) -> Self {
+    pub fn new(pipeline: &str, plugins: &[Arc<PluginSlot>], policy: FailurePolicy, stats: Arc<PipelineStats>) -> Self {
         Self {
             pipeline: pipeline.to_string(),
             stages: plugins
                 .iter()
-                .map(|plugin| Stage {
-                    plugin: plugin.clone(),
+                .map(|slot| Stage {
+                    slot: slot.clone(),
+                    plugin: slot.current(),
                     instance: None,
                 })
                 .collect(),
@@ -83,7 +82,7 @@ impl PluginChain {
             }
             let label = self.stages[stage_index].plugin.label();
             match self.call_with_retries(stage_index, batch.clone(), stop).await {
-                Ok(outcome) => {
+                Ok((outcome, label)) => {
                     let mut rejected = vec![false; alive.len()];
                     for rejection in outcome.rejected {
                         let index = rejection.index as usize;
@@ -141,7 +140,7 @@ impl PluginChain {
         stage_index: usize,
         batch: Arc<Batch>,
         stop: &CancellationToken,
-    ) -> Result<BatchOutcome, ChainError> {
+    ) -> Result<(BatchOutcome, String), ChainError> {
         let pipeline = self.pipeline.clone();
         let stage = &mut self.stages[stage_index];
         let (first_offset, last_offset) = (
@@ -149,7 +148,20 @@ impl PluginChain {
             batch.events.last().map_or(-1, |event| event.offset),
         );
         let mut attempt: u32 = 0;
+        let mut switched_at = None;
         loop {
+            // A batch starts on the slot's current version; a retry also picks
+            // up a version put back after a failed reload.
+            let current = stage.slot.current();
+            if !Arc::ptr_eq(&current, &stage.plugin) {
+                tracing::info!(
+                    %pipeline, plugin = stage.slot.name(), partition = batch.partition,
+                    from = stage.plugin.version(), to = current.version(), first_offset, "switching plugin version"
+                );
+                stage.plugin = current;
+                stage.instance = None;
+                switched_at = Some(std::time::Instant::now());
+            }
             let plugin = stage.plugin.clone();
             let instance = stage.instance.take();
             let call_batch = batch.clone();
@@ -158,10 +170,20 @@ impl PluginChain {
             let call = tokio::task::spawn_blocking(move || {
                 let mut instance = match instance {
                     Some(instance) => instance,
-                    None => match plugin.instantiate(&pipeline_name) {
-                        Ok(instance) => instance,
-                        Err(error) => return (None, Err(CallError::Trap(error.to_string()))),
-                    },
+                    None => {
+                        let started = std::time::Instant::now();
+                        match plugin.instantiate(&pipeline_name) {
+                            Ok(instance) => {
+                                tracing::debug!(
+                                    plugin = %plugin.label(),
+                                    instantiate_ms = started.elapsed().as_secs_f64() * 1000.0,
+                                    "instance ready"
+                                );
+                                instance
+                            }
+                            Err(error) => return (None, Err(CallError::Trap(error.to_string()))),
+                        }
+                    }
                 };
                 match instance.process(&call_batch) {
                     Err(error) if error.poisons_instance() => (None, Err(error)),
@@ -172,7 +194,19 @@ impl PluginChain {
                 Ok((instance, result)) => {
                     stage.instance = instance;
                     match result {
-                        Ok(outcome) => return Ok(outcome),
+                        Ok(outcome) => {
+                            if let Some(switched_at) = switched_at {
+                                // The processing pause a swap costs this worker: a
+                                // fresh instance (init) plus the first batch.
+                                tracing::info!(
+                                    %pipeline, plugin = %stage.plugin.label(), partition = batch.partition,
+                                    pause_ms = switched_at.elapsed().as_millis() as u64,
+                                    "first batch on the new version done"
+                                );
+                            }
+                            stage.slot.report_call(stage.plugin.version(), true);
+                            return Ok((outcome, stage.plugin.label()));
+                        }
                         Err(error) => error,
                     }
                 }
@@ -188,6 +222,9 @@ impl PluginChain {
             // (its queue stops growing once librdkafka's prefetch is full)
             // instead of dead-lettering healthy events.
             let waits_for_backend = error.waits_for_backend();
+            if !waits_for_backend {
+                stage.slot.report_call(stage.plugin.version(), false);
+            }
             if !waits_for_backend && (!error.is_retryable() || attempt >= self.policy.retries) {
                 return Err(ChainError::Stopped {
                     plugin: label,

@@ -27,7 +27,7 @@ use crate::kafka::consumer::{
     AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored, spawn_driver,
 };
 use crate::kafka::producer::Producer;
-use crate::runtime::LoadedPlugin;
+use crate::runtime::PluginSlot;
 
 /// Why a pipeline ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,7 @@ struct WorkerHandle {
 pub struct Pipeline {
     config: PipelineConfig,
     kafka: KafkaConfig,
-    plugins: Vec<Arc<LoadedPlugin>>,
+    plugins: Vec<Arc<PluginSlot>>,
     producer: Producer,
     status_interval: Option<Duration>,
 }
@@ -77,7 +77,7 @@ impl Pipeline {
     pub fn new(
         config: PipelineConfig,
         kafka: KafkaConfig,
-        plugins: Vec<Arc<LoadedPlugin>>,
+        plugins: Vec<Arc<PluginSlot>>,
         producer: Producer,
         status_interval: Option<Duration>,
     ) -> Self {
@@ -98,13 +98,17 @@ impl Pipeline {
     /// kv calls of this pipeline's plugins refused by their grants (counted per
     /// plugin version, across the pipelines that share it).
     fn kv_denied(&self) -> u64 {
-        self.plugins.iter().map(|plugin| plugin.kv_denied()).sum()
+        self.plugins.iter().map(|slot| slot.current().kv_denied()).sum()
     }
 
     /// How long a revoke waits for in-flight batches: one call of every plugin
     /// (retries are abandoned on revoke) plus slack for dead letters.
     fn revoke_timeout(&self) -> Duration {
-        let plugin_time: u64 = self.plugins.iter().map(|plugin| plugin.limits().batch_timeout_ms).sum();
+        let plugin_time: u64 = self
+            .plugins
+            .iter()
+            .map(|slot| slot.current().limits().batch_timeout_ms)
+            .sum();
         Duration::from_millis(plugin_time + 10_000)
     }
 

@@ -9,11 +9,15 @@ mod instance;
 mod limits;
 mod outcome;
 mod plugin;
+mod slot;
+mod watch;
 
 pub use bindings::fleethost::plugin::types::{Batch, BatchOutcome, Event, PluginError, Rejection};
 pub use engine::PluginRuntime;
 pub use host_state::{HostState, PluginIdentity};
 pub use instance::{CallError, PluginInstance};
 pub use plugin::{LoadError, LoadedPlugin};
+pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};
+pub use watch::watch_plugin_files;
 
 pub(crate) use bindings::fleethost::plugin::{kv, log, types as types_host};

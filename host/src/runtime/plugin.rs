@@ -57,6 +57,11 @@ pub enum LoadError {
         path: PathBuf,
         imports: Vec<String>,
     },
+    /// This version failed its trial after a reload and was rolled back.
+    #[error(
+        "plugin {name}@{version}: this version was rolled back after failing its first batches; deploy another one"
+    )]
+    RolledBack { name: String, version: String },
     /// Instantiation or `init` failed.
     #[error("plugin {name}@{version}: init failed: {message}")]
     Init {
@@ -106,6 +111,14 @@ impl LoadedPlugin {
             path: path.clone(),
             message: format!("{error:#}"),
         })?;
+        let link_error = |error: wasmtime::Error| LoadError::Link {
+            name: name.to_string(),
+            path: path.clone(),
+            message: format!("{error:#}"),
+        };
+        // The world first (is this a fleethost plugin at all?), then what it imports.
+        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
+        let pre = PluginPre::new(instance_pre).map_err(link_error)?;
         let forbidden = forbidden_imports(runtime.engine(), &component);
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImports {
@@ -114,13 +127,6 @@ impl LoadedPlugin {
                 imports: forbidden,
             });
         }
-        let link_error = |error: wasmtime::Error| LoadError::Link {
-            name: name.to_string(),
-            path: path.clone(),
-            message: format!("{error:#}"),
-        };
-        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
-        let pre = PluginPre::new(instance_pre).map_err(link_error)?;
         Ok(Self {
             name: name.to_string(),
             version,

@@ -1,0 +1,182 @@
+//! A plugin slot: the version of a plugin that new batches use, swapped
+//! atomically between batches when a new version passes validation.
+//!
+//! Hot reload follows Envoy's listener drain: the new version is compiled and
+//! validated (supported world, allowed imports, `init` with the plugin's
+//! config) off the consumer path; only then is the slot's `Arc` swapped. Each
+//! worker picks the current version up at the start of its next batch, so a
+//! batch that started on the old version finishes on it. A version that fails
+//! [`ROLLBACK_AFTER_FAILURES`] calls among its first [`PROBATION_BATCHES`]
+//! batches is replaced by the version it replaced.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use super::engine::PluginRuntime;
+use super::plugin::{LoadError, LoadedPlugin};
+use crate::capabilities::redis_kv::RedisKv;
+use crate::config::PluginConfig;
+
+/// Batches a new version must get through before it is trusted.
+pub const PROBATION_BATCHES: u32 = 20;
+/// Failed calls during probation that put the previous version back.
+pub const ROLLBACK_AFTER_FAILURES: u32 = 3;
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The file holds the version already running.
+    Unchanged { version: String },
+    /// A new version is active.
+    Activated { previous: String, version: String },
+}
+
+/// A version on trial after a reload.
+struct Probation {
+    version: String,
+    previous: Arc<LoadedPlugin>,
+    batches: u32,
+    failures: u32,
+}
+
+/// The swappable current version of one plugin.
+pub struct PluginSlot {
+    name: String,
+    config: PluginConfig,
+    runtime: PluginRuntime,
+    kv: RedisKv,
+    current: ArcSwap<LoadedPlugin>,
+    probation: Mutex<Option<Probation>>,
+    last_refusal: Mutex<Option<String>>,
+    /// Versions rolled back after failing their trial: offered again (the
+    /// file still holds one, and any later event re-reads it) they are refused.
+    rolled_back: Mutex<HashSet<String>>,
+}
+
+impl PluginSlot {
+    /// A slot holding `initial`, reloading from `config.path`.
+    pub fn new(
+        name: &str,
+        config: PluginConfig,
+        runtime: PluginRuntime,
+        kv: RedisKv,
+        initial: Arc<LoadedPlugin>,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            config,
+            runtime,
+            kv,
+            current: ArcSwap::new(initial),
+            probation: Mutex::new(None),
+            last_refusal: Mutex::new(None),
+            rolled_back: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The component file the slot reloads from.
+    pub fn path(&self) -> &std::path::Path {
+        &self.config.path
+    }
+
+    /// The version new batches use.
+    pub fn current(&self) -> Arc<LoadedPlugin> {
+        self.current.load_full()
+    }
+
+    /// Why the last reload or trial was refused, if it was.
+    pub fn last_refusal(&self) -> Option<String> {
+        self.last_refusal.lock().ok().and_then(|refusal| refusal.clone())
+    }
+
+    /// Loads the file again and, if it holds a new version that compiles,
+    /// links and initialises, makes it current. Blocking (compiles and runs
+    /// `init`): call off the async workers. A refused version leaves the
+    /// current one running; the error says why.
+    pub fn reload(&self) -> Result<ReloadOutcome, LoadError> {
+        let result = self.try_reload();
+        if let Ok(mut refusal) = self.last_refusal.lock() {
+            *refusal = result.as_ref().err().map(ToString::to_string);
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<ReloadOutcome, LoadError> {
+        let candidate = LoadedPlugin::load(&self.runtime, &self.name, &self.config, self.kv.clone())?;
+        let previous = self.current();
+        if candidate.version() == previous.version() {
+            return Ok(ReloadOutcome::Unchanged {
+                version: previous.version().to_string(),
+            });
+        }
+        if self
+            .rolled_back
+            .lock()
+            .is_ok_and(|rolled_back| rolled_back.contains(candidate.version()))
+        {
+            return Err(LoadError::RolledBack {
+                name: self.name.clone(),
+                version: candidate.version().to_string(),
+            });
+        }
+        candidate.instantiate("reload-check")?;
+        let version = candidate.version().to_string();
+        if let Ok(mut probation) = self.probation.lock() {
+            *probation = Some(Probation {
+                version: version.clone(),
+                previous: previous.clone(),
+                batches: 0,
+                failures: 0,
+            });
+        }
+        self.current.store(Arc::new(candidate));
+        tracing::info!(plugin = %self.name, previous = previous.version(), %version, "plugin version activated");
+        Ok(ReloadOutcome::Activated {
+            previous: previous.version().to_string(),
+            version,
+        })
+    }
+
+    /// Tells the slot how a call of `version` went. During a version's
+    /// probation, too many failures put the previous version back.
+    pub fn report_call(&self, version: &str, succeeded: bool) {
+        let Ok(mut probation) = self.probation.lock() else {
+            return;
+        };
+        let Some(trial) = probation.as_mut().filter(|trial| trial.version == version) else {
+            return;
+        };
+        if succeeded {
+            trial.batches += 1;
+        } else {
+            trial.failures += 1;
+        }
+        if trial.failures >= ROLLBACK_AFTER_FAILURES {
+            let reason = format!(
+                "version {version} failed {} calls in its first {} batches; rolled back to {}",
+                trial.failures,
+                trial.batches + trial.failures,
+                trial.previous.version()
+            );
+            tracing::error!(plugin = %self.name, "{reason}");
+            self.current.store(trial.previous.clone());
+            if let Ok(mut rolled_back) = self.rolled_back.lock() {
+                rolled_back.insert(version.to_string());
+            }
+            if let Ok(mut refusal) = self.last_refusal.lock() {
+                *refusal = Some(reason);
+            }
+            *probation = None;
+        } else if trial.batches >= PROBATION_BATCHES {
+            tracing::info!(plugin = %self.name, %version, "plugin version passed its probation");
+            *probation = None;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Proves hot reload under a steady stream: a plugin replaced v1 → v2 → v1 …
+//! ten times, by rename, by in-place write and by symlink swap, while events
+//! flow, loses no event and every event is processed by one of the versions;
+//! and that a corrupt file, a component of the wrong world, a plugin whose
+//! init fails and one that traps on every batch are refused (or rolled back)
+//! while the previous version keeps running.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::*;
+
+/// A folder holding the plugin path the host watches, `current.wasm`.
+struct PluginDir {
+    dir: PathBuf,
+}
+
+impl PluginDir {
+    fn new(initial: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("hot-reload"));
+        std::fs::create_dir_all(&dir).expect("plugin dir");
+        std::fs::copy(plugin_path(initial), dir.join("current.wasm")).expect("copy plugin");
+        Self { dir }
+    }
+
+    fn current(&self) -> PathBuf {
+        self.dir.join("current.wasm")
+    }
+
+    /// Deploy tools' way: write a temporary file, rename it over the path.
+    fn replace_by_rename(&self, plugin: &str) {
+        let temporary = self.dir.join("incoming.wasm.tmp");
+        std::fs::copy(plugin_path(plugin), &temporary).expect("copy");
+        std::fs::rename(&temporary, self.current()).expect("rename");
+    }
+
+    /// An editor's or `cp`'s way: truncate the file and write it again.
+    fn replace_in_place(&self, plugin: &str) {
+        std::fs::write(self.current(), std::fs::read(plugin_path(plugin)).expect("read")).expect("write");
+    }
+
+    /// Blue/green deploys' way: point a symlink at another file, atomically.
+    fn replace_by_symlink(&self, plugin: &str) {
+        let target = self.dir.join(format!("{}.wasm", unique(plugin)));
+        std::fs::copy(plugin_path(plugin), &target).expect("copy");
+        let link = self.dir.join("incoming.link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        std::fs::rename(&link, self.current()).expect("rename link");
+    }
+
+    fn write_bytes(&self, bytes: &[u8]) {
+        std::fs::write(self.current(), bytes).expect("write");
+    }
+}
+
+fn config(names: &TestNames, dir: &PluginDir, plugin_extra: &str) -> PathBuf {
+    let mut text = config_header(&redis_url());
+    text.push_str(&pipeline_section(
+        "reload",
+        &names.group,
+        &names.topic,
+        &["stamp"],
+        "batch = { max_events = 100, max_wait_ms = 100 }\nfailure = { retries = 1, backoff_ms = 50 }",
+    ));
+    text.push_str(&format!(
+        r#"
+[plugins.stamp]
+path = "{path}"
+config = {{ key_prefix = "{prefix}", mode = "trap" }}
+grants = {{ kv_write = ["{prefix}"] }}
+{plugin_extra}
+"#,
+        path = dir.current().display(),
+        prefix = names.prefix,
+    ));
+    write_config_text("reload", &text)
+}
+
+fn count(log: &str, needle: &str) -> usize {
+    log.lines().filter(|line| line.contains(needle)).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_swaps_under_load_lose_nothing() {
+    let names = TestNames::create("reload", 2).await;
+    let dir = PluginDir::new("test_stamp_v1");
+    let host = Host::start("reload", &config(&names, &dir, ""));
+    let data = fleet_data(200, 30_000, 0, 21);
+    let stream = tokio::spawn(produce_paced(
+        names.topic.clone(),
+        data.clone(),
+        300,
+        Duration::from_millis(100),
+    ));
+    wait_until("the host processes the stream", Duration::from_secs(60), || {
+        recorded_offsets(&names.prefix, &names.topic, 2).len() > 500
+    });
+
+    for swap in 1..=10 {
+        let plugin = if swap % 2 == 1 {
+            "test_stamp_v2"
+        } else {
+            "test_stamp_v1"
+        };
+        match swap % 3 {
+            1 => dir.replace_by_rename(plugin),
+            2 => dir.replace_in_place(plugin),
+            _ => dir.replace_by_symlink(plugin),
+        }
+        wait_until(
+            &format!("swap {swap} to {plugin} is active"),
+            Duration::from_secs(60),
+            || count(&host.log(), "plugin file changed: new version active") >= swap,
+        );
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    assert!(!stream.is_finished(), "the swaps happened while the stream was flowing");
+    let positions = stream.await.expect("producer");
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&positions, 2),
+        Duration::from_secs(120),
+    );
+
+    let seen = recorded_offsets(&names.prefix, &names.topic, 2);
+    let all: std::collections::BTreeSet<Position> = positions.iter().copied().collect();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "{} events never processed, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let mut connection = redis();
+    let mut stamps = std::collections::BTreeMap::<String, usize>::new();
+    for partition in 0..2 {
+        let values: Vec<String> = redis::cmd("HVALS")
+            .arg(format!("{}seen:{}:{partition}", names.prefix, names.topic))
+            .query(&mut connection)
+            .expect("hvals");
+        for value in values {
+            *stamps.entry(value).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        stamps.keys().cloned().collect::<Vec<_>>(),
+        ["test-stamp-v1", "test-stamp-v2"],
+        "{stamps:?}"
+    );
+    let log = host.log();
+    assert_eq!(count(&log, "new plugin version refused"), 0);
+    let pauses: Vec<u64> = log
+        .lines()
+        .filter(|line| line.contains("first batch on the new version done"))
+        .filter_map(|line| line.split("pause_ms=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(!pauses.is_empty(), "workers switched versions");
+    println!(
+        "hot reload: 10 swaps, {} worker switches, events per version {stamps:?}, longest pause {} ms (fresh instance + first batch)",
+        pauses.len(),
+        pauses.iter().max().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
+    let names = TestNames::create("refuse", 1).await;
+    let dir = PluginDir::new("test_stamp_v1");
+    let host = Host::start("refuse", &config(&names, &dir, ""));
+    let data = fleet_data(20, 4_000, 0, 22);
+    let stream = tokio::spawn(produce_paced(
+        names.topic.clone(),
+        data.clone(),
+        100,
+        Duration::from_millis(100),
+    ));
+    wait_until("the host processes the stream", Duration::from_secs(60), || {
+        recorded_offsets(&names.prefix, &names.topic, 1).len() > 200
+    });
+
+    let offers: [(&str, Box<dyn Fn()>, &str); 4] = [
+        (
+            "a corrupt file",
+            Box::new(|| dir.write_bytes(b"\0asm garbage")),
+            "not a valid WebAssembly component",
+        ),
+        (
+            "a component of the wrong world",
+            Box::new(|| dir.replace_by_rename("test-wrong-world")),
+            "does not implement the fleethost:plugin world",
+        ),
+        (
+            "a plugin whose init fails",
+            Box::new(|| dir.replace_by_rename("test_recorder")),
+            "init failed: unknown config keys [\"mode\"]",
+        ),
+        (
+            "a plugin that traps on every batch",
+            Box::new(|| dir.replace_by_rename("test_hostile")),
+            "rolled back to",
+        ),
+    ];
+    for (refusals, (what, offer, reason)) in offers.iter().enumerate() {
+        offer();
+        wait_until(&format!("{what} is refused"), Duration::from_secs(60), || {
+            let log = host.log();
+            count(&log, "new plugin version refused") + count(&log, "rolled back to") > refusals
+        });
+        assert!(host.log().contains(reason), "{what}: the refusal says {reason:?}");
+    }
+    let positions = stream.await.expect("producer");
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&positions, 1),
+        Duration::from_secs(120),
+    );
+    let seen = recorded_offsets(&names.prefix, &names.topic, 1);
+    let dead_letters = read_all(&format!("{}.dlq", names.topic), 0, Duration::from_secs(1));
+    let dead = dead_letter_positions(&dead_letters);
+    let all: std::collections::BTreeSet<Position> = positions.iter().copied().collect();
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|position| !seen.contains(position) && !dead.contains(position))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} events neither processed nor dead-lettered, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(
+        dead.len() <= 3 * 100,
+        "only the trapping version's trial batches were dead-lettered ({})",
+        dead.len()
+    );
+}
