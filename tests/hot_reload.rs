@@ -78,6 +78,9 @@ grants = {{ kv_write = ["{prefix}"] }}
     write_config_text("reload", &text)
 }
 
+/// A bad version to offer: what it is, how to deploy it, what the refusal says.
+type Offer<'a> = (&'a str, Box<dyn Fn() + 'a>, &'a str);
+
 fn count(log: &str, needle: &str) -> usize {
     log.lines().filter(|line| line.contains(needle)).count()
 }
@@ -181,7 +184,7 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
         recorded_offsets(&names.prefix, &names.topic, 1).len() > 200
     });
 
-    let offers: [(&str, Box<dyn Fn()>, &str); 4] = [
+    let offers: [Offer<'_>; 4] = [
         (
             "a corrupt file",
             Box::new(|| dir.write_bytes(b"\0asm garbage")),
