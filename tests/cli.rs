@@ -37,7 +37,7 @@ fn help_lists_every_subcommand() {
     let output = fleethost(&["--help"]);
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for command in ["run", "check", "simulate"] {
+    for command in ["run", "check", "simulate", "reload", "status"] {
         assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
 }

@@ -56,7 +56,14 @@ impl PluginDir {
 }
 
 fn config(names: &TestNames, dir: &PluginDir, plugin_extra: &str) -> PathBuf {
+    write_config_text("reload", &config_text(names, dir, plugin_extra, None))
+}
+
+fn config_text(names: &TestNames, dir: &PluginDir, plugin_extra: &str, admin_port: Option<u16>) -> String {
     let mut text = config_header(&redis_url());
+    if let Some(port) = admin_port {
+        text.push_str(&format!("\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"));
+    }
     text.push_str(&pipeline_section(
         "reload",
         &names.group,
@@ -75,7 +82,7 @@ grants = {{ kv_write = ["{prefix}"] }}
         path = dir.current().display(),
         prefix = names.prefix,
     ));
-    write_config_text("reload", &text)
+    text
 }
 
 /// A bad version to offer: what it is, how to deploy it, what the refusal says.
@@ -239,5 +246,110 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
         dead.len() <= 3 * 100,
         "only the trapping version's trial batches were dead-lettered ({})",
         dead.len()
+    );
+}
+
+/// Runs `fleethost ARGS` and returns (success, stdout + stderr).
+fn fleethost(args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(args)
+        .output()
+        .expect("run fleethost");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The running version of plugin `stamp`, from `fleethost status`.
+fn running_version(admin: &str) -> String {
+    let (ok, text) = fleethost(&["status", "--admin", admin]);
+    assert!(ok, "{text}");
+    text.split("stamp@")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("stamp in status")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_reload_on_demand_see_versions_and_change_config() {
+    let names = TestNames::create("operate", 1).await;
+    let dir = PluginDir::new("test_stamp_v1");
+    let port = free_port();
+    let admin = format!("127.0.0.1:{port}");
+    let config_path = write_config_text("operate", &config_text(&names, &dir, "", Some(port)));
+    let host = Host::start("operate", &config_path);
+    let data = fleet_data(20, 500, 0, 23);
+    let positions = produce(&names.topic, &data).await;
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&positions, 1),
+        Duration::from_secs(60),
+    );
+    let v1 = running_version(&admin);
+
+    // Reload on demand with an unchanged file: nothing happens.
+    let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);
+    assert!(ok && text.contains("\"unchanged\"") && text.contains(&v1), "{text}");
+
+    // A corrupt file: refused with the reason; v1 keeps running and status says why.
+    dir.write_bytes(b"not wasm at all");
+    let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);
+    assert!(
+        !ok && text.contains("does not start with the WebAssembly magic bytes"),
+        "{text}"
+    );
+    assert_eq!(running_version(&admin), v1);
+    let (_, status) = fleethost(&["status", "--admin", &admin]);
+    assert!(
+        status.contains("last refused") && status.contains("magic bytes"),
+        "{status}"
+    );
+
+    // A good new version: active after the reload (by the watcher or the call).
+    dir.replace_by_rename("test_stamp_v2");
+    let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);
+    assert!(ok, "{text}");
+    let v2 = running_version(&admin);
+    assert_ne!(v2, v1);
+
+    // An unknown plugin: 404 with the known names.
+    let (ok, text) = fleethost(&["reload", "--admin", &admin, "nope"]);
+    assert!(!ok && text.contains("no plugin named \"nope\""), "{text}");
+
+    // A config change to the plugin (its limits) is a new version too.
+    std::fs::write(
+        &config_path,
+        config_text(&names, &dir, "limits = { batch_timeout_ms = 4000 }", Some(port)),
+    )
+    .expect("write");
+    wait_until("the config change is applied", Duration::from_secs(30), || {
+        running_version(&admin) != v2
+    });
+    let v3 = running_version(&admin);
+    assert!(host.log().contains("plugin config changed: new version active"));
+
+    // A broken config change is refused and the running config stays.
+    std::fs::write(
+        &config_path,
+        config_text(&names, &dir, "limits = { batch_timeout_milliseconds = 1 }", Some(port)),
+    )
+    .expect("write");
+    wait_until("the broken config is refused", Duration::from_secs(30), || {
+        host.log().contains("config change refused")
+    });
+    assert!(host.log().contains("batch_timeout_milliseconds"));
+    assert_eq!(running_version(&admin), v3);
+
+    let more = produce(&names.topic, &data).await;
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&more, 1),
+        Duration::from_secs(60),
     );
 }

@@ -2,6 +2,7 @@
 //! and pipelines together.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ pub async fn load_plugins(
 
 /// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
 /// each finish its in-flight batches and commit.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
+pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
     let kv = RedisKv::connect_lazy(&config.redis.url)?;
     let plugins = load_plugins(&config, &runtime, &kv).await?;
@@ -80,8 +81,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
             (name, Arc::new(slot))
         })
         .collect();
-    watch_plugin_files(slots.values().cloned().collect(), shutdown.clone())
+    watch_plugin_files(slots.clone(), config_path, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
+    if let Some(listen) = config.admin.listen {
+        crate::admin::serve(listen, slots.clone(), shutdown.clone())
+            .await
+            .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
+    }
 
     let dead_letter_topics: Vec<String> = config
         .pipelines

@@ -44,6 +44,9 @@ pub struct Config {
     /// How often the host prints its progress line per pipeline.
     #[serde(default)]
     pub status: StatusConfig,
+    /// The admin HTTP interface (plugin versions, reload on demand).
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// The pipelines to run; each is its own consumer group.
     pub pipelines: Vec<PipelineConfig>,
     /// The plugins pipelines may use, by name.
@@ -114,6 +117,17 @@ impl Default for StatusConfig {
 
 fn default_status_interval_ms() -> u64 {
     5000
+}
+
+/// The admin HTTP interface.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `host:port` to serve it on, e.g. `"127.0.0.1:9464"`; absent: no admin
+    /// interface. It has no authentication: keep it on loopback or a private
+    /// network.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One pipeline: a consumer group, its topics, and the plugins each batch goes
@@ -238,7 +252,7 @@ pub enum OnExhausted {
 }
 
 /// One plugin: its component file, its config map, its limits and its grants.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// Path of the `.wasm` component; relative paths are relative to the
@@ -256,7 +270,7 @@ pub struct PluginConfig {
 }
 
 /// Resource limits of one plugin instance.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginLimits {
     /// Maximum linear memory of an instance, in MiB. Default 64.
@@ -294,7 +308,7 @@ fn default_host_call_timeout_ms() -> u64 {
 }
 
 /// What a plugin may touch. Everything not granted is refused.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     /// Key prefixes the plugin may read through `kv` (e.g. `"driver:"`).

@@ -6,6 +6,7 @@
 //! ...) → offsets committed once a batch is done. See `DESIGN.md` and the
 //! README for the contracts.
 
+pub mod admin;
 pub mod app;
 pub mod capabilities;
 pub mod config;

@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use fleethost::config::Config;
 
+mod admin_client;
+
 /// Consumer host for real-time location streams: Kafka consumer groups,
 /// batching and at-least-once commits, with the business logic in sandboxed
 /// WebAssembly plugins.
@@ -34,6 +36,22 @@ enum Command {
         /// The TOML config file.
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Reload a plugin of a running host now (through its admin interface)
+    /// and print the result: the new version, or why it was refused.
+    Reload {
+        /// The host's admin address (`admin.listen` in its config).
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        admin: String,
+        /// The plugin's name in the config.
+        plugin: String,
+    },
+    /// Show the plugin versions a running host runs (through its admin
+    /// interface), with the reason of any refused reload.
+    Status {
+        /// The host's admin address (`admin.listen` in its config).
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        admin: String,
     },
     /// Simulate a fleet of drivers producing GPS fixes to Kafka.
     Simulate {
@@ -88,10 +106,28 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { config } => {
-            let config = Config::load(&config)?;
+        Command::Run { config: path } => {
+            let config = Config::load(&path)?;
             let shutdown = shutdown_on_signal();
-            fleethost::app::run(config, shutdown).await?;
+            fleethost::app::run(config, Some(path), shutdown).await?;
+            Ok(())
+        }
+        Command::Reload { admin, plugin } => {
+            let report = tokio::task::spawn_blocking(move || admin_client::reload(&admin, &plugin)).await??;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            match report.error {
+                Some(error) => anyhow::bail!("reload of {} refused: {error}", report.plugin),
+                None => Ok(()),
+            }
+        }
+        Command::Status { admin } => {
+            let plugins = tokio::task::spawn_blocking(move || admin_client::plugins(&admin)).await??;
+            for plugin in plugins {
+                println!("{}@{}  {}", plugin.name, plugin.version, plugin.path);
+                if let Some(refusal) = plugin.last_refusal {
+                    println!("    last refused: {refusal}");
+                }
+            }
             Ok(())
         }
         Command::Check { config: path } => {

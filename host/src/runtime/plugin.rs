@@ -100,7 +100,7 @@ impl LoadedPlugin {
             path: path.clone(),
             source,
         })?;
-        let version = content_version(&bytes);
+        let version = content_version(&bytes, config);
         check_component_header(&bytes).map_err(|message| LoadError::Compile {
             name: name.to_string(),
             path: path.clone(),
@@ -150,7 +150,7 @@ impl LoadedPlugin {
     }
 
     /// The plugin's version: the first 12 hex digits of the SHA-256 of the
-    /// component file.
+    /// component file and its config, limits and grants.
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -245,7 +245,14 @@ fn check_component_header(bytes: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn content_version(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+/// The version of a plugin: a hash of the component and of what it runs with
+/// (its config map, limits and grants), so that a config change is a new
+/// version too, attributable like a new build.
+fn content_version(bytes: &[u8], config: &PluginConfig) -> String {
+    let settings = format!("{:?}{:?}{:?}", config.config, config.limits, config.grants);
+    let digest = Sha256::new()
+        .chain_update(bytes)
+        .chain_update(settings.as_bytes())
+        .finalize();
     digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
 }

@@ -44,7 +44,7 @@ struct Probation {
 /// The swappable current version of one plugin.
 pub struct PluginSlot {
     name: String,
-    config: PluginConfig,
+    config: Mutex<PluginConfig>,
     runtime: PluginRuntime,
     kv: RedisKv,
     current: ArcSwap<LoadedPlugin>,
@@ -66,7 +66,7 @@ impl PluginSlot {
     ) -> Self {
         Self {
             name: name.to_string(),
-            config,
+            config: Mutex::new(config),
             runtime,
             kv,
             current: ArcSwap::new(initial),
@@ -81,9 +81,36 @@ impl PluginSlot {
         &self.name
     }
 
-    /// The component file the slot reloads from.
-    pub fn path(&self) -> &std::path::Path {
-        &self.config.path
+    /// The component file the slot reloads from (as configured, maybe relative).
+    pub fn path(&self) -> std::path::PathBuf {
+        self.config().path
+    }
+
+    /// The plugin's config (path, config map, limits, grants) reloads use.
+    pub fn config(&self) -> PluginConfig {
+        self.config
+            .lock()
+            .map(|config| config.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Replaces the plugin's config and reloads with it; a refused reload
+    /// puts the previous config back, so a later file change is judged
+    /// against the config that runs.
+    pub fn reconfigure(&self, config: PluginConfig) -> Result<ReloadOutcome, LoadError> {
+        let previous = self.config();
+        self.set_config(config);
+        let result = self.reload();
+        if result.is_err() {
+            self.set_config(previous);
+        }
+        result
+    }
+
+    fn set_config(&self, config: PluginConfig) {
+        if let Ok(mut current) = self.config.lock() {
+            *current = config;
+        }
     }
 
     /// The version new batches use.
@@ -109,7 +136,7 @@ impl PluginSlot {
     }
 
     fn try_reload(&self) -> Result<ReloadOutcome, LoadError> {
-        let candidate = LoadedPlugin::load(&self.runtime, &self.name, &self.config, self.kv.clone())?;
+        let candidate = LoadedPlugin::load(&self.runtime, &self.name, &self.config(), self.kv.clone())?;
         let previous = self.current();
         if candidate.version() == previous.version() {
             return Ok(ReloadOutcome::Unchanged {

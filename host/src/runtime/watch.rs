@@ -1,24 +1,32 @@
-//! Hot reload on file change: the folder of every plugin file is watched, and
-//! a change to a plugin's path (a rename over it, an in-place write, a symlink
-//! swap) reloads that plugin once the writes have settled.
+//! Hot reload on file change: the folder of every plugin file and of the
+//! config file is watched. A change to a plugin's path (a rename over it, an
+//! in-place write, a symlink swap) reloads that plugin once the writes have
+//! settled; a change to the config file reloads every plugin whose section
+//! (path, config map, limits, grants) changed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
+use super::plugin::LoadError;
 use super::slot::{PluginSlot, ReloadOutcome};
+use crate::config::Config;
 
 /// Quiet time after the last change before a plugin is reloaded, so a file
 /// written in several steps is read once, whole.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Starts watching the plugins' files until `shutdown`.
-pub fn watch_plugin_files(slots: Vec<Arc<PluginSlot>>, shutdown: CancellationToken) -> notify::Result<()> {
+/// Starts watching the plugins' files and the config file until `shutdown`.
+pub fn watch_plugin_files(
+    slots: BTreeMap<String, Arc<PluginSlot>>,
+    config_path: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> notify::Result<()> {
     let (events_tx, mut events_rx) = unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
@@ -29,14 +37,23 @@ pub fn watch_plugin_files(slots: Vec<Arc<PluginSlot>>, shutdown: CancellationTok
     })?;
     let mut triggers: HashMap<PathBuf, UnboundedSender<()>> = HashMap::new();
     let mut folders = BTreeSet::new();
-    for slot in slots {
-        let path = absolute(slot.path());
+    for slot in slots.values() {
+        let path = absolute(&slot.path());
         if let Some(folder) = path.parent() {
             folders.insert(folder.to_path_buf());
         }
         let (trigger, triggered) = unbounded_channel();
         triggers.insert(path, trigger);
-        tokio::spawn(reload_on_change(slot, triggered, shutdown.clone()));
+        tokio::spawn(reload_on_change(slot.clone(), triggered, shutdown.clone()));
+    }
+    if let Some(config_path) = config_path {
+        let path = absolute(&config_path);
+        if let Some(folder) = path.parent() {
+            folders.insert(folder.to_path_buf());
+        }
+        let (trigger, triggered) = unbounded_channel();
+        triggers.insert(path, trigger);
+        tokio::spawn(reconfigure_on_change(slots, config_path, triggered, shutdown.clone()));
     }
     for folder in &folders {
         watcher.watch(folder, RecursiveMode::NonRecursive)?;
@@ -75,42 +92,89 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-async fn reload_on_change(
-    slot: Arc<PluginSlot>,
-    mut triggered: tokio::sync::mpsc::UnboundedReceiver<()>,
-    shutdown: CancellationToken,
-) {
+/// Waits for the next change of a file, then until it has been quiet for
+/// [`DEBOUNCE`]. `false` when watching ends.
+async fn settled_change(triggered: &mut UnboundedReceiver<()>, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => return false,
+        event = triggered.recv() => if event.is_none() { return false },
+    }
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
-            event = triggered.recv() => if event.is_none() { return },
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(DEBOUNCE) => return true,
+            event = triggered.recv() => if event.is_none() { return false },
         }
-        // Wait until the file has been quiet for DEBOUNCE.
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(DEBOUNCE) => break,
-                event = triggered.recv() => if event.is_none() { return },
-            }
+    }
+}
+
+/// Runs a slot operation (compiles and runs `init`) on a blocking thread.
+async fn off_the_workers(
+    slot: &Arc<PluginSlot>,
+    operation: impl FnOnce(&PluginSlot) -> Result<ReloadOutcome, LoadError> + Send + 'static,
+) -> Result<ReloadOutcome, String> {
+    let slot = slot.clone();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let _guard = handle.enter();
+        operation(&slot)
+    })
+    .await
+    .map_err(|error| format!("reload panicked: {error}"))?
+    .map_err(|error| error.to_string())
+}
+
+fn log_outcome(slot: &PluginSlot, cause: &str, result: Result<ReloadOutcome, String>) {
+    match result {
+        Ok(ReloadOutcome::Activated { previous, version }) => {
+            tracing::info!(plugin = slot.name(), %previous, %version, "{cause} changed: new version active")
         }
-        let reloading = slot.clone();
-        let handle = tokio::runtime::Handle::current();
-        let result = tokio::task::spawn_blocking(move || {
-            let _guard = handle.enter();
-            reloading.reload()
-        })
-        .await;
-        match result {
-            Ok(Ok(ReloadOutcome::Activated { previous, version })) => {
-                tracing::info!(plugin = slot.name(), %previous, %version, "plugin file changed: new version active")
+        Ok(ReloadOutcome::Unchanged { version }) => {
+            tracing::debug!(plugin = slot.name(), %version, "{cause} touched; same version")
+        }
+        Err(error) => {
+            tracing::error!(plugin = slot.name(), %error, "new plugin version refused; the previous one keeps running")
+        }
+    }
+}
+
+async fn reload_on_change(slot: Arc<PluginSlot>, mut triggered: UnboundedReceiver<()>, shutdown: CancellationToken) {
+    while settled_change(&mut triggered, &shutdown).await {
+        let result = off_the_workers(&slot, PluginSlot::reload).await;
+        log_outcome(&slot, "plugin file", result);
+    }
+}
+
+/// Reloads the plugins whose section of the config file changed. Pipelines
+/// and added or removed plugins need a restart; that is logged.
+async fn reconfigure_on_change(
+    slots: BTreeMap<String, Arc<PluginSlot>>,
+    config_path: PathBuf,
+    mut triggered: UnboundedReceiver<()>,
+    shutdown: CancellationToken,
+) {
+    while settled_change(&mut triggered, &shutdown).await {
+        let config = match Config::load(&config_path) {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::error!(%error, "config change refused; the running config stays");
+                continue;
             }
-            Ok(Ok(ReloadOutcome::Unchanged { version })) => {
-                tracing::debug!(plugin = slot.name(), %version, "plugin file touched; same version")
+        };
+        let configured: BTreeSet<&String> = config.plugins.keys().collect();
+        if configured != slots.keys().collect() {
+            tracing::warn!(path = %config_path.display(), "plugins were added or removed in the config: restart fleethost to apply that");
+        }
+        for (name, slot) in &slots {
+            let Some(plugin_config) = config.plugins.get(name) else {
+                continue;
+            };
+            if *plugin_config == slot.config() {
+                continue;
             }
-            Ok(Err(error)) => {
-                tracing::error!(plugin = slot.name(), %error, "new plugin version refused; the previous one keeps running")
-            }
-            Err(error) => tracing::error!(plugin = slot.name(), %error, "plugin reload panicked"),
+            let new_config = plugin_config.clone();
+            let result = off_the_workers(slot, move |slot| slot.reconfigure(new_config)).await;
+            log_outcome(slot, "plugin config", result);
         }
     }
 }

@@ -1,0 +1,142 @@
+//! The admin HTTP interface: health, the running plugin versions, and reload
+//! on demand. Bound to `admin.listen` (loopback by default); it has no
+//! authentication, so it must not be exposed beyond the operators' network.
+//!
+//! - `GET /health` → `ok`
+//! - `GET /plugins` → every plugin with its running version, path and the
+//!   reason of its last refused reload
+//! - `POST /plugins/{name}/reload` → 200 with the new (or unchanged) version,
+//!   422 with the reason when the new version is refused, 404 for an unknown
+//!   plugin
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::runtime::{PluginSlot, ReloadOutcome};
+
+/// A plugin as `GET /plugins` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PluginStatus {
+    /// Name from the config.
+    pub name: String,
+    /// The running version (content hash).
+    pub version: String,
+    /// The component file it is reloaded from.
+    pub path: String,
+    /// Why the last reload (or trial of a new version) was refused, if it was.
+    pub last_refusal: Option<String>,
+}
+
+/// The answer of `POST /plugins/{name}/reload`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// The plugin.
+    pub plugin: String,
+    /// `activated`, `unchanged` or `refused`.
+    pub outcome: String,
+    /// The version running now.
+    pub version: String,
+    /// The version replaced, when one was.
+    pub previous: Option<String>,
+    /// Why the new version was refused, when it was.
+    pub error: Option<String>,
+}
+
+type Slots = Arc<BTreeMap<String, Arc<PluginSlot>>>;
+
+/// Serves the admin interface on `listen` until `shutdown`.
+pub async fn serve(
+    listen: SocketAddr,
+    slots: BTreeMap<String, Arc<PluginSlot>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/plugins", get(list_plugins))
+        .route("/plugins/{name}/reload", post(reload_plugin))
+        .with_state(Arc::new(slots));
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "admin interface listening");
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "admin interface stopped");
+        }
+    });
+    Ok(())
+}
+
+async fn list_plugins(State(slots): State<Slots>) -> Json<Vec<PluginStatus>> {
+    Json(
+        slots
+            .values()
+            .map(|slot| PluginStatus {
+                name: slot.name().to_string(),
+                version: slot.current().version().to_string(),
+                path: slot.path().display().to_string(),
+                last_refusal: slot.last_refusal(),
+            })
+            .collect(),
+    )
+}
+
+async fn reload_plugin(State(slots): State<Slots>, Path(name): Path<String>) -> (StatusCode, Json<ReloadReport>) {
+    let Some(slot) = slots.get(&name).cloned() else {
+        let report = ReloadReport {
+            plugin: name.clone(),
+            outcome: "refused".into(),
+            version: String::new(),
+            previous: None,
+            error: Some(format!(
+                "no plugin named {name:?}; known: {:?}",
+                slots.keys().collect::<Vec<_>>()
+            )),
+        };
+        return (StatusCode::NOT_FOUND, Json(report));
+    };
+    let reloading = slot.clone();
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::spawn_blocking(move || {
+        let _guard = handle.enter();
+        reloading.reload()
+    })
+    .await;
+    let version = slot.current().version().to_string();
+    let (status, outcome, previous, error) = match result {
+        Ok(Ok(ReloadOutcome::Activated { previous, .. })) => (StatusCode::OK, "activated", Some(previous), None),
+        Ok(Ok(ReloadOutcome::Unchanged { .. })) => (StatusCode::OK, "unchanged", None, None),
+        Ok(Err(error)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "refused",
+            None,
+            Some(error.to_string()),
+        ),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "refused",
+            None,
+            Some(format!("reload panicked: {error}")),
+        ),
+    };
+    (
+        status,
+        Json(ReloadReport {
+            plugin: name,
+            outcome: outcome.into(),
+            version,
+            previous,
+            error,
+        }),
+    )
+}

@@ -1,0 +1,36 @@
+//! The client side of the admin interface, for `fleethost reload` and
+//! `fleethost status`.
+
+use anyhow::Context;
+use fleethost::admin::{PluginStatus, ReloadReport};
+
+fn agent() -> ureq::Agent {
+    // 4xx answers carry a report; read them instead of failing on the status.
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// `POST /plugins/{name}/reload` on the host at `admin`.
+pub fn reload(admin: &str, plugin: &str) -> anyhow::Result<ReloadReport> {
+    let url = format!("http://{admin}/plugins/{plugin}/reload");
+    let mut response = agent()
+        .post(&url)
+        .send_empty()
+        .with_context(|| format!("cannot reach the admin interface at {url}"))?;
+    response
+        .body_mut()
+        .read_json()
+        .with_context(|| format!("unexpected answer from {url}"))
+}
+
+/// `GET /plugins` on the host at `admin`.
+pub fn plugins(admin: &str) -> anyhow::Result<Vec<PluginStatus>> {
+    let url = format!("http://{admin}/plugins");
+    let mut response = agent()
+        .get(&url)
+        .call()
+        .with_context(|| format!("cannot reach the admin interface at {url}"))?;
+    response
+        .body_mut()
+        .read_json()
+        .with_context(|| format!("unexpected answer from {url}"))
+}
