@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests and the integration tests against a real
-# Kafka-compatible broker (Tansu) and Redis. Does its own set-up.
+# Kafka-compatible broker (Tansu) and Redis. Does its own set-up. Arguments go
+# to `cargo test`, e.g. `scripts/test.sh --test hot_reload`.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_wasm_target
@@ -22,7 +23,7 @@ step "checking formatting (cargo fmt --check)"
 (cd "$REPO" && cargo fmt --all -- --check)
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
-(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 -p fleethost-plugin-sdk -p live-location -p test-recorder -p test-hostile -p test-hostile-fs -p test-hostile-net -p test-stamp-v1 -p test-stamp-v2 -p test-wrong-world -- -D warnings)
+(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost -- -D warnings)
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
-(cd "$REPO" && cargo test --workspace --exclude live-location --exclude test-recorder --exclude test-hostile --exclude test-hostile-fs --exclude test-hostile-net --exclude test-stamp-v1 --exclude test-stamp-v2 --exclude test-wrong-world --exclude fleethost-plugin-sdk -- --nocapture "$@")
+(cd "$REPO" && cargo test -p fleethost "$@" -- --nocapture)
 step "all tests passed"
