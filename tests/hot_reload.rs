@@ -204,7 +204,7 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
         ),
         (
             "a plugin whose init fails",
-            Box::new(|| dir.replace_by_rename("test_recorder")),
+            Box::new(|| dir.replace_by_rename("live_location")),
             "init failed: unknown config keys [\"mode\"]",
         ),
         (

@@ -1,7 +1,8 @@
-//! test-stamp-v1 / test-stamp-v2: one source built as two plugin versions for
-//! the hot-reload tests. Each records every processed offset in
-//! `{key_prefix}seen:{topic}:{partition}` with its own crate name as the
-//! value, so a test can tell which version processed which event.
+//! test-recorder, test-stamp-v1, test-stamp-v2: one source built as three
+//! plugins for the integration tests. Each records every processed offset in
+//! `{key_prefix}seen:{topic}:{partition}` (one `kv.write` per batch) with its
+//! own crate name as the value: tests prove with it that no event was lost,
+//! and the hot-reload tests tell which version processed which event.
 //!
 //! Config keys: `key_prefix` (required); `mode` is accepted and ignored, so
 //! that a test can offer test-hostile under the same config as a bad version.
