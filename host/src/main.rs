@@ -123,7 +123,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Status { admin } => {
             let plugins = tokio::task::spawn_blocking(move || admin_client::plugins(&admin)).await??;
             for plugin in plugins {
-                println!("{}@{}  {}", plugin.name, plugin.version, plugin.path);
+                println!(
+                    "{}@{}  {}  (reloads: {} activated, {} refused or rolled back)",
+                    plugin.name, plugin.version, plugin.path, plugin.activations, plugin.refusals
+                );
                 if let Some(refusal) = plugin.last_refusal {
                     println!("    last refused: {refusal}");
                 }

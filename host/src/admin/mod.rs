@@ -32,6 +32,10 @@ pub struct PluginStatus {
     pub version: String,
     /// The component file it is reloaded from.
     pub path: String,
+    /// New versions activated since the host started.
+    pub activations: u64,
+    /// New versions refused or rolled back since the host started.
+    pub refusals: u64,
     /// Why the last reload (or trial of a new version) was refused, if it was.
     pub last_refusal: Option<String>,
 }
@@ -85,6 +89,8 @@ async fn list_plugins(State(slots): State<Slots>) -> Json<Vec<PluginStatus>> {
                 name: slot.name().to_string(),
                 version: slot.current().version().to_string(),
                 path: slot.path().display().to_string(),
+                activations: slot.activations(),
+                refusals: slot.refusals(),
                 last_refusal: slot.last_refusal(),
             })
             .collect(),

@@ -10,6 +10,7 @@
 //! batches is replaced by the version it replaced.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -53,6 +54,8 @@ pub struct PluginSlot {
     /// Versions rolled back after failing their trial: offered again (the
     /// file still holds one, and any later event re-reads it) they are refused.
     rolled_back: Mutex<HashSet<String>>,
+    activations: AtomicU64,
+    refusals: AtomicU64,
 }
 
 impl PluginSlot {
@@ -73,6 +76,8 @@ impl PluginSlot {
             probation: Mutex::new(None),
             last_refusal: Mutex::new(None),
             rolled_back: Mutex::new(HashSet::new()),
+            activations: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
         }
     }
 
@@ -118,6 +123,17 @@ impl PluginSlot {
         self.current.load_full()
     }
 
+    /// New versions activated since start.
+    pub fn activations(&self) -> u64 {
+        self.activations.load(Ordering::Relaxed)
+    }
+
+    /// New versions refused (by validation) or rolled back (after their
+    /// trial) since start.
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
+    }
+
     /// Why the last reload or trial was refused, if it was.
     pub fn last_refusal(&self) -> Option<String> {
         self.last_refusal.lock().ok().and_then(|refusal| refusal.clone())
@@ -129,6 +145,11 @@ impl PluginSlot {
     /// current one running; the error says why.
     pub fn reload(&self) -> Result<ReloadOutcome, LoadError> {
         let result = self.try_reload();
+        match &result {
+            Ok(ReloadOutcome::Activated { .. }) => self.activations.fetch_add(1, Ordering::Relaxed),
+            Ok(ReloadOutcome::Unchanged { .. }) => 0,
+            Err(_) => self.refusals.fetch_add(1, Ordering::Relaxed),
+        };
         if let Ok(mut refusal) = self.last_refusal.lock() {
             *refusal = result.as_ref().err().map(ToString::to_string);
         }
@@ -194,6 +215,7 @@ impl PluginSlot {
             );
             tracing::error!(plugin = %self.name, "{reason}");
             self.current.store(trial.previous.clone());
+            self.refusals.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut rolled_back) = self.rolled_back.lock() {
                 rolled_back.insert(version.to_string());
             }
