@@ -97,12 +97,15 @@ async fn ten_swaps_under_load_lose_nothing() {
     let names = TestNames::create("reload", 2).await;
     let dir = PluginDir::new("test_stamp_v1");
     let host = Host::start("reload", &config(&names, &dir, ""));
-    let data = fleet_data(200, 30_000, 0, 21);
-    let stream = tokio::spawn(produce_paced(
+    // A stream that flows until the swaps are done, however long they take.
+    let data = fleet_data(200, 200_000, 0, 21);
+    let flowing = tokio_util::sync::CancellationToken::new();
+    let stream = tokio::spawn(produce_until(
         names.topic.clone(),
         data.clone(),
         300,
         Duration::from_millis(100),
+        flowing.clone(),
     ));
     wait_until("the host processes the stream", Duration::from_secs(60), || {
         recorded_offsets(&names.prefix, &names.topic, 2).len() > 500
@@ -127,6 +130,7 @@ async fn ten_swaps_under_load_lose_nothing() {
         std::thread::sleep(Duration::from_millis(400));
     }
     assert!(!stream.is_finished(), "the swaps happened while the stream was flowing");
+    flowing.cancel();
     let positions = stream.await.expect("producer");
     wait_for_commits(
         &names.group,

@@ -18,6 +18,9 @@ async fn restart_mid_run(name: &str, seed: u64, stop: impl FnOnce(&mut Host, &st
     let config = write_config(name, &topic, &group, &prefix, &["live_location", "test_recorder"]);
 
     let mut first = Host::start("first", &config);
+    wait_until("the first host joined the group", Duration::from_secs(60), || {
+        first.log().contains("partitions assigned")
+    });
     let stream = tokio::spawn(produce_paced(
         topic.clone(),
         data.clone(),

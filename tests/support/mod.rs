@@ -223,6 +223,27 @@ pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, paus
     positions
 }
 
+/// Like [`produce_paced`], but stops early when `stop` is cancelled: a stream
+/// that flows for as long as a test needs. Returns where the produced prefix
+/// of `data` landed.
+pub async fn produce_until(
+    topic: String,
+    data: Vec<Fixture>,
+    chunk: usize,
+    pause: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> Vec<Position> {
+    let mut positions = Vec::with_capacity(data.len());
+    for part in data.chunks(chunk) {
+        if stop.is_cancelled() {
+            break;
+        }
+        positions.extend(produce(&topic, part).await);
+        tokio::time::sleep(pause).await;
+    }
+    positions
+}
+
 /// The newest valid fix per driver: what Redis must hold in the end.
 pub fn newest_per_driver(data: &[Fixture]) -> HashMap<String, Fix> {
     let mut newest: HashMap<String, Fix> = HashMap::new();
