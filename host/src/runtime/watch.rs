@@ -35,7 +35,8 @@ pub fn watch_plugin_files(
             }
         }
     })?;
-    let mut triggers: HashMap<PathBuf, UnboundedSender<()>> = HashMap::new();
+    // Several plugins may share one file (and the config file is watched too).
+    let mut triggers: HashMap<PathBuf, Vec<UnboundedSender<()>>> = HashMap::new();
     let mut folders = BTreeSet::new();
     for slot in slots.values() {
         let path = absolute(&slot.path());
@@ -43,7 +44,7 @@ pub fn watch_plugin_files(
             folders.insert(folder.to_path_buf());
         }
         let (trigger, triggered) = unbounded_channel();
-        triggers.insert(path, trigger);
+        triggers.entry(path).or_default().push(trigger);
         tokio::spawn(reload_on_change(slot.clone(), triggered, shutdown.clone()));
     }
     if let Some(config_path) = config_path {
@@ -52,7 +53,7 @@ pub fn watch_plugin_files(
             folders.insert(folder.to_path_buf());
         }
         let (trigger, triggered) = unbounded_channel();
-        triggers.insert(path, trigger);
+        triggers.entry(path).or_default().push(trigger);
         tokio::spawn(reconfigure_on_change(slots, config_path, triggered, shutdown.clone()));
     }
     for folder in &folders {
@@ -66,7 +67,7 @@ pub fn watch_plugin_files(
                 _ = shutdown.cancelled() => break,
                 path = events_rx.recv() => match path {
                     Some(path) => {
-                        if let Some(trigger) = triggers.get(&absolute(&path)) {
+                        for trigger in triggers.get(&absolute(&path)).into_iter().flatten() {
                             let _ = trigger.send(());
                         }
                     }
