@@ -56,6 +56,8 @@ pub struct PluginSlot {
     rolled_back: Mutex<HashSet<String>>,
     activations: AtomicU64,
     refusals: AtomicU64,
+    /// Serialises reloads (the watcher and the admin interface may ask at once).
+    reloading: Mutex<()>,
 }
 
 impl PluginSlot {
@@ -78,6 +80,7 @@ impl PluginSlot {
             rolled_back: Mutex::new(HashSet::new()),
             activations: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
+            reloading: Mutex::new(()),
         }
     }
 
@@ -144,6 +147,7 @@ impl PluginSlot {
     /// `init`): call off the async workers. A refused version leaves the
     /// current one running; the error says why.
     pub fn reload(&self) -> Result<ReloadOutcome, LoadError> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let result = self.try_reload();
         match &result {
             Ok(ReloadOutcome::Activated { .. }) => self.activations.fetch_add(1, Ordering::Relaxed),
