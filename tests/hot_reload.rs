@@ -3,7 +3,9 @@
 //! flow, loses no event and every event is processed by one of the versions;
 //! and that a corrupt file, a component of the wrong world, a plugin whose
 //! init fails and one that traps on every batch are refused (or rolled back)
-//! while the previous version keeps running.
+//! while the previous version keeps running; and that operators can reload on
+//! demand, see the running versions (also as metrics) and change a plugin's
+//! config.
 
 mod support;
 

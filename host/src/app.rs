@@ -83,11 +83,6 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
         .collect();
     watch_plugin_files(slots.clone(), config_path, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
-    if let Some(listen) = config.admin.listen {
-        crate::admin::serve(listen, slots.clone(), shutdown.clone())
-            .await
-            .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
-    }
 
     let dead_letter_topics: Vec<String> = config
         .pipelines
@@ -100,6 +95,8 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
 
     let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut pipelines = Vec::new();
+    let mut pipeline_stats = BTreeMap::new();
     for pipeline_config in &config.pipelines {
         let pipeline_plugins = pipeline_config.plugins.iter().map(|name| slots[name].clone()).collect();
         let pipeline = Pipeline::new(
@@ -109,6 +106,15 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
             producer.clone(),
             status_interval,
         );
+        pipeline_stats.insert(pipeline.name().to_string(), pipeline.stats());
+        pipelines.push(pipeline);
+    }
+    if let Some(listen) = config.admin.listen {
+        crate::admin::serve(listen, slots.clone(), pipeline_stats, shutdown.clone())
+            .await
+            .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
+    }
+    for pipeline in pipelines {
         tasks.spawn(pipeline.run(shutdown.child_token()));
     }
     let mut failures = Vec::new();

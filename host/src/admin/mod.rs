@@ -3,6 +3,7 @@
 //! authentication, so it must not be exposed beyond the operators' network.
 //!
 //! - `GET /health` → `ok`
+//! - `GET /metrics` → the counters in the Prometheus text format
 //! - `GET /plugins` → every plugin with its running version, path and the
 //!   reason of its last refused reload
 //! - `POST /plugins/{name}/reload` → 200 with the new (or unchanged) version,
@@ -21,6 +22,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::pipeline::stats::PipelineStats;
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
 /// A plugin as `GET /plugins` lists it.
@@ -55,19 +57,29 @@ pub struct ReloadReport {
     pub error: Option<String>,
 }
 
-type Slots = Arc<BTreeMap<String, Arc<PluginSlot>>>;
+mod metrics;
+
+/// What the handlers read.
+struct AdminState {
+    slots: BTreeMap<String, Arc<PluginSlot>>,
+    pipelines: BTreeMap<String, Arc<PipelineStats>>,
+}
+
+type Shared = Arc<AdminState>;
 
 /// Serves the admin interface on `listen` until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
     slots: BTreeMap<String, Arc<PluginSlot>>,
+    pipelines: BTreeMap<String, Arc<PipelineStats>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(render_metrics))
         .route("/plugins", get(list_plugins))
         .route("/plugins/{name}/reload", post(reload_plugin))
-        .with_state(Arc::new(slots));
+        .with_state(Arc::new(AdminState { slots, pipelines }));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "admin interface listening");
     tokio::spawn(async move {
@@ -81,9 +93,17 @@ pub async fn serve(
     Ok(())
 }
 
-async fn list_plugins(State(slots): State<Slots>) -> Json<Vec<PluginStatus>> {
+async fn render_metrics(State(state): State<Shared>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(&state.pipelines, &state.slots),
+    )
+}
+
+async fn list_plugins(State(state): State<Shared>) -> Json<Vec<PluginStatus>> {
     Json(
-        slots
+        state
+            .slots
             .values()
             .map(|slot| PluginStatus {
                 name: slot.name().to_string(),
@@ -97,7 +117,8 @@ async fn list_plugins(State(slots): State<Slots>) -> Json<Vec<PluginStatus>> {
     )
 }
 
-async fn reload_plugin(State(slots): State<Slots>, Path(name): Path<String>) -> (StatusCode, Json<ReloadReport>) {
+async fn reload_plugin(State(state): State<Shared>, Path(name): Path<String>) -> (StatusCode, Json<ReloadReport>) {
+    let slots = &state.slots;
     let Some(slot) = slots.get(&name).cloned() else {
         let report = ReloadReport {
             plugin: name.clone(),

@@ -70,6 +70,7 @@ pub struct Pipeline {
     plugins: Vec<Arc<PluginSlot>>,
     producer: Producer,
     status_interval: Option<Duration>,
+    stats: Arc<PipelineStats>,
 }
 
 impl Pipeline {
@@ -87,7 +88,13 @@ impl Pipeline {
             plugins,
             producer,
             status_interval,
+            stats: Arc::new(PipelineStats::default()),
         }
+    }
+
+    /// The pipeline's counters, shared with the admin interface's `/metrics`.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        self.stats.clone()
     }
 
     /// The pipeline's name.
@@ -132,7 +139,7 @@ impl Pipeline {
         consumer.subscribe(&topics).map_err(kafka_error)?;
         tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
 
-        let stats = Arc::new(PipelineStats::default());
+        let stats = self.stats.clone();
         let shared = Arc::new(WorkerShared {
             pipeline: name.clone(),
             batch: self.config.batch.clone(),

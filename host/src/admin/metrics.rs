@@ -1,0 +1,105 @@
+//! `GET /metrics`: the host's counters in the Prometheus text format, so the
+//! usual scrapers and dashboards read them. Rendered from the same counters as
+//! the progress line; nothing is counted twice.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use crate::pipeline::stats::PipelineStats;
+use crate::runtime::PluginSlot;
+
+/// Renders every metric of the pipelines and plugins.
+pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap<String, Arc<PluginSlot>>) -> String {
+    let mut out = String::new();
+    let snapshots: Vec<_> = pipelines.iter().map(|(name, stats)| (name, stats.snapshot())).collect();
+    let mut family = |name: &str, help: &str, kind: &str, samples: Vec<(String, u64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    };
+    let per_pipeline = |value: fn(&crate::pipeline::stats::StatsSnapshot) -> u64| {
+        snapshots
+            .iter()
+            .map(|(pipeline, snapshot)| (format!("pipeline=\"{}\"", escape(pipeline)), value(snapshot)))
+            .collect::<Vec<_>>()
+    };
+    family(
+        "fleethost_events_total",
+        "Messages finished (processed or dead-lettered).",
+        "counter",
+        per_pipeline(|snapshot| snapshot.events),
+    );
+    family(
+        "fleethost_batches_total",
+        "Batches finished.",
+        "counter",
+        per_pipeline(|snapshot| snapshot.batches),
+    );
+    family(
+        "fleethost_dead_letters_total",
+        "Messages written to a dead-letter topic.",
+        "counter",
+        per_pipeline(|snapshot| snapshot.dead_letters),
+    );
+    let failures = snapshots
+        .iter()
+        .flat_map(|(pipeline, snapshot)| {
+            snapshot
+                .failures
+                .iter()
+                .map(move |(kind, count)| (format!("pipeline=\"{}\",kind=\"{kind}\"", escape(pipeline)), *count))
+        })
+        .collect();
+    family(
+        "fleethost_plugin_failures_total",
+        "Failed plugin calls by kind (trap, timeout, memory, plugin-error, invalid-output); retries count.",
+        "counter",
+        failures,
+    );
+    let plugin_labels = |slot: &PluginSlot| {
+        format!(
+            "plugin=\"{}\",version=\"{}\"",
+            escape(slot.name()),
+            slot.current().version()
+        )
+    };
+    family(
+        "fleethost_plugin_info",
+        "The plugin version running now (always 1).",
+        "gauge",
+        slots.values().map(|slot| (plugin_labels(slot), 1)).collect(),
+    );
+    family(
+        "fleethost_kv_denied_total",
+        "kv calls refused by the grants of the running plugin version.",
+        "counter",
+        slots
+            .values()
+            .map(|slot| (plugin_labels(slot), slot.current().kv_denied()))
+            .collect(),
+    );
+    let reloads = slots
+        .values()
+        .flat_map(|slot| {
+            let plugin = escape(slot.name());
+            [
+                (format!("plugin=\"{plugin}\",outcome=\"activated\""), slot.activations()),
+                (format!("plugin=\"{plugin}\",outcome=\"refused\""), slot.refusals()),
+            ]
+        })
+        .collect();
+    family(
+        "fleethost_plugin_reloads_total",
+        "New plugin versions activated, and refused or rolled back.",
+        "counter",
+        reloads,
+    );
+    out
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
