@@ -12,23 +12,21 @@ fn agent() -> ureq::Agent {
 /// `POST /plugins/{name}/reload` on the host at `admin`.
 pub fn reload(admin: &str, plugin: &str) -> anyhow::Result<ReloadReport> {
     let url = format!("http://{admin}/plugins/{plugin}/reload");
-    let mut response = agent()
-        .post(&url)
-        .send_empty()
-        .with_context(|| format!("cannot reach the admin interface at {url}"))?;
-    response
-        .body_mut()
-        .read_json()
-        .with_context(|| format!("unexpected answer from {url}"))
+    read_json(agent().post(&url).send_empty(), &url)
 }
 
 /// `GET /plugins` on the host at `admin`.
 pub fn plugins(admin: &str) -> anyhow::Result<Vec<PluginStatus>> {
     let url = format!("http://{admin}/plugins");
-    let mut response = agent()
-        .get(&url)
-        .call()
-        .with_context(|| format!("cannot reach the admin interface at {url}"))?;
+    read_json(agent().get(&url).call(), &url)
+}
+
+/// The JSON body of an answer from `url`, with errors that name it.
+fn read_json<T: serde::de::DeserializeOwned>(
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    url: &str,
+) -> anyhow::Result<T> {
+    let mut response = response.with_context(|| format!("cannot reach the admin interface at {url}"))?;
     response
         .body_mut()
         .read_json()

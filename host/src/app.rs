@@ -46,9 +46,7 @@ pub async fn load_plugins(
     for (name, plugin_config) in &config.plugins {
         let (runtime, kv, name_owned, plugin_config) =
             (runtime.clone(), kv.clone(), name.clone(), plugin_config.clone());
-        let handle = tokio::runtime::Handle::current();
         let plugin = tokio::task::spawn_blocking(move || {
-            let _guard = handle.enter();
             let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, kv)?;
             plugin.instantiate("check")?;
             Ok::<_, LoadError>(plugin)

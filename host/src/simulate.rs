@@ -9,7 +9,6 @@ use futures::stream::FuturesUnordered;
 use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
@@ -141,10 +140,10 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<u6
         producer_properties: Default::default(),
     };
     crate::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&config.topic), config.partitions).await?;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &config.bootstrap_servers)
+    // The host's producer settings, with a longer linger: the fleet sends
+    // many small records.
+    let producer: FutureProducer = crate::kafka::client_config::producer(&kafka)
         .set("linger.ms", "20")
-        .set("enable.idempotence", "true")
         .create()?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let start_ms = now_ms();

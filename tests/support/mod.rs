@@ -720,13 +720,24 @@ pub fn assert_nothing_lost(prefix: &str, topic: &str, partitions: i32, data: &[F
     let (valid, bad) = split_positions(data, positions);
     assert_live_positions(prefix, &newest_per_driver(data));
     let seen = recorded_offsets(prefix, topic, partitions);
-    let missing: Vec<_> = valid.difference(&seen).take(5).collect();
-    assert!(missing.is_empty(), "valid fixes never processed, e.g. {missing:?}");
+    assert_covered(&valid, &seen, "valid fixes never processed");
     let dead_letters = read_all(&format!("{topic}.dlq"), bad.len(), Duration::from_secs(2));
     assert_eq!(
         dead_letter_positions(&dead_letters),
         bad,
         "dead letters name exactly the bad messages"
+    );
+}
+
+/// Asserts that every position of `expected` is in `found`, naming how many
+/// are not and a few of them after `what`.
+pub fn assert_covered(expected: &BTreeSet<Position>, found: &BTreeSet<Position>, what: &str) {
+    let missing: Vec<_> = expected.difference(found).collect();
+    assert!(
+        missing.is_empty(),
+        "{} {what}, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
     );
 }
 

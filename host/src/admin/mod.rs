@@ -132,13 +132,7 @@ async fn reload_plugin(State(state): State<Shared>, Path(name): Path<String>) ->
         };
         return (StatusCode::NOT_FOUND, Json(report));
     };
-    let reloading = slot.clone();
-    let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::spawn_blocking(move || {
-        let _guard = handle.enter();
-        reloading.reload()
-    })
-    .await;
+    let result = slot.off_the_workers(PluginSlot::reload).await;
     let version = slot.current().version().to_string();
     let (status, outcome, previous, error) = match result {
         Ok(Ok(ReloadOutcome::Activated { previous, .. })) => (StatusCode::OK, "activated", Some(previous), None),

@@ -96,22 +96,18 @@ fn check_count(count: usize) -> Result<(), KvError> {
     Ok(())
 }
 
-/// Every key a write operation touches.
-fn write_keys(op: &WriteOp) -> Vec<&str> {
-    match op {
-        WriteOp::Set(set) => vec![&set.key],
-        WriteOp::HashSet(hash) => vec![&hash.key],
-        WriteOp::UpsertNewer(upsert) => {
-            let mut keys = vec![upsert.key.as_str()];
-            if let Some(geo) = &upsert.geo {
-                keys.push(&geo.key);
-            }
-            keys
-        }
-        WriteOp::GeoAdd(member) => vec![&member.key],
-        WriteOp::Expire((key, _)) => vec![key],
-        WriteOp::Delete(key) => vec![key],
-    }
+/// Every key a write operation touches (one, or two for an upsert with a geo
+/// member); no allocation, it runs for every operation of every call.
+fn write_keys(op: &WriteOp) -> impl Iterator<Item = &str> {
+    let (key, second) = match op {
+        WriteOp::Set(set) => (set.key.as_str(), None),
+        WriteOp::HashSet(hash) => (hash.key.as_str(), None),
+        WriteOp::UpsertNewer(upsert) => (upsert.key.as_str(), upsert.geo.as_ref().map(|geo| geo.key.as_str())),
+        WriteOp::GeoAdd(member) => (member.key.as_str(), None),
+        WriteOp::Expire((key, _)) => (key.as_str(), None),
+        WriteOp::Delete(key) => (key.as_str(), None),
+    };
+    std::iter::once(key).chain(second)
 }
 
 impl Host for HostState {

@@ -80,7 +80,6 @@ impl PluginChain {
             if alive.is_empty() {
                 break;
             }
-            let label = self.stages[stage_index].plugin.label();
             match self.call_with_retries(stage_index, batch.clone(), stop).await {
                 Ok((outcome, label)) => {
                     let mut rejected = vec![false; alive.len()];
@@ -102,18 +101,20 @@ impl PluginChain {
                     }
                     if rejected.contains(&true) {
                         let mut remaining = Arc::unwrap_or_clone(batch);
-                        let mut keep = rejected.iter().map(|rejected| !rejected);
-                        remaining.events.retain(|_| keep.next().unwrap_or(true));
-                        let mut keep = rejected.iter().map(|rejected| !rejected);
-                        alive.retain(|_| keep.next().unwrap_or(true));
+                        remaining.events = without(remaining.events, &rejected);
+                        alive = without(alive, &rejected);
                         batch = Arc::new(remaining);
                     }
                 }
-                Err(ChainError::Stopped { error, .. }) if self.policy.on_exhausted == OnExhausted::DeadLetter => {
+                Err(ChainError::Stopped { plugin, error, .. })
+                    if self.policy.on_exhausted == OnExhausted::DeadLetter =>
+                {
+                    // `plugin` is the version that failed (it may have changed
+                    // during the retries, after a rollback).
                     let failure = Failure {
                         kind: error.kind(),
                         reason: error.to_string(),
-                        plugin: Some(label),
+                        plugin: Some(plugin),
                     };
                     failures.extend(alive.drain(..).map(|index| (index, failure.clone())));
                 }
@@ -246,4 +247,14 @@ impl PluginChain {
             attempt = attempt.saturating_add(1);
         }
     }
+}
+
+/// `items` without those whose flag in `dropped` is set (same positions).
+fn without<T>(items: Vec<T>, dropped: &[bool]) -> Vec<T> {
+    items
+        .into_iter()
+        .zip(dropped)
+        .filter(|(_, dropped)| !**dropped)
+        .map(|(item, _)| item)
+        .collect()
 }

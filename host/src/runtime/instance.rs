@@ -75,23 +75,16 @@ pub struct PluginInstance {
     // `&mut self` and never lock.
     store: Mutex<Store<HostState>>,
     process_batch: Func,
-    label: String,
     batch_timeout_ms: u64,
 }
 
 impl PluginInstance {
-    pub(super) fn new(store: Store<HostState>, process_batch: Func, label: String, batch_timeout_ms: u64) -> Self {
+    pub(super) fn new(store: Store<HostState>, process_batch: Func, batch_timeout_ms: u64) -> Self {
         Self {
             store: Mutex::new(store),
             process_batch,
-            label,
             batch_timeout_ms,
         }
-    }
-
-    /// `name@version` of the plugin this instance runs.
-    pub fn label(&self) -> &str {
-        &self.label
     }
 
     /// Calls `process-batch` with the plugin's time limit and memory caps.

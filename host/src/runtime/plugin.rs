@@ -214,12 +214,7 @@ impl LoadedPlugin {
                 init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
             })?
             .map_err(init_error)?;
-        Ok(PluginInstance::new(
-            store,
-            process_batch,
-            self.label(),
-            self.limits.batch_timeout_ms,
-        ))
+        Ok(PluginInstance::new(store, process_batch, self.limits.batch_timeout_ms))
     }
 }
 

@@ -142,6 +142,17 @@ impl PluginSlot {
         self.last_refusal.lock().ok().and_then(|refusal| refusal.clone())
     }
 
+    /// Runs `operation` (a reload compiles and runs guest code) on a blocking
+    /// thread, so that neither the watcher nor the admin interface stalls an
+    /// async worker.
+    pub async fn off_the_workers<R: Send + 'static>(
+        self: &Arc<Self>,
+        operation: impl FnOnce(&PluginSlot) -> R + Send + 'static,
+    ) -> Result<R, tokio::task::JoinError> {
+        let slot = self.clone();
+        tokio::task::spawn_blocking(move || operation(&slot)).await
+    }
+
     /// Loads the file again and, if it holds a new version that compiles,
     /// links and initialises, makes it current. Blocking (compiles and runs
     /// `init`): call off the async workers. A refused version leaves the

@@ -109,20 +109,15 @@ async fn settled_change(triggered: &mut UnboundedReceiver<()>, shutdown: &Cancel
     }
 }
 
-/// Runs a slot operation (compiles and runs `init`) on a blocking thread.
+/// Runs a slot operation off the async workers; a panic becomes an error.
 async fn off_the_workers(
     slot: &Arc<PluginSlot>,
     operation: impl FnOnce(&PluginSlot) -> Result<ReloadOutcome, LoadError> + Send + 'static,
 ) -> Result<ReloadOutcome, String> {
-    let slot = slot.clone();
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let _guard = handle.enter();
-        operation(&slot)
-    })
-    .await
-    .map_err(|error| format!("reload panicked: {error}"))?
-    .map_err(|error| error.to_string())
+    match slot.off_the_workers(operation).await {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(error) => Err(format!("reload panicked: {error}")),
+    }
 }
 
 fn log_outcome(slot: &PluginSlot, cause: &str, result: Result<ReloadOutcome, String>) {
