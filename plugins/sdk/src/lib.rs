@@ -22,6 +22,7 @@
 extern crate self as fleethost_plugin_sdk;
 
 mod config;
+pub mod trip;
 
 pub use config::PluginConfig;
 
@@ -31,17 +32,20 @@ pub use wit_bindgen as __wit_bindgen;
 /// The raw bindings of the `fleethost:plugin` world, as wit-bindgen generates them.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
+        path: "../../wit/since_v0.2.0",
         world: "plugin",
         pub_export_macro: true,
+        additional_derives: [PartialEq],
         export_macro_name: "export_plugin",
         default_bindings_module: "fleethost_plugin_sdk::bindings",
         runtime_path: "fleethost_plugin_sdk::__wit_bindgen::rt",
     });
 }
 
-pub use bindings::fleethost::plugin::kv;
-pub use bindings::fleethost::plugin::types::{Batch, BatchOutcome, Event, PluginError, Rejection};
+pub use bindings::fleethost::plugin::types::{
+    Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection,
+};
+pub use bindings::fleethost::plugin::{kv, produce, sql};
 pub use bindings::{Guest, export_plugin};
 
 /// Logging into the host's log, tagged by the host with the plugin's name,
@@ -95,5 +99,59 @@ impl From<kv::KvError> for PluginError {
             kv::KvError::Denied(message) => Self::fatal(format!("kv denied: {message}")),
             kv::KvError::Invalid(message) => Self::fatal(format!("kv invalid request: {message}")),
         }
+    }
+}
+
+impl From<sql::SqlError> for PluginError {
+    fn from(error: sql::SqlError) -> Self {
+        match error {
+            sql::SqlError::Unavailable(message) => Self::retryable(format!("sql unavailable: {message}")),
+            sql::SqlError::Denied(message) => Self::fatal(format!("sql denied: {message}")),
+            sql::SqlError::Invalid(message) => Self::fatal(format!("sql invalid request: {message}")),
+        }
+    }
+}
+
+impl From<produce::ProduceError> for PluginError {
+    fn from(error: produce::ProduceError) -> Self {
+        match error {
+            produce::ProduceError::Unavailable(message) => Self::retryable(format!("produce unavailable: {message}")),
+            produce::ProduceError::Denied(message) => Self::fatal(format!("produce denied: {message}")),
+            produce::ProduceError::Invalid(message) => Self::fatal(format!("produce invalid request: {message}")),
+        }
+    }
+}
+
+impl produce::Message {
+    /// A message with a JSON (or any text) payload and no headers.
+    pub fn text(topic: &str, key: &str, payload: String) -> Self {
+        Self {
+            topic: topic.to_string(),
+            key: Some(key.to_string()),
+            payload: payload.into_bytes(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl kv::FieldValue {
+    /// A hash field.
+    pub fn new(field: &str, value: impl ToString) -> Self {
+        Self {
+            field: field.to_string(),
+            value: value.to_string(),
+        }
+    }
+}
+
+impl Batch {
+    /// Number of records in the batch (location fixes or order events).
+    pub fn len(&self) -> usize {
+        self.events.len() + self.orders.len()
+    }
+
+    /// Whether the batch holds no record (the host never sends one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

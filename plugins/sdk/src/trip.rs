@@ -1,0 +1,286 @@
+//! The trip a driver is on, built from order events and kept in a kv hash.
+//!
+//! ETA, fare and geofence plugins all need to know what a driver is doing:
+//! heading to a pickup, carrying an order to its drop-off, or free. Each keeps
+//! its own copy of the trip (in its own key prefix, next to its own fields) so
+//! that pipelines stay independent; this module is the one definition of how
+//! order events move a trip along and how a trip is stored.
+//!
+//! Order events and location fixes arrive on different topics, so their
+//! batches interleave only roughly; a trip therefore keeps the event time of
+//! each step, and fixes are judged by their own event time against it.
+
+use crate::kv::FieldValue;
+use crate::{OrderEvent, OrderKind, Point};
+
+/// Where a trip stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Assigned; the driver is on the way to the pickup point.
+    ToPickup,
+    /// Picked up; the driver is on the way to the drop-off point.
+    ToDropoff,
+    /// Handed over at the drop-off point.
+    Delivered,
+    /// Cancelled before delivery.
+    Cancelled,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::ToPickup => "to_pickup",
+            Phase::ToDropoff => "to_dropoff",
+            Phase::Delivered => "delivered",
+            Phase::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "to_pickup" => Phase::ToPickup,
+            "to_dropoff" => Phase::ToDropoff,
+            "delivered" => Phase::Delivered,
+            "cancelled" => Phase::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Whether the driver is still working on the order.
+    pub fn is_active(self) -> bool {
+        matches!(self, Phase::ToPickup | Phase::ToDropoff)
+    }
+}
+
+/// One driver's current (or last) order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trip {
+    pub order_id: String,
+    pub driver_id: String,
+    pub phase: Phase,
+    pub pickup: Point,
+    pub dropoff: Point,
+    /// Event time of the assignment.
+    pub assigned_ms: i64,
+    /// Event time of the pickup, once picked up.
+    pub picked_up_ms: Option<i64>,
+    /// Event time of delivery or cancellation, once ended.
+    pub ended_ms: Option<i64>,
+}
+
+/// What an order event did to a driver's trip.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TripChange {
+    /// A new trip started (replacing any earlier one of the driver).
+    Started(Trip),
+    /// The trip moved to a later phase.
+    Advanced(Trip),
+    /// The event does not apply: an order the driver is not on, a step that
+    /// already happened (a redelivered event), or a step out of order.
+    Ignored,
+}
+
+impl Trip {
+    /// Applies `event` to the driver's current trip, if any.
+    pub fn apply(current: Option<&Trip>, event: &OrderEvent) -> TripChange {
+        if let OrderKind::Assigned = event.kind {
+            let (Some(pickup), Some(dropoff)) = (event.pickup, event.dropoff) else {
+                return TripChange::Ignored;
+            };
+            if current.is_some_and(|trip| trip.order_id == event.order_id) {
+                return TripChange::Ignored;
+            }
+            return TripChange::Started(Trip {
+                order_id: event.order_id.clone(),
+                driver_id: event.driver_id.clone(),
+                phase: Phase::ToPickup,
+                pickup,
+                dropoff,
+                assigned_ms: event.timestamp_ms,
+                picked_up_ms: None,
+                ended_ms: None,
+            });
+        }
+        let Some(trip) = current.filter(|trip| trip.order_id == event.order_id) else {
+            return TripChange::Ignored;
+        };
+        let mut next = trip.clone();
+        match (event.kind, trip.phase) {
+            (OrderKind::PickedUp, Phase::ToPickup) => {
+                next.phase = Phase::ToDropoff;
+                next.picked_up_ms = Some(event.timestamp_ms);
+            }
+            (OrderKind::Delivered, Phase::ToDropoff | Phase::ToPickup) => {
+                next.phase = Phase::Delivered;
+                next.picked_up_ms.get_or_insert(event.timestamp_ms);
+                next.ended_ms = Some(event.timestamp_ms);
+            }
+            (OrderKind::Cancelled, Phase::ToPickup | Phase::ToDropoff) => {
+                next.phase = Phase::Cancelled;
+                next.ended_ms = Some(event.timestamp_ms);
+            }
+            _ => return TripChange::Ignored,
+        }
+        TripChange::Advanced(next)
+    }
+
+    /// The point the driver is heading to, while the trip is active.
+    pub fn target(&self) -> Option<Point> {
+        match self.phase {
+            Phase::ToPickup => Some(self.pickup),
+            Phase::ToDropoff => Some(self.dropoff),
+            Phase::Delivered | Phase::Cancelled => None,
+        }
+    }
+
+    /// The trip as hash fields (all prefixed `trip_`, so a plugin can keep its
+    /// own fields in the same hash).
+    pub fn to_fields(&self) -> Vec<FieldValue> {
+        let mut fields = vec![
+            FieldValue::new("trip_order_id", &self.order_id),
+            FieldValue::new("trip_driver_id", &self.driver_id),
+            FieldValue::new("trip_phase", self.phase.as_str()),
+            FieldValue::new("trip_pickup_lat", self.pickup.latitude),
+            FieldValue::new("trip_pickup_lng", self.pickup.longitude),
+            FieldValue::new("trip_dropoff_lat", self.dropoff.latitude),
+            FieldValue::new("trip_dropoff_lng", self.dropoff.longitude),
+            FieldValue::new("trip_assigned_ms", self.assigned_ms),
+        ];
+        if let Some(at) = self.picked_up_ms {
+            fields.push(FieldValue::new("trip_picked_up_ms", at));
+        }
+        if let Some(at) = self.ended_ms {
+            fields.push(FieldValue::new("trip_ended_ms", at));
+        }
+        fields
+    }
+
+    /// Reads a trip back from its hash fields; `None` when the hash holds no
+    /// (complete) trip.
+    pub fn from_fields(fields: &[FieldValue]) -> Option<Trip> {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|field| field.field == name)
+                .map(|field| field.value.as_str())
+        };
+        let number = |name: &str| get(name).and_then(|value| value.parse::<f64>().ok());
+        let millis = |name: &str| get(name).and_then(|value| value.parse::<i64>().ok());
+        Some(Trip {
+            order_id: get("trip_order_id")?.to_string(),
+            driver_id: get("trip_driver_id")?.to_string(),
+            phase: Phase::parse(get("trip_phase")?)?,
+            pickup: Point {
+                latitude: number("trip_pickup_lat")?,
+                longitude: number("trip_pickup_lng")?,
+            },
+            dropoff: Point {
+                latitude: number("trip_dropoff_lat")?,
+                longitude: number("trip_dropoff_lng")?,
+            },
+            assigned_ms: millis("trip_assigned_ms")?,
+            picked_up_ms: millis("trip_picked_up_ms"),
+            ended_ms: millis("trip_ended_ms"),
+        })
+    }
+}
+
+/// The value of a plugin's own hash field, parsed; `None` when absent or
+/// malformed.
+pub fn field<T: std::str::FromStr>(fields: &[FieldValue], name: &str) -> Option<T> {
+    fields
+        .iter()
+        .find(|field| field.field == name)
+        .and_then(|field| field.value.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: OrderKind, order: &str, at: i64) -> OrderEvent {
+        let point = |latitude, longitude| Some(Point { latitude, longitude });
+        OrderEvent {
+            order_id: order.into(),
+            driver_id: "d1".into(),
+            kind,
+            pickup: point(12.9, 77.6),
+            dropoff: point(12.95, 77.65),
+            timestamp_ms: at,
+            offset: 0,
+        }
+    }
+
+    fn started(event: &OrderEvent) -> Trip {
+        match Trip::apply(None, event) {
+            TripChange::Started(trip) => trip,
+            other => panic!("expected a new trip, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_trip_goes_through_its_lifecycle() {
+        let trip = started(&event(OrderKind::Assigned, "o1", 1_000));
+        assert_eq!(trip.phase, Phase::ToPickup);
+        assert_eq!(trip.target(), Some(trip.pickup));
+        let TripChange::Advanced(trip) = Trip::apply(Some(&trip), &event(OrderKind::PickedUp, "o1", 2_000)) else {
+            panic!("pickup should advance the trip");
+        };
+        assert_eq!((trip.phase, trip.picked_up_ms), (Phase::ToDropoff, Some(2_000)));
+        assert_eq!(trip.target(), Some(trip.dropoff));
+        let TripChange::Advanced(trip) = Trip::apply(Some(&trip), &event(OrderKind::Delivered, "o1", 3_000)) else {
+            panic!("delivery should advance the trip");
+        };
+        assert_eq!(
+            (trip.phase, trip.ended_ms, trip.target()),
+            (Phase::Delivered, Some(3_000), None)
+        );
+    }
+
+    #[test]
+    fn redelivered_and_foreign_events_are_ignored() {
+        let trip = started(&event(OrderKind::Assigned, "o1", 1_000));
+        assert_eq!(
+            Trip::apply(Some(&trip), &event(OrderKind::Assigned, "o1", 1_000)),
+            TripChange::Ignored
+        );
+        assert_eq!(
+            Trip::apply(Some(&trip), &event(OrderKind::PickedUp, "o2", 2_000)),
+            TripChange::Ignored
+        );
+        assert_eq!(
+            Trip::apply(None, &event(OrderKind::Delivered, "o1", 2_000)),
+            TripChange::Ignored
+        );
+        let TripChange::Advanced(cancelled) = Trip::apply(Some(&trip), &event(OrderKind::Cancelled, "o1", 2_000))
+        else {
+            panic!("cancel should end the trip");
+        };
+        assert_eq!(
+            Trip::apply(Some(&cancelled), &event(OrderKind::PickedUp, "o1", 3_000)),
+            TripChange::Ignored
+        );
+    }
+
+    #[test]
+    fn a_new_assignment_replaces_the_old_trip() {
+        let trip = started(&event(OrderKind::Assigned, "o1", 1_000));
+        let TripChange::Started(next) = Trip::apply(Some(&trip), &event(OrderKind::Assigned, "o2", 5_000)) else {
+            panic!("a new order should start a new trip");
+        };
+        assert_eq!(next.order_id, "o2");
+    }
+
+    #[test]
+    fn fields_round_trip() {
+        let mut trip = started(&event(OrderKind::Assigned, "o1", 1_000));
+        assert_eq!(Trip::from_fields(&trip.to_fields()), Some(trip.clone()));
+        trip.picked_up_ms = Some(2_000);
+        trip.phase = Phase::ToDropoff;
+        let mut fields = trip.to_fields();
+        fields.push(FieldValue::new("fare_distance_m", 12.5));
+        assert_eq!(Trip::from_fields(&fields), Some(trip));
+        assert_eq!(field::<f64>(&fields, "fare_distance_m"), Some(12.5));
+        assert_eq!(Trip::from_fields(&[]), None);
+    }
+}
