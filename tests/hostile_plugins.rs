@@ -200,7 +200,7 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
         run.host
             .log()
             .lines()
-            .any(|line| line.contains("progress") && !line.contains("kv_denied=0"))
+            .any(|line| line.contains("progress") && !line.contains("denied=0"))
     });
 }
 

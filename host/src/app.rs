@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::capabilities::redis_kv::RedisKv;
+use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
-use crate::kafka::producer::Producer;
 use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
@@ -21,15 +20,12 @@ pub enum RunError {
     /// The wasm engine could not be set up.
     #[error("cannot start the WebAssembly runtime: {0}")]
     Runtime(String),
-    /// The Redis URL is not usable.
-    #[error("redis.url: {0}")]
-    Redis(#[from] redis::RedisError),
+    /// A backend (Redis, PostgreSQL, Kafka producer) cannot be set up.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
     /// A plugin could not be loaded or initialised.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// The Kafka producer could not be created.
-    #[error("kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
     /// One or more pipelines ended with an error.
     #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Pipelines(Vec<PipelineError>),
@@ -40,14 +36,14 @@ pub enum RunError {
 pub async fn load_plugins(
     config: &Config,
     runtime: &PluginRuntime,
-    kv: &RedisKv,
+    backends: &Backends,
 ) -> Result<BTreeMap<String, Arc<LoadedPlugin>>, RunError> {
     let mut loaded = BTreeMap::new();
     for (name, plugin_config) in &config.plugins {
-        let (runtime, kv, name_owned, plugin_config) =
-            (runtime.clone(), kv.clone(), name.clone(), plugin_config.clone());
+        let (runtime, backends, name_owned, plugin_config) =
+            (runtime.clone(), backends.clone(), name.clone(), plugin_config.clone());
         let plugin = tokio::task::spawn_blocking(move || {
-            let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, kv)?;
+            let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, backends)?;
             plugin.instantiate("check")?;
             Ok::<_, LoadError>(plugin)
         })
@@ -63,9 +59,9 @@ pub async fn load_plugins(
 /// each finish its in-flight batches and commit.
 pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
-    let kv = RedisKv::connect_lazy(&config.redis.url)?;
-    let plugins = load_plugins(&config, &runtime, &kv).await?;
-    let producer = Producer::new(&config.kafka)?;
+    let backends = Backends::connect(&config)?;
+    let plugins = load_plugins(&config, &runtime, &backends).await?;
+    let producer = backends.producer.clone();
     let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
         .into_iter()
         .map(|(name, plugin)| {
@@ -73,7 +69,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
                 &name,
                 config.plugins[&name].clone(),
                 runtime.clone(),
-                kv.clone(),
+                backends.clone(),
                 plugin,
             );
             (name, Arc::new(slot))
@@ -85,7 +81,8 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
     let dead_letter_topics: Vec<String> = config
         .pipelines
         .iter()
-        .flat_map(|pipeline| pipeline.topics.iter().map(|topic| dead_letter_topic(topic)))
+        .flat_map(|pipeline| pipeline.topics.iter().chain(&pipeline.order_topics))
+        .map(|topic| dead_letter_topic(topic))
         .collect();
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");

@@ -41,6 +41,9 @@ pub struct Config {
     /// How to reach Redis, the store behind the `kv` capability.
     #[serde(default)]
     pub redis: RedisConfig,
+    /// How to reach PostgreSQL, the database behind the `sql` capability.
+    #[serde(default)]
+    pub database: DatabaseConfig,
     /// How often the host prints its progress line per pipeline.
     #[serde(default)]
     pub status: StatusConfig,
@@ -97,6 +100,32 @@ fn default_redis_url() -> String {
     "redis://127.0.0.1:6379".to_string()
 }
 
+/// PostgreSQL connection settings for the `sql` capability.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL, e.g. `postgres://postgres@127.0.0.1:5432/test`. Without
+    /// it, plugins granted `sql_read`/`sql_write` are refused at startup.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Most connections the host opens (shared by every plugin). Default 8.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_max_connections() -> u32 {
+    8
+}
+
 /// Progress reporting.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,8 +169,12 @@ pub struct PipelineConfig {
     /// Kafka consumer group id. Processes with the same group id split the
     /// partitions between them.
     pub group_id: String,
-    /// Topics to consume.
+    /// Topics of location fixes to consume.
     pub topics: Vec<String>,
+    /// Topics of order lifecycle events (`order-events`) to consume as well;
+    /// their batches reach plugins as `batch.orders`. Default none.
+    #[serde(default)]
+    pub order_topics: Vec<String>,
     /// Names of the plugins (keys of `[plugins]`) each batch goes through, in order.
     pub plugins: Vec<String>,
     /// When a batch is full.
@@ -314,9 +347,20 @@ pub struct Grants {
     /// Key prefixes the plugin may read through `kv` (e.g. `"driver:"`).
     #[serde(default)]
     pub kv_read: Vec<String>,
-    /// Key prefixes the plugin may write through `kv`.
+    /// Key prefixes the plugin may write through `kv` (pub/sub channels
+    /// it may publish on count as keys).
     #[serde(default)]
     pub kv_write: Vec<String>,
+    /// Tables the plugin may read through `sql` (exact names, with the schema
+    /// when the plugin names one).
+    #[serde(default)]
+    pub sql_read: Vec<String>,
+    /// Tables the plugin may create and write through `sql` (and read).
+    #[serde(default)]
+    pub sql_write: Vec<String>,
+    /// Kafka topics the plugin may publish to through `produce`.
+    #[serde(default)]
+    pub produce_topics: Vec<String>,
 }
 
 impl Config {
@@ -368,6 +412,9 @@ impl Config {
                 ));
             }
         }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
+        }
         if self.pipelines.is_empty() {
             return Err(invalid(
                 "pipelines".into(),
@@ -391,6 +438,19 @@ impl Config {
             }
             if pipeline.topics.is_empty() || pipeline.topics.iter().any(|topic| topic.trim().is_empty()) {
                 return Err(invalid(key("topics"), "must list at least one non-empty topic".into()));
+            }
+            if pipeline.order_topics.iter().any(|topic| topic.trim().is_empty()) {
+                return Err(invalid(key("order_topics"), "must not contain an empty topic".into()));
+            }
+            if let Some(topic) = pipeline
+                .order_topics
+                .iter()
+                .find(|topic| pipeline.topics.contains(topic))
+            {
+                return Err(invalid(
+                    key("order_topics"),
+                    format!("topic {topic:?} is also in topics; a topic carries either locations or orders"),
+                ));
             }
             if pipeline.plugins.is_empty() {
                 return Err(invalid(key("plugins"), "must list at least one plugin".into()));
@@ -435,6 +495,25 @@ impl Config {
                         "an empty prefix would grant every key; list the prefixes explicitly".into(),
                     ));
                 }
+            }
+            for (field, names) in [
+                ("grants.sql_read", &plugin.grants.sql_read),
+                ("grants.sql_write", &plugin.grants.sql_write),
+                ("grants.produce_topics", &plugin.grants.produce_topics),
+            ] {
+                if let Some(bad) = names.iter().find(|name| name.trim().is_empty() || name.contains('*')) {
+                    return Err(invalid(
+                        key(field),
+                        format!("{bad:?}: list exact names (no empty names, no wildcards)"),
+                    ));
+                }
+            }
+            let uses_sql = !plugin.grants.sql_read.is_empty() || !plugin.grants.sql_write.is_empty();
+            if uses_sql && self.database.url.is_none() {
+                return Err(invalid(
+                    key("grants"),
+                    "grants sql tables, but there is no database.url to reach PostgreSQL".into(),
+                ));
             }
         }
         Ok(())

@@ -91,13 +91,7 @@ impl Location {
         let object: Map<String, Value> =
             serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
 
-        let (id_field, id_value) =
-            first_present(&object, &DRIVER_ID_FIELDS).ok_or_else(|| missing("driver id", &DRIVER_ID_FIELDS))?;
-        let driver_id = match id_value {
-            Value::String(text) if !text.trim().is_empty() => text.clone(),
-            Value::Number(number) => number.to_string(),
-            _ => return Err(invalid(id_field, "must be a non-empty string or a number")),
-        };
+        let driver_id = required_id(&object, &DRIVER_ID_FIELDS, "driver id")?;
 
         let latitude = coordinate(&object, &LATITUDE_FIELDS, "latitude", 90.0)?;
         let longitude = coordinate(&object, &LONGITUDE_FIELDS, "longitude", 180.0)?;
@@ -120,7 +114,10 @@ impl Location {
     }
 }
 
-fn first_present<'a>(object: &'a Map<String, Value>, fields: &[&'static str]) -> Option<(&'static str, &'a Value)> {
+pub(crate) fn first_present<'a>(
+    object: &'a Map<String, Value>,
+    fields: &[&'static str],
+) -> Option<(&'static str, &'a Value)> {
     fields.iter().find_map(|field| {
         object
             .get(*field)
@@ -129,14 +126,28 @@ fn first_present<'a>(object: &'a Map<String, Value>, fields: &[&'static str]) ->
     })
 }
 
-fn missing(what: &'static str, fields: &[&str]) -> DecodeError {
+/// An id (driver, order) under one of `fields`: non-empty text or a number.
+pub(crate) fn required_id(
+    object: &Map<String, Value>,
+    fields: &[&'static str],
+    what: &'static str,
+) -> Result<String, DecodeError> {
+    let (field, value) = first_present(object, fields).ok_or_else(|| missing(what, fields))?;
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(invalid(field, "must be a non-empty string or a number")),
+    }
+}
+
+pub(crate) fn missing(what: &'static str, fields: &[&str]) -> DecodeError {
     DecodeError::Missing {
         what,
         fields: fields.join(", "),
     }
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> DecodeError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> DecodeError {
     DecodeError::Invalid {
         field: field.to_string(),
         message: message.into(),
@@ -144,7 +155,7 @@ fn invalid(field: &str, message: impl Into<String>) -> DecodeError {
 }
 
 /// A finite number, from a JSON number or a numeric string.
-fn number(field: &str, value: &Value) -> Result<f64, DecodeError> {
+pub(crate) fn number(field: &str, value: &Value) -> Result<f64, DecodeError> {
     let parsed = match value {
         Value::Number(number) => number.as_f64(),
         Value::String(text) => text.trim().parse::<f64>().ok(),
@@ -155,7 +166,7 @@ fn number(field: &str, value: &Value) -> Result<f64, DecodeError> {
         .ok_or_else(|| invalid(field, format!("expected a number, got {value}")))
 }
 
-fn coordinate(
+pub(crate) fn coordinate(
     object: &Map<String, Value>,
     fields: &[&'static str],
     what: &'static str,
@@ -175,7 +186,7 @@ fn coordinate(
 }
 
 /// RFC 3339 text, epoch seconds or epoch milliseconds (as number or digits).
-fn timestamp(value: &Value) -> Result<i64, DecodeError> {
+pub(crate) fn timestamp(value: &Value) -> Result<i64, DecodeError> {
     if let Value::String(text) = value
         && let Ok(time) = DateTime::parse_from_rfc3339(text.trim())
     {
@@ -201,7 +212,10 @@ fn timestamp(value: &Value) -> Result<i64, DecodeError> {
     Ok(millis.round() as i64)
 }
 
-fn optional_text(object: &Map<String, Value>, fields: &[&'static str]) -> Result<Option<String>, DecodeError> {
+pub(crate) fn optional_text(
+    object: &Map<String, Value>,
+    fields: &[&'static str],
+) -> Result<Option<String>, DecodeError> {
     match first_present(object, fields) {
         None => Ok(None),
         Some((_, Value::String(text))) => Ok(Some(text.clone())),

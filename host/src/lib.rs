@@ -1,7 +1,7 @@
 //! fleethost: a Kafka consumer host that runs location-stream logic as
 //! sandboxed, hot-reloadable WebAssembly plugins.
 //!
-//! Data flow: [`kafka`] consumer groups → [`event`] decoding → [`pipeline`]
+//! Data flow: [`kafka`] consumer groups → [`event`] / [`order_event`] decoding → [`pipeline`]
 //! batches per partition → [`runtime`] plugin calls → [`capabilities`] (Redis,
 //! ...) → offsets committed once a batch is done. See `DESIGN.md` and the
 //! README for the contracts.
@@ -12,6 +12,7 @@ pub mod capabilities;
 pub mod config;
 pub mod event;
 pub mod kafka;
+pub mod order_event;
 pub mod pipeline;
 pub mod runtime;
 pub mod simulate;

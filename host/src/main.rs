@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
@@ -136,9 +135,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Check { config: path } => {
             let config = Config::load(&path)?;
             let runtime = fleethost::runtime::PluginRuntime::new().map_err(|error| anyhow::anyhow!("{error:#}"))?;
-            let kv =
-                fleethost::capabilities::redis_kv::RedisKv::connect_lazy(&config.redis.url).context("redis.url")?;
-            let plugins = fleethost::app::load_plugins(&config, &runtime, &kv).await?;
+            let backends = fleethost::capabilities::Backends::connect(&config)?;
+            let plugins = fleethost::app::load_plugins(&config, &runtime, &backends).await?;
             println!("{}: ok, {} pipeline(s)", path.display(), config.pipelines.len());
             for plugin in plugins.values() {
                 println!("  plugin {} ({})", plugin.label(), plugin.path().display());

@@ -72,12 +72,12 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
         slots.values().map(|slot| (plugin_labels(slot), 1)).collect(),
     );
     family(
-        "fleethost_kv_denied_total",
-        "kv calls refused by the grants of the running plugin version.",
+        "fleethost_grant_denied_total",
+        "Capability calls (kv, sql, produce) refused by the grants of the running plugin version.",
         "counter",
         slots
             .values()
-            .map(|slot| (plugin_labels(slot), slot.current().kv_denied()))
+            .map(|slot| (plugin_labels(slot), slot.current().denied()))
             .collect(),
     );
     let reloads = slots

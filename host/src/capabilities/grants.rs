@@ -4,6 +4,66 @@
 use crate::config::Grants;
 use crate::runtime::kv::KvError;
 
+/// The tables a plugin may read and write through `sql`.
+#[derive(Debug, Clone, Default)]
+pub struct TableGrants {
+    read: Vec<String>,
+    write: Vec<String>,
+}
+
+impl TableGrants {
+    /// The sql part of a plugin's grants. A write grant implies read access.
+    pub fn new(grants: &Grants) -> Self {
+        let mut read = grants.sql_read.clone();
+        read.extend(grants.sql_write.iter().cloned());
+        Self {
+            read,
+            write: grants.sql_write.clone(),
+        }
+    }
+
+    /// A refusal naming the table and the grant, or `None` when `table` may be
+    /// created and written.
+    pub fn write_refusal(&self, table: &str) -> Option<String> {
+        refusal(table, &self.write, "write", "sql_write")
+    }
+
+    /// A refusal naming the table and the grant, or `None` when `table` may be read.
+    pub fn read_refusal(&self, table: &str) -> Option<String> {
+        refusal(table, &self.read, "read", "sql_read")
+    }
+}
+
+/// The topics a plugin may publish to through `produce`.
+#[derive(Debug, Clone, Default)]
+pub struct TopicGrants {
+    topics: Vec<String>,
+}
+
+impl TopicGrants {
+    /// The produce part of a plugin's grants.
+    pub fn new(grants: &Grants) -> Self {
+        Self {
+            topics: grants.produce_topics.clone(),
+        }
+    }
+
+    /// A refusal naming the topic and the grant, or `None` when it is granted.
+    pub fn refusal(&self, topic: &str) -> Option<String> {
+        refusal(topic, &self.topics, "publishing to topic", "produce_topics")
+    }
+}
+
+fn refusal(name: &str, granted: &[String], access: &str, grant: &str) -> Option<String> {
+    if granted.iter().any(|allowed| allowed == name) {
+        None
+    } else {
+        Some(format!(
+            "{access} {name:?} is not granted (grants.{grant} = {granted:?})"
+        ))
+    }
+}
+
 /// The key prefixes a plugin may read and write through `kv`.
 #[derive(Debug, Clone, Default)]
 pub struct KvGrants {
@@ -55,6 +115,7 @@ mod tests {
         KvGrants::new(&Grants {
             kv_read: vec!["eta:".into()],
             kv_write: vec!["driver:".into()],
+            ..Grants::default()
         })
     }
 
@@ -74,6 +135,30 @@ mod tests {
         assert!(grants().check_read("eta:1").is_ok());
         assert!(grants().check_read("driver:1").is_ok());
         assert!(matches!(grants().check_read("fare:1"), Err(KvError::Denied(_))));
+    }
+
+    #[test]
+    fn tables_and_topics_are_granted_by_exact_name() {
+        let grants = Grants {
+            sql_read: vec!["trips".into()],
+            sql_write: vec!["driver_locations".into()],
+            produce_topics: vec!["eta-updates".into()],
+            ..Grants::default()
+        };
+        let tables = TableGrants::new(&grants);
+        assert_eq!(tables.write_refusal("driver_locations"), None);
+        assert_eq!(tables.read_refusal("driver_locations"), None);
+        assert_eq!(tables.read_refusal("trips"), None);
+        let refused = tables.write_refusal("trips").unwrap_or_default();
+        assert!(
+            refused.contains("\"trips\"") && refused.contains("sql_write"),
+            "{refused}"
+        );
+        assert!(tables.write_refusal("driver_locations_old").is_some());
+        let topics = TopicGrants::new(&grants);
+        assert_eq!(topics.refusal("eta-updates"), None);
+        assert!(topics.refusal("eta-updates.dlq").is_some());
+        assert!(TopicGrants::default().refusal("eta-updates").is_some());
     }
 
     #[test]

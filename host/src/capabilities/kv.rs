@@ -106,6 +106,8 @@ fn write_keys(op: &WriteOp) -> impl Iterator<Item = &str> {
         WriteOp::GeoAdd(member) => (member.key.as_str(), None),
         WriteOp::Expire((key, _)) => (key.as_str(), None),
         WriteOp::Delete(key) => (key.as_str(), None),
+        WriteOp::Incr(incr) => (incr.key.as_str(), None),
+        WriteOp::Publish(publish) => (publish.channel.as_str(), None),
     };
     std::iter::once(key).chain(second)
 }

@@ -1,10 +1,60 @@
 //! The capabilities plugins import, one file each. A capability's WIT-facing
-//! code (the `Host` trait impls) is kept apart from its backend (Redis, ...), so
-//! grant checks and backends can be tested and swapped on their own.
+//! code (the `Host` trait impls, grant checks) is kept apart from its backend
+//! (Redis, PostgreSQL, Kafka), so grant checks and backends can be tested and
+//! swapped on their own.
 
+pub mod compat_v0_1;
 pub mod grants;
 pub mod kv;
 pub mod log;
+pub mod postgres_sql;
+pub mod produce;
 pub mod redis_kv;
+pub mod sql;
+
+use crate::config::Config;
+use crate::kafka::producer::Producer;
 
 impl crate::runtime::types_host::Host for crate::runtime::HostState {}
+
+/// The backends behind the capabilities, shared by every plugin instance of
+/// the process. Each connects lazily: the host starts while a backend is
+/// down, and calls report `unavailable` until it is up.
+#[derive(Clone)]
+pub struct Backends {
+    /// Redis, behind `kv`.
+    pub kv: redis_kv::RedisKv,
+    /// PostgreSQL, behind `sql`; `None` without `database.url`.
+    pub sql: Option<postgres_sql::PostgresSql>,
+    /// The shared idempotent producer, behind `produce` (and dead letters).
+    pub producer: Producer,
+}
+
+/// Why a backend could not be set up; names the config key.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("redis.url: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("database.url: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+impl Backends {
+    /// The backends `config` names. Must run inside the tokio runtime.
+    pub fn connect(config: &Config) -> Result<Self, BackendError> {
+        let sql = match &config.database.url {
+            Some(url) => Some(postgres_sql::PostgresSql::connect_lazy(
+                url,
+                config.database.max_connections,
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            kv: redis_kv::RedisKv::connect_lazy(&config.redis.url)?,
+            sql,
+            producer: Producer::new(&config.kafka)?,
+        })
+    }
+}

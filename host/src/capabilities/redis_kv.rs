@@ -76,6 +76,7 @@ impl RedisKv {
             .zip(values)
             .map(|(op, value)| match (op, value) {
                 (WriteOp::UpsertNewer(_), Value::Int(applied)) => WriteResult::Applied(applied == 1),
+                (WriteOp::Incr(_), Value::Int(value)) => WriteResult::Counter(value),
                 _ => WriteResult::Done,
             })
             .collect())
@@ -180,6 +181,16 @@ impl RedisKv {
             }
             WriteOp::Delete(key) => {
                 pipe.cmd("DEL").arg(key);
+            }
+            WriteOp::Incr(incr) => {
+                pipe.cmd("INCRBY").arg(&incr.key).arg(incr.by);
+                if let Some(ttl) = incr.ttl_ms {
+                    // Its reply is dropped so that replies stay one per op.
+                    pipe.cmd("PEXPIRE").arg(&incr.key).arg(ttl.max(1)).ignore();
+                }
+            }
+            WriteOp::Publish(publish) => {
+                pipe.cmd("PUBLISH").arg(&publish.channel).arg(&publish.message);
             }
         }
         Ok(())

@@ -66,15 +66,15 @@ impl PluginChain {
         }
     }
 
-    /// Runs `batch` through every plugin. Returns the events that failed, by
-    /// index into `batch.events`, with why; every other event is done. Events
-    /// rejected by one plugin are not shown to the next.
+    /// Runs `batch` through every plugin. Returns the records that failed, by
+    /// index into the batch's records (`events` or `orders`), with why; every
+    /// other record is done. Records rejected by one plugin are not shown to
+    /// the next.
     pub async fn run(&mut self, batch: Batch, stop: &CancellationToken) -> Result<Vec<(usize, Failure)>, ChainError> {
-        let first_offset = batch.events.first().map_or(-1, |event| event.offset);
-        let last_offset = batch.events.last().map_or(-1, |event| event.offset);
+        let (first_offset, last_offset) = batch.offset_range();
         let mut batch = Arc::new(batch);
         // Index in the original batch of each event still in `batch`.
-        let mut alive: Vec<usize> = (0..batch.events.len()).collect();
+        let mut alive: Vec<usize> = (0..batch.len()).collect();
         let mut failures = Vec::new();
         for stage_index in 0..self.stages.len() {
             if alive.is_empty() {
@@ -101,7 +101,7 @@ impl PluginChain {
                     }
                     if rejected.contains(&true) {
                         let mut remaining = Arc::unwrap_or_clone(batch);
-                        remaining.events = without(remaining.events, &rejected);
+                        remaining.drop_records(&rejected);
                         alive = without(alive, &rejected);
                         batch = Arc::new(remaining);
                     }
@@ -144,10 +144,7 @@ impl PluginChain {
     ) -> Result<(BatchOutcome, String), ChainError> {
         let pipeline = self.pipeline.clone();
         let stage = &mut self.stages[stage_index];
-        let (first_offset, last_offset) = (
-            batch.events.first().map_or(-1, |event| event.offset),
-            batch.events.last().map_or(-1, |event| event.offset),
-        );
+        let (first_offset, last_offset) = batch.offset_range();
         let mut attempt: u32 = 0;
         let mut switched_at = None;
         loop {

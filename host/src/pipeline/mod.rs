@@ -102,10 +102,10 @@ impl Pipeline {
         &self.config.name
     }
 
-    /// kv calls of this pipeline's plugins refused by their grants (counted per
+    /// Capability calls of this pipeline's plugins refused by their grants (counted per
     /// plugin version, across the pipelines that share it).
-    fn kv_denied(&self) -> u64 {
-        self.plugins.iter().map(|slot| slot.current().kv_denied()).sum()
+    fn denied(&self) -> u64 {
+        self.plugins.iter().map(|slot| slot.current().denied()).sum()
     }
 
     /// How long a revoke waits for in-flight batches: one call of every plugin
@@ -135,7 +135,13 @@ impl Pipeline {
                 .map_err(kafka_error)?,
         );
         consumer.context().attach(&consumer);
-        let topics: Vec<&str> = self.config.topics.iter().map(String::as_str).collect();
+        let topics: Vec<&str> = self
+            .config
+            .topics
+            .iter()
+            .chain(&self.config.order_topics)
+            .map(String::as_str)
+            .collect();
         consumer.subscribe(&topics).map_err(kafka_error)?;
         tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
 
@@ -146,6 +152,7 @@ impl Pipeline {
             consumer: consumer.clone(),
             producer: self.producer.clone(),
             stats: stats.clone(),
+            order_topics: self.config.order_topics.clone(),
         });
         let driver_stop = CancellationToken::new();
         let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(|source| {
@@ -170,7 +177,7 @@ impl Pipeline {
                         break;
                     }
                 }
-                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers, self.kv_denied()),
+                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers, self.denied()),
             }
         }
 
@@ -307,7 +314,7 @@ impl Reporter {
         stats: &PipelineStats,
         consumer: &Arc<PipelineConsumer>,
         workers: &HashMap<PartitionKey, WorkerHandle>,
-        kv_denied: u64,
+        denied: u64,
     ) {
         let now = stats.snapshot();
         let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
@@ -336,7 +343,7 @@ impl Reporter {
                 batches = now.batches,
                 dead_letters = now.dead_letters,
                 failures = %now.failures_text(),
-                kv_denied,
+                denied,
                 lag,
                 partitions = positions.len(),
                 "progress"

@@ -17,10 +17,11 @@ use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
 use super::stats::PipelineStats;
 use crate::config::BatchConfig;
-use crate::event::Location;
+use crate::event::{DecodeError, Location};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
 use crate::kafka::producer::Producer;
-use crate::runtime::{Batch, Event};
+use crate::order_event::{Order, OrderStep};
+use crate::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
 
 /// Longest pause between two attempts to write dead letters while Kafka
 /// refuses them.
@@ -38,6 +39,8 @@ pub struct WorkerShared {
     pub producer: Producer,
     /// The pipeline's counters.
     pub stats: Arc<PipelineStats>,
+    /// Topics whose records are order events rather than locations.
+    pub order_topics: Vec<String>,
 }
 
 /// One partition's worker.
@@ -144,36 +147,35 @@ impl PartitionWorker {
             partition: self.partition,
         };
         let mut failed: Vec<(usize, Failure)> = Vec::new();
-        let mut events = Vec::with_capacity(records.len());
-        let mut event_records = Vec::with_capacity(records.len());
+        let mut batch = Batch {
+            pipeline: self.shared.pipeline.clone(),
+            topic: self.topic.clone(),
+            partition: self.partition,
+            events: Vec::new(),
+            orders: Vec::new(),
+        };
+        // Index in `records` of each record that made it into the batch.
+        let mut batch_records = Vec::with_capacity(records.len());
+        let carries_orders = self.shared.order_topics.contains(&self.topic);
         for (index, record) in records.iter().enumerate() {
-            match Location::decode(record.payload.as_deref(), record.timestamp_ms) {
-                Ok(location) => {
-                    events.push(wit_event(location, record.offset));
-                    event_records.push(index);
-                }
-                Err(error) => failed.push((
-                    index,
-                    Failure {
-                        kind: error.kind(),
-                        reason: error.to_string(),
-                        plugin: None,
-                    },
-                )),
+            let decoded = if carries_orders {
+                Order::decode(record.payload.as_deref(), record.timestamp_ms)
+                    .map(|order| batch.orders.push(wit_order(order, record.offset)))
+            } else {
+                Location::decode(record.payload.as_deref(), record.timestamp_ms)
+                    .map(|location| batch.events.push(wit_event(location, record.offset)))
+            };
+            match decoded {
+                Ok(()) => batch_records.push(index),
+                Err(error) => failed.push((index, decode_failure(&error))),
             }
         }
-        if !events.is_empty() {
-            let batch = Batch {
-                pipeline: self.shared.pipeline.clone(),
-                topic: self.topic.clone(),
-                partition: self.partition,
-                events,
-            };
+        if !batch_records.is_empty() {
             let chain_failures = self.chain.run(batch, &self.stop).await?;
             failed.extend(
                 chain_failures
                     .into_iter()
-                    .map(|(event_index, failure)| (event_records[event_index], failure)),
+                    .map(|(batch_index, failure)| (batch_records[batch_index], failure)),
             );
         }
         if !failed.is_empty() {
@@ -229,6 +231,32 @@ fn raw_record(message: &rdkafka::message::BorrowedMessage<'_>) -> RawRecord {
         key: message.key().map(<[u8]>::to_vec),
         payload: message.payload().map(<[u8]>::to_vec),
         timestamp_ms: message.timestamp().to_millis(),
+    }
+}
+
+fn decode_failure(error: &DecodeError) -> Failure {
+    Failure {
+        kind: error.kind(),
+        reason: error.to_string(),
+        plugin: None,
+    }
+}
+
+fn wit_order(order: Order, offset: i64) -> OrderEvent {
+    let point = |(latitude, longitude)| Point { latitude, longitude };
+    OrderEvent {
+        order_id: order.order_id,
+        driver_id: order.driver_id,
+        kind: match order.step {
+            OrderStep::Assigned => OrderKind::Assigned,
+            OrderStep::PickedUp => OrderKind::PickedUp,
+            OrderStep::Delivered => OrderKind::Delivered,
+            OrderStep::Cancelled => OrderKind::Cancelled,
+        },
+        pickup: order.pickup.map(point),
+        dropoff: order.dropoff.map(point),
+        timestamp_ms: order.timestamp_ms,
+        offset,
     }
 }
 

@@ -1,6 +1,20 @@
-//! Host-side bindings of the `fleethost:plugin` WIT world.
+//! Host-side bindings of every supported version of the `fleethost:plugin`
+//! WIT world. The newest is what the host works with; older ones are linked
+//! too, through adapters (`capabilities/compat_v0_1.rs`), so plugins built
+//! against them keep loading.
 
-wasmtime::component::bindgen!({
-    path: "../wit/since_v0.1.0",
-    world: "plugin",
-});
+/// `fleethost:plugin@0.1.0`: locations only; log and kv.
+pub mod v0_1 {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.1.0",
+        world: "plugin",
+    });
+}
+
+/// `fleethost:plugin@0.2.0`: order events, sql, produce, kv incr/publish.
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.2.0",
+        world: "plugin",
+    });
+}

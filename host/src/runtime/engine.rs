@@ -6,7 +6,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings::Plugin;
+use super::bindings::{v0_1, v0_2};
 use super::host_state::HostState;
 
 /// How often the epoch advances. A call's deadline is a number of ticks, so a
@@ -51,7 +51,10 @@ impl PluginRuntime {
         // network): the Rust standard library of a wasm32-wasip2 plugin imports
         // it, but nothing reaches the host's resources through it.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        // Every supported version of the world: a plugin links against the
+        // one it was built for.
+        v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
 
         let ticker_engine = engine.weak();
         std::thread::Builder::new()

@@ -8,6 +8,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::InstanceLimiter;
 use crate::capabilities::kv::KvCapability;
+use crate::capabilities::produce::ProduceCapability;
+use crate::capabilities::sql::SqlCapability;
 
 /// Bytes of a plugin's stderr kept per instance. A Rust plugin's panic message
 /// lands there; it is quoted in the trap's error. Plugins log through the
@@ -33,12 +35,22 @@ pub struct HostState {
     pub(crate) limiter: InstanceLimiter,
     pub(crate) identity: PluginIdentity,
     pub(crate) kv: KvCapability,
+    pub(crate) sql: SqlCapability,
+    pub(crate) produce: ProduceCapability,
+}
+
+/// The capabilities one instance is given, each already limited by the
+/// plugin's grants.
+pub struct Capabilities {
+    pub kv: KvCapability,
+    pub sql: SqlCapability,
+    pub produce: ProduceCapability,
 }
 
 impl HostState {
     /// State for a new instance: no environment, arguments, files or network;
     /// stdin empty, stdout discarded, stderr kept up to [`STDERR_CAPACITY`].
-    pub fn new(identity: PluginIdentity, limiter: InstanceLimiter, kv: KvCapability) -> Self {
+    pub fn new(identity: PluginIdentity, limiter: InstanceLimiter, capabilities: Capabilities) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         Self {
@@ -47,7 +59,9 @@ impl HostState {
             stderr,
             limiter,
             identity,
-            kv,
+            kv: capabilities.kv,
+            sql: capabilities.sql,
+            produce: capabilities.produce,
         }
     }
 

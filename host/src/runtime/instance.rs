@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Func;
 
-use super::bindings::fleethost::plugin::types::{Batch, BatchOutcome, PluginError};
 use super::host_state::HostState;
 use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budget};
 use super::plugin::deadline_ticks;
+use super::world::{WorldVersion, batch_v0_1};
+use super::{Batch, BatchOutcome, PluginError};
 
 /// Why a `process-batch` call did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -75,29 +76,49 @@ pub struct PluginInstance {
     // `&mut self` and never lock.
     store: Mutex<Store<HostState>>,
     process_batch: Func,
+    world: WorldVersion,
     batch_timeout_ms: u64,
 }
 
 impl PluginInstance {
-    pub(super) fn new(store: Store<HostState>, process_batch: Func, batch_timeout_ms: u64) -> Self {
+    pub(super) fn new(
+        store: Store<HostState>,
+        process_batch: Func,
+        world: WorldVersion,
+        batch_timeout_ms: u64,
+    ) -> Self {
         Self {
             store: Mutex::new(store),
             process_batch,
+            world,
             batch_timeout_ms,
         }
     }
 
     /// Calls `process-batch` with the plugin's time limit and memory caps.
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
+        let old_batch = match self.world {
+            WorldVersion::V0_2 => None,
+            // Order events did not exist in 0.1.0: such a batch is done for it.
+            WorldVersion::V0_1 if batch.events.is_empty() => return Ok(BatchOutcome { rejected: Vec::new() }),
+            WorldVersion::V0_1 => Some(batch_v0_1(batch)),
+        };
         let store = self.store.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
         let started = Instant::now();
         reset_text_budget();
-        let result = self
-            .process_batch
-            .typed::<(&Batch,), (CheckedResult,)>(&*store)
-            .and_then(|function| function.call(&mut *store, (batch,)))
-            .map(|(checked,)| into_outcome(checked, batch.events.len()));
+        let batch_len = batch.events.len() + batch.orders.len();
+        let result = match &old_batch {
+            None => self
+                .process_batch
+                .typed::<(&Batch,), (CheckedResult,)>(&*store)
+                .and_then(|function| function.call(&mut *store, (batch,))),
+            Some(old_batch) => self
+                .process_batch
+                .typed::<(&_,), (CheckedResult,)>(&*store)
+                .and_then(|function| function.call(&mut *store, (old_batch,))),
+        }
+        .map(|(checked,)| into_outcome(checked, batch_len));
         match result {
             Ok(Ok(Ok(outcome))) => Ok(outcome),
             Ok(Ok(Err(error))) => Err(CallError::Plugin(error)),

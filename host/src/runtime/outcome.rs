@@ -18,7 +18,7 @@ use wasmtime::ValRaw;
 use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext};
 use wasmtime::component::{ComponentType, Lift, WasmList};
 
-use super::bindings::fleethost::plugin::types::{BatchOutcome, PluginError, Rejection};
+use super::{BatchOutcome, PluginError, Rejection};
 
 /// Most rejections one answer may carry: the largest batch (`max_events`).
 pub const MAX_REJECTIONS: usize = 100_000;

@@ -8,15 +8,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::bindings::{Plugin, PluginPre};
 use super::engine::{EPOCH_TICK, PluginRuntime};
-use super::host_state::{HostState, PluginIdentity};
+use super::host_state::{Capabilities, HostState, PluginIdentity};
 use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
 use super::limits::InstanceLimiter;
-use crate::capabilities::grants::KvGrants;
+use super::world::{WorldPre, WorldVersion};
+use crate::capabilities::Backends;
+use crate::capabilities::grants::{KvGrants, TableGrants, TopicGrants};
 use crate::capabilities::kv::KvCapability;
-use crate::capabilities::redis_kv::RedisKv;
+use crate::capabilities::produce::ProduceCapability;
+use crate::capabilities::sql::SqlCapability;
 use crate::config::{PluginConfig, PluginLimits};
 
 /// Why a plugin (version) cannot be used. Each variant names the plugin and
@@ -76,12 +78,14 @@ pub struct LoadedPlugin {
     name: String,
     version: String,
     path: PathBuf,
-    pre: PluginPre<HostState>,
+    pre: WorldPre,
     config: Vec<(String, String)>,
     limits: PluginLimits,
-    grants: Arc<KvGrants>,
-    kv_backend: RedisKv,
-    kv_denied: Arc<AtomicU64>,
+    kv_grants: Arc<KvGrants>,
+    table_grants: Arc<TableGrants>,
+    topic_grants: Arc<TopicGrants>,
+    backends: Backends,
+    denied: Arc<AtomicU64>,
 }
 
 impl LoadedPlugin {
@@ -92,7 +96,7 @@ impl LoadedPlugin {
         runtime: &PluginRuntime,
         name: &str,
         config: &PluginConfig,
-        kv_backend: RedisKv,
+        backends: Backends,
     ) -> Result<Self, LoadError> {
         let path = config.path.clone();
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
@@ -118,7 +122,7 @@ impl LoadedPlugin {
         };
         // The world first (is this a fleethost plugin at all?), then what it imports.
         let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
-        let pre = PluginPre::new(instance_pre).map_err(link_error)?;
+        let pre = WorldPre::new(instance_pre).map_err(link_error)?;
         let forbidden = forbidden_imports(runtime.engine(), &component);
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImports {
@@ -138,9 +142,11 @@ impl LoadedPlugin {
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
             limits: config.limits.clone(),
-            grants: Arc::new(KvGrants::new(&config.grants)),
-            kv_backend,
-            kv_denied: Arc::new(AtomicU64::new(0)),
+            kv_grants: Arc::new(KvGrants::new(&config.grants)),
+            table_grants: Arc::new(TableGrants::new(&config.grants)),
+            topic_grants: Arc::new(TopicGrants::new(&config.grants)),
+            backends,
+            denied: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -165,9 +171,15 @@ impl LoadedPlugin {
         &self.path
     }
 
-    /// kv calls of this version refused by its grants, over all its instances.
-    pub fn kv_denied(&self) -> u64 {
-        self.kv_denied.load(Ordering::Relaxed)
+    /// Capability calls (kv, sql, produce) of this version refused by its
+    /// grants, over all its instances.
+    pub fn denied(&self) -> u64 {
+        self.denied.load(Ordering::Relaxed)
+    }
+
+    /// The version of the WIT world the component was built against.
+    pub fn world(&self) -> WorldVersion {
+        self.pre.version()
     }
 
     /// The plugin's resource limits.
@@ -184,18 +196,36 @@ impl LoadedPlugin {
             version: self.version.clone(),
         };
         let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
-        let kv = KvCapability::new(
-            self.grants.clone(),
-            self.kv_backend.clone(),
-            std::time::Duration::from_millis(self.limits.host_call_timeout_ms),
-            self.kv_denied.clone(),
-        );
+        let host_call_timeout = std::time::Duration::from_millis(self.limits.host_call_timeout_ms);
+        let capabilities = Capabilities {
+            kv: KvCapability::new(
+                self.kv_grants.clone(),
+                self.backends.kv.clone(),
+                host_call_timeout,
+                self.denied.clone(),
+            ),
+            sql: SqlCapability::new(
+                self.table_grants.clone(),
+                self.backends.sql.clone(),
+                host_call_timeout,
+                self.denied.clone(),
+            ),
+            produce: ProduceCapability::new(
+                self.topic_grants.clone(),
+                self.backends.producer.clone(),
+                host_call_timeout,
+                self.denied.clone(),
+            ),
+        };
         let init_error = |message: String| LoadError::Init {
             name: self.name.clone(),
             version: self.version.clone(),
             message,
         };
-        let mut store = wasmtime::Store::new(self.pre.engine(), HostState::new(identity, limiter, kv));
+        let mut store = wasmtime::Store::new(
+            self.pre.instance_pre().engine(),
+            HostState::new(identity, limiter, capabilities),
+        );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
         let instance = self
@@ -203,18 +233,22 @@ impl LoadedPlugin {
             .instance_pre()
             .instantiate(&mut store)
             .map_err(|error| init_error(format!("{error:#}")))?;
-        let bindings = Plugin::new(&mut store, &instance).map_err(|error| init_error(format!("{error:#}")))?;
         let process_batch = instance
             .get_func(&mut store, "process-batch")
             .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
-        bindings
-            .call_init(&mut store, &self.config)
+        self.pre
+            .call_init(&mut store, &instance, &self.config)
             .map_err(|error| {
                 let stderr = store.data().stderr_text();
                 init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
             })?
             .map_err(init_error)?;
-        Ok(PluginInstance::new(store, process_batch, self.limits.batch_timeout_ms))
+        Ok(PluginInstance::new(
+            store,
+            process_batch,
+            self.pre.version(),
+            self.limits.batch_timeout_ms,
+        ))
     }
 }
 

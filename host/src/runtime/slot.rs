@@ -17,7 +17,7 @@ use arc_swap::ArcSwap;
 
 use super::engine::PluginRuntime;
 use super::plugin::{LoadError, LoadedPlugin};
-use crate::capabilities::redis_kv::RedisKv;
+use crate::capabilities::Backends;
 use crate::config::PluginConfig;
 
 /// Batches a new version must get through before it is trusted.
@@ -47,7 +47,7 @@ pub struct PluginSlot {
     name: String,
     config: Mutex<PluginConfig>,
     runtime: PluginRuntime,
-    kv: RedisKv,
+    backends: Backends,
     current: ArcSwap<LoadedPlugin>,
     probation: Mutex<Option<Probation>>,
     last_refusal: Mutex<Option<String>>,
@@ -66,14 +66,14 @@ impl PluginSlot {
         name: &str,
         config: PluginConfig,
         runtime: PluginRuntime,
-        kv: RedisKv,
+        backends: Backends,
         initial: Arc<LoadedPlugin>,
     ) -> Self {
         Self {
             name: name.to_string(),
             config: Mutex::new(config),
             runtime,
-            kv,
+            backends,
             current: ArcSwap::new(initial),
             probation: Mutex::new(None),
             last_refusal: Mutex::new(None),
@@ -172,7 +172,7 @@ impl PluginSlot {
     }
 
     fn try_reload(&self) -> Result<ReloadOutcome, LoadError> {
-        let candidate = LoadedPlugin::load(&self.runtime, &self.name, &self.config(), self.kv.clone())?;
+        let candidate = LoadedPlugin::load(&self.runtime, &self.name, &self.config(), self.backends.clone())?;
         let previous = self.current();
         if candidate.version() == previous.version() {
             return Ok(ReloadOutcome::Unchanged {

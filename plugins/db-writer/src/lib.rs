@@ -1,17 +1,138 @@
 //! db-writer: durable location history in PostgreSQL, one round trip per batch.
+//!
+//! Every location fix of a batch becomes one row of the history table, and the
+//! whole batch is one `sql.insert` (column by column, `on-conflict: do-nothing`).
+//! The table is unique on the fix's Kafka source position, so a batch delivered
+//! twice (at-least-once) adds no row the second time.
+//!
+//! The plugin creates its table when missing with `sql.ensure-table`, once per
+//! instance: an instance remembers that it did (a cache only; a fresh instance
+//! asks again, which costs one `CREATE … IF NOT EXISTS`). A failed attempt is
+//! not remembered, so the next batch tries again.
+//!
+//! # Config
+//!
+//! | key     | default            | meaning                                                        |
+//! |---------|--------------------|----------------------------------------------------------------|
+//! | `table` | `driver_locations` | the history table, `name` or `schema.name` (lowercase identifiers) |
+//!
+//! Unknown keys refuse the instance. The host's grants must give `sql_write` on
+//! the table.
+//!
+//! # Columns
+//!
+//! | column            | type               | null | from                                      |
+//! |-------------------|--------------------|------|-------------------------------------------|
+//! | `driver_id`       | `text`             | no   | `event.driver-id`                         |
+//! | `latitude`        | `double precision` | no   | `event.latitude` (degrees)                |
+//! | `longitude`       | `double precision` | no   | `event.longitude` (degrees)               |
+//! | `recorded_at`     | `timestamptz`      | no   | `event.timestamp-ms` (event time)         |
+//! | `region`          | `text`             | yes  | `event.region`                            |
+//! | `order_id`        | `text`             | yes  | `event.order-id`                          |
+//! | `speed`           | `double precision` | yes  | `event.speed` (m/s); NaN/±inf stored NULL |
+//! | `heading`         | `double precision` | yes  | `event.heading` (degrees); NaN/±inf NULL  |
+//! | `kafka_topic`     | `text`             | no   | `batch.topic`                             |
+//! | `kafka_partition` | `bigint`           | no   | `batch.partition`                         |
+//! | `kafka_offset`    | `bigint`           | no   | `event.offset`                            |
+//!
+//! Unique on (`kafka_topic`, `kafka_partition`, `kafka_offset`); indexed on
+//! (`driver_id`, `recorded_at`) for "where was this driver between T1 and T2".
+//!
+//! # Order batches
+//!
+//! Order lifecycle events (`batch.orders`) are not locations: a batch of them
+//! is accepted without writing anything. A db-writer pipeline normally does not
+//! subscribe to order topics at all; this only keeps a pipeline that does from
+//! failing.
+//!
+//! # Errors
+//!
+//! PostgreSQL unreachable (`unavailable`) fails the batch as retryable: the host
+//! pauses the partition and retries it until the database is back, and nothing
+//! is lost or written twice. `denied` (missing `sql_write` grant) and `invalid`
+//! (e.g. an existing table of another shape) fail it as fatal.
 
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
+mod history;
+mod settings;
 
-struct Plugin;
+use std::cell::RefCell;
 
-impl Guest for Plugin {
-    fn init(_config: Vec<(String, String)>) -> Result<(), String> {
-        Err("not written yet".into())
+use fleethost_plugin_sdk::sql::{self, SqlError};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError, log};
+
+use settings::Settings;
+
+struct DbWriter;
+
+/// What one instance keeps between batches.
+struct Instance {
+    settings: Settings,
+    /// Whether `ensure-table` succeeded in this instance.
+    table_ensured: bool,
+}
+
+thread_local! {
+    static INSTANCE: RefCell<Option<Instance>> = const { RefCell::new(None) };
+}
+
+impl Guest for DbWriter {
+    fn init(config: Vec<(String, String)>) -> Result<(), String> {
+        let settings = Settings::from_config(config)?;
+        INSTANCE.with(|instance| {
+            *instance.borrow_mut() = Some(Instance {
+                settings,
+                table_ensured: false,
+            })
+        });
+        Ok(())
     }
 
-    fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
-        Err(PluginError::fatal("not written yet"))
+    fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
+        INSTANCE.with(|instance| {
+            let mut instance = instance.borrow_mut();
+            let instance = instance
+                .as_mut()
+                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
+            if batch.events.is_empty() {
+                log::debug(&format!(
+                    "{} partition {}: {} order events, not locations: nothing written",
+                    batch.topic,
+                    batch.partition,
+                    batch.orders.len()
+                ));
+                return Ok(BatchOutcome { rejected: Vec::new() });
+            }
+            let table = instance.settings.table.as_str();
+            if !instance.table_ensured {
+                sql::ensure_table(&history::table_def(table)).map_err(in_context("creating", table))?;
+                instance.table_ensured = true;
+            }
+            let insert = history::insert_op(table, &batch.topic, batch.partition, &batch.events);
+            let written: u64 = sql::insert(std::slice::from_ref(&insert))
+                .map_err(in_context("inserting into", table))?
+                .iter()
+                .sum();
+            let rows = batch.events.len() as u64;
+            log::debug(&format!(
+                "{} partition {}: {rows} fixes, {written} rows written to {table}, {} duplicates skipped",
+                batch.topic,
+                batch.partition,
+                rows.saturating_sub(written)
+            ));
+            Ok(BatchOutcome { rejected: Vec::new() })
+        })
     }
 }
 
-fleethost_plugin_sdk::export_plugin!(Plugin);
+/// Turns a sql error into the batch's error (unavailable stays retryable),
+/// saying what the plugin was doing to which table.
+fn in_context(doing: &'static str, table: &str) -> impl FnOnce(SqlError) -> PluginError {
+    let table = table.to_string();
+    move |error| {
+        let mut error = PluginError::from(error);
+        error.message = format!("{doing} table {table}: {}", error.message);
+        error
+    }
+}
+
+fleethost_plugin_sdk::export_plugin!(DbWriter);

@@ -1,17 +1,113 @@
 //! geofence: near, arrived, entered and exited notifications, once per crossing.
+//!
+//! Static fences (restaurants, hubs: circles and polygons, from the `fences`
+//! config key) and, per order, the pickup and drop-off of the driver's trip
+//! (built from the pipeline's order events with the SDK's shared trip
+//! lifecycle). Each batch costs one `kv.hash-get-all-many` for its drivers'
+//! hashes `{key_prefix}geofence:{driver_id}`, one `produce.send` of the
+//! notifications to `notifications_topic` (keyed by driver id) and one
+//! `kv.write` of the changed hashes.
+//!
+//! The notifications are sent before the state is written: if the write fails
+//! the batch is retried and may send a notification twice, but a notification
+//! is never lost because its state was saved without it.
+//!
+//! Files: [`settings`] (config keys), [`fence`] and [`fence_text`] (static
+//! fences and their config format), [`trip_state`] (the trip in the hash),
+//! [`driver_state`] (the plugin's fields of the hash), [`tracker`] (crossing
+//! rules), [`notification`] (JSON), [`batch`] (one batch, without host calls).
 
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
+pub mod batch;
+pub mod driver_state;
+pub mod fence;
+pub mod fence_text;
+pub mod notification;
+pub mod settings;
+pub mod tracker;
+pub mod trip_state;
 
-struct Plugin;
+#[cfg(test)]
+mod test_support;
 
-impl Guest for Plugin {
-    fn init(_config: Vec<(String, String)>) -> Result<(), String> {
-        Err("not written yet".into())
+use std::cell::RefCell;
+
+use fleethost_plugin_sdk::kv::{self, WriteOp};
+use fleethost_plugin_sdk::produce::{self, Message};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError, log};
+
+use crate::settings::Settings;
+
+struct Geofence;
+
+thread_local! {
+    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+}
+
+impl Guest for Geofence {
+    fn init(config: Vec<(String, String)>) -> Result<(), String> {
+        let settings = Settings::from_config(config)?;
+        SETTINGS.with(|slot| *slot.borrow_mut() = Some(settings));
+        Ok(())
     }
 
-    fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
-        Err(PluginError::fatal("not written yet"))
+    fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
+        SETTINGS.with(|slot| {
+            let slot = slot.borrow();
+            let settings = slot
+                .as_ref()
+                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
+            process(settings, &batch)?;
+            Ok(BatchOutcome { rejected: Vec::new() })
+        })
     }
 }
 
-fleethost_plugin_sdk::export_plugin!(Plugin);
+/// Reads the drivers' hashes, works out the batch, sends the notifications,
+/// then writes the hashes.
+fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
+    let groups = batch::group_by_driver(batch);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = groups.iter().map(|group| settings.state_key(group.driver_id)).collect();
+    let hashes = kv::hash_get_all_many(&keys)?;
+    if hashes.len() != keys.len() {
+        return Err(PluginError::fatal(format!(
+            "kv returned {} hashes for {} keys",
+            hashes.len(),
+            keys.len()
+        )));
+    }
+    let outcome = batch::plan(settings, &groups, &hashes);
+    if !outcome.notifications.is_empty() {
+        let messages: Vec<Message> = outcome
+            .notifications
+            .iter()
+            .map(|notification| {
+                Message::text(
+                    &settings.notifications_topic,
+                    &notification.driver_id,
+                    notification.to_json(),
+                )
+            })
+            .collect();
+        produce::send(&messages)?;
+    }
+    let writes = outcome.writes.len();
+    if writes > 0 {
+        let ops: Vec<WriteOp> = outcome.writes.into_iter().map(WriteOp::HashSet).collect();
+        kv::write(&ops)?;
+    }
+    log::debug(&format!(
+        "partition {}: {} fixes, {} order events, {} drivers, {} notifications, {} hashes written",
+        batch.partition,
+        batch.events.len(),
+        batch.orders.len(),
+        groups.len(),
+        outcome.notifications.len(),
+        writes
+    ));
+    Ok(())
+}
+
+fleethost_plugin_sdk::export_plugin!(Geofence);

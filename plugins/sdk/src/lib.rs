@@ -30,6 +30,7 @@ pub use config::PluginConfig;
 pub use wit_bindgen as __wit_bindgen;
 
 /// The raw bindings of the `fleethost:plugin` world, as wit-bindgen generates them.
+#[allow(clippy::too_many_arguments)] // generated: a flattened record argument (`table-def`)
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit/since_v0.2.0",

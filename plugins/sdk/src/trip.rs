@@ -136,7 +136,7 @@ impl Trip {
     /// The trip as hash fields (all prefixed `trip_`, so a plugin can keep its
     /// own fields in the same hash).
     pub fn to_fields(&self) -> Vec<FieldValue> {
-        let mut fields = vec![
+        vec![
             FieldValue::new("trip_order_id", &self.order_id),
             FieldValue::new("trip_driver_id", &self.driver_id),
             FieldValue::new("trip_phase", self.phase.as_str()),
@@ -145,14 +145,11 @@ impl Trip {
             FieldValue::new("trip_dropoff_lat", self.dropoff.latitude),
             FieldValue::new("trip_dropoff_lng", self.dropoff.longitude),
             FieldValue::new("trip_assigned_ms", self.assigned_ms),
-        ];
-        if let Some(at) = self.picked_up_ms {
-            fields.push(FieldValue::new("trip_picked_up_ms", at));
-        }
-        if let Some(at) = self.ended_ms {
-            fields.push(FieldValue::new("trip_ended_ms", at));
-        }
-        fields
+            // Written empty when unset: a hash-set cannot delete fields, and a
+            // new trip must not inherit the previous one's step times.
+            FieldValue::new("trip_picked_up_ms", optional(self.picked_up_ms)),
+            FieldValue::new("trip_ended_ms", optional(self.ended_ms)),
+        ]
     }
 
     /// Reads a trip back from its hash fields; `None` when the hash holds no
@@ -183,6 +180,10 @@ impl Trip {
             ended_ms: millis("trip_ended_ms"),
         })
     }
+}
+
+fn optional(value: Option<i64>) -> String {
+    value.map(|value| value.to_string()).unwrap_or_default()
 }
 
 /// The value of a plugin's own hash field, parsed; `None` when absent or
@@ -282,5 +283,15 @@ mod tests {
         assert_eq!(Trip::from_fields(&fields), Some(trip));
         assert_eq!(field::<f64>(&fields, "fare_distance_m"), Some(12.5));
         assert_eq!(Trip::from_fields(&[]), None);
+        // A new trip written over an old one's hash clears its step times.
+        let fresh = started(&event(OrderKind::Assigned, "o2", 9_000));
+        let mut hash: std::collections::BTreeMap<String, String> =
+            fields.into_iter().map(|pair| (pair.field, pair.value)).collect();
+        hash.extend(fresh.to_fields().into_iter().map(|pair| (pair.field, pair.value)));
+        let merged: Vec<FieldValue> = hash
+            .into_iter()
+            .map(|(field, value)| FieldValue { field, value })
+            .collect();
+        assert_eq!(Trip::from_fields(&merged), Some(fresh));
     }
 }

@@ -1,0 +1,40 @@
+//! What the host needs to know about a batch, whichever records it carries
+//! (location fixes or order events).
+
+use super::Batch;
+
+impl Batch {
+    /// Number of records: fixes or order events.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.orders.len()
+    }
+
+    /// Whether the batch carries no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Offsets of the first and last record, `(-1, -1)` when empty; for logs.
+    pub fn offset_range(&self) -> (i64, i64) {
+        let first = self.events.first().map(|event| event.offset);
+        let last = self.events.last().map(|event| event.offset);
+        let first = first.or_else(|| self.orders.first().map(|order| order.offset));
+        let last = last.or_else(|| self.orders.last().map(|order| order.offset));
+        (first.unwrap_or(-1), last.unwrap_or(-1))
+    }
+
+    /// Drops the records whose flag in `dropped` is set (same positions as the
+    /// records), keeping the order of the others.
+    pub fn drop_records(&mut self, dropped: &[bool]) {
+        fn keep<T>(items: &mut Vec<T>, dropped: &[bool]) {
+            let mut position = 0;
+            items.retain(|_| {
+                let keep = !dropped.get(position).copied().unwrap_or(false);
+                position += 1;
+                keep
+            });
+        }
+        keep(&mut self.events, dropped);
+        keep(&mut self.orders, dropped);
+    }
+}

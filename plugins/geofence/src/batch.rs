@@ -1,0 +1,251 @@
+//! One batch from the stored driver hashes to the writes and notifications:
+//! everything `process-batch` does except the three host calls, so that it can
+//! be tested natively with a map standing in for kv.
+//!
+//! Per driver of the batch: the order events (in offset order) move the trip
+//! along and, when they changed it, its `trip_*` fields are written; then the
+//! fixes run through [`track_fixes`] against the (updated) trip and, when the
+//! state changed, the plugin's own fields are written. An order batch
+//! therefore writes only trip fields and a location batch only fix fields, so
+//! the two workers never overwrite each other's fields of a shared hash.
+
+use std::collections::HashMap;
+
+use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp};
+use fleethost_plugin_sdk::trip::Trip;
+use fleethost_plugin_sdk::{Batch, Event, OrderEvent};
+
+use crate::driver_state::DriverState;
+use crate::notification::Notification;
+use crate::settings::Settings;
+use crate::tracker::{Fences, track_fixes};
+use crate::trip_state::{apply_order_events, trip_fields};
+
+/// One driver's records of a batch.
+#[derive(Debug, Default)]
+pub struct DriverRecords<'a> {
+    /// The driver's id.
+    pub driver_id: &'a str,
+    /// Order events, in offset order.
+    pub orders: Vec<&'a OrderEvent>,
+    /// Location fixes, in offset order.
+    pub fixes: Vec<&'a Event>,
+}
+
+/// The batch's records per driver, drivers in order of first appearance.
+pub fn group_by_driver(batch: &Batch) -> Vec<DriverRecords<'_>> {
+    let mut groups = Groups::default();
+    for order in &batch.orders {
+        groups.of(&order.driver_id).orders.push(order);
+    }
+    for fix in &batch.events {
+        groups.of(&fix.driver_id).fixes.push(fix);
+    }
+    groups.records
+}
+
+/// Records per driver while grouping.
+#[derive(Default)]
+struct Groups<'a> {
+    records: Vec<DriverRecords<'a>>,
+    positions: HashMap<&'a str, usize>,
+}
+
+impl<'a> Groups<'a> {
+    /// The driver's group, added when new.
+    fn of(&mut self, driver_id: &'a str) -> &mut DriverRecords<'a> {
+        let records = &mut self.records;
+        let position = *self.positions.entry(driver_id).or_insert_with(|| {
+            records.push(DriverRecords {
+                driver_id,
+                ..DriverRecords::default()
+            });
+            records.len() - 1
+        });
+        &mut self.records[position]
+    }
+}
+
+/// What a batch leads to.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Hash writes, at most one per driver.
+    pub writes: Vec<HashSetOp>,
+    /// Notifications to produce, keyed by driver id.
+    pub notifications: Vec<Notification>,
+}
+
+/// Works out the batch's writes and notifications; `hashes` holds the stored
+/// hash of each group's driver, in the same order as `groups`.
+pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<FieldValue>]) -> Outcome {
+    let fences = Fences {
+        fixed: &settings.fences,
+        thresholds: settings.thresholds,
+    };
+    let mut outcome = Outcome::default();
+    for (records, stored) in groups.iter().zip(hashes) {
+        let mut fields = Vec::new();
+        let mut trip = Trip::from_fields(stored);
+        if !records.orders.is_empty()
+            && let Some(changed) = apply_order_events(trip.clone(), records.orders.iter().copied())
+        {
+            fields.extend(trip_fields(&changed));
+            trip = Some(changed);
+        }
+        if !records.fixes.is_empty() {
+            let before = DriverState::from_fields(stored);
+            let mut state = before.clone();
+            let notifications = track_fixes(
+                records.driver_id,
+                records.fixes.clone(),
+                trip.as_ref(),
+                fences,
+                &mut state,
+            );
+            outcome.notifications.extend(notifications);
+            if state != before {
+                fields.extend(state.to_fields());
+            }
+        }
+        if !fields.is_empty() {
+            outcome.writes.push(HashSetOp {
+                key: settings.state_key(records.driver_id),
+                fields,
+            });
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notification::{Kind, Stop, Subject};
+    use crate::test_support::{CENTRE, Store, batch, fix, kinds, offset, order, settings};
+    use fleethost_plugin_sdk::OrderKind;
+
+    fn config() -> Settings {
+        settings(&[("key_prefix", "t:"), ("fences", "hub:circle:12.97,77.59,200")])
+    }
+
+    fn field_names(store: &Store, key: &str) -> Vec<String> {
+        let mut names: Vec<String> = store.hashes[key].iter().map(|field| field.field.clone()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn order_and_location_batches_write_their_own_fields() {
+        let settings = config();
+        let mut store = Store::default();
+        let far = offset(CENTRE, 0.0, 5_000.0);
+        let orders = batch(
+            Vec::new(),
+            vec![order(OrderKind::Assigned, "d1", "o1", 1_000, far, far)],
+        );
+        let outcome = store.run(&settings, &orders);
+        assert!(outcome.notifications.is_empty());
+        assert!(
+            outcome.writes[0]
+                .fields
+                .iter()
+                .all(|field| field.field.starts_with("trip_"))
+        );
+        let fixes = batch(vec![fix("d1", 2_000, CENTRE)], Vec::new());
+        let outcome = store.run(&settings, &fixes);
+        assert_eq!(outcome.writes.len(), 1);
+        assert_eq!(outcome.writes[0].key, "t:geofence:d1");
+        assert!(
+            outcome.writes[0]
+                .fields
+                .iter()
+                .all(|field| !field.field.starts_with("trip_"))
+        );
+        let names = field_names(&store, "t:geofence:d1");
+        for name in [
+            "inside",
+            "last_fix_ms",
+            "sent_near_pickup",
+            "trip_order_id",
+            "trip_phase",
+        ] {
+            assert!(names.iter().any(|known| known == name), "{name} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn redelivered_batches_emit_and_change_nothing() {
+        let settings = config();
+        let mut store = Store::default();
+        let pickup = offset(CENTRE, 90.0, 2_000.0);
+        let dropoff = offset(CENTRE, 0.0, 4_000.0);
+        let orders = batch(
+            Vec::new(),
+            vec![
+                order(OrderKind::Assigned, "d1", "o1", 1_000, pickup, dropoff),
+                order(OrderKind::PickedUp, "d1", "o1", 20_000, pickup, dropoff),
+            ],
+        );
+        store.run(&settings, &orders);
+        // Through the hub towards the pickup, jittering at the pickup, then
+        // (after the pickup time) towards the drop-off.
+        let path = [
+            (2_000, CENTRE),
+            (3_000, offset(pickup, 270.0, 450.0)),
+            (4_000, offset(pickup, 270.0, 520.0)),
+            (5_000, offset(pickup, 270.0, 40.0)),
+            (6_000, offset(pickup, 270.0, 60.0)),
+            (7_000, offset(pickup, 270.0, 40.0)),
+            (21_000, offset(dropoff, 180.0, 30.0)),
+        ];
+        let fixes = batch(
+            path.iter().map(|(at, point)| fix("d1", *at, *point)).collect(),
+            Vec::new(),
+        );
+        let first = store.run(&settings, &fixes);
+        assert_eq!(
+            kinds(&first.notifications),
+            [
+                Kind::Entered,
+                Kind::Exited,
+                Kind::Near,
+                Kind::Arrived,
+                Kind::Near,
+                Kind::Arrived
+            ]
+        );
+        assert_eq!(
+            first.notifications[5].subject,
+            Subject::Order {
+                order_id: "o1".into(),
+                stop: Stop::Dropoff
+            }
+        );
+        let again = store.run(&settings, &fixes);
+        assert_eq!(again, Outcome::default());
+        assert_eq!(store.run(&settings, &orders), Outcome::default());
+    }
+
+    #[test]
+    fn drivers_without_trips_get_only_static_fence_events() {
+        let settings = config();
+        let mut store = Store::default();
+        let orders = batch(
+            Vec::new(),
+            vec![order(OrderKind::Assigned, "d1", "o1", 1_000, CENTRE, CENTRE)],
+        );
+        store.run(&settings, &orders);
+        let fixes = batch(vec![fix("d1", 2_000, CENTRE), fix("d2", 2_000, CENTRE)], Vec::new());
+        let outcome = store.run(&settings, &fixes);
+        let of = |driver: &str| {
+            outcome
+                .notifications
+                .iter()
+                .filter(|notification| notification.driver_id == driver)
+                .map(|notification| notification.kind)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("d1"), [Kind::Entered, Kind::Near, Kind::Arrived]);
+        assert_eq!(of("d2"), [Kind::Entered]);
+    }
+}

@@ -1,0 +1,167 @@
+//! What the plugin remembers about one driver between fixes, and how it is
+//! stored in the driver's kv hash `{key_prefix}geofence:{driver_id}`.
+//!
+//! Fields written by location batches (order batches write only the trip's
+//! `trip_*` fields, see [`crate::trip_state`], so the two never overwrite each
+//! other):
+//!
+//! - `last_fix_ms`: event time of the newest fix processed; fixes not newer are
+//!   skipped, which makes a redelivered batch emit nothing;
+//! - `inside`: the static fences the driver is inside, ids separated by `,`;
+//! - `sent_near_pickup`, `sent_arrived_pickup`, `sent_near_dropoff`,
+//!   `sent_arrived_dropoff`: the order for which that notification was sent
+//!   (empty when none): each fires at most once per order.
+
+use std::collections::BTreeSet;
+
+use fleethost_plugin_sdk::kv::FieldValue;
+use fleethost_plugin_sdk::trip::field;
+
+use crate::notification::{Kind, Stop};
+
+/// How close a driver came to an order point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approach {
+    /// Within `near_m`.
+    Near,
+    /// Within `arrived_m`.
+    Arrived,
+}
+
+impl Approach {
+    /// The notification kind it is reported as.
+    pub fn kind(self) -> Kind {
+        match self {
+            Approach::Near => Kind::Near,
+            Approach::Arrived => Kind::Arrived,
+        }
+    }
+}
+
+/// One of the four once-per-order notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderAlert {
+    pub approach: Approach,
+    pub stop: Stop,
+}
+
+impl OrderAlert {
+    /// Every order alert.
+    pub const ALL: [OrderAlert; 4] = [
+        OrderAlert::new(Approach::Near, Stop::Pickup),
+        OrderAlert::new(Approach::Arrived, Stop::Pickup),
+        OrderAlert::new(Approach::Near, Stop::Dropoff),
+        OrderAlert::new(Approach::Arrived, Stop::Dropoff),
+    ];
+
+    /// The alert for `approach` to `stop`.
+    pub const fn new(approach: Approach, stop: Stop) -> Self {
+        Self { approach, stop }
+    }
+
+    /// Position in [`OrderAlert::ALL`].
+    fn index(self) -> usize {
+        let approach = match self.approach {
+            Approach::Near => 0,
+            Approach::Arrived => 1,
+        };
+        let stop = match self.stop {
+            Stop::Pickup => 0,
+            Stop::Dropoff => 2,
+        };
+        approach + stop
+    }
+
+    fn field_name(self) -> String {
+        format!("sent_{}_{}", self.approach.kind().as_str(), self.stop.as_str())
+    }
+}
+
+/// One driver's geofence state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriverState {
+    /// Event time of the newest fix processed.
+    pub last_fix_ms: Option<i64>,
+    /// Ids of the static fences the driver is inside.
+    pub inside: BTreeSet<String>,
+    /// Per [`OrderAlert::ALL`] position, the order the alert was sent for.
+    sent_for: [Option<String>; 4],
+}
+
+impl DriverState {
+    /// Reads the state from the driver's hash; missing or malformed fields
+    /// read as "nothing yet".
+    pub fn from_fields(fields: &[FieldValue]) -> Self {
+        let text = |name: &str| {
+            fields
+                .iter()
+                .find(|field| field.field == name)
+                .map(|field| field.value.as_str())
+                .filter(|value| !value.is_empty())
+        };
+        Self {
+            last_fix_ms: field(fields, "last_fix_ms"),
+            inside: text("inside")
+                .map(|ids| ids.split(',').filter(|id| !id.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            sent_for: OrderAlert::ALL.map(|alert| text(&alert.field_name()).map(str::to_string)),
+        }
+    }
+
+    /// The state as hash fields: every field, empty where there is nothing.
+    pub fn to_fields(&self) -> Vec<FieldValue> {
+        let mut fields = vec![
+            FieldValue::new(
+                "last_fix_ms",
+                self.last_fix_ms.map(|at| at.to_string()).unwrap_or_default(),
+            ),
+            FieldValue::new("inside", self.inside.iter().cloned().collect::<Vec<_>>().join(",")),
+        ];
+        for alert in OrderAlert::ALL {
+            fields.push(FieldValue::new(
+                &alert.field_name(),
+                self.sent_for[alert.index()].as_deref().unwrap_or(""),
+            ));
+        }
+        fields
+    }
+
+    /// Whether `alert` was already sent for `order_id`.
+    pub fn was_sent(&self, alert: OrderAlert, order_id: &str) -> bool {
+        self.sent_for[alert.index()].as_deref() == Some(order_id)
+    }
+
+    /// Records that `alert` was sent for `order_id`.
+    pub fn mark_sent(&mut self, alert: OrderAlert, order_id: &str) {
+        self.sent_for[alert.index()] = Some(order_id.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_through_fields() {
+        let mut state = DriverState {
+            last_fix_ms: Some(42),
+            inside: ["hub-1".to_string(), "rest-7".to_string()].into(),
+            ..DriverState::default()
+        };
+        state.mark_sent(OrderAlert::ALL[3], "o-1");
+        let fields = state.to_fields();
+        assert!(fields.contains(&FieldValue::new("inside", "hub-1,rest-7")));
+        assert!(fields.contains(&FieldValue::new("sent_arrived_dropoff", "o-1")));
+        assert!(fields.contains(&FieldValue::new("sent_near_pickup", "")));
+        let read = DriverState::from_fields(&fields);
+        assert_eq!(read, state);
+        assert!(read.was_sent(OrderAlert::ALL[3], "o-1"));
+        assert!(!read.was_sent(OrderAlert::ALL[3], "o-2"));
+        assert!(!read.was_sent(OrderAlert::ALL[0], "o-1"));
+        assert_eq!(DriverState::from_fields(&[]), DriverState::default());
+        assert_eq!(
+            DriverState::from_fields(&DriverState::default().to_fields()),
+            DriverState::default()
+        );
+    }
+}
