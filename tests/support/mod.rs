@@ -1,10 +1,11 @@
-//! Shared helpers of the integration tests: the real broker and Redis, unique
+//! Shared helpers of the integration tests: the real broker, Redis and
+//! PostgreSQL, unique
 //! names per test, a generated fleet data set, the `fleethost` binary as a
 //! child process, and waiting for the consumer group to catch up.
 //!
 //! The broker address comes from `FLEETHOST_TEST_BOOTSTRAP` (scripts/test.sh
-//! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, the plugins
-//! from `FLEETHOST_PLUGIN_DIR`.
+//! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, PostgreSQL
+//! from `FLEETHOST_TEST_DATABASE`, the plugins from `FLEETHOST_PLUGIN_DIR`.
 
 #![allow(dead_code)]
 
@@ -36,6 +37,25 @@ pub fn bootstrap() -> String {
 /// The Redis the tests run against.
 pub fn redis_url() -> String {
     std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
+/// The PostgreSQL the tests run against (each test in its own tables).
+pub fn database_url() -> String {
+    std::env::var("FLEETHOST_TEST_DATABASE").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A connection pool to the test database.
+pub async fn database() -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&database_url())
+        .await
+        .expect("PostgreSQL at FLEETHOST_TEST_DATABASE (or 127.0.0.1:5432, database test) is reachable")
+}
+
+/// A table name no other test uses (PostgreSQL identifiers: lowercase, `_`).
+pub fn unique_table(name: &str) -> String {
+    unique(name).replace('-', "_").to_lowercase()
 }
 
 /// Path of a built plugin component, e.g. `plugin_path("live_location")`.
@@ -212,6 +232,32 @@ pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
     positions
 }
 
+/// Produces `(key, payload)` messages in order (one at a time, so that their
+/// order in each partition is the order given) and returns where each landed.
+pub async fn produce_messages(topic: &str, messages: &[(String, String)]) -> Vec<Position> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    let mut positions = Vec::with_capacity(messages.len());
+    for (key, payload) in messages {
+        let delivery = producer
+            .send(
+                FutureRecord::to(topic).key(key.as_bytes()).payload(payload.as_bytes()),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(error, _)| error)
+            .expect("message delivered");
+        positions.push(Position {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        });
+    }
+    positions
+}
+
 /// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
 /// stream that is still flowing while a test stops or kills a host.
 pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, pause: Duration) -> Vec<Position> {
@@ -344,6 +390,26 @@ grants = {{ kv_write = ["{prefix}"] }}
 "#,
         path = plugin_path(file).display(),
     )
+}
+
+/// A `[plugins.NAME]` table running the built component `file`, with the
+/// given inline `config` pairs and inline `grants` (e.g.
+/// `kv_write = ["p:"], produce_topics = ["t"]`).
+pub fn plugin_with_grants(name: &str, file: &str, config: &str, grants: &str) -> String {
+    format!(
+        r#"
+[plugins.{name}]
+path = "{path}"
+config = {{ {config} }}
+grants = {{ {grants} }}
+"#,
+        path = plugin_path(file).display(),
+    )
+}
+
+/// The `[database]` section pointing at `url`.
+pub fn database_section(url: &str) -> String {
+    format!("\n[database]\nurl = \"{url}\"\n")
 }
 
 /// Writes a test config file and returns its path.
@@ -764,4 +830,72 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// A TCP proxy in front of a service (PostgreSQL) that a test can cut and
+/// restore: while down it refuses new connections and drops open ones, as an
+/// unreachable database would look to the host.
+pub struct TcpProxy {
+    pub port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<AtomicU64>,
+}
+
+impl TcpProxy {
+    /// Starts a proxy to `target` (`host:port`), down or up as `up` says.
+    pub async fn start(target: &str, up: bool) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy listener");
+        let port = listener.local_addr().expect("proxy address").port();
+        let state = Arc::new(AtomicBool::new(up));
+        let generation = Arc::new(AtomicU64::new(0));
+        let (target, accept_state, accept_generation) = (target.to_string(), state.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !accept_state.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let (target, generation) = (target.clone(), accept_generation.clone());
+                let born = generation.load(Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let cut = async {
+                        while generation.load(Ordering::SeqCst) == born {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = copy => {}
+                        _ = cut => {}
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            up: state,
+            generation,
+        }
+    }
+
+    /// Refuses new connections and drops the open ones.
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
 }

@@ -1,17 +1,152 @@
 //! eta: remaining distance, smoothed speed and ETA of every active trip.
+//!
+//! The plugin consumes the location topic (fixes) and the order topic
+//! (`order-events`). Per driver it keeps one kv hash
+//! `{key_prefix}eta:trip:{driver_id}`: its own copy of the trip (the SDK's
+//! `trip_*` fields), the speed measurement and the last published estimate
+//! (`eta_*` fields, see [`state`]). Each batch costs at most one
+//! `kv::hash_get_all_many`, one `produce::send` and one `kv::write`.
+//!
+//! # Exact rules
+//!
+//! Distances are haversine great-circle distances on a sphere of radius
+//! 6 371 008.8 m (geo's `Haversine`).
+//!
+//! **Speed** ([`motion::Motion::observe`]), per driver, fixes in event-time
+//! order, fixes not newer than the newest seen skipped. A sample is taken from
+//! the *anchor* (the last sampled fix; the driver's first fix to start with)
+//! to the fix, `d` metres and `dt` seconds apart:
+//! - `d < jitter_m` (5): GPS jitter; no sample, unless `dt >= stop_window_s`
+//!   (10), when a sample of 0 m/s is taken (the driver is stopped);
+//! - `d / dt > max_speed_mps` (70): an impossible jump, the fix is ignored
+//!   (anchor and position stay where they were);
+//! - otherwise the sample is `d / dt`.
+//!
+//! After a sample the fix becomes the anchor; the first sample becomes the
+//! speed, later ones are smoothed with the weight `w = 1 - exp(-dt /
+//! speed_smoothing_s)` (`speed_smoothing_s` 20): `speed += w * (sample - speed)`. The driver's position is the
+//! newest fix that was not a jump. A driver at a constant speed is therefore
+//! measured at exactly that speed from the second fix on.
+//!
+//! **Estimate** ([`estimate::estimate`]), once per driver and batch, when the
+//! driver's trip is active (`to_pickup`: target is the pickup point,
+//! `to_dropoff`: the drop-off point) and the batch moved the position:
+//! - `distance_m = haversine(position, target) * route_factor` (1.0: straight
+//!   line, no road network);
+//! - `speed_mps = max(speed, min_speed_mps)` (2.0), with `speed =
+//!   default_speed_mps` (5.0) before any sample;
+//! - `eta_s = round(distance_m / speed_mps)`, computed before the published
+//!   `distance_m` is rounded to 0.1 m and `speed_mps` to 0.01 m/s;
+//! - `ts_ms` is the event time of the position.
+//!
+//! **Publishing** ([`estimate::is_meaningful`]): an estimate is published when
+//! none was published for this order and phase yet (the first fix after an
+//! assignment or after the pickup), or when `|eta_s - last published eta_s|
+//! >= min_change_s` (15) AND `>= min_change_ratio * last published eta_s`
+//! (0.1). Published means: a JSON message on `eta_topic` (`eta-updates`) keyed
+//! by order id,
+//! `{"order_id","driver_id","phase":"to_pickup"|"to_dropoff","distance_m","speed_mps","eta_s","ts_ms"}`,
+//! and the same fields in the hash `{key_prefix}eta:{order_id}`, expiring
+//! after `eta_ttl_s` (3600).
+//!
+//! **Order events** (see [`orders`]) move the trip along with
+//! `sdk::trip::Trip::apply`; they publish nothing. A new assignment rewrites
+//! the driver's hash (keeping the speed measurement); delivery, cancellation or
+//! reassignment of an active trip deletes `{key_prefix}eta:{order_id}`. Fixes
+//! processed after that do not estimate the ended trip (a fix batch that read
+//! the trip just before it ended may still write the hash once; the expiry
+//! removes it).
+//!
+//! Config keys (all optional): `key_prefix` (""), `eta_topic`
+//! ("eta-updates"), `eta_ttl_s` (3600), `route_factor` (1.0, >= 1),
+//! `default_speed_mps` (5.0), `min_speed_mps` (2.0), `max_speed_mps` (70),
+//! `jitter_m` (5), `stop_window_s` (10), `speed_smoothing_s` (20),
+//! `min_change_s` (15), `min_change_ratio` (0.1).
 
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
+pub mod estimate;
+pub mod fixes;
+pub mod json;
+pub mod motion;
+pub mod orders;
+pub mod plan;
+pub mod settings;
+pub mod state;
 
-struct Plugin;
+use std::cell::RefCell;
 
-impl Guest for Plugin {
-    fn init(_config: Vec<(String, String)>) -> Result<(), String> {
-        Err("not written yet".into())
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, kv, log, produce};
+
+use crate::plan::{Plan, state_key};
+use crate::settings::Settings;
+use crate::state::DriverState;
+
+struct Eta;
+
+thread_local! {
+    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+}
+
+impl Guest for Eta {
+    fn init(config: Vec<(String, String)>) -> Result<(), String> {
+        let settings = Settings::from_config(&PluginConfig::new(config))?;
+        SETTINGS.with(|slot| *slot.borrow_mut() = Some(settings));
+        Ok(())
     }
 
-    fn process_batch(_batch: Batch) -> Result<BatchOutcome, PluginError> {
-        Err(PluginError::fatal("not written yet"))
+    fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
+        SETTINGS.with(|slot| {
+            let slot = slot.borrow();
+            let settings = slot
+                .as_ref()
+                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
+            let plan = if batch.orders.is_empty() {
+                let drivers = fixes::fixes_by_driver(&batch.events);
+                let states = read_states(settings, drivers.keys().copied())?;
+                fixes::plan_fixes(settings, &drivers, states)
+            } else {
+                let drivers = orders::orders_by_driver(&batch.orders);
+                let states = read_states(settings, drivers.keys().copied())?;
+                orders::plan_orders(settings, &drivers, states)
+            };
+            log::debug(&format!(
+                "partition {}: {} records, {} estimates published, {} kv writes",
+                batch.partition,
+                batch.len(),
+                plan.messages.len(),
+                plan.writes.len()
+            ));
+            apply(plan)?;
+            Ok(BatchOutcome { rejected: Vec::new() })
+        })
     }
 }
 
-fleethost_plugin_sdk::export_plugin!(Plugin);
+/// Reads the state of every driver in one round trip, in the given order.
+fn read_states<'a>(
+    settings: &Settings,
+    drivers: impl Iterator<Item = &'a str>,
+) -> Result<Vec<DriverState>, PluginError> {
+    let keys: Vec<String> = drivers.map(|driver_id| state_key(settings, driver_id)).collect();
+    let hashes = kv::hash_get_all_many(&keys)?;
+    if hashes.len() != keys.len() {
+        return Err(PluginError::fatal(format!(
+            "kv returned {} hashes for {} keys",
+            hashes.len(),
+            keys.len()
+        )));
+    }
+    Ok(hashes.iter().map(|fields| DriverState::from_fields(fields)).collect())
+}
+
+/// Sends the messages, then writes kv (see [`plan`] for why in that order).
+fn apply(plan: Plan) -> Result<(), PluginError> {
+    if !plan.messages.is_empty() {
+        produce::send(&plan.messages)?;
+    }
+    if !plan.writes.is_empty() {
+        kv::write(&plan.writes)?;
+    }
+    Ok(())
+}
+
+fleethost_plugin_sdk::export_plugin!(Eta);

@@ -30,7 +30,8 @@ pub use config::PluginConfig;
 pub use wit_bindgen as __wit_bindgen;
 
 /// The raw bindings of the `fleethost:plugin` world, as wit-bindgen generates them.
-#[allow(clippy::too_many_arguments)] // generated: a flattened record argument (`table-def`)
+// Generated code: a flattened record argument (`table-def`), and wit-bindgen's own allow.
+#[allow(clippy::too_many_arguments, clippy::duplicated_attributes)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit/since_v0.2.0",

@@ -1,0 +1,107 @@
+//! A tiny JSON object writer for the plugin's messages.
+//!
+//! The messages are flat objects of strings and numbers; writing them by hand
+//! keeps the plugin free of a serialisation dependency (and small as wasm).
+
+use std::fmt::Write;
+
+/// A flat JSON object being written, field by field, in order.
+#[derive(Debug)]
+pub struct JsonObject {
+    text: String,
+}
+
+impl Default for JsonObject {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonObject {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self {
+            text: String::from("{"),
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.text.len() > 1 {
+            self.text.push(',');
+        }
+        push_string(&mut self.text, key);
+        self.text.push(':');
+    }
+
+    /// Adds a string field.
+    pub fn string(mut self, key: &str, value: &str) -> Self {
+        self.key(key);
+        push_string(&mut self.text, value);
+        self
+    }
+
+    /// Adds a number field; a non-finite number is written as `null`.
+    pub fn number(mut self, key: &str, value: f64) -> Self {
+        self.key(key);
+        if value.is_finite() {
+            // `Display` of f64 never uses an exponent and round-trips.
+            let _ = write!(self.text, "{value}");
+        } else {
+            self.text.push_str("null");
+        }
+        self
+    }
+
+    /// Adds an integer field.
+    pub fn integer(mut self, key: &str, value: i64) -> Self {
+        self.key(key);
+        let _ = write!(self.text, "{value}");
+        self
+    }
+
+    /// The finished object's text.
+    pub fn finish(mut self) -> String {
+        self.text.push('}');
+        self.text
+    }
+}
+
+/// Appends `value` as a JSON string literal, escaping what JSON requires.
+fn push_string(text: &mut String, value: &str) {
+    text.push('"');
+    for character in value.chars() {
+        match character {
+            '"' => text.push_str("\\\""),
+            '\\' => text.push_str("\\\\"),
+            '\n' => text.push_str("\\n"),
+            '\r' => text.push_str("\\r"),
+            '\t' => text.push_str("\\t"),
+            control if u32::from(control) < 0x20 => {
+                let _ = write!(text, "\\u{:04x}", u32::from(control));
+            }
+            other => text.push(other),
+        }
+    }
+    text.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_escaped_strings_and_numbers() {
+        let text = JsonObject::new()
+            .string("id", "a\"b\\c\n\u{1}é")
+            .number("x", 1.5)
+            .number("big", 1e21)
+            .number("bad", f64::NAN)
+            .integer("n", -3)
+            .finish();
+        assert_eq!(
+            text,
+            r#"{"id":"a\"b\\c\n\u0001é","x":1.5,"big":1000000000000000000000,"bad":null,"n":-3}"#
+        );
+        assert_eq!(JsonObject::new().finish(), "{}");
+    }
+}
