@@ -97,3 +97,20 @@ ensure_redis() {
     echo "Redis did not start; see /var/log/redis/ci.log" >&2
     exit 1
 }
+
+# PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`), started with
+# Debian's cluster tools when it is down.
+ensure_postgres() {
+    if pg_isready -q -h 127.0.0.1 -p 5432; then
+        step "PostgreSQL: running on 127.0.0.1:5432"
+        return
+    fi
+    step "starting PostgreSQL on 127.0.0.1:5432"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 1 100); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && return
+        sleep 0.1
+    done
+    echo "PostgreSQL did not start; see /var/log/postgresql/" >&2
+    exit 1
+}
