@@ -14,6 +14,10 @@ use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
 
+/// Partitions of a plugin output topic (`grants.produce_topics`) the host
+/// creates when it is missing. Create the topic beforehand for another layout.
+pub const OUTPUT_TOPIC_PARTITIONS: i32 = 4;
+
 /// Why the host could not start or ended with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -86,6 +90,18 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
         .collect();
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
+    }
+    let output_topics: Vec<String> = config
+        .plugins
+        .values()
+        .flat_map(|plugin| plugin.grants.produce_topics.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if let Err(error) =
+        crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
+    {
+        tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
     }
 
     let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));

@@ -16,3 +16,4 @@ pub mod order_event;
 pub mod pipeline;
 pub mod runtime;
 pub mod simulate;
+pub mod tail;
