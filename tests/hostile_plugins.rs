@@ -205,6 +205,30 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_publish_to_a_topic_outside_the_grants_is_refused_visibly() {
+    let run = hostile_run("prodout", "produce-outside", "", "retries = 1, backoff_ms = 10").await;
+    run.assert_contained("plugin-error");
+    assert!(
+        run.error()
+            .contains("\"hijacked-topic\" is not granted (grants.produce_topics"),
+        "{}",
+        run.error()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_insert_into_a_table_outside_the_grants_is_refused_visibly() {
+    let run = hostile_run("sqlout", "sql-outside", "", "retries = 1, backoff_ms = 10").await;
+    run.assert_contained("plugin-error");
+    assert!(
+        run.error()
+            .contains("\"pg_catalog.pg_authid\" is not granted (grants.sql_write"),
+        "{}",
+        run.error()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn single_rejected_events_are_dead_lettered_and_the_rest_of_the_batch_goes_on() {
     let run = hostile_run("reject", "reject", "", "retries = 0").await;
     run.assert_contained("rejected");

@@ -6,7 +6,9 @@
 //! - `mode`: `loop` (spins forever), `memory-bomb` (allocates until stopped),
 //!   `trap` (panics), `huge-output` (rejects far more events than it got),
 //!   `huge-error` (fails with a message of tens of MiB), `kv-outside` (writes
-//!   a key outside `key_prefix`), `reject` (well-behaved: rejects the
+//!   a key outside `key_prefix`), `produce-outside` (publishes to a topic it
+//!   is not granted), `sql-outside` (inserts into a system table it is not
+//!   granted), `reject` (well-behaved: rejects the
 //!   trigger driver's events one by one and processes the rest);
 //! - `trigger_driver`: misbehave only on batches holding this driver id
 //!   (default: on every batch). Other batches are recorded normally.
@@ -14,7 +16,7 @@
 use std::cell::RefCell;
 
 use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, SetOp, WriteOp};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Rejection};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Rejection, produce, sql};
 
 struct Hostile;
 
@@ -29,13 +31,15 @@ thread_local! {
     static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
 }
 
-const MODES: [&str; 7] = [
+const MODES: [&str; 9] = [
     "loop",
     "memory-bomb",
     "trap",
     "huge-output",
     "huge-error",
     "kv-outside",
+    "produce-outside",
+    "sql-outside",
     "reject",
 ];
 
@@ -147,6 +151,22 @@ fn misbehave(settings: &Settings, batch: &Batch) -> Result<Option<BatchOutcome>,
                 value: "1".into(),
                 ttl_ms: None,
             })])?;
+            Ok(None)
+        }
+        "produce-outside" => {
+            produce::send(&[produce::Message::text("hijacked-topic", "x", "{}".into())])?;
+            Ok(None)
+        }
+        "sql-outside" => {
+            sql::insert(&[sql::InsertOp {
+                table: "pg_catalog.pg_authid".into(),
+                columns: vec![sql::ColumnData {
+                    name: "rolname".into(),
+                    values: sql::ColumnValues::Text(vec!["intruder".into()]),
+                    nulls: Vec::new(),
+                }],
+                on_conflict: sql::OnConflict::Fail,
+            }])?;
             Ok(None)
         }
         _ => Ok(None),
