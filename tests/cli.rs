@@ -25,6 +25,25 @@ fn scratch_file(name: &str, contents: &[u8]) -> String {
     path.display().to_string()
 }
 
+/// The example config with its plugin paths made absolute, so that a copy
+/// elsewhere still finds them.
+fn example_text() -> String {
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    example.replace("\"../target/wasm32-wasip2/plugin/", &format!("\"{}/", plugin_dir()))
+}
+
+fn plugin_dir() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/plugin")
+        .display()
+        .to_string()
+}
+
+/// Where the example config's live-location plugin is, in [`example_text`].
+fn live_location_path() -> String {
+    format!("{}/live_location.wasm", plugin_dir())
+}
+
 fn example_config() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/fleethost.toml")
@@ -37,7 +56,7 @@ fn help_lists_every_subcommand() {
     let output = fleethost(&["--help"]);
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for command in ["run", "check", "simulate", "reload", "status"] {
+    for command in ["run", "check", "simulate", "tail", "reload", "status"] {
         assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
 }
@@ -73,9 +92,8 @@ fn unknown_key_is_refused_naming_key_and_file() {
 
 #[test]
 fn a_file_that_is_not_a_component_is_refused_at_load() {
-    let example = std::fs::read_to_string(example_config()).unwrap();
     let not_wasm = scratch_file("not-a-plugin.wasm", b"this is not wasm");
-    let config = example.replace("../target/wasm32-wasip2/plugin/live_location.wasm", &not_wasm);
+    let config = example_text().replace(&live_location_path(), &not_wasm);
     let config = scratch_file("bad-plugin.toml", config.as_bytes());
     let output = fleethost(&["check", "--config", &config]);
     assert!(!output.status.success());
@@ -88,14 +106,7 @@ fn a_file_that_is_not_a_component_is_refused_at_load() {
 
 #[test]
 fn a_plugin_whose_init_fails_is_refused_at_load() {
-    let example = std::fs::read_to_string(example_config()).unwrap();
-    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin/live_location.wasm");
-    let config = example
-        .replace(
-            "../target/wasm32-wasip2/plugin/live_location.wasm",
-            &plugin.display().to_string(),
-        )
-        .replace("key_prefix = \"\"", "key_prefx = \"oops\"");
+    let config = example_text().replace("key_prefix = \"\"", "key_prefx = \"oops\"");
     let config = scratch_file("bad-init.toml", config.as_bytes());
     let output = fleethost(&["check", "--config", &config]);
     assert!(!output.status.success());
@@ -108,12 +119,8 @@ fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
     // tests/fixtures/test_recorder-wit-0.1.0.wasm was built against
     // wit/since_v0.1.0 and is never rebuilt: it stands for plugins in the field.
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/test_recorder-wit-0.1.0.wasm");
-    let example = std::fs::read_to_string(example_config()).unwrap();
-    let config = example
-        .replace(
-            "../target/wasm32-wasip2/plugin/live_location.wasm",
-            &fixture.display().to_string(),
-        )
+    let config = example_text()
+        .replace(&live_location_path(), &fixture.display().to_string())
         .replace("key_prefix = \"\"", "key_prefix = \"fixture:\"");
     let config = scratch_file("wit-0.1.0.toml", config.as_bytes());
     let output = fleethost(&["check", "--config", &config]);

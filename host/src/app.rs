@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
+use crate::kafka::producer::Producer;
 use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
@@ -24,9 +25,12 @@ pub enum RunError {
     /// The wasm engine could not be set up.
     #[error("cannot start the WebAssembly runtime: {0}")]
     Runtime(String),
-    /// A backend (Redis, PostgreSQL, Kafka producer) cannot be set up.
+    /// A backend (Redis, PostgreSQL) cannot be set up.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The Kafka producer could not be created.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
     /// A plugin could not be loaded or initialised.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -63,9 +67,9 @@ pub async fn load_plugins(
 /// each finish its in-flight batches and commit.
 pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
-    let backends = Backends::connect(&config)?;
+    let producer = Producer::new(&config.kafka)?;
+    let backends = Backends::connect(&config, Some(producer.clone()))?;
     let plugins = load_plugins(&config, &runtime, &backends).await?;
-    let producer = backends.producer.clone();
     let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
         .into_iter()
         .map(|(name, plugin)| {
@@ -98,8 +102,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    if let Err(error) =
-        crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
+    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
     {
         tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
     }

@@ -52,6 +52,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9464")]
         admin: String,
     },
+    /// Follow topics (ETAs, fares, notifications, dead letters) from their
+    /// end and print what arrives: every record, or a summary per topic.
+    Tail {
+        /// Kafka bootstrap servers.
+        #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
+        bootstrap_servers: String,
+        /// Print, every SECONDS, each topic's record count, rate and newest
+        /// record instead of every record.
+        #[arg(long, value_name = "SECONDS")]
+        summary: Option<u64>,
+        /// Topics to follow.
+        #[arg(required = true)]
+        topics: Vec<String>,
+    },
     /// Simulate a fleet of drivers producing GPS fixes to Kafka.
     Simulate {
         /// Kafka bootstrap servers.
@@ -135,12 +149,27 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Check { config: path } => {
             let config = Config::load(&path)?;
             let runtime = fleethost::runtime::PluginRuntime::new().map_err(|error| anyhow::anyhow!("{error:#}"))?;
-            let backends = fleethost::capabilities::Backends::connect(&config)?;
+            // No producer: `check` does not touch Kafka (plugins' init cannot produce).
+            let backends = fleethost::capabilities::Backends::connect(&config, None)?;
             let plugins = fleethost::app::load_plugins(&config, &runtime, &backends).await?;
             println!("{}: ok, {} pipeline(s)", path.display(), config.pipelines.len());
             for plugin in plugins.values() {
                 println!("  plugin {} ({})", plugin.label(), plugin.path().display());
             }
+            Ok(())
+        }
+        Command::Tail {
+            bootstrap_servers,
+            summary,
+            topics,
+        } => {
+            let config = fleethost::tail::TailConfig {
+                bootstrap_servers,
+                topics,
+                summary: summary.map(|seconds| std::time::Duration::from_secs(seconds.max(1))),
+            };
+            let stop = shutdown_on_signal();
+            tokio::task::spawn_blocking(move || fleethost::tail::tail(&config, &stop)).await??;
             Ok(())
         }
         Command::Simulate {

@@ -74,7 +74,12 @@ pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka
             let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
             let payload: String = text(message.payload()).chars().take(MAX_PRINTED).collect();
             match config.summary {
-                None => println!("{} [{}] {}: {payload}", message.topic(), text(message.key()), message.offset()),
+                None => println!(
+                    "{} [{}] {}: {payload}",
+                    message.topic(),
+                    text(message.key()),
+                    message.offset()
+                ),
                 Some(_) => {
                     if let Some((count, latest)) = counts.get_mut(message.topic()) {
                         *count += 1;

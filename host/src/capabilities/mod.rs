@@ -26,8 +26,9 @@ pub struct Backends {
     pub kv: redis_kv::RedisKv,
     /// PostgreSQL, behind `sql`; `None` without `database.url`.
     pub sql: Option<postgres_sql::PostgresSql>,
-    /// The shared idempotent producer, behind `produce` (and dead letters).
-    pub producer: Producer,
+    /// The shared idempotent producer, behind `produce` (and dead letters);
+    /// `None` for `fleethost check`, which does not touch Kafka.
+    pub producer: Option<Producer>,
 }
 
 /// Why a backend could not be set up; names the config key.
@@ -37,13 +38,12 @@ pub enum BackendError {
     Redis(#[from] redis::RedisError),
     #[error("database.url: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
 }
 
 impl Backends {
-    /// The backends `config` names. Must run inside the tokio runtime.
-    pub fn connect(config: &Config) -> Result<Self, BackendError> {
+    /// The backends `config` names, with `producer` behind `produce`. Must run
+    /// inside the tokio runtime.
+    pub fn connect(config: &Config, producer: Option<Producer>) -> Result<Self, BackendError> {
         let sql = match &config.database.url {
             Some(url) => Some(postgres_sql::PostgresSql::connect_lazy(
                 url,
@@ -54,7 +54,7 @@ impl Backends {
         Ok(Self {
             kv: redis_kv::RedisKv::connect_lazy(&config.redis.url)?,
             sql,
-            producer: Producer::new(&config.kafka)?,
+            producer,
         })
     }
 }

@@ -21,7 +21,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 1_000_000;
 /// One instance's view of the producer.
 pub struct ProduceCapability {
     grants: Arc<TopicGrants>,
-    producer: Producer,
+    producer: Option<Producer>,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     denials: Arc<AtomicU64>,
@@ -31,7 +31,12 @@ impl ProduceCapability {
     /// A capability limited by `grants`; a call waits at most `timeout` for
     /// the acknowledgements. Must be created inside the tokio runtime whose
     /// handle it keeps.
-    pub fn new(grants: Arc<TopicGrants>, producer: Producer, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        grants: Arc<TopicGrants>,
+        producer: Option<Producer>,
+        timeout: Duration,
+        denials: Arc<AtomicU64>,
+    ) -> Self {
         Self {
             grants,
             producer,
@@ -66,6 +71,11 @@ impl ProduceCapability {
         if messages.is_empty() {
             return Ok(());
         }
+        let Some(producer) = &self.producer else {
+            return Err(ProduceError::Unavailable(
+                "no Kafka producer in this process (fleethost check)".into(),
+            ));
+        };
         let records: Vec<OutgoingRecord> = messages
             .into_iter()
             .map(|message| OutgoingRecord {
@@ -81,7 +91,7 @@ impl ProduceCapability {
             .collect();
         let timeout = self.timeout;
         self.runtime.block_on(async {
-            match tokio::time::timeout(timeout, self.producer.send_all(&records)).await {
+            match tokio::time::timeout(timeout, producer.send_all(&records)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(ProduceError::Unavailable(format!("kafka: {error}"))),
                 Err(_) => Err(ProduceError::Unavailable(format!(
