@@ -66,27 +66,48 @@ enum Command {
         #[arg(required = true)]
         topics: Vec<String>,
     },
-    /// Simulate a fleet of drivers producing GPS fixes to Kafka.
+    /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
+    /// lifecycle events, produced to Kafka.
+    ///
+    /// Each driver repeatedly gets an order (`order_assigned`, with a pickup
+    /// 0.3-3 km away and a drop-off 1-5 km beyond it, inside the city), drives
+    /// to the pickup in a straight line at 5-13 m/s, waits there 20-120 s
+    /// (`picked_up`), drives to the drop-off (`delivered` on arrival), idles
+    /// 15-90 s and starts over; 3% of the orders are `cancelled` before pickup.
+    /// Fixes follow those trips, with a few metres of GPS jitter, and carry the
+    /// order's `order_id` while the driver has one. Both topics are keyed by
+    /// driver id; every order event has the timestamp of one of its driver's
+    /// fixes. Runs are reproducible: the same --seed and --rate give every
+    /// driver the same trips, fixes and order ids (timestamps count from the
+    /// start of the run).
     Simulate {
         /// Kafka bootstrap servers.
         #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
         bootstrap_servers: String,
-        /// Topic to produce to (created with --partitions if missing).
+        /// Topic of the GPS fixes (created with --partitions if missing).
         #[arg(long, default_value = "rider-updates")]
         topic: String,
+        /// Topic of the order lifecycle events: order_assigned, picked_up,
+        /// delivered, cancelled (created with --partitions if missing).
+        #[arg(long, default_value = "order-events")]
+        orders_topic: String,
+        /// Produce no order events; the fixes then carry no order_id (the
+        /// drivers still drive the same trips).
+        #[arg(long, conflicts_with = "orders_topic")]
+        no_orders: bool,
         /// Number of drivers.
         #[arg(long, default_value_t = 1000)]
         drivers: usize,
-        /// Fixes per second for the whole fleet [default: one per driver per second].
+        /// Fixes per second for the whole fleet, drivers in turn [default: one per driver per second].
         #[arg(long)]
         rate: Option<f64>,
-        /// Stop after this many fixes [default: run until Ctrl-C].
+        /// Stop after this many fixes (order events not counted) [default: run until Ctrl-C].
         #[arg(long)]
         count: Option<u64>,
-        /// Partitions of the topic when it is created.
+        /// Partitions of the topics when they are created.
         #[arg(long, default_value_t = 4)]
         partitions: i32,
-        /// Random seed of the drivers' paths.
+        /// Random seed of the drivers' trips and GPS noise (order ids include it).
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -175,6 +196,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Simulate {
             bootstrap_servers,
             topic,
+            orders_topic,
+            no_orders,
             drivers,
             rate,
             count,
@@ -184,8 +207,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             let config = fleethost::simulate::SimulationConfig {
                 bootstrap_servers,
                 topic,
+                orders_topic: (!no_orders).then_some(orders_topic),
                 drivers,
-                rate: rate.unwrap_or(drivers as f64),
+                rate: rate.unwrap_or(drivers.max(1) as f64),
                 count,
                 seed,
                 partitions,

@@ -41,7 +41,8 @@ impl Point {
         let (from_latitude, to_latitude) = (self.latitude.to_radians(), other.latitude.to_radians());
         let longitude_delta = (other.longitude - self.longitude).to_radians();
         let east = longitude_delta.sin() * to_latitude.cos();
-        let north = from_latitude.cos() * to_latitude.sin() - from_latitude.sin() * to_latitude.cos() * longitude_delta.cos();
+        let north =
+            from_latitude.cos() * to_latitude.sin() - from_latitude.sin() * to_latitude.cos() * longitude_delta.cos();
         normalised_bearing(east.atan2(north).to_degrees())
     }
 
@@ -141,9 +142,15 @@ mod tests {
         for bearing in [0.0, 45.0, 90.0, 181.0, 300.0] {
             for distance in [1.0, 30.0, 2_500.0, 5_000.0] {
                 let end = start.destination(bearing, distance);
-                assert!((start.distance_m(end) - distance).abs() < 1e-6, "{bearing}° {distance} m");
+                assert!(
+                    (start.distance_m(end) - distance).abs() < 1e-6,
+                    "{bearing}° {distance} m"
+                );
                 if distance > 10.0 {
-                    assert!((start.bearing_deg(end) - bearing).abs() < 1e-6, "{bearing}° {distance} m");
+                    assert!(
+                        (start.bearing_deg(end) - bearing).abs() < 1e-6,
+                        "{bearing}° {distance} m"
+                    );
                 }
             }
         }

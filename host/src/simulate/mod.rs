@@ -1,17 +1,29 @@
-//! A simulated fleet: drivers moving along plausible paths in a city, each
-//! sending a GPS fix every second (by default), produced to Kafka in the seed
-//! JSON format and keyed by driver id, as a gateway would.
+//! A simulated fleet: drivers working through delivery orders in a city, each
+//! sending a GPS fix every second (by default) to the fixes topic, and the
+//! orders' lifecycle events (`order_assigned`, `picked_up`, `delivered`,
+//! `cancelled`) to the orders topic, both keyed by driver id as a gateway and
+//! an order service would produce them. Fixes and order events agree: a
+//! driver is at the pickup when it is `picked_up` (see [`trip_model`]).
+//!
+//! Files: [`trip_model`] (the drivers' movements and order lifecycles, with
+//! their rules), [`messages`] (the JSON), [`geometry`] (distances and the city
+//! area); this file paces the fleet and produces to Kafka.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub mod geometry;
+pub mod messages;
+pub mod trip_model;
 
-use futures::StreamExt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::future::{Join, Ready, join, ready};
 use futures::stream::FuturesUnordered;
-use rand::Rng;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use futures::{Future, FutureExt, StreamExt};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
+
+pub use geometry::{CityArea, Point};
+use trip_model::{DriverModel, TripRules};
 
 /// The city the fleet drives in: a bounding box around central Bengaluru.
 pub const CITY: CityArea = CityArea {
@@ -21,88 +33,102 @@ pub const CITY: CityArea = CityArea {
     east: 77.75,
 };
 
-/// Metres per degree of latitude (and of longitude at the equator).
-const METRES_PER_DEGREE: f64 = 111_320.0;
-
-/// A rectangular city area in degrees.
-#[derive(Debug, Clone, Copy)]
-pub struct CityArea {
-    pub south: f64,
-    pub north: f64,
-    pub west: f64,
-    pub east: f64,
-}
+/// The most fixes per driver and second: one per millisecond, so that a
+/// driver's fixes have distinct millisecond timestamps.
+const MAX_FIXES_PER_DRIVER_PER_S: f64 = 1000.0;
 
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct SimulationConfig {
     /// Kafka bootstrap servers.
     pub bootstrap_servers: String,
-    /// Topic to produce to.
+    /// Topic of the GPS fixes.
     pub topic: String,
-    /// Number of drivers.
+    /// Topic of the order lifecycle events; `None`: no order events, and
+    /// fixes without `order_id` (the drivers still drive the same trips).
+    pub orders_topic: Option<String>,
+    /// Number of drivers (at least 1).
     pub drivers: usize,
-    /// Fixes per second for the whole fleet (default: one per driver per second).
+    /// Fixes per second for the whole fleet, drivers in turn: each driver
+    /// sends one fix every `drivers / rate` seconds.
     pub rate: f64,
-    /// Stop after this many fixes (`None`: until cancelled).
+    /// Stop after this many fixes (`None`: until cancelled). Order events
+    /// are not counted.
     pub count: Option<u64>,
-    /// Seed of the random paths, for reproducible runs.
+    /// Seed of the drivers' trips and GPS noise, for reproducible runs.
     pub seed: u64,
-    /// Partitions of the topic when the simulator creates it.
+    /// Partitions of the topics when the simulator creates them.
     pub partitions: i32,
 }
 
-/// One simulated driver.
-#[derive(Debug, Clone)]
-struct Driver {
-    id: String,
-    latitude: f64,
-    longitude: f64,
-    target: (f64, f64),
-    speed: f64,
-    last_fix_ms: i64,
+/// What a simulation sent and the broker acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimulationSummary {
+    pub fixes_sent: u64,
+    pub fixes_acknowledged: u64,
+    pub order_events_sent: u64,
+    pub order_events_acknowledged: u64,
 }
 
-impl Driver {
-    fn new(index: usize, rng: &mut StdRng, now_ms: i64) -> Self {
-        let (latitude, longitude) = random_point(rng);
-        Self {
-            id: format!("driver-{index:06}"),
-            latitude,
-            longitude,
-            target: random_point(rng),
-            speed: rng.random_range(4.0..14.0),
-            last_fix_ms: now_ms,
-        }
-    }
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulationError {
+    /// The rate cannot pace the fleet.
+    #[error(
+        "rate {rate} is not usable for {drivers} driver(s): give a number of fixes per second above 0 and at most \
+         1000 per driver"
+    )]
+    InvalidRate { rate: f64, drivers: usize },
+    /// The orders topic has no name.
+    #[error("the orders topic name is empty: name a topic, or disable order events")]
+    EmptyOrdersTopic,
+    /// Fixes and orders would share a topic, and every consumer of either
+    /// would dead-letter the other half.
+    #[error("the orders topic `{0}` is also the fixes topic: order events need a topic of their own")]
+    SameTopics(String),
+    /// Kafka refused to create a topic or to produce.
+    #[error("Kafka: {0}")]
+    Kafka(#[from] KafkaError),
+}
 
-    /// Moves toward the current target for the time since the last fix; picks a
-    /// new target (and speed) on arrival. Returns the heading in degrees.
-    fn advance(&mut self, now_ms: i64, rng: &mut StdRng) -> f64 {
-        let seconds = ((now_ms - self.last_fix_ms).max(0) as f64) / 1000.0;
-        self.last_fix_ms = now_ms;
-        let metres_per_lng = METRES_PER_DEGREE * self.latitude.to_radians().cos();
-        let north = (self.target.0 - self.latitude) * METRES_PER_DEGREE;
-        let east = (self.target.1 - self.longitude) * metres_per_lng;
-        let remaining = north.hypot(east);
-        let step = self.speed * seconds;
-        if remaining <= step || remaining < 1.0 {
-            (self.latitude, self.longitude) = self.target;
-            self.target = random_point(rng);
-            self.speed = rng.random_range(4.0..14.0);
-        } else {
-            self.latitude += north / remaining * step / METRES_PER_DEGREE;
-            self.longitude += east / remaining * step / metres_per_lng;
+impl SimulationConfig {
+    /// Checks what [`run`] cannot work with, before connecting to anything.
+    pub fn validate(&self) -> Result<(), SimulationError> {
+        let drivers = self.drivers.max(1);
+        if !(self.rate > 0.0 && self.rate <= MAX_FIXES_PER_DRIVER_PER_S * drivers as f64) {
+            return Err(SimulationError::InvalidRate {
+                rate: self.rate,
+                drivers,
+            });
         }
-        east.atan2(north).to_degrees().rem_euclid(360.0)
+        match &self.orders_topic {
+            Some(orders_topic) if orders_topic.is_empty() => Err(SimulationError::EmptyOrdersTopic),
+            Some(orders_topic) if *orders_topic == self.topic => Err(SimulationError::SameTopics(self.topic.clone())),
+            _ => Ok(()),
+        }
     }
 }
 
-fn random_point(rng: &mut StdRng) -> (f64, f64) {
-    (
-        rng.random_range(CITY.south..CITY.north),
-        rng.random_range(CITY.west..CITY.east),
-    )
+/// When each fix of the fleet is due: fix `n` (from 0) is driver `n %
+/// drivers`'s, `n / rate` seconds after the start. Event timestamps come from
+/// this schedule, not from the clock, so that a seed always gives the same
+/// trips; the clock only decides when a fix is sent.
+#[derive(Debug, Clone, Copy)]
+struct FixSchedule {
+    rate: f64,
+    drivers: usize,
+}
+
+impl FixSchedule {
+    /// Milliseconds from the start to fix `fix_number`.
+    fn offset_ms(&self, fix_number: u64) -> i64 {
+        (fix_number as f64 * 1000.0 / self.rate).floor() as i64
+    }
+
+    /// Index of the driver that sends fix `fix_number`.
+    fn driver(&self, fix_number: u64) -> usize {
+        (fix_number % self.drivers as u64) as usize
+    }
 }
 
 fn now_ms() -> i64 {
@@ -111,140 +137,262 @@ fn now_ms() -> i64 {
         .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
-/// The seed JSON of one fix.
-fn fix_json(driver: &Driver, heading: f64, timestamp_ms: i64) -> String {
-    let region = if driver.latitude < (CITY.south + CITY.north) / 2.0 {
-        "south"
-    } else {
-        "north"
-    };
-    serde_json::json!({
-        "driverId": driver.id,
-        "latitude": driver.latitude,
-        "longitude": driver.longitude,
-        "timestamp": timestamp_ms,
-        "speed": driver.speed,
-        "heading": heading,
-        "state": region,
-    })
-    .to_string()
+/// The kind of message a delivery report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Message {
+    Fix,
+    OrderEvent,
+}
+
+/// A delivery report, tagged with the kind of message it is about.
+type TaggedDelivery = Join<Ready<Message>, DeliveryFuture>;
+
+/// The producer, the deliveries in flight and the counts of what was sent and
+/// acknowledged.
+struct FleetProducer {
+    producer: FutureProducer,
+    in_flight: FuturesUnordered<TaggedDelivery>,
+    summary: SimulationSummary,
+}
+
+impl FleetProducer {
+    fn new(producer: FutureProducer) -> Self {
+        Self {
+            producer,
+            in_flight: FuturesUnordered::new(),
+            summary: SimulationSummary::default(),
+        }
+    }
+
+    /// Queues one message with its event time as the Kafka timestamp, waiting
+    /// for delivery reports while the producer's queue is full.
+    async fn send(
+        &mut self,
+        message: Message,
+        topic: &str,
+        key: &str,
+        payload: &str,
+        timestamp_ms: i64,
+    ) -> Result<(), KafkaError> {
+        let mut record = FutureRecord::to(topic)
+            .key(key.as_bytes())
+            .payload(payload.as_bytes())
+            .timestamp(timestamp_ms);
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => {
+                    self.in_flight.push(join(ready(message), delivery));
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    self.wait_for_one().await;
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+        match message {
+            Message::Fix => self.summary.fixes_sent += 1,
+            Message::OrderEvent => self.summary.order_events_sent += 1,
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, (message, report): <TaggedDelivery as Future>::Output) {
+        let acknowledged = u64::from(matches!(report, Ok(Ok(_))));
+        match message {
+            Message::Fix => self.summary.fixes_acknowledged += acknowledged,
+            Message::OrderEvent => self.summary.order_events_acknowledged += acknowledged,
+        }
+    }
+
+    /// Records the delivery reports that have arrived, without waiting.
+    fn collect_ready(&mut self) {
+        while let Some(Some(report)) = self.in_flight.next().now_or_never() {
+            self.record(report);
+        }
+    }
+
+    /// Waits for one delivery report, if any is outstanding.
+    async fn wait_for_one(&mut self) {
+        if let Some(report) = self.in_flight.next().await {
+            self.record(report);
+        }
+    }
+
+    /// Waits for every outstanding delivery report.
+    async fn wait_for_all(&mut self) {
+        while let Some(report) = self.in_flight.next().await {
+            self.record(report);
+        }
+    }
 }
 
 /// Runs the simulation until `count` fixes were sent or `stop` is cancelled;
-/// returns the number of fixes the broker acknowledged.
-pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<u64, KafkaError> {
+/// returns what was sent and acknowledged.
+pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<SimulationSummary, SimulationError> {
+    config.validate()?;
     let kafka = crate::config::KafkaConfig {
         bootstrap_servers: config.bootstrap_servers.clone(),
         properties: Default::default(),
         consumer_properties: Default::default(),
         producer_properties: Default::default(),
     };
-    crate::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&config.topic), config.partitions).await?;
+    let topics: Vec<String> = std::iter::once(config.topic.clone())
+        .chain(config.orders_topic.clone())
+        .collect();
+    crate::kafka::admin::ensure_topics(&kafka, &topics, config.partitions).await?;
     // The host's producer settings, with a longer linger: the fleet sends
     // many small records.
     let producer: FutureProducer = crate::kafka::client_config::producer(&kafka)
         .set("linger.ms", "20")
         .create()?;
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let start_ms = now_ms();
-    let mut drivers: Vec<Driver> = (0..config.drivers.max(1))
-        .map(|index| Driver::new(index, &mut rng, start_ms))
-        .collect();
+    let mut producer = FleetProducer::new(producer);
 
-    let tick = Duration::from_millis(10);
-    let per_tick = config.rate * tick.as_secs_f64();
-    let mut budget = 0.0;
-    let mut next_driver = 0;
-    let mut sent: u64 = 0;
-    let mut acknowledged: u64 = 0;
-    let mut in_flight = FuturesUnordered::new();
-    let mut ticker = tokio::time::interval(tick);
-    let mut last_report = (std::time::Instant::now(), 0u64);
-    tracing::info!(drivers = drivers.len(), rate = config.rate, topic = %config.topic, "simulating fleet");
+    let schedule = FixSchedule {
+        rate: config.rate,
+        drivers: config.drivers.max(1),
+    };
+    let started = Instant::now();
+    let start_ms = now_ms();
+    let mut fleet: Vec<DriverModel> = (0..schedule.drivers)
+        .map(|index| DriverModel::new(index, config.seed, start_ms, CITY, TripRules::default()))
+        .collect();
+    let mut next_fix: u64 = 0;
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut last_report = (Instant::now(), 0u64);
+    tracing::info!(
+        drivers = fleet.len(),
+        rate = config.rate,
+        topic = %config.topic,
+        orders_topic = config.orders_topic.as_deref().unwrap_or("(none)"),
+        seed = config.seed,
+        "simulating fleet"
+    );
     'run: loop {
         tokio::select! {
             _ = stop.cancelled() => break 'run,
             _ = ticker.tick() => {}
         }
-        budget += per_tick;
-        while budget >= 1.0 {
-            if config.count.is_some_and(|count| sent >= count) {
+        let elapsed_ms = started.elapsed().as_millis() as i64;
+        while schedule.offset_ms(next_fix) <= elapsed_ms {
+            if config.count.is_some_and(|count| next_fix >= count) {
                 break 'run;
             }
-            budget -= 1.0;
-            let fleet_size = drivers.len();
-            let driver = &mut drivers[next_driver];
-            next_driver = (next_driver + 1) % fleet_size;
-            let timestamp_ms = now_ms();
-            let heading = driver.advance(timestamp_ms, &mut rng);
-            let payload = fix_json(driver, heading, timestamp_ms);
-            let mut record = FutureRecord::to(&config.topic)
-                .key(driver.id.as_bytes())
-                .payload(payload.as_bytes());
-            loop {
-                match producer.send_result(record) {
-                    Ok(delivery) => {
-                        in_flight.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        record = returned;
-                        if let Some(result) = in_flight.next().await {
-                            acknowledged += u64::from(matches!(result, Ok(Ok(_))));
-                        }
-                    }
-                    Err((error, _)) => return Err(error),
-                }
+            let driver = &mut fleet[schedule.driver(next_fix)];
+            let step = driver.fix_at(start_ms + schedule.offset_ms(next_fix));
+            next_fix += 1;
+            let fix = messages::fix_json(driver.driver_id(), &step.fix, &CITY, config.orders_topic.is_some());
+            producer
+                .send(
+                    Message::Fix,
+                    &config.topic,
+                    driver.driver_id(),
+                    &fix,
+                    step.fix.timestamp_ms,
+                )
+                .await?;
+            if let (Some(orders_topic), Some(event)) = (&config.orders_topic, &step.order_event) {
+                let order = messages::order_json(driver.driver_id(), event);
+                producer
+                    .send(
+                        Message::OrderEvent,
+                        orders_topic,
+                        driver.driver_id(),
+                        &order,
+                        event.timestamp_ms,
+                    )
+                    .await?;
             }
-            sent += 1;
         }
-        while let Some(Some(result)) = futures::FutureExt::now_or_never(in_flight.next()) {
-            acknowledged += u64::from(matches!(result, Ok(Ok(_))));
-        }
+        producer.collect_ready();
         if last_report.0.elapsed() >= Duration::from_secs(5) {
+            let sent = producer.summary.fixes_sent;
             let rate = (sent - last_report.1) as f64 / last_report.0.elapsed().as_secs_f64();
             tracing::info!(
                 sent,
-                acknowledged,
+                acknowledged = producer.summary.fixes_acknowledged,
+                order_events = producer.summary.order_events_sent,
                 fixes_per_s = format!("{rate:.0}"),
                 "simulator progress"
             );
-            last_report = (std::time::Instant::now(), sent);
+            last_report = (Instant::now(), sent);
         }
     }
-    while let Some(result) = in_flight.next().await {
-        acknowledged += u64::from(matches!(result, Ok(Ok(_))));
-    }
-    tracing::info!(sent, acknowledged, "simulator finished");
-    Ok(acknowledged)
+    producer.wait_for_all().await;
+    let summary = producer.summary;
+    tracing::info!(
+        fixes_sent = summary.fixes_sent,
+        fixes_acknowledged = summary.fixes_acknowledged,
+        order_events_sent = summary.order_events_sent,
+        order_events_acknowledged = summary.order_events_acknowledged,
+        "simulator finished"
+    );
+    Ok(summary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn drivers_stay_in_the_city_and_move_at_their_speed() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut driver = Driver::new(1, &mut rng, 0);
-        for second in 1..=600 {
-            let (lat, lng) = (driver.latitude, driver.longitude);
-            driver.advance(second * 1000, &mut rng);
-            let moved = ((driver.latitude - lat) * METRES_PER_DEGREE)
-                .hypot((driver.longitude - lng) * METRES_PER_DEGREE * lat.to_radians().cos());
-            assert!(moved <= 14.5, "moved {moved} m in one second");
-            assert!((CITY.south..=CITY.north).contains(&driver.latitude));
-            assert!((CITY.west..=CITY.east).contains(&driver.longitude));
+    fn config(rate: f64, drivers: usize, orders_topic: Option<&str>) -> SimulationConfig {
+        SimulationConfig {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            topic: "rider-updates".into(),
+            orders_topic: orders_topic.map(str::to_owned),
+            drivers,
+            rate,
+            count: None,
+            seed: 42,
+            partitions: 4,
         }
     }
 
     #[test]
-    fn fixes_decode_with_the_host_decoder() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let driver = Driver::new(3, &mut rng, 0);
-        let json = fix_json(&driver, 90.0, 1_700_000_000_000);
-        let location = crate::event::Location::decode(Some(json.as_bytes()), None).unwrap();
-        assert_eq!(location.driver_id, "driver-000003");
-        assert_eq!(location.timestamp_ms, 1_700_000_000_000);
+    fn each_driver_gets_its_turn_at_the_fleet_rate() {
+        let schedule = FixSchedule {
+            rate: 250.0,
+            drivers: 1000,
+        };
+        assert_eq!(
+            (schedule.driver(0), schedule.driver(999), schedule.driver(1000)),
+            (0, 999, 0)
+        );
+        // 1000 drivers at 250 fixes/s: one fix per driver every 4 s.
+        assert_eq!(schedule.offset_ms(1000) - schedule.offset_ms(0), 4_000);
+        assert_eq!(schedule.offset_ms(1), 4);
+    }
+
+    #[test]
+    fn a_drivers_fix_times_always_increase() {
+        for (rate, drivers) in [(1000.0, 1), (3.0, 7), (2999.0, 3), (1.0, 1)] {
+            let schedule = FixSchedule { rate, drivers };
+            let last_driver = drivers as u64 - 1;
+            let times: Vec<i64> = (0..200u64)
+                .map(|turn| schedule.offset_ms(turn * drivers as u64 + last_driver))
+                .collect();
+            assert!(
+                times.windows(2).all(|pair| pair[0] < pair[1]),
+                "{rate}/s, {drivers} drivers"
+            );
+        }
+    }
+
+    #[test]
+    fn unusable_settings_are_refused_before_connecting() {
+        assert!(config(1000.0, 1000, Some("order-events")).validate().is_ok());
+        assert!(config(1000.0, 1000, None).validate().is_ok());
+        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1001.0] {
+            let error = config(rate, 1, None).validate().expect_err("an unusable rate");
+            assert!(matches!(error, SimulationError::InvalidRate { .. }), "{error}");
+        }
+        assert!(matches!(
+            config(10.0, 10, Some("")).validate(),
+            Err(SimulationError::EmptyOrdersTopic)
+        ));
+        assert!(matches!(
+            config(10.0, 10, Some("rider-updates")).validate(),
+            Err(SimulationError::SameTopics(_))
+        ));
     }
 }
