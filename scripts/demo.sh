@@ -61,12 +61,18 @@ setsid "$FLEETHOST" run --config "$RUN_DIR/fleethost.toml" &
 HOST_PID=$!
 
 # The plugins' output, live: a summary of the three output topics every 10 s
-# (`fleethost tail`), and the history table's size.
+# (`fleethost tail`), the history table's size and a fare.
 setsid "$FLEETHOST" tail --bootstrap-servers "127.0.0.1:$PORT" --summary 10 \
     eta-updates fare-updates delivery-notifications &
 TAIL_PID=$!
+# Final fares come at deliveries (minutes into the run); a running one is
+# shown from Redis meanwhile.
 setsid bash -c 'while sleep 10; do
     echo "driver_locations: $(psql -h 127.0.0.1 -U postgres -d test -Atc "select count(*) from driver_locations" 2>/dev/null || echo "?") rows in PostgreSQL"
+    fare_key="$(redis-cli --scan --pattern "fare:order-*" 2>/dev/null | head -1)"
+    if [[ -n "$fare_key" ]]; then
+        echo "a fare in Redis: $fare_key $(redis-cli hmget "$fare_key" status fare currency distance_m duration_s | paste -sd " ")"
+    fi
 done' &
 HISTORY_PID=$!
 wait "$HOST_PID"
