@@ -1,7 +1,7 @@
 //! `fleethost run` and `fleethost check`: wires config, runtime, capabilities
 //! and pipelines together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +63,24 @@ pub async fn load_plugins(
     Ok(loaded)
 }
 
+/// The topics the host creates at start when missing, each once: the
+/// dead-letter topics of every consumed topic, and the plugins' output topics
+/// (`grants.produce_topics`).
+fn topics_to_create(config: &Config) -> (Vec<String>, Vec<String>) {
+    let dead_letters: BTreeSet<String> = config
+        .pipelines
+        .iter()
+        .flat_map(|pipeline| pipeline.topics.iter().chain(&pipeline.order_topics))
+        .map(|topic| dead_letter_topic(topic))
+        .collect();
+    let outputs: BTreeSet<String> = config
+        .plugins
+        .values()
+        .flat_map(|plugin| plugin.grants.produce_topics.iter().cloned())
+        .collect();
+    (dead_letters.into_iter().collect(), outputs.into_iter().collect())
+}
+
 /// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
 /// each finish its in-flight batches and commit.
 pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
@@ -86,22 +104,10 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
     watch_plugin_files(slots.clone(), config_path, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
-    let dead_letter_topics: Vec<String> = config
-        .pipelines
-        .iter()
-        .flat_map(|pipeline| pipeline.topics.iter().chain(&pipeline.order_topics))
-        .map(|topic| dead_letter_topic(topic))
-        .collect();
+    let (dead_letter_topics, output_topics) = topics_to_create(&config);
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
     }
-    let output_topics: Vec<String> = config
-        .plugins
-        .values()
-        .flat_map(|plugin| plugin.grants.produce_topics.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
     {
         tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
@@ -146,5 +152,47 @@ pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: Cancell
         Ok(())
     } else {
         Err(RunError::Pipelines(failures))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_to_create_are_listed_once() {
+        let config = Config::parse(
+            r#"
+[kafka]
+bootstrap_servers = "127.0.0.1:9092"
+
+[[pipelines]]
+name = "a"
+group_id = "a"
+topics = ["rider-updates"]
+order_topics = ["order-events"]
+plugins = ["p"]
+
+[[pipelines]]
+name = "b"
+group_id = "b"
+topics = ["rider-updates"]
+order_topics = ["order-events"]
+plugins = ["q"]
+
+[plugins.p]
+path = "p.wasm"
+grants = { produce_topics = ["eta-updates", "fare-updates"] }
+
+[plugins.q]
+path = "q.wasm"
+grants = { produce_topics = ["eta-updates"] }
+"#,
+            std::path::Path::new("test.toml"),
+        )
+        .expect("valid config");
+        let (dead_letters, outputs) = topics_to_create(&config);
+        assert_eq!(dead_letters, ["order-events.dlq", "rider-updates.dlq"]);
+        assert_eq!(outputs, ["eta-updates", "fare-updates"]);
     }
 }
