@@ -125,4 +125,17 @@ fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
     let config = scratch_file("wit-0.1.0.toml", config.as_bytes());
     let output = fleethost(&["check", "--config", &config]);
     assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+    let listing = text(&output.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.contains("plugin live-location@") && line.contains("WIT 0.1.0")),
+        "the fixture is linked as a 0.1.0 plugin:\n{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.contains("plugin eta@") && line.contains("WIT 0.2.0")),
+        "current plugins are linked as 0.2.0:\n{listing}"
+    );
 }

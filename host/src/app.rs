@@ -57,7 +57,7 @@ pub async fn load_plugins(
         })
         .await
         .map_err(|error| RunError::Runtime(format!("plugin loader panicked: {error}")))??;
-        tracing::info!(plugin = %name, version = plugin.version(), path = %plugin.path().display(), "plugin loaded");
+        tracing::info!(plugin = %name, version = plugin.version(), wit = plugin.world().as_str(), path = %plugin.path().display(), "plugin loaded");
         loaded.insert(name.clone(), Arc::new(plugin));
     }
     Ok(loaded)

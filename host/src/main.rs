@@ -158,8 +158,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             let plugins = tokio::task::spawn_blocking(move || admin_client::plugins(&admin)).await??;
             for plugin in plugins {
                 println!(
-                    "{}@{}  {}  (reloads: {} activated, {} refused or rolled back)",
-                    plugin.name, plugin.version, plugin.path, plugin.activations, plugin.refusals
+                    "{}@{}  WIT {}  {}  (reloads: {} activated, {} refused or rolled back)",
+                    plugin.name, plugin.version, plugin.wit, plugin.path, plugin.activations, plugin.refusals
                 );
                 if let Some(refusal) = plugin.last_refusal {
                     println!("    last refused: {refusal}");
@@ -175,7 +175,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             let plugins = fleethost::app::load_plugins(&config, &runtime, &backends).await?;
             println!("{}: ok, {} pipeline(s)", path.display(), config.pipelines.len());
             for plugin in plugins.values() {
-                println!("  plugin {} ({})", plugin.label(), plugin.path().display());
+                println!(
+                    "  plugin {} (WIT {}, {})",
+                    plugin.label(),
+                    plugin.world().as_str(),
+                    plugin.path().display()
+                );
             }
             Ok(())
         }

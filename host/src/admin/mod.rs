@@ -32,6 +32,8 @@ pub struct PluginStatus {
     pub name: String,
     /// The running version (content hash).
     pub version: String,
+    /// The WIT package version the running component was built against.
+    pub wit: String,
     /// The component file it is reloaded from.
     pub path: String,
     /// New versions activated since the host started.
@@ -108,6 +110,7 @@ async fn list_plugins(State(state): State<Shared>) -> Json<Vec<PluginStatus>> {
             .map(|slot| PluginStatus {
                 name: slot.name().to_string(),
                 version: slot.current().version().to_string(),
+                wit: slot.current().world().as_str().to_string(),
                 path: slot.path().display().to_string(),
                 activations: slot.activations(),
                 refusals: slot.refusals(),
