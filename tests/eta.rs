@@ -11,10 +11,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::geometry::*;
 use support::*;
 
-/// Mean Earth radius of the test's own haversine, in metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// Event time of the assignments; every scripted time is after it.
 const BASE_MS: i64 = 1_764_000_000_000;
 /// Fixes are this far apart in event time (and in wall-clock intent: the event times match the speeds).
@@ -32,36 +31,6 @@ const PARTITIONS: i32 = 2;
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How long to keep reading a topic after the expected messages arrived, to catch extra ones.
 const SETTLE: Duration = Duration::from_secs(3);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct LatLng {
-    lat: f64,
-    lng: f64,
-}
-
-const fn at(lat: f64, lng: f64) -> LatLng {
-    LatLng { lat, lng }
-}
-
-/// Great-circle distance in metres.
-fn haversine_m(a: LatLng, b: LatLng) -> f64 {
-    let (phi1, phi2) = (a.lat.to_radians(), b.lat.to_radians());
-    let d_phi = (b.lat - a.lat).to_radians();
-    let d_lambda = (b.lng - a.lng).to_radians();
-    let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
-}
-
-/// The point `distance_m` from `from` on the initial bearing `bearing_deg` (on the same sphere): points at several
-/// distances on one bearing lie on one great circle, so consecutive ones are exactly their difference apart.
-fn destination(from: LatLng, bearing_deg: f64, distance_m: f64) -> LatLng {
-    let delta = distance_m / EARTH_RADIUS_M;
-    let theta = bearing_deg.to_radians();
-    let (phi1, lambda1) = (from.lat.to_radians(), from.lng.to_radians());
-    let phi2 = (phi1.sin() * delta.cos() + phi1.cos() * delta.sin() * theta.cos()).asin();
-    let lambda2 = lambda1 + (theta.sin() * delta.sin() * phi1.cos()).atan2(delta.cos() - phi1.sin() * phi2.sin());
-    at(phi2.to_degrees(), lambda2.to_degrees())
-}
 
 /// Which part of the trip a fix belongs to (by the scripted step times).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,28 +367,6 @@ fn eta_key_exists(prefix: &str, order_id: &str) -> bool {
         == 1
 }
 
-/// Waits until `group` committed `topic` up to the end of the messages produced at `positions`; partitions that got
-/// no message count as done (they have no commit to wait for).
-fn wait_for_topic(group: &str, topic: &str, positions: &[Position]) {
-    let ends = end_offsets(positions, PARTITIONS);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let committed = committed_offsets(group, topic, PARTITIONS);
-        if committed
-            .iter()
-            .zip(&ends)
-            .all(|(committed, end)| (*committed).max(0) == *end)
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "group {group} committed {committed:?} of {topic}, end offsets {ends:?} after {TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// The topics and names of one test's run.
 struct Run {
     topic: String,
@@ -479,7 +426,7 @@ impl Run {
         let events: Vec<(String, String)> = trips.iter().map(|trip| trip.order_event(kind)).collect();
         self.order_positions
             .extend(produce_messages(&self.orders, &events).await);
-        wait_for_topic(&self.group, &self.orders, &self.order_positions);
+        wait_until_consumed(&self.group, &self.orders, PARTITIONS, &self.order_positions, TIMEOUT);
     }
 
     /// Produces every trip's fixes of `leg` in event-time order and waits until the plugin processed them.
@@ -493,7 +440,7 @@ impl Run {
         let messages: Vec<(String, String)> = fixes.into_iter().map(|(_, message)| message).collect();
         self.fix_positions
             .extend(produce_messages(&self.topic, &messages).await);
-        wait_for_topic(&self.group, &self.topic, &self.fix_positions);
+        wait_until_consumed(&self.group, &self.topic, PARTITIONS, &self.fix_positions, TIMEOUT);
     }
 }
 

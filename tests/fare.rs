@@ -8,13 +8,12 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::geometry::*;
 use support::*;
 
-/// Mean Earth radius of the test's own haversine, in metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// The tariff the test configures (not the plugin's defaults: 30, 12, 1.5, 50, no surge).
 const BASE_FARE: f64 = 25.0;
 const PER_KM: f64 = 11.0;
@@ -43,35 +42,6 @@ const PARTITIONS: i32 = 2;
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How long to keep reading a topic after the expected messages arrived, to catch extra ones.
 const SETTLE: Duration = Duration::from_secs(3);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct LatLng {
-    lat: f64,
-    lng: f64,
-}
-
-const fn at(lat: f64, lng: f64) -> LatLng {
-    LatLng { lat, lng }
-}
-
-/// Great-circle distance in metres.
-fn haversine_m(a: LatLng, b: LatLng) -> f64 {
-    let (phi1, phi2) = (a.lat.to_radians(), b.lat.to_radians());
-    let d_phi = (b.lat - a.lat).to_radians();
-    let d_lambda = (b.lng - a.lng).to_radians();
-    let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
-}
-
-/// The point `distance_m` from `from` on the initial bearing `bearing_deg` (on the same sphere).
-fn destination(from: LatLng, bearing_deg: f64, distance_m: f64) -> LatLng {
-    let delta = distance_m / EARTH_RADIUS_M;
-    let theta = bearing_deg.to_radians();
-    let (phi1, lambda1) = (from.lat.to_radians(), from.lng.to_radians());
-    let phi2 = (phi1.sin() * delta.cos() + phi1.cos() * delta.sin() * theta.cos()).asin();
-    let lambda2 = lambda1 + (theta.sin() * delta.sin() * phi1.cos()).atan2(delta.cos() - phi1.sin() * phi2.sin());
-    at(phi2.to_degrees(), lambda2.to_degrees())
-}
 
 /// What a scripted fix is, and so whether the fare counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,28 +400,6 @@ fn fare_hash(prefix: &str, order_id: &str) -> HashMap<String, String> {
         .expect("hgetall")
 }
 
-/// Waits until `group` committed `topic` up to the end of the messages produced at `positions`; partitions that got
-/// no message count as done (they have no commit to wait for).
-fn wait_for_topic(group: &str, topic: &str, positions: &[Position]) {
-    let ends = end_offsets(positions, PARTITIONS);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let committed = committed_offsets(group, topic, PARTITIONS);
-        if committed
-            .iter()
-            .zip(&ends)
-            .all(|(committed, end)| (*committed).max(0) == *end)
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "group {group} committed {committed:?} of {topic}, end offsets {ends:?} after {TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 fn config_text(group: &str, topic: &str, orders: &str, fare_topic: &str, prefix: &str) -> String {
     let surge: Vec<String> = SURGE
         .iter()
@@ -599,9 +547,9 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
     let events = |kind: &str| -> Vec<(String, String)> { trips.iter().map(|trip| trip.order_event(kind)).collect() };
 
     order_positions.extend(produce_messages(&orders, &events("order_assigned")).await);
-    wait_for_topic(&group, &orders, &order_positions);
+    wait_until_consumed(&group, &orders, PARTITIONS, &order_positions, TIMEOUT);
     fix_positions.extend(produce_fixes(&topic, &trips, &[Kind::BeforePickup]).await);
-    wait_for_topic(&group, &topic, &fix_positions);
+    wait_until_consumed(&group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
     for trip in &trips {
         assert!(
             fare_hash(&prefix, trip.order_id).is_empty(),
@@ -611,10 +559,10 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
     }
 
     order_positions.extend(produce_messages(&orders, &events("picked_up")).await);
-    wait_for_topic(&group, &orders, &order_positions);
+    wait_until_consumed(&group, &orders, PARTITIONS, &order_positions, TIMEOUT);
     let on_trip = [Kind::LateBeforePickup, Kind::Route, Kind::Jitter, Kind::Jump];
     fix_positions.extend(produce_fixes(&topic, &trips, &on_trip).await);
-    wait_for_topic(&group, &topic, &fix_positions);
+    wait_until_consumed(&group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
     for trip in &trips {
         let last_ms = trip.route().last().expect("a route").at_ms;
         let running = Fare::from_hash(&fare_hash(&prefix, trip.order_id));
@@ -622,9 +570,9 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
     }
 
     order_positions.extend(produce_messages(&orders, &events("delivered")).await);
-    wait_for_topic(&group, &orders, &order_positions);
+    wait_until_consumed(&group, &orders, PARTITIONS, &order_positions, TIMEOUT);
     fix_positions.extend(produce_fixes(&topic, &trips, &[Kind::AfterDelivery]).await);
-    wait_for_topic(&group, &topic, &fix_positions);
+    wait_until_consumed(&group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
 
     let assert_finals = |messages: &[DeadLetter]| -> BTreeMap<String, HashMap<String, String>> {
         let published: Vec<Fare> = messages.iter().map(Fare::from_message).collect();
@@ -663,8 +611,8 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
         &config_text(&replay_group, &topic, &orders, &fare_topic, &prefix),
     );
     let mut replay = Host::start("fare-replay", &replay_config);
-    wait_for_topic(&replay_group, &orders, &order_positions);
-    wait_for_topic(&replay_group, &topic, &fix_positions);
+    wait_until_consumed(&replay_group, &orders, PARTITIONS, &order_positions, TIMEOUT);
+    wait_until_consumed(&replay_group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
     let replayed = assert_finals(&read_all(&fare_topic, trips.len(), SETTLE));
     assert_eq!(replayed, hashes, "redelivery changed a stored fare");
     let status = replay.terminate(Duration::from_secs(30));

@@ -7,13 +7,12 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::geometry::*;
 use support::*;
 
-/// Mean Earth radius of the test's own haversine, in metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// The plugin's thresholds in this test: deliberately not its defaults (25, 500 and 50 m), and the route has fixes
 /// that would notify under the defaults but must not under these.
 const HYSTERESIS_M: f64 = 30.0;
@@ -44,35 +43,6 @@ const CROSSER: &str = "gf-crosser";
 const JITTER: &str = "gf-jitter";
 const COURIER: &str = "gf-courier";
 const ORDER_ID: &str = "gf-order-1";
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct LatLng {
-    lat: f64,
-    lng: f64,
-}
-
-const fn at(lat: f64, lng: f64) -> LatLng {
-    LatLng { lat, lng }
-}
-
-/// Great-circle distance in metres.
-fn haversine_m(a: LatLng, b: LatLng) -> f64 {
-    let (phi1, phi2) = (a.lat.to_radians(), b.lat.to_radians());
-    let d_phi = (b.lat - a.lat).to_radians();
-    let d_lambda = (b.lng - a.lng).to_radians();
-    let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
-}
-
-/// The point `distance_m` from `from` on the initial bearing `bearing_deg` (on the same sphere).
-fn destination(from: LatLng, bearing_deg: f64, distance_m: f64) -> LatLng {
-    let delta = distance_m / EARTH_RADIUS_M;
-    let theta = bearing_deg.to_radians();
-    let (phi1, lambda1) = (from.lat.to_radians(), from.lng.to_radians());
-    let phi2 = (phi1.sin() * delta.cos() + phi1.cos() * delta.sin() * theta.cos()).asin();
-    let lambda2 = lambda1 + (theta.sin() * delta.sin() * phi1.cos()).atan2(delta.cos() - phi1.sin() * phi2.sin());
-    at(phi2.to_degrees(), lambda2.to_degrees())
-}
 
 /// A static fence as the test configures and judges it.
 #[derive(Debug, Clone)]
@@ -631,28 +601,6 @@ fn assert_notices(actual: &[Notice], expected: &BTreeMap<String, Vec<Notice>>) {
     }
 }
 
-/// Waits until `group` committed `topic` up to the end of the messages produced at `positions`; partitions that got
-/// no message count as done (they have no commit to wait for).
-fn wait_for_topic(group: &str, topic: &str, partitions: i32, positions: &[Position]) {
-    let ends = end_offsets(positions, partitions);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let committed = committed_offsets(group, topic, partitions);
-        if committed
-            .iter()
-            .zip(&ends)
-            .all(|(committed, end)| (*committed).max(0) == *end)
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "group {group} committed {committed:?} of {topic}, end offsets {ends:?} after {TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// The plugin's hash of every driver, as stored in Redis.
 fn driver_hashes(prefix: &str) -> BTreeMap<String, HashMap<String, String>> {
     let mut connection = redis();
@@ -720,10 +668,10 @@ async fn scripted_routes_notify_once_per_crossing_and_redelivery_re_emits_nothin
     ];
     for ((kind, at_ms), window) in order_steps.into_iter().zip(&script.windows) {
         order_positions.extend(produce_messages(&orders, &[script.order.event(kind, at_ms)]).await);
-        wait_for_topic(&group, &orders, PARTITIONS, &order_positions);
+        wait_until_consumed(&group, &orders, PARTITIONS, &order_positions, TIMEOUT);
         let messages: Vec<(String, String)> = window.iter().map(ScriptedFix::message).collect();
         fix_positions.extend(produce_messages(&topic, &messages).await);
-        wait_for_topic(&group, &topic, PARTITIONS, &fix_positions);
+        wait_until_consumed(&group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
     }
 
     let first_run = parse_notices(&read_all(&notifications, expected_count, SETTLE));
@@ -767,8 +715,8 @@ async fn scripted_routes_notify_once_per_crossing_and_redelivery_re_emits_nothin
         &config_text(&replay_group, &topic, &orders, &notifications, &prefix, &fences),
     );
     let mut replay = Host::start("geofence-replay", &replay_config);
-    wait_for_topic(&replay_group, &orders, PARTITIONS, &order_positions);
-    wait_for_topic(&replay_group, &topic, PARTITIONS, &fix_positions);
+    wait_until_consumed(&replay_group, &orders, PARTITIONS, &order_positions, TIMEOUT);
+    wait_until_consumed(&replay_group, &topic, PARTITIONS, &fix_positions, TIMEOUT);
     let after_replay = parse_notices(&read_all(&notifications, expected_count, SETTLE));
     assert_eq!(
         after_replay.len(),

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod geometry;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -609,7 +611,12 @@ pub fn wait_for_commits(group: &str, topic: &str, ends: &[i64], timeout: Duratio
     let deadline = Instant::now() + timeout;
     loop {
         let committed = committed_offsets(group, topic, ends.len() as i32);
-        if committed == ends {
+        // A partition that never got a message has nothing to commit (-1).
+        if committed
+            .iter()
+            .zip(ends)
+            .all(|(committed, end)| (*committed).max(0) == *end)
+        {
             return;
         }
         assert!(
@@ -618,6 +625,12 @@ pub fn wait_for_commits(group: &str, topic: &str, ends: &[i64], timeout: Duratio
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Waits until `group` committed `topic` past every message produced at
+/// `positions` (partitions that got none count as done).
+pub fn wait_until_consumed(group: &str, topic: &str, partitions: i32, positions: &[Position], timeout: Duration) {
+    wait_for_commits(group, topic, &end_offsets(positions, partitions), timeout);
 }
 
 /// Waits until `condition` holds.
