@@ -33,17 +33,24 @@ pub const DROPOFF_FIELDS: [&str; 4] = ["dropoff", "drop_off", "dropoff_location"
 /// The lifecycle step an order event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStep {
+    /// `order_assigned`: a driver got the order; both points are known.
     Assigned,
+    /// `picked_up`: the driver collected it.
     PickedUp,
+    /// `delivered`: handed over at the drop-off.
     Delivered,
+    /// `cancelled`: the trip ends without delivery.
     Cancelled,
 }
 
 /// One validated order event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
+    /// Order id as text, whatever its JSON type was.
     pub order_id: String,
+    /// Driver id as text, whatever its JSON type was.
     pub driver_id: String,
+    /// The lifecycle step reported.
     pub step: OrderStep,
     /// (latitude, longitude) of the pickup point.
     pub pickup: Option<(f64, f64)>,

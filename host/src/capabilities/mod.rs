@@ -34,8 +34,10 @@ pub struct Backends {
 /// Why a backend could not be set up; names the config key.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
+    /// The Redis URL is not usable.
     #[error("redis.url: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The PostgreSQL URL is not usable.
     #[error("database.url: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -42,8 +42,11 @@ pub struct HostState {
 /// The capabilities one instance is given, each already limited by the
 /// plugin's grants.
 pub struct Capabilities {
+    /// Redis through `kv`.
     pub kv: KvCapability,
+    /// PostgreSQL through `sql`.
     pub sql: SqlCapability,
+    /// Kafka through `produce`.
     pub produce: ProduceCapability,
 }
 

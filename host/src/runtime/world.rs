@@ -25,7 +25,9 @@ pub enum WorldPre {
 /// The version of the world an instance was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorldVersion {
+    /// `fleethost:plugin@0.2.0`.
     V0_2,
+    /// `fleethost:plugin@0.1.0`: no order batches, no sql or produce.
     V0_1,
 }
 
