@@ -55,10 +55,8 @@
 mod history;
 mod settings;
 
-use std::cell::RefCell;
-
 use fleethost_plugin_sdk::sql::{self, SqlError};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError, log};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 use settings::Settings;
 
@@ -72,14 +70,15 @@ struct Instance {
 }
 
 thread_local! {
-    static INSTANCE: RefCell<Option<Instance>> = const { RefCell::new(None) };
+    /// What `init` set up, updated by the batches.
+    static INSTANCE: Slot<Instance> = const { Slot::new() };
 }
 
 impl Guest for DbWriter {
     fn init(config: Vec<(String, String)>) -> Result<(), String> {
-        let settings = Settings::from_config(config)?;
-        INSTANCE.with(|instance| {
-            *instance.borrow_mut() = Some(Instance {
+        let settings = Settings::from_config(&PluginConfig::new(config))?;
+        INSTANCE.with(|slot| {
+            slot.set(Instance {
                 settings,
                 table_ensured: false,
             })
@@ -88,40 +87,41 @@ impl Guest for DbWriter {
     }
 
     fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
-        INSTANCE.with(|instance| {
-            let mut instance = instance.borrow_mut();
-            let instance = instance
-                .as_mut()
-                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
-            if batch.events.is_empty() {
-                log::debug(&format!(
-                    "{} partition {}: {} order events, not locations: nothing written",
-                    batch.topic,
-                    batch.partition,
-                    batch.orders.len()
-                ));
-                return Ok(BatchOutcome { rejected: Vec::new() });
-            }
-            let table = instance.settings.table.as_str();
-            if !instance.table_ensured {
-                sql::ensure_table(&history::table_def(table)).map_err(in_context("creating", table))?;
-                instance.table_ensured = true;
-            }
-            let insert = history::insert_op(table, &batch.topic, batch.partition, &batch.events);
-            let written: u64 = sql::insert(std::slice::from_ref(&insert))
-                .map_err(in_context("inserting into", table))?
-                .iter()
-                .sum();
-            let rows = batch.events.len() as u64;
-            log::debug(&format!(
-                "{} partition {}: {rows} fixes, {written} rows written to {table}, {} duplicates skipped",
-                batch.topic,
-                batch.partition,
-                rows.saturating_sub(written)
-            ));
-            Ok(BatchOutcome { rejected: Vec::new() })
-        })
+        INSTANCE.with(|slot| slot.with_mut(|instance| process(instance, &batch)))?;
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
+}
+
+/// Writes the batch's fixes, creating the table first if this instance has
+/// not yet.
+fn process(instance: &mut Instance, batch: &Batch) -> Result<(), PluginError> {
+    if batch.events.is_empty() {
+        log::debug(&format!(
+            "{} partition {}: {} order events, not locations: nothing written",
+            batch.topic,
+            batch.partition,
+            batch.orders.len()
+        ));
+        return Ok(());
+    }
+    let table = instance.settings.table.as_str();
+    if !instance.table_ensured {
+        sql::ensure_table(&history::table_def(table)).map_err(in_context("creating", table))?;
+        instance.table_ensured = true;
+    }
+    let insert = history::insert_op(table, &batch.topic, batch.partition, &batch.events);
+    let written: u64 = sql::insert(std::slice::from_ref(&insert))
+        .map_err(in_context("inserting into", table))?
+        .iter()
+        .sum();
+    let rows = batch.events.len() as u64;
+    log::debug(&format!(
+        "{} partition {}: {rows} fixes, {written} rows written to {table}, {} duplicates skipped",
+        batch.topic,
+        batch.partition,
+        rows.saturating_sub(written)
+    ));
+    Ok(())
 }
 
 /// Turns a sql error into the batch's error (unavailable stays retryable),

@@ -29,8 +29,7 @@ pub struct Settings {
 impl Settings {
     /// Reads the config map handed to `init`; the error names the offending key
     /// and value.
-    pub fn from_config(pairs: Vec<(String, String)>) -> Result<Self, String> {
-        let config = PluginConfig::new(pairs);
+    pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
         config.reject_unknown(KNOWN_KEYS)?;
         let table = config.string_or(TABLE_KEY, DEFAULT_TABLE);
         if !is_table_name(&table) {
@@ -69,12 +68,7 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        Settings::from_config(
-            pairs
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-        )
+        Settings::from_config(&PluginConfig::from_pairs(pairs))
     }
 
     #[test]

@@ -45,23 +45,6 @@ pub struct Estimate {
     pub ts_ms: i64,
 }
 
-/// The name of an active phase as published (`to_pickup`, `to_dropoff`).
-pub fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::ToPickup => "to_pickup",
-        Phase::ToDropoff => "to_dropoff",
-        Phase::Delivered => "delivered",
-        Phase::Cancelled => "cancelled",
-    }
-}
-
-/// Parses a name written by [`phase_name`].
-pub fn parse_phase(name: &str) -> Option<Phase> {
-    [Phase::ToPickup, Phase::ToDropoff, Phase::Delivered, Phase::Cancelled]
-        .into_iter()
-        .find(|phase| phase_name(*phase) == name)
-}
-
 /// The ETA of `trip` for a driver at `position` moving at `speed_mps` (the
 /// smoothed speed, `None` when not measured yet); `None` when the trip is not
 /// active.
@@ -227,13 +210,5 @@ mod tests {
             &RULES
         ));
         assert!(is_meaningful(None, &estimate_with(300, Phase::ToPickup), &RULES));
-    }
-
-    #[test]
-    fn phase_names_round_trip() {
-        for phase in [Phase::ToPickup, Phase::ToDropoff, Phase::Delivered, Phase::Cancelled] {
-            assert_eq!(parse_phase(phase_name(phase)), Some(phase));
-        }
-        assert_eq!(parse_phase("parked"), None);
     }
 }

@@ -10,29 +10,23 @@
 
 use std::collections::BTreeMap;
 
-use fleethost_plugin_sdk::Event;
+use fleethost_plugin_sdk::kv::WriteOp;
+use fleethost_plugin_sdk::{Event, Plan, group};
 
 use crate::estimate::{Estimate, Sent, estimate, is_meaningful};
 use crate::motion::{Fix, Observation};
-use crate::plan::{Plan, hash_set, state_key};
+use crate::plan::{publish, state_key};
 use crate::settings::Settings;
 use crate::state::DriverState;
 
 /// The fixes of a batch per driver, each driver's in event-time order (batch
-/// order on equal times).
+/// order on equal times), as the positions the speed is measured from.
 pub fn fixes_by_driver(events: &[Event]) -> BTreeMap<&str, Vec<Fix>> {
-    let mut drivers: BTreeMap<&str, Vec<Fix>> = BTreeMap::new();
-    for event in events {
-        drivers.entry(event.driver_id.as_str()).or_default().push(Fix {
-            latitude: event.latitude,
-            longitude: event.longitude,
-            ts_ms: event.timestamp_ms,
-        });
-    }
-    for fixes in drivers.values_mut() {
-        fixes.sort_by_key(|fix| fix.ts_ms);
-    }
-    drivers
+    group::fixes_by_driver_as(events, |event| Fix {
+        latitude: event.latitude,
+        longitude: event.longitude,
+        ts_ms: event.timestamp_ms,
+    })
 }
 
 /// What a driver's fixes of one batch did.
@@ -81,10 +75,10 @@ pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<Fix>>, state
         let update = advance(&mut state, fixes, settings);
         if update.changed {
             plan.writes
-                .push(hash_set(&state_key(settings, driver_id), state.eta_fields()));
+                .push(WriteOp::hash_set(&state_key(settings, driver_id), state.eta_fields()));
         }
         if let Some(estimate) = &update.publish {
-            plan.publish(settings, estimate);
+            publish(&mut plan, settings, estimate);
         }
     }
     plan
@@ -95,7 +89,6 @@ mod tests {
     use super::*;
     use fleethost_plugin_sdk::PluginConfig;
     use fleethost_plugin_sdk::Point;
-    use fleethost_plugin_sdk::kv::WriteOp;
     use fleethost_plugin_sdk::trip::{Phase, Trip};
     use geo::{Destination, Haversine};
 

@@ -8,22 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use fleethost_plugin_sdk::OrderEvent;
 use fleethost_plugin_sdk::kv::WriteOp;
 use fleethost_plugin_sdk::trip::{Trip, TripChange};
+use fleethost_plugin_sdk::{OrderEvent, Plan};
 
-use crate::plan::{Plan, eta_key, hash_set, state_key};
+use crate::plan::{eta_key, state_key};
 use crate::settings::Settings;
 use crate::state::DriverState;
-
-/// The order events of a batch per driver, in batch order.
-pub fn orders_by_driver(orders: &[OrderEvent]) -> BTreeMap<&str, Vec<&OrderEvent>> {
-    let mut drivers: BTreeMap<&str, Vec<&OrderEvent>> = BTreeMap::new();
-    for order in orders {
-        drivers.entry(order.driver_id.as_str()).or_default().push(order);
-    }
-    drivers
-}
 
 /// What a driver's order events of one batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,7 +56,8 @@ pub fn advance(state: &mut DriverState, orders: &[&OrderEvent]) -> TripUpdate {
 }
 
 /// The writes of an order batch, given each driver's events and their state
-/// as read from kv (in the same order). Order batches send no messages.
+/// as read from kv (in the same order; see `sdk::group::orders_by_driver`).
+/// Order batches send no messages.
 pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, orders), mut state) in drivers.iter().zip(states) {
@@ -73,9 +65,9 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
         let key = state_key(settings, driver_id);
         if update.replaced {
             plan.writes.push(WriteOp::Delete(key.clone()));
-            plan.writes.push(hash_set(&key, state.all_fields()));
+            plan.writes.push(WriteOp::hash_set(&key, state.all_fields()));
         } else if let Some(trip) = state.trip.as_ref().filter(|_| update.changed) {
-            plan.writes.push(hash_set(&key, trip.to_fields()));
+            plan.writes.push(WriteOp::hash_set(&key, trip.to_fields()));
         }
         for order_id in &update.ended_orders {
             plan.writes.push(WriteOp::Delete(eta_key(settings, order_id)));
@@ -87,6 +79,7 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleethost_plugin_sdk::group::orders_by_driver;
     use fleethost_plugin_sdk::trip::Phase;
     use fleethost_plugin_sdk::{OrderKind, PluginConfig, Point};
 

@@ -41,51 +41,25 @@ impl Settings {
     /// Reads and validates the config map handed to `init`.
     pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
         config.reject_unknown(KEYS)?;
-        let eta_topic = config.string_or("eta_topic", "eta-updates");
-        if eta_topic.trim().is_empty() {
-            return Err("config key `eta_topic` must not be empty".into());
-        }
-        let eta_ttl_s = number(config, "eta_ttl_s", 3600.0, Range::AtLeast(1.0))?;
-        if eta_ttl_s.fract() != 0.0 {
-            return Err(format!("config key `eta_ttl_s` = {eta_ttl_s}: expected whole seconds"));
-        }
         Ok(Self {
             key_prefix: config.string_or("key_prefix", ""),
-            eta_topic,
-            eta_ttl_ms: (eta_ttl_s * 1000.0) as u64,
+            eta_topic: config.non_empty_or("eta_topic", "eta-updates")?,
+            eta_ttl_ms: config.ttl_ms_or("eta_ttl_s", 3600)?,
             motion: MotionRules {
-                jitter_m: number(config, "jitter_m", 5.0, Range::AtLeast(0.0))?,
-                max_speed_mps: number(config, "max_speed_mps", 70.0, Range::Positive)?,
-                stop_window_s: number(config, "stop_window_s", 10.0, Range::Positive)?,
-                smoothing_s: number(config, "speed_smoothing_s", 20.0, Range::Positive)?,
+                jitter_m: config.at_least_or("jitter_m", 5.0, 0.0)?,
+                max_speed_mps: config.positive_or("max_speed_mps", 70.0)?,
+                stop_window_s: config.positive_or("stop_window_s", 10.0)?,
+                smoothing_s: config.positive_or("speed_smoothing_s", 20.0)?,
             },
             estimate: EstimateRules {
-                route_factor: number(config, "route_factor", 1.0, Range::AtLeast(1.0))?,
-                default_speed_mps: number(config, "default_speed_mps", 5.0, Range::Positive)?,
-                min_speed_mps: number(config, "min_speed_mps", 2.0, Range::Positive)?,
-                min_change_s: number(config, "min_change_s", 15.0, Range::AtLeast(0.0))?,
-                min_change_ratio: number(config, "min_change_ratio", 0.1, Range::AtLeast(0.0))?,
+                route_factor: config.at_least_or("route_factor", 1.0, 1.0)?,
+                default_speed_mps: config.positive_or("default_speed_mps", 5.0)?,
+                min_speed_mps: config.positive_or("min_speed_mps", 2.0)?,
+                min_change_s: config.at_least_or("min_change_s", 15.0, 0.0)?,
+                min_change_ratio: config.at_least_or("min_change_ratio", 0.1, 0.0)?,
             },
         })
     }
-}
-
-/// The values a numeric key accepts (always finite).
-#[derive(Debug, Clone, Copy)]
-enum Range {
-    Positive,
-    AtLeast(f64),
-}
-
-/// The number at `key`, `default` when absent.
-fn number(config: &PluginConfig, key: &str, default: f64, range: Range) -> Result<f64, String> {
-    let text = config.string_or(key, &default.to_string());
-    let value = text.trim().parse::<f64>().ok().filter(|value| value.is_finite());
-    let (accepted, expectation) = match range {
-        Range::Positive => (value.filter(|value| *value > 0.0), "a number > 0".to_string()),
-        Range::AtLeast(low) => (value.filter(|value| *value >= low), format!("a number >= {low}")),
-    };
-    accepted.ok_or_else(|| format!("config key `{key}` = {text:?}: expected {expectation}"))
 }
 
 #[cfg(test)]
@@ -93,8 +67,7 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let pairs = pairs.iter().map(|(key, value)| (key.to_string(), value.to_string()));
-        Settings::from_config(&PluginConfig::new(pairs.collect()))
+        Settings::from_config(&PluginConfig::from_pairs(pairs))
     }
 
     #[test]

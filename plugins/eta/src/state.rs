@@ -6,9 +6,9 @@
 //! last published estimate (`eta_sent_*`, tagged with its order id).
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::trip::{Trip, field};
+use fleethost_plugin_sdk::trip::{Phase, Trip, field};
 
-use crate::estimate::{Sent, parse_phase, phase_name};
+use crate::estimate::Sent;
 use crate::motion::{Fix, Motion};
 
 const LAST_TS_MS: &str = "eta_last_ts_ms";
@@ -47,7 +47,7 @@ impl DriverState {
         let sent = || {
             Some(Sent {
                 order_id: field(fields, SENT_ORDER_ID)?,
-                phase: parse_phase(&field::<String>(fields, SENT_PHASE)?)?,
+                phase: Phase::parse(&field::<String>(fields, SENT_PHASE)?)?,
                 eta_s: field(fields, SENT_ETA_S)?,
             })
         };
@@ -84,7 +84,7 @@ impl DriverState {
         }
         if let Some(sent) = &self.sent {
             fields.push(FieldValue::new(SENT_ORDER_ID, &sent.order_id));
-            fields.push(FieldValue::new(SENT_PHASE, phase_name(sent.phase)));
+            fields.push(FieldValue::new(SENT_PHASE, sent.phase.as_str()));
             fields.push(FieldValue::new(SENT_ETA_S, sent.eta_s));
         }
         fields
@@ -102,7 +102,6 @@ impl DriverState {
 mod tests {
     use super::*;
     use fleethost_plugin_sdk::Point;
-    use fleethost_plugin_sdk::trip::Phase;
 
     #[test]
     fn state_round_trips_through_fields() {

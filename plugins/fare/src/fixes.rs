@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use fleethost_plugin_sdk::Event;
+use fleethost_plugin_sdk::kv::WriteOp;
 use fleethost_plugin_sdk::trip::{Phase, Trip};
+use fleethost_plugin_sdk::{Event, Plan};
 
 use crate::odometer::{Fix, Step};
-use crate::plan::{FareRecord, Plan, Status, hash_set, state_key};
+use crate::plan::{FareRecord, Status, state_key, store};
 use crate::settings::Settings;
 use crate::state::DriverState;
 
@@ -22,19 +23,6 @@ use crate::state::DriverState;
 /// once the trip ended, at or before its end.
 pub fn in_window(trip: &Trip, ts_ms: i64) -> bool {
     trip.picked_up_ms.is_some_and(|picked_up| ts_ms >= picked_up) && trip.ended_ms.is_none_or(|ended| ts_ms <= ended)
-}
-
-/// The fixes of a batch per driver, each driver's in event-time order (batch
-/// order on equal times).
-pub fn fixes_by_driver(events: &[Event]) -> BTreeMap<&str, Vec<&Event>> {
-    let mut drivers: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
-    for event in events {
-        drivers.entry(event.driver_id.as_str()).or_default().push(event);
-    }
-    for fixes in drivers.values_mut() {
-        fixes.sort_by_key(|event| event.timestamp_ms);
-    }
-    drivers
 }
 
 /// What a driver's fixes of one batch did.
@@ -90,17 +78,20 @@ pub fn advance(state: &mut DriverState, fixes: &[&Event], settings: &Settings) -
 }
 
 /// The writes of a fix batch, given each driver's fixes and their state as
-/// read from kv (in the same order). Running fares are stored, not published.
+/// read from kv (in the same order; see `sdk::group::fixes_by_driver`).
+/// Running fares are stored, not published.
 pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<&Event>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, fixes), mut state) in drivers.iter().zip(states) {
         let update = advance(&mut state, fixes, settings);
         if update.changed {
-            plan.writes
-                .push(hash_set(&state_key(settings, driver_id), state.metering_fields()));
+            plan.writes.push(WriteOp::hash_set(
+                &state_key(settings, driver_id),
+                state.metering_fields(),
+            ));
         }
         if let Some(record) = &update.running {
-            plan.store(settings, record);
+            store(&mut plan, settings, record);
         }
     }
     plan
@@ -109,7 +100,7 @@ pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<&Event>>, st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleethost_plugin_sdk::kv::WriteOp;
+    use fleethost_plugin_sdk::group::fixes_by_driver;
     use fleethost_plugin_sdk::{PluginConfig, Point};
     use geo::{Destination, Haversine};
 

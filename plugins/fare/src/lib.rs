@@ -60,7 +60,6 @@
 //! e.g. "south=1.5,north=1.2"), `jitter_m` (5), `max_speed_mps` (70).
 
 pub mod fixes;
-pub mod json;
 pub mod odometer;
 pub mod orders;
 pub mod plan;
@@ -68,81 +67,64 @@ pub mod pricing;
 pub mod settings;
 pub mod state;
 
-use std::cell::RefCell;
+use fleethost_plugin_sdk::group::{fixes_by_driver, orders_by_driver};
+use fleethost_plugin_sdk::state::read_hashes;
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, Plan, PluginConfig, PluginError, Slot, log};
 
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, kv, log, produce};
-
-use crate::plan::{Plan, state_key};
+use crate::plan::state_key;
 use crate::settings::Settings;
 use crate::state::DriverState;
 
 struct Fare;
 
 thread_local! {
-    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    /// The settings `init` read, for every batch.
+    static SETTINGS: Slot<Settings> = const { Slot::new() };
 }
 
 impl Guest for Fare {
     fn init(config: Vec<(String, String)>) -> Result<(), String> {
         let settings = Settings::from_config(&PluginConfig::new(config))?;
-        SETTINGS.with(|slot| *slot.borrow_mut() = Some(settings));
+        SETTINGS.with(|slot| slot.set(settings));
         Ok(())
     }
 
     fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
-        SETTINGS.with(|slot| {
-            let slot = slot.borrow();
-            let settings = slot
-                .as_ref()
-                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
-            let plan = if batch.orders.is_empty() {
-                let drivers = fixes::fixes_by_driver(&batch.events);
-                let states = read_states(settings, drivers.keys().copied())?;
-                fixes::plan_fixes(settings, &drivers, states)
-            } else {
-                let drivers = orders::orders_by_driver(&batch.orders);
-                let states = read_states(settings, drivers.keys().copied())?;
-                orders::plan_orders(settings, &drivers, states)
-            };
-            log::debug(&format!(
-                "partition {}: {} records, {} final fares published, {} kv writes",
-                batch.partition,
-                batch.len(),
-                plan.messages.len(),
-                plan.writes.len()
-            ));
-            apply(plan)?;
-            Ok(BatchOutcome { rejected: Vec::new() })
-        })
+        SETTINGS.with(|slot| slot.with(|settings| process(settings, &batch)))?;
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
 }
 
-/// Reads the state of every driver in one round trip, in the given order.
+/// One batch (of fixes or of order events): one read of its drivers' states,
+/// the plan, then its messages and writes.
+fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
+    let plan: Plan = if batch.orders.is_empty() {
+        let drivers = fixes_by_driver(&batch.events);
+        fixes::plan_fixes(settings, &drivers, read_states(settings, drivers.keys().copied())?)
+    } else {
+        let drivers = orders_by_driver(&batch.orders);
+        orders::plan_orders(settings, &drivers, read_states(settings, drivers.keys().copied())?)
+    };
+    log::debug(&format!(
+        "partition {}: {} records, {} final fares published, {} kv writes",
+        batch.partition,
+        batch.len(),
+        plan.messages.len(),
+        plan.writes.len()
+    ));
+    plan.apply()
+}
+
+/// The state of every driver, in the given order.
 fn read_states<'a>(
     settings: &Settings,
     drivers: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<DriverState>, PluginError> {
     let keys: Vec<String> = drivers.map(|driver_id| state_key(settings, driver_id)).collect();
-    let hashes = kv::hash_get_all_many(&keys)?;
-    if hashes.len() != keys.len() {
-        return Err(PluginError::fatal(format!(
-            "kv returned {} hashes for {} keys",
-            hashes.len(),
-            keys.len()
-        )));
-    }
-    Ok(hashes.iter().map(|fields| DriverState::from_fields(fields)).collect())
-}
-
-/// Sends the messages, then writes kv (see [`plan`] for why in that order).
-fn apply(plan: Plan) -> Result<(), PluginError> {
-    if !plan.messages.is_empty() {
-        produce::send(&plan.messages)?;
-    }
-    if !plan.writes.is_empty() {
-        kv::write(&plan.writes)?;
-    }
-    Ok(())
+    Ok(read_hashes(&keys)?
+        .iter()
+        .map(|fields| DriverState::from_fields(fields))
+        .collect())
 }
 
 fleethost_plugin_sdk::export_plugin!(Fare);

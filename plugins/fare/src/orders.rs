@@ -11,22 +11,13 @@
 
 use std::collections::BTreeMap;
 
-use fleethost_plugin_sdk::OrderEvent;
 use fleethost_plugin_sdk::kv::WriteOp;
 use fleethost_plugin_sdk::trip::{Phase, Trip, TripChange};
+use fleethost_plugin_sdk::{OrderEvent, Plan};
 
-use crate::plan::{FareRecord, Plan, Status, hash_set, state_key};
+use crate::plan::{FareRecord, Status, publish, state_key, store};
 use crate::settings::Settings;
 use crate::state::DriverState;
-
-/// The order events of a batch per driver, in batch order.
-pub fn orders_by_driver(orders: &[OrderEvent]) -> BTreeMap<&str, Vec<&OrderEvent>> {
-    let mut drivers: BTreeMap<&str, Vec<&OrderEvent>> = BTreeMap::new();
-    for order in orders {
-        drivers.entry(order.driver_id.as_str()).or_default().push(order);
-    }
-    drivers
-}
 
 /// What a driver's order events of one batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,7 +74,8 @@ pub fn advance(state: &mut DriverState, orders: &[&OrderEvent], settings: &Setti
 }
 
 /// The writes and messages of an order batch, given each driver's events and
-/// their state as read from kv (in the same order).
+/// their state as read from kv (in the same order; see
+/// `sdk::group::orders_by_driver`).
 pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, orders), mut state) in drivers.iter().zip(states) {
@@ -93,14 +85,14 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
             if update.replaced {
                 plan.writes.push(WriteOp::Delete(key.clone()));
             }
-            plan.writes.push(hash_set(&key, trip.to_fields()));
+            plan.writes.push(WriteOp::hash_set(&key, trip.to_fields()));
         }
         for record in &update.finals {
-            plan.publish(settings, record);
-            plan.store(settings, record);
+            publish(&mut plan, settings, record);
+            store(&mut plan, settings, record);
         }
         for record in &update.cancelled {
-            plan.store(settings, record);
+            store(&mut plan, settings, record);
         }
     }
     plan
@@ -109,6 +101,7 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleethost_plugin_sdk::group::orders_by_driver;
     use fleethost_plugin_sdk::{OrderKind, PluginConfig, Point};
 
     use crate::odometer::Odometer;

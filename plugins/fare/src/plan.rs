@@ -1,17 +1,16 @@
-//! What a batch turns into: the kv writes and the messages to send, built by
-//! pure functions so that tests can inspect them without a host.
+//! A fare record and what storing or publishing it adds to a batch's [`Plan`]
+//! (built by pure functions, so that tests can inspect it without a host).
 //!
-//! The glue in `lib.rs` sends the messages first and writes kv second: if the
-//! write fails after the send, the retried batch publishes the final fare
-//! again (a duplicate, the only way one can happen); the other order could
-//! lose the final fare for good.
+//! `Plan::apply` sends before it writes: if the write fails after the send,
+//! the retried batch publishes the final fare again (a duplicate, the only way
+//! one can happen); the other order could lose the final fare for good.
 
-use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, UpsertNewerOp, WriteOp};
+use fleethost_plugin_sdk::Plan;
+use fleethost_plugin_sdk::json::JsonObject;
+use fleethost_plugin_sdk::kv::{FieldValue, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::produce::Message;
-
 use fleethost_plugin_sdk::trip::Trip;
 
-use crate::json::JsonObject;
 use crate::pricing::Quote;
 use crate::settings::Settings;
 use crate::state::Metering;
@@ -73,43 +72,32 @@ impl FareRecord {
     }
 }
 
-/// The outputs of one batch.
-#[derive(Debug, Default)]
-pub struct Plan {
-    /// kv writes, in order, for one `kv::write` call.
-    pub writes: Vec<WriteOp>,
-    /// Messages for one `produce::send` call.
-    pub messages: Vec<Message>,
+/// Writes `record` into `{key_prefix}fare:{order_id}` (an upsert on the
+/// `version` field: the event time for running records, [`FINAL_VERSION`]
+/// otherwise) and renews its expiry.
+pub fn store(plan: &mut Plan, settings: &Settings, record: &FareRecord) {
+    let key = fare_key(settings, &record.order_id);
+    let version = match record.status {
+        Status::Running => record.ts_ms,
+        Status::Final | Status::Cancelled => FINAL_VERSION,
+    };
+    plan.writes.push(WriteOp::UpsertNewer(UpsertNewerOp {
+        key: key.clone(),
+        version_field: "version".to_string(),
+        version,
+        fields: record_fields(settings, record),
+        geo: None,
+    }));
+    plan.writes.push(WriteOp::Expire((key, settings.fare_ttl_ms)));
 }
 
-impl Plan {
-    /// Writes `record` into `{key_prefix}fare:{order_id}` (an upsert on the
-    /// `version` field: the event time for running records, [`FINAL_VERSION`]
-    /// otherwise) and renews its expiry.
-    pub fn store(&mut self, settings: &Settings, record: &FareRecord) {
-        let key = fare_key(settings, &record.order_id);
-        let version = match record.status {
-            Status::Running => record.ts_ms,
-            Status::Final | Status::Cancelled => FINAL_VERSION,
-        };
-        self.writes.push(WriteOp::UpsertNewer(UpsertNewerOp {
-            key: key.clone(),
-            version_field: "version".to_string(),
-            version,
-            fields: record_fields(settings, record),
-            geo: None,
-        }));
-        self.writes.push(WriteOp::Expire((key, settings.fare_ttl_ms)));
-    }
-
-    /// Publishes `record` on `fare_topic`, keyed by order id.
-    pub fn publish(&mut self, settings: &Settings, record: &FareRecord) {
-        self.messages.push(Message::text(
-            &settings.fare_topic,
-            &record.order_id,
-            record_json(settings, record),
-        ));
-    }
+/// Publishes `record` on `fare_topic`, keyed by order id.
+pub fn publish(plan: &mut Plan, settings: &Settings, record: &FareRecord) {
+    plan.messages.push(Message::text(
+        &settings.fare_topic,
+        &record.order_id,
+        record_json(settings, record),
+    ));
 }
 
 /// The kv key of a driver's state: `{key_prefix}fare:trip:{driver_id}`.
@@ -120,14 +108,6 @@ pub fn state_key(settings: &Settings, driver_id: &str) -> String {
 /// The kv key of an order's fare: `{key_prefix}fare:{order_id}`.
 pub fn fare_key(settings: &Settings, order_id: &str) -> String {
     format!("{}fare:{order_id}", settings.key_prefix)
-}
-
-/// A hash-set write.
-pub fn hash_set(key: &str, fields: Vec<FieldValue>) -> WriteOp {
-    WriteOp::HashSet(HashSetOp {
-        key: key.to_string(),
-        fields,
-    })
 }
 
 /// Metres as published: rounded to 0.1 m.

@@ -41,58 +41,27 @@ impl Settings {
     /// Reads and validates the config map handed to `init`.
     pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
         config.reject_unknown(KEYS)?;
-        let fare_topic = non_empty(config, "fare_topic", "fare-updates")?;
-        let currency = non_empty(config, "currency", "INR")?;
-        let fare_ttl_s = number(config, "fare_ttl_s", 86_400.0, Range::AtLeast(1.0))?;
-        if fare_ttl_s.fract() != 0.0 {
-            return Err(format!(
-                "config key `fare_ttl_s` = {fare_ttl_s}: expected whole seconds"
-            ));
-        }
+        let fare_topic = config.non_empty_or("fare_topic", "fare-updates")?;
+        let currency = config.non_empty_or("currency", "INR")?;
+        let fare_ttl_ms = config.ttl_ms_or("fare_ttl_s", 86_400)?;
         Ok(Self {
             key_prefix: config.string_or("key_prefix", ""),
             fare_topic,
-            fare_ttl_ms: (fare_ttl_s * 1000.0) as u64,
+            fare_ttl_ms,
             tariff: Tariff {
-                base_fare: number(config, "base_fare", 30.0, Range::AtLeast(0.0))?,
-                per_km: number(config, "per_km", 12.0, Range::AtLeast(0.0))?,
-                per_minute: number(config, "per_minute", 1.5, Range::AtLeast(0.0))?,
-                minimum_fare: number(config, "minimum_fare", 50.0, Range::AtLeast(0.0))?,
+                base_fare: config.at_least_or("base_fare", 30.0, 0.0)?,
+                per_km: config.at_least_or("per_km", 12.0, 0.0)?,
+                per_minute: config.at_least_or("per_minute", 1.5, 0.0)?,
+                minimum_fare: config.at_least_or("minimum_fare", 50.0, 0.0)?,
                 currency,
                 surge: Surge::parse(&config.string_or("surge", ""))?,
             },
             odometer: OdometerRules {
-                jitter_m: number(config, "jitter_m", 5.0, Range::AtLeast(0.0))?,
-                max_speed_mps: number(config, "max_speed_mps", 70.0, Range::Positive)?,
+                jitter_m: config.at_least_or("jitter_m", 5.0, 0.0)?,
+                max_speed_mps: config.positive_or("max_speed_mps", 70.0)?,
             },
         })
     }
-}
-
-fn non_empty(config: &PluginConfig, key: &str, default: &str) -> Result<String, String> {
-    let value = config.string_or(key, default);
-    if value.trim().is_empty() {
-        return Err(format!("config key `{key}` must not be empty"));
-    }
-    Ok(value)
-}
-
-/// The values a numeric key accepts (always finite).
-#[derive(Debug, Clone, Copy)]
-enum Range {
-    Positive,
-    AtLeast(f64),
-}
-
-/// The number at `key`, `default` when absent.
-fn number(config: &PluginConfig, key: &str, default: f64, range: Range) -> Result<f64, String> {
-    let text = config.string_or(key, &default.to_string());
-    let value = text.trim().parse::<f64>().ok().filter(|value| value.is_finite());
-    let (accepted, expectation) = match range {
-        Range::Positive => (value.filter(|value| *value > 0.0), "a number > 0".to_string()),
-        Range::AtLeast(low) => (value.filter(|value| *value >= low), format!("a number >= {low}")),
-    };
-    accepted.ok_or_else(|| format!("config key `{key}` = {text:?}: expected {expectation}"))
 }
 
 #[cfg(test)]
@@ -100,8 +69,7 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let pairs = pairs.iter().map(|(key, value)| (key.to_string(), value.to_string()));
-        Settings::from_config(&PluginConfig::new(pairs.collect()))
+        Settings::from_config(&PluginConfig::from_pairs(pairs))
     }
 
     #[test]

@@ -11,15 +11,15 @@
 
 use std::collections::HashMap;
 
-use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp};
+use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, WriteOp};
 use fleethost_plugin_sdk::trip::Trip;
-use fleethost_plugin_sdk::{Batch, Event, OrderEvent};
+use fleethost_plugin_sdk::{Batch, Event, OrderEvent, Plan};
 
 use crate::driver_state::DriverState;
 use crate::notification::Notification;
 use crate::settings::Settings;
 use crate::tracker::{Fences, track_fixes};
-use crate::trip_state::{apply_order_events, trip_fields};
+use crate::trip_state::apply_order_events;
 
 /// One driver's records of a batch.
 #[derive(Debug, Default)]
@@ -75,6 +75,21 @@ pub struct Outcome {
     pub notifications: Vec<Notification>,
 }
 
+impl Outcome {
+    /// The host calls of the outcome: the notifications as messages on
+    /// `topic`, and the hash writes.
+    pub fn into_plan(self, topic: &str) -> Plan {
+        Plan {
+            messages: self
+                .notifications
+                .iter()
+                .map(|notification| notification.to_message(topic))
+                .collect(),
+            writes: self.writes.into_iter().map(WriteOp::HashSet).collect(),
+        }
+    }
+}
+
 /// Works out the batch's writes and notifications; `hashes` holds the stored
 /// hash of each group's driver, in the same order as `groups`.
 pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<FieldValue>]) -> Outcome {
@@ -89,7 +104,7 @@ pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<Fie
         if !records.orders.is_empty()
             && let Some(changed) = apply_order_events(trip.clone(), records.orders.iter().copied())
         {
-            fields.extend(trip_fields(&changed));
+            fields.extend(changed.to_fields());
             trip = Some(changed);
         }
         if !records.fixes.is_empty() {

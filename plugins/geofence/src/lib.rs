@@ -8,12 +8,14 @@
 //! notifications to `notifications_topic` (keyed by driver id) and one
 //! `kv.write` of the changed hashes.
 //!
-//! The notifications are sent before the state is written: if the write fails
-//! the batch is retried and may send a notification twice, but a notification
-//! is never lost because its state was saved without it.
+//! The notifications are sent before the state is written (the SDK's
+//! `Plan::apply`): if the write fails the batch is retried and may send a
+//! notification twice, but a notification is never lost because its state was
+//! saved without it.
 //!
 //! Files: [`settings`] (config keys), [`fence`] and [`fence_text`] (static
-//! fences and their config format), [`trip_state`] (the trip in the hash),
+//! fences and their config format), [`trip_state`] (order events on the trip,
+//! and the order point a fix is judged against),
 //! [`driver_state`] (the plugin's fields of the hash), [`tracker`] (crossing
 //! rules), [`notification`] (JSON), [`batch`] (one batch, without host calls).
 
@@ -29,36 +31,28 @@ pub mod trip_state;
 #[cfg(test)]
 mod test_support;
 
-use std::cell::RefCell;
-
-use fleethost_plugin_sdk::kv::{self, WriteOp};
-use fleethost_plugin_sdk::produce::{self, Message};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError, log};
+use fleethost_plugin_sdk::state::read_hashes;
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 use crate::settings::Settings;
 
 struct Geofence;
 
 thread_local! {
-    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    /// The settings `init` read, for every batch.
+    static SETTINGS: Slot<Settings> = const { Slot::new() };
 }
 
 impl Guest for Geofence {
     fn init(config: Vec<(String, String)>) -> Result<(), String> {
-        let settings = Settings::from_config(config)?;
-        SETTINGS.with(|slot| *slot.borrow_mut() = Some(settings));
+        let settings = Settings::from_config(&PluginConfig::new(config))?;
+        SETTINGS.with(|slot| slot.set(settings));
         Ok(())
     }
 
     fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
-        SETTINGS.with(|slot| {
-            let slot = slot.borrow();
-            let settings = slot
-                .as_ref()
-                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
-            process(settings, &batch)?;
-            Ok(BatchOutcome { rejected: Vec::new() })
-        })
+        SETTINGS.with(|slot| slot.with(|settings| process(settings, &batch)))?;
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
 }
 
@@ -70,42 +64,17 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
         return Ok(());
     }
     let keys: Vec<String> = groups.iter().map(|group| settings.state_key(group.driver_id)).collect();
-    let hashes = kv::hash_get_all_many(&keys)?;
-    if hashes.len() != keys.len() {
-        return Err(PluginError::fatal(format!(
-            "kv returned {} hashes for {} keys",
-            hashes.len(),
-            keys.len()
-        )));
-    }
-    let outcome = batch::plan(settings, &groups, &hashes);
-    if !outcome.notifications.is_empty() {
-        let messages: Vec<Message> = outcome
-            .notifications
-            .iter()
-            .map(|notification| {
-                Message::text(
-                    &settings.notifications_topic,
-                    &notification.driver_id,
-                    notification.to_json(),
-                )
-            })
-            .collect();
-        produce::send(&messages)?;
-    }
-    let writes = outcome.writes.len();
-    if writes > 0 {
-        let ops: Vec<WriteOp> = outcome.writes.into_iter().map(WriteOp::HashSet).collect();
-        kv::write(&ops)?;
-    }
+    let hashes = read_hashes(&keys)?;
+    let plan = batch::plan(settings, &groups, &hashes).into_plan(&settings.notifications_topic);
+    plan.apply()?;
     log::debug(&format!(
         "partition {}: {} fixes, {} order events, {} drivers, {} notifications, {} hashes written",
         batch.partition,
         batch.events.len(),
         batch.orders.len(),
         groups.len(),
-        outcome.notifications.len(),
-        writes
+        plan.messages.len(),
+        plan.writes.len()
     ));
     Ok(())
 }

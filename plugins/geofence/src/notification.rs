@@ -12,7 +12,8 @@
 //! its centre; for a polygon fence, the distance to its boundary (0 inside); for
 //! an order point, the distance to that point.
 
-use std::fmt::Write;
+use fleethost_plugin_sdk::json::JsonObject;
+use fleethost_plugin_sdk::produce::Message;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,51 +81,30 @@ pub struct Notification {
 impl Notification {
     /// The JSON payload.
     pub fn to_json(&self) -> String {
-        let mut json = String::with_capacity(128);
-        json.push_str("{\"type\":");
-        push_string(&mut json, self.kind.as_str());
-        json.push_str(",\"driver_id\":");
-        push_string(&mut json, &self.driver_id);
-        match &self.subject {
-            Subject::Fence(id) => {
-                json.push_str(",\"geofence_id\":");
-                push_string(&mut json, id);
-            }
-            Subject::Order { order_id, stop } => {
-                json.push_str(",\"order_id\":");
-                push_string(&mut json, order_id);
-                json.push_str(",\"point\":");
-                push_string(&mut json, stop.as_str());
-            }
-        }
+        let json = JsonObject::new()
+            .string("type", self.kind.as_str())
+            .string("driver_id", &self.driver_id);
+        let json = match &self.subject {
+            Subject::Fence(id) => json.string("geofence_id", id),
+            Subject::Order { order_id, stop } => json.string("order_id", order_id).string("point", stop.as_str()),
+        };
+        // A distance that is not a number is written as 0, not as `null`:
+        // consumers read `distance_m` as a number.
         let distance_m = if self.distance_m.is_finite() {
             (self.distance_m * 10.0).round() / 10.0
         } else {
             0.0
         };
-        // `f64`'s Display never uses an exponent, so this is a JSON number.
-        let _ = write!(json, ",\"ts_ms\":{},\"distance_m\":{distance_m}}}", self.ts_ms);
-        json
+        json.integer("ts_ms", self.ts_ms)
+            .number("distance_m", distance_m)
+            .finish()
     }
-}
 
-/// Appends `text` as a JSON string literal.
-fn push_string(json: &mut String, text: &str) {
-    json.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            '\n' => json.push_str("\\n"),
-            '\r' => json.push_str("\\r"),
-            '\t' => json.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(json, "\\u{:04x}", u32::from(c));
-            }
-            c => json.push(c),
-        }
+    /// The message on `topic`, keyed by driver id (so that one driver's
+    /// notifications stay in order on one partition).
+    pub fn to_message(&self, topic: &str) -> Message {
+        Message::text(topic, &self.driver_id, self.to_json())
     }
-    json.push('"');
 }
 
 #[cfg(test)]

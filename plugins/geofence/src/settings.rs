@@ -60,14 +60,13 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the config map; an error names the key and the value at fault.
-    pub fn from_config(pairs: Vec<(String, String)>) -> Result<Self, String> {
-        let config = PluginConfig::new(pairs);
+    pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
         config.reject_unknown(KNOWN_KEYS)?;
         let defaults = Thresholds::default();
         let thresholds = Thresholds {
-            hysteresis_m: metres(&config, "hysteresis_m", defaults.hysteresis_m, Bound::ZeroOrMore)?,
-            near_m: metres(&config, "near_m", defaults.near_m, Bound::Positive)?,
-            arrived_m: metres(&config, "arrived_m", defaults.arrived_m, Bound::Positive)?,
+            hysteresis_m: config.at_least_or("hysteresis_m", defaults.hysteresis_m, 0.0)?,
+            near_m: config.positive_or("near_m", defaults.near_m)?,
+            arrived_m: config.positive_or("arrived_m", defaults.arrived_m)?,
         };
         if thresholds.arrived_m > thresholds.near_m {
             return Err(format!(
@@ -75,10 +74,7 @@ impl Settings {
                 thresholds.arrived_m, thresholds.near_m
             ));
         }
-        let notifications_topic = config.string_or("notifications_topic", "delivery-notifications");
-        if notifications_topic.trim().is_empty() {
-            return Err("config key `notifications_topic` is empty; name a topic".into());
-        }
+        let notifications_topic = config.non_empty_or("notifications_topic", "delivery-notifications")?;
         let fences =
             parse_fences(&config.string_or("fences", "")).map_err(|error| format!("config key `fences`: {error}"))?;
         Ok(Self {
@@ -95,39 +91,12 @@ impl Settings {
     }
 }
 
-/// Which distances a key accepts.
-#[derive(Clone, Copy)]
-enum Bound {
-    ZeroOrMore,
-    Positive,
-}
-
-fn metres(config: &PluginConfig, key: &str, default: f64, bound: Bound) -> Result<f64, String> {
-    let text = config.string_or(key, &default.to_string());
-    let value = text.trim().parse::<f64>().ok().filter(|value| value.is_finite());
-    match (value, bound) {
-        (Some(value), Bound::ZeroOrMore) if value >= 0.0 => Ok(value),
-        (Some(value), Bound::Positive) if value > 0.0 => Ok(value),
-        (_, Bound::ZeroOrMore) => Err(format!(
-            "config key `{key}`: `{text}` is not a number of metres of at least 0"
-        )),
-        (_, Bound::Positive) => Err(format!(
-            "config key `{key}`: `{text}` is not a positive number of metres"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        Settings::from_config(
-            pairs
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-        )
+        Settings::from_config(&PluginConfig::from_pairs(pairs))
     }
 
     #[test]
@@ -168,9 +137,9 @@ mod tests {
         /// Config pairs, then two texts the error must hold.
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
         let cases: [Case; 6] = [
-            (&[("near_m", "far")], "`near_m`", "`far`"),
-            (&[("hysteresis_m", "-1")], "`hysteresis_m`", "`-1`"),
-            (&[("arrived_m", "0")], "`arrived_m`", "`0`"),
+            (&[("near_m", "far")], "`near_m`", "\"far\""),
+            (&[("hysteresis_m", "-1")], "`hysteresis_m`", "\"-1\""),
+            (&[("arrived_m", "0")], "`arrived_m`", "\"0\""),
             (&[("arrived_m", "600")], "`arrived_m`", "600"),
             (&[("fences", "hub:circle:1,2")], "`fences`", "fence `hub`"),
             (&[("fence", "hub:circle:1,2,3")], "unknown config keys", "fence"),

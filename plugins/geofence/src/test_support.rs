@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::{Batch, Event, OrderEvent, OrderKind, Point};
+use fleethost_plugin_sdk::{Batch, Event, OrderEvent, OrderKind, PluginConfig, Point};
 use geo::{Destination, Haversine};
 
 use crate::batch::{self, Outcome};
@@ -74,13 +74,7 @@ pub fn batch(events: Vec<Event>, orders: Vec<OrderEvent>) -> Batch {
 
 /// Settings from config pairs.
 pub fn settings(pairs: &[(&str, &str)]) -> Settings {
-    Settings::from_config(
-        pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-    )
-    .expect("valid test config")
+    Settings::from_config(&PluginConfig::from_pairs(pairs)).expect("valid test config")
 }
 
 /// The kv hashes, as the store would hold them.

@@ -1,12 +1,12 @@
 //! The driver's trip as this plugin keeps it: moved along by order events
-//! (through the SDK's [`Trip::apply`]) and stored as the `trip_*` fields of the
-//! driver's geofence hash; and which order point a fix is judged against.
+//! (through the SDK's [`Trip::apply`]) and stored as the SDK's `trip_*` fields
+//! ([`Trip::to_fields`]) of the driver's geofence hash; and which order point a
+//! fix is judged against.
 //!
 //! Order and location batches are processed by different workers, so a fix
 //! is judged by its own event time against the trip's step times, not by the
 //! trip's phase when the fix happens to be processed.
 
-use fleethost_plugin_sdk::kv::FieldValue;
 use fleethost_plugin_sdk::trip::{Trip, TripChange};
 use fleethost_plugin_sdk::{OrderEvent, Point};
 
@@ -35,19 +35,6 @@ pub fn apply_order_events<'a>(current: Option<Trip>, events: impl IntoIterator<I
         }
     }
     trip.filter(|_| changed)
-}
-
-/// The trip as hash fields, with the optional step times written empty when
-/// unset: a hash set cannot delete fields, and a new trip must not inherit the
-/// pickup or end time of the driver's previous one.
-pub fn trip_fields(trip: &Trip) -> Vec<FieldValue> {
-    let mut fields = trip.to_fields();
-    for optional in ["trip_picked_up_ms", "trip_ended_ms"] {
-        if !fields.iter().any(|field| field.field == optional) {
-            fields.push(FieldValue::new(optional, ""));
-        }
-    }
-    fields
 }
 
 /// The order point the driver was heading to at event time `at_ms`: the
@@ -105,23 +92,5 @@ mod tests {
         let second = [event(OrderKind::Assigned, "o2", 5_000)];
         let newer = apply_order_events(Some(trip), &second).expect("a newer trip");
         assert_eq!(apply_order_events(Some(newer), &first), None);
-    }
-
-    #[test]
-    fn a_new_trip_clears_the_old_step_times() {
-        let events = [
-            event(OrderKind::Assigned, "o1", 1_000),
-            event(OrderKind::Delivered, "o1", 3_000),
-        ];
-        let old = apply_order_events(None, &events).expect("a trip");
-        let new = apply_order_events(Some(old.clone()), &[event(OrderKind::Assigned, "o2", 5_000)]).expect("a trip");
-        // The hash after both writes: the second overwrites the first field by field.
-        let mut hash = trip_fields(&old);
-        for field in trip_fields(&new) {
-            if let Some(stored) = hash.iter_mut().find(|stored| stored.field == field.field) {
-                *stored = field;
-            }
-        }
-        assert_eq!(Trip::from_fields(&hash), Some(new));
     }
 }

@@ -9,11 +9,10 @@
 //! Config keys: `key_prefix` (prepended to every key, default empty) and
 //! `geo_key` (default `drivers:geo`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp, WriteResult};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, log};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Slot, log};
 
 struct LiveLocation;
 
@@ -24,7 +23,8 @@ struct Settings {
 }
 
 thread_local! {
-    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    /// The settings `init` read, for every batch.
+    static SETTINGS: Slot<Settings> = const { Slot::new() };
 }
 
 impl Guest for LiveLocation {
@@ -33,33 +33,33 @@ impl Guest for LiveLocation {
         config.reject_unknown(&["key_prefix", "geo_key"])?;
         let key_prefix = config.string_or("key_prefix", "");
         let geo_key = format!("{key_prefix}{}", config.string_or("geo_key", "drivers:geo"));
-        SETTINGS.with(|settings| *settings.borrow_mut() = Some(Settings { key_prefix, geo_key }));
+        SETTINGS.with(|slot| slot.set(Settings { key_prefix, geo_key }));
         Ok(())
     }
 
     fn process_batch(batch: Batch) -> Result<BatchOutcome, PluginError> {
-        SETTINGS.with(|settings| {
-            let settings = settings.borrow();
-            let settings = settings
-                .as_ref()
-                .ok_or_else(|| PluginError::fatal("process-batch called before init"))?;
-            let newest = newest_per_driver(&batch.events);
-            let ops: Vec<WriteOp> = newest.values().map(|event| upsert(settings, event)).collect();
-            let results = kv::write(&ops)?;
-            let moved = results
-                .iter()
-                .filter(|result| matches!(result, WriteResult::Applied(true)))
-                .count();
-            log::debug(&format!(
-                "partition {}: {} events, {} drivers, {} moved",
-                batch.partition,
-                batch.events.len(),
-                ops.len(),
-                moved
-            ));
-            Ok(BatchOutcome { rejected: Vec::new() })
-        })
+        SETTINGS.with(|slot| slot.with(|settings| process(settings, &batch)))?;
+        Ok(BatchOutcome { rejected: Vec::new() })
     }
+}
+
+/// Writes the newest fix of every driver of the batch, in one `kv::write`.
+fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
+    let newest = newest_per_driver(&batch.events);
+    let ops: Vec<WriteOp> = newest.values().map(|event| upsert(settings, event)).collect();
+    let results = kv::write(&ops)?;
+    let moved = results
+        .iter()
+        .filter(|result| matches!(result, WriteResult::Applied(true)))
+        .count();
+    log::debug(&format!(
+        "partition {}: {} events, {} drivers, {} moved",
+        batch.partition,
+        batch.events.len(),
+        ops.len(),
+        moved
+    ));
+    Ok(())
 }
 
 /// The newest event of each driver in the batch; on equal event time the later
@@ -79,19 +79,17 @@ fn newest_per_driver(events: &[Event]) -> HashMap<&str, &Event> {
     newest
 }
 
+/// The write of one driver's newest fix: an upsert on `ts_ms`, so that an
+/// older fix never replaces a newer one.
 fn upsert(settings: &Settings, event: &Event) -> WriteOp {
-    let field = |field: &str, value: String| FieldValue {
-        field: field.to_string(),
-        value,
-    };
     WriteOp::UpsertNewer(UpsertNewerOp {
         key: format!("{}driver:{}", settings.key_prefix, event.driver_id),
         version_field: "ts_ms".to_string(),
         version: event.timestamp_ms,
         fields: vec![
-            field("lat", event.latitude.to_string()),
-            field("lng", event.longitude.to_string()),
-            field("ts_ms", event.timestamp_ms.to_string()),
+            FieldValue::new("lat", event.latitude),
+            FieldValue::new("lng", event.longitude),
+            FieldValue::new("ts_ms", event.timestamp_ms),
         ],
         geo: Some(GeoMember {
             key: settings.geo_key.clone(),

@@ -17,14 +17,27 @@
 //!
 //! fleethost_plugin_sdk::export_plugin!(MyPlugin);
 //! ```
+//!
+//! Besides the bindings, it holds what plugins would otherwise each write
+//! again: [`PluginConfig`] (typed config getters), [`Slot`] (the settings
+//! `init` read), [`group`] (a batch per driver), [`state`] (all drivers' kv
+//! hashes in one read), [`Plan`] (send, then write), [`json`] (message
+//! payloads) and [`trip`] (the order lifecycle).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
 
 mod config;
+pub mod group;
+pub mod json;
+mod plan;
+mod slot;
+pub mod state;
 pub mod trip;
 
-pub use config::PluginConfig;
+pub use config::{ConfigNumber, PluginConfig};
+pub use plan::Plan;
+pub use slot::Slot;
 
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
@@ -133,6 +146,17 @@ impl produce::Message {
             payload: payload.into_bytes(),
             headers: Vec::new(),
         }
+    }
+}
+
+impl kv::WriteOp {
+    /// A hash-set write: sets the given fields of the hash at `key`, leaving
+    /// its other fields alone.
+    pub fn hash_set(key: &str, fields: Vec<kv::FieldValue>) -> Self {
+        Self::HashSet(kv::HashSetOp {
+            key: key.to_string(),
+            fields,
+        })
     }
 }
 

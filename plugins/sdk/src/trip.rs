@@ -27,7 +27,10 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn as_str(self) -> &'static str {
+    /// The phase as stored and published (`to_pickup`, `to_dropoff`,
+    /// `delivered`, `cancelled`): one spelling for every plugin's hashes and
+    /// messages.
+    pub fn as_str(self) -> &'static str {
         match self {
             Phase::ToPickup => "to_pickup",
             Phase::ToDropoff => "to_dropoff",
@@ -36,7 +39,8 @@ impl Phase {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// Parses a name written by [`Phase::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "to_pickup" => Phase::ToPickup,
             "to_dropoff" => Phase::ToDropoff,
@@ -270,6 +274,33 @@ mod tests {
             panic!("a new order should start a new trip");
         };
         assert_eq!(next.order_id, "o2");
+    }
+
+    #[test]
+    fn phase_names_round_trip() {
+        for phase in [Phase::ToPickup, Phase::ToDropoff, Phase::Delivered, Phase::Cancelled] {
+            assert_eq!(Phase::parse(phase.as_str()), Some(phase));
+        }
+        assert_eq!(Phase::parse("parked"), None);
+    }
+
+    #[test]
+    fn a_new_trip_clears_the_old_step_times() {
+        let assigned = started(&event(OrderKind::Assigned, "o1", 1_000));
+        let TripChange::Advanced(old) = Trip::apply(Some(&assigned), &event(OrderKind::Delivered, "o1", 3_000)) else {
+            panic!("delivery should end the trip");
+        };
+        let TripChange::Started(new) = Trip::apply(Some(&old), &event(OrderKind::Assigned, "o2", 5_000)) else {
+            panic!("a new order should start a new trip");
+        };
+        // The hash after both writes: the second overwrites the first field by field.
+        let mut hash = old.to_fields();
+        for field in new.to_fields() {
+            if let Some(stored) = hash.iter_mut().find(|stored| stored.field == field.field) {
+                *stored = field;
+            }
+        }
+        assert_eq!(Trip::from_fields(&hash), Some(new));
     }
 
     #[test]
