@@ -11,6 +11,7 @@ pub mod app;
 pub mod capabilities;
 pub mod config;
 pub mod event;
+pub mod gateway;
 pub mod kafka;
 pub mod order_event;
 pub mod pipeline;

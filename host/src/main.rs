@@ -66,6 +66,47 @@ enum Command {
         #[arg(required = true)]
         topics: Vec<String>,
     },
+    /// Accept driver apps' WebSocket connections and produce their location
+    /// fixes to Kafka.
+    ///
+    /// `GET /ws/driver` upgrades to a WebSocket; each text frame is one fix in
+    /// the seed JSON format, validated with the host's decoder. A valid fix is
+    /// produced exactly as received, keyed by driver id, and gets no reply
+    /// (unless the app connected with `?ack=true`: then cumulative
+    /// `{"ack":N}` frames). A bad frame is answered with
+    /// `{"error":"...","kind":"...","frame":N}` and the connection stays
+    /// open; a fix Kafka did not take is answered with kind `unavailable`.
+    /// When Kafka is slow a connection stops reading (TCP slows the app down)
+    /// instead of buffering. `GET /health` answers 200. SIGINT/SIGTERM: stop
+    /// accepting, settle in-flight fixes, close the connections, flush, exit 0.
+    Gateway {
+        /// Kafka bootstrap servers.
+        #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
+        bootstrap_servers: String,
+        /// Address to listen on for driver apps (and /health).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Topic of the fixes (created with --partitions if missing).
+        #[arg(long, default_value = "rider-updates")]
+        topic: String,
+        /// Partitions of the topic when it is created.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// `driver`: Kafka's default partitioner on the driver id. `region`:
+        /// fixes whose state/region is `south` to partition 0, the others over
+        /// the remaining partitions by driver id (a hotspot on partition 0,
+        /// and a driver who changes region loses per-driver order).
+        #[arg(long, value_enum, default_value_t = fleethost::gateway::Partitioning::Driver)]
+        partitioning: fleethost::gateway::Partitioning,
+        /// The most fixes of one connection awaiting Kafka's acknowledgement;
+        /// at the limit the gateway stops reading that connection.
+        #[arg(long, default_value_t = 1000)]
+        max_in_flight: usize,
+        /// Seconds between status lines (connections, frames/s, bad frames,
+        /// delivery failures).
+        #[arg(long, default_value_t = 5)]
+        status_interval: u64,
+    },
     /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
     /// lifecycle events, produced to Kafka.
     ///
@@ -110,6 +151,12 @@ enum Command {
         /// Random seed of the drivers' trips and GPS noise (order ids include it).
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Send the fixes through `fleethost gateway` at this URL
+        /// (ws://HOST:PORT/ws/driver), one WebSocket per driver, instead of
+        /// producing them to --topic (the gateway's --topic applies). Order
+        /// events still go to Kafka.
+        #[arg(long, value_name = "URL")]
+        gateway: Option<String>,
     },
 }
 
@@ -198,6 +245,27 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || fleethost::tail::tail(&config, &stop)).await??;
             Ok(())
         }
+        Command::Gateway {
+            bootstrap_servers,
+            listen,
+            topic,
+            partitions,
+            partitioning,
+            max_in_flight,
+            status_interval,
+        } => {
+            let config = fleethost::gateway::GatewayConfig {
+                bootstrap_servers,
+                listen,
+                topic,
+                partitions,
+                partitioning,
+                max_in_flight_per_connection: max_in_flight,
+                status_interval: std::time::Duration::from_secs(status_interval.max(1)),
+            };
+            fleethost::gateway::run(config, shutdown_on_signal()).await?;
+            Ok(())
+        }
         Command::Simulate {
             bootstrap_servers,
             topic,
@@ -208,6 +276,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             count,
             partitions,
             seed,
+            gateway,
         } => {
             let config = fleethost::simulate::SimulationConfig {
                 bootstrap_servers,
@@ -218,6 +287,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 count,
                 seed,
                 partitions,
+                gateway,
             };
             fleethost::simulate::run(config, shutdown_on_signal()).await?;
             Ok(())

@@ -7,10 +7,13 @@
 //!
 //! Files: [`trip_model`] (the drivers' movements and order lifecycles, with
 //! their rules), [`messages`] (the JSON), [`geometry`] (distances and the city
-//! area); this file paces the fleet and produces to Kafka.
+//! area), [`through_gateway`] (the fixes through `fleethost gateway`'s
+//! WebSocket instead of Kafka); this file paces the fleet and produces to
+//! Kafka.
 
 pub mod geometry;
 pub mod messages;
+pub mod through_gateway;
 pub mod trip_model;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +62,10 @@ pub struct SimulationConfig {
     pub seed: u64,
     /// Partitions of the topics when the simulator creates them.
     pub partitions: i32,
+    /// Send the fixes through this gateway (`ws://HOST:PORT/ws/driver`),
+    /// one WebSocket per driver, instead of producing them to `topic`; the
+    /// gateway decides their topic. Order events still go to Kafka.
+    pub gateway: Option<String>,
 }
 
 /// What a simulation sent and the broker acknowledged.
@@ -89,6 +96,18 @@ pub enum SimulationError {
     /// Kafka refused to create a topic or to produce.
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
+    /// The gateway address is not a WebSocket URL.
+    #[error("gateway `{0}` is not a ws:// URL: give e.g. ws://127.0.0.1:8080/ws/driver")]
+    InvalidGatewayUrl(String),
+    /// A driver could not connect to the gateway.
+    #[error("cannot connect to the gateway at {url}: {source} (is `fleethost gateway` running there?)")]
+    Gateway {
+        url: String,
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    /// The gateway closed a driver's connection while the fleet was running.
+    #[error("the gateway at {url} closed a driver's connection")]
+    GatewayClosed { url: String },
 }
 
 impl SimulationConfig {
@@ -100,6 +119,11 @@ impl SimulationConfig {
                 rate: self.rate,
                 drivers,
             });
+        }
+        if let Some(url) = &self.gateway
+            && !url.starts_with("ws://")
+        {
+            return Err(SimulationError::InvalidGatewayUrl(url.clone()));
         }
         match &self.orders_topic {
             Some(orders_topic) if orders_topic.is_empty() => Err(SimulationError::EmptyOrdersTopic),
@@ -238,9 +262,9 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
         consumer_properties: Default::default(),
         producer_properties: Default::default(),
     };
-    let topics: Vec<String> = std::iter::once(config.topic.clone())
-        .chain(config.orders_topic.clone())
-        .collect();
+    // Through a gateway, the fixes topic is the gateway's to create.
+    let fixes_topic = config.gateway.is_none().then(|| config.topic.clone());
+    let topics: Vec<String> = fixes_topic.into_iter().chain(config.orders_topic.clone()).collect();
     crate::kafka::admin::ensure_topics(&kafka, &topics, config.partitions).await?;
     // The host's producer settings, with a longer linger: the fleet sends
     // many small records.
@@ -248,6 +272,15 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
         .set("linger.ms", "20")
         .create()?;
     let mut producer = FleetProducer::new(producer);
+    let gateway = match &config.gateway {
+        Some(url) => {
+            if let Err(error) = crate::gateway::open_files::raise_to_hard_limit() {
+                tracing::warn!(%error, "cannot raise the open-files limit: fewer drivers can connect");
+            }
+            Some(through_gateway::GatewayFleet::connect(url, config.drivers.max(1)).await?)
+        }
+        None => None,
+    };
 
     let schedule = FixSchedule {
         rate: config.rate,
@@ -264,7 +297,7 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
     tracing::info!(
         drivers = fleet.len(),
         rate = config.rate,
-        topic = %config.topic,
+        fixes_to = config.gateway.as_deref().unwrap_or(&config.topic),
         orders_topic = config.orders_topic.as_deref().unwrap_or("(none)"),
         seed = config.seed,
         "simulating fleet"
@@ -283,15 +316,20 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
             let step = driver.fix_at(start_ms + schedule.offset_ms(next_fix));
             next_fix += 1;
             let fix = messages::fix_json(driver.driver_id(), &step.fix, &CITY, config.orders_topic.is_some());
-            producer
-                .send(
-                    Message::Fix,
-                    &config.topic,
-                    driver.driver_id(),
-                    &fix,
-                    step.fix.timestamp_ms,
-                )
-                .await?;
+            match &gateway {
+                Some(gateway) => gateway.send(schedule.driver(next_fix - 1), fix).await?,
+                None => {
+                    producer
+                        .send(
+                            Message::Fix,
+                            &config.topic,
+                            driver.driver_id(),
+                            &fix,
+                            step.fix.timestamp_ms,
+                        )
+                        .await?
+                }
+            }
             if let (Some(orders_topic), Some(event)) = (&config.orders_topic, &step.order_event) {
                 let order = messages::order_json(driver.driver_id(), event);
                 producer
@@ -307,11 +345,14 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
         }
         producer.collect_ready();
         if last_report.0.elapsed() >= Duration::from_secs(5) {
-            let sent = producer.summary.fixes_sent;
-            let rate = (sent - last_report.1) as f64 / last_report.0.elapsed().as_secs_f64();
+            let (sent, acknowledged) = match &gateway {
+                Some(gateway) => (gateway.sent(), gateway.acknowledged()),
+                None => (producer.summary.fixes_sent, producer.summary.fixes_acknowledged),
+            };
+            let rate = sent.saturating_sub(last_report.1) as f64 / last_report.0.elapsed().as_secs_f64();
             tracing::info!(
                 sent,
-                acknowledged = producer.summary.fixes_acknowledged,
+                acknowledged,
                 order_events = producer.summary.order_events_sent,
                 fixes_per_s = format!("{rate:.0}"),
                 "simulator progress"
@@ -320,7 +361,10 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
         }
     }
     producer.wait_for_all().await;
-    let summary = producer.summary;
+    let mut summary = producer.summary;
+    if let Some(gateway) = gateway {
+        (summary.fixes_sent, summary.fixes_acknowledged) = gateway.finish().await;
+    }
     tracing::info!(
         fixes_sent = summary.fixes_sent,
         fixes_acknowledged = summary.fixes_acknowledged,
@@ -345,6 +389,7 @@ mod tests {
             count: None,
             seed: 42,
             partitions: 4,
+            gateway: None,
         }
     }
 
@@ -394,5 +439,13 @@ mod tests {
             config(10.0, 10, Some("rider-updates")).validate(),
             Err(SimulationError::SameTopics(_))
         ));
+        let mut through_gateway = config(10.0, 10, None);
+        through_gateway.gateway = Some("http://127.0.0.1:8080/ws/driver".into());
+        assert!(matches!(
+            through_gateway.validate(),
+            Err(SimulationError::InvalidGatewayUrl(_))
+        ));
+        through_gateway.gateway = Some("ws://127.0.0.1:8080/ws/driver".into());
+        assert!(through_gateway.validate().is_ok());
     }
 }
