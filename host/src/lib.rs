@@ -18,3 +18,4 @@ pub mod pipeline;
 pub mod runtime;
 pub mod simulate;
 pub mod tail;
+pub mod tracking;

@@ -107,6 +107,31 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         status_interval: u64,
     },
+    /// Serve customers' live tracking: WebSockets on a driver or an order,
+    /// fanned out from Redis pub/sub.
+    ///
+    /// `GET /ws/track?driver=ID` sends the driver's current position (from
+    /// the hash `{P}driver:ID`) and then every message live-location
+    /// publishes on `{P}live:driver:ID`; `?order=ID` sends every message on
+    /// `{P}live:order:ID` (positions, and ETAs when the eta plugin runs).
+    /// One Redis subscription per channel however many customers watch it.
+    /// A customer that falls behind gets `{"type":"lagged","missed":N}`.
+    /// `GET /health` answers 200, `GET /stats` the subscription and watcher
+    /// counts. SIGINT/SIGTERM: close the WebSockets and exit 0.
+    Track {
+        /// Address to listen on for customers (and /health, /stats).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// The Redis the plugins write positions to and publish on.
+        #[arg(long, default_value = "redis://127.0.0.1:6379", env = "FLEETHOST_REDIS_URL")]
+        redis_url: String,
+        /// The plugins' `key_prefix` (P above).
+        #[arg(long, default_value = "")]
+        key_prefix: String,
+        /// Messages each channel buffers for its slowest customer.
+        #[arg(long, default_value_t = 64)]
+        buffer: usize,
+    },
     /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
     /// lifecycle events, produced to Kafka.
     ///
@@ -264,6 +289,21 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 status_interval: std::time::Duration::from_secs(status_interval.max(1)),
             };
             fleethost::gateway::run(config, shutdown_on_signal()).await?;
+            Ok(())
+        }
+        Command::Track {
+            listen,
+            redis_url,
+            key_prefix,
+            buffer,
+        } => {
+            let config = fleethost::tracking::TrackConfig {
+                listen,
+                redis_url,
+                key_prefix,
+                buffer,
+            };
+            fleethost::tracking::run(config, shutdown_on_signal()).await?;
             Ok(())
         }
         Command::Simulate {

@@ -214,7 +214,7 @@ mod tests {
         let drivers = fixes_by_driver(&batch);
         let first = plan_fixes(&settings, &drivers, vec![state.clone()]);
         assert_eq!(first.messages.len(), 1);
-        assert_eq!(first.writes.len(), 3, "state, eta hash, expiry");
+        assert_eq!(first.writes.len(), 4, "state, eta hash, expiry, live message");
         let WriteOp::HashSet(written) = &first.writes[0] else {
             panic!("the state comes first");
         };
@@ -260,5 +260,45 @@ mod tests {
         );
         assert!(text.ends_with(r#","speed_mps":5,"eta_s":600,"ts_ms":7000}"#), "{text}");
         assert!(matches!(&plan.writes[2], WriteOp::Expire((key, 3_600_000)) if key == "t:eta:o1"));
+    }
+
+    #[test]
+    fn a_published_estimate_goes_to_the_order_channel_too() {
+        let settings = settings();
+        let plan = plan_fixes(&settings, &fixes_by_driver(&[event(0.0, 7_000)]), vec![state_on_trip()]);
+        let eta_message = String::from_utf8(plan.messages[0].payload.clone()).expect("utf-8");
+        let live: Vec<_> = plan
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                WriteOp::Publish(publish) => Some(publish),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(live.len(), 1, "one live message per published estimate: {plan:?}");
+        assert_eq!(live[0].channel, "t:live:order:o1");
+        // The eta-updates message's fields, after a leading "type":"eta".
+        let fields = eta_message.strip_prefix('{').expect("an object");
+        assert_eq!(live[0].message, format!(r#"{{"type":"eta",{fields}"#));
+        // An estimate that is not published (no meaningful change) sends none.
+        let mut state = state_on_trip();
+        let first = advance(
+            &mut state,
+            &[Fix {
+                latitude: 12.9,
+                longitude: 77.6,
+                ts_ms: 0,
+            }],
+            &settings,
+        );
+        assert!(first.publish.is_some());
+        let jitter = [event(1.0, 1_000)];
+        let quiet_drivers = fixes_by_driver(&jitter);
+        let quiet = plan_fixes(&settings, &quiet_drivers, vec![state]);
+        assert!(quiet.messages.is_empty(), "{quiet:?}");
+        assert!(
+            !quiet.writes.iter().any(|write| matches!(write, WriteOp::Publish(_))),
+            "{quiet:?}"
+        );
     }
 }

@@ -46,8 +46,11 @@
 //! (0.1). Published means: a JSON message on `eta_topic` (`eta-updates`) keyed
 //! by order id,
 //! `{"order_id","driver_id","phase":"to_pickup"|"to_dropoff","distance_m","speed_mps","eta_s","ts_ms"}`,
-//! and the same fields in the hash `{key_prefix}eta:{order_id}`, expiring
-//! after `eta_ttl_s` (3600).
+//! the same fields in the hash `{key_prefix}eta:{order_id}`, expiring
+//! after `eta_ttl_s` (3600), and, for live subscribers (`fleethost track`),
+//! `{"type":"eta",...the same fields}` published on the Redis pub/sub channel
+//! `{key_prefix}live:order:{order_id}` (in the same `kv::write`; the plugin's
+//! `kv_write` grants must cover `{key_prefix}live:`).
 //!
 //! **Order events** (see [`orders`]) move the trip along with
 //! `sdk::trip::Trip::apply`; they publish nothing. A new assignment rewrites

@@ -1,21 +1,33 @@
 //! The eta plugin's kv keys and what publishing an estimate adds to a batch's
 //! [`Plan`] (built by pure functions, so that tests can inspect it without a
 //! host; `Plan::apply` sends before it writes, see there for why).
+//!
+//! Besides the `eta_topic` message and the `eta:{order_id}` hash, a published
+//! estimate goes to live subscribers: a Redis pub/sub `publish` of
+//! `{"type":"eta",...the eta_topic message's fields}` on
+//! `{key_prefix}live:order:{order_id}`, the order's channel that
+//! live-location publishes its positions on (`fleethost track` fans it out to
+//! customers). It rides in the plan's kv writes: no extra round trip.
 
 use fleethost_plugin_sdk::Plan;
 use fleethost_plugin_sdk::json::JsonObject;
-use fleethost_plugin_sdk::kv::{FieldValue, WriteOp};
+use fleethost_plugin_sdk::kv::{FieldValue, PublishOp, WriteOp};
 use fleethost_plugin_sdk::produce::Message;
 
 use crate::estimate::Estimate;
 use crate::settings::Settings;
 
 /// Adds the writes and the message that publish `estimate`: the
-/// `eta:{order_id}` hash (with its expiry) and a message keyed by order id.
+/// `eta:{order_id}` hash (with its expiry), the live message on the order's
+/// channel and a message keyed by order id.
 pub fn publish(plan: &mut Plan, settings: &Settings, estimate: &Estimate) {
     let key = eta_key(settings, &estimate.order_id);
     plan.writes.push(WriteOp::hash_set(&key, estimate_fields(estimate)));
     plan.writes.push(WriteOp::Expire((key, settings.eta_ttl_ms)));
+    plan.writes.push(WriteOp::Publish(PublishOp {
+        channel: live_order_channel(settings, &estimate.order_id),
+        message: live_eta_json(estimate),
+    }));
     plan.messages.push(Message::text(
         &settings.eta_topic,
         &estimate.order_id,
@@ -33,6 +45,13 @@ pub fn eta_key(settings: &Settings, order_id: &str) -> String {
     format!("{}eta:{order_id}", settings.key_prefix)
 }
 
+/// The pub/sub channel of an order's live updates:
+/// `{key_prefix}live:order:{order_id}` (the same channel live-location
+/// publishes the order's positions on).
+pub fn live_order_channel(settings: &Settings, order_id: &str) -> String {
+    format!("{}live:order:{order_id}", settings.key_prefix)
+}
+
 /// The estimate as hash fields (the same names and values as the JSON).
 fn estimate_fields(estimate: &Estimate) -> Vec<FieldValue> {
     vec![
@@ -48,7 +67,19 @@ fn estimate_fields(estimate: &Estimate) -> Vec<FieldValue> {
 
 /// The estimate as the JSON published on `eta_topic`.
 pub fn estimate_json(estimate: &Estimate) -> String {
-    JsonObject::new()
+    estimate_object(JsonObject::new(), estimate)
+}
+
+/// The estimate as the live message: `{"type":"eta"` followed by the fields
+/// of [`estimate_json`], so that a subscriber of an order's channel tells it
+/// from a position by `type`.
+pub fn live_eta_json(estimate: &Estimate) -> String {
+    estimate_object(JsonObject::new().string("type", "eta"), estimate)
+}
+
+/// `object` with the estimate's fields added, finished.
+fn estimate_object(object: JsonObject, estimate: &Estimate) -> String {
+    object
         .string("order_id", &estimate.order_id)
         .string("driver_id", &estimate.driver_id)
         .string("phase", estimate.phase.as_str())

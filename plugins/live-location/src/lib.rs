@@ -1,4 +1,5 @@
-//! live-location: keeps the newest position of every driver in Redis.
+//! live-location: keeps the newest position of every driver in Redis, and
+//! tells live subscribers when a driver moved.
 //!
 //! For each batch it reduces the events to the newest fix per driver (by event
 //! time), then writes all drivers in one `kv.write` call: a `driver:{id}` hash
@@ -6,20 +7,69 @@
 //! is an `upsert-newer` on `ts_ms`, so a late or redelivered older fix never
 //! moves a driver back, even across batches, partitions and host restarts.
 //!
-//! Config keys: `key_prefix` (prepended to every key, default empty) and
-//! `geo_key` (default `drivers:geo`).
+//! # Change signal (Redis pub/sub)
+//!
+//! For the drivers whose write was applied (the position really moved forward
+//! in event time), a second `kv.write` publishes, on the Redis pub/sub channel
+//! `{key_prefix}live:driver:{driver_id}`,
+//! `{"type":"position","driver_id","lat","lng","ts_ms"}` (plus `"order_id"`
+//! when the fix carried one); a fix with an `order_id` is also published on
+//! `{key_prefix}live:order:{order_id}`. A batch that moved nobody publishes
+//! nothing. `fleethost track` fans these channels out to customers'
+//! WebSockets (see [`publish`]).
+//!
+//! Pub/sub is fire-and-forget: a message published while nobody listens is
+//! gone, and one whose publish failed after the position was written is not
+//! sent again by the retried batch (the write is then no longer newer). That
+//! is fine for a live view: the hash always holds the newest position, which a
+//! subscriber reads when it connects, and the next fix publishes again.
+//!
+//! Config keys: `key_prefix` (prepended to every key and channel, default
+//! empty), `geo_key` (default `drivers:geo`) and `publish` (`"true"`, the
+//! default, or `"false"` to write positions without publishing). Publishing
+//! needs the channels under a `kv_write` grant: `{key_prefix}live:` (or the
+//! prefix itself).
 
-use std::collections::HashMap;
+pub mod publish;
 
-use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp, WriteResult};
+use std::collections::BTreeMap;
+
+use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Slot, log};
 
 struct LiveLocation;
 
 /// Settings from the plugin's config map.
-struct Settings {
-    key_prefix: String,
-    geo_key: String,
+pub struct Settings {
+    /// Prepended to every key and channel.
+    pub key_prefix: String,
+    /// The GEO set of every driver's position (prefix included).
+    pub geo_key: String,
+    /// Whether applied positions are published on the live channels.
+    pub publish: bool,
+}
+
+impl Settings {
+    /// Reads and validates the config map handed to `init`.
+    pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
+        config.reject_unknown(&["key_prefix", "geo_key", "publish"])?;
+        let key_prefix = config.string_or("key_prefix", "");
+        let geo_key = format!("{key_prefix}{}", config.string_or("geo_key", "drivers:geo"));
+        let publish = match config.string_or("publish", "true").trim() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(format!(
+                    "config key `publish` = {other:?}: expected \"true\" or \"false\""
+                ));
+            }
+        };
+        Ok(Self {
+            key_prefix,
+            geo_key,
+            publish,
+        })
+    }
 }
 
 thread_local! {
@@ -29,11 +79,8 @@ thread_local! {
 
 impl Guest for LiveLocation {
     fn init(config: Vec<(String, String)>) -> Result<(), String> {
-        let config = PluginConfig::new(config);
-        config.reject_unknown(&["key_prefix", "geo_key"])?;
-        let key_prefix = config.string_or("key_prefix", "");
-        let geo_key = format!("{key_prefix}{}", config.string_or("geo_key", "drivers:geo"));
-        SETTINGS.with(|slot| slot.set(Settings { key_prefix, geo_key }));
+        let settings = Settings::from_config(&PluginConfig::new(config))?;
+        SETTINGS.with(|slot| slot.set(settings));
         Ok(())
     }
 
@@ -43,29 +90,37 @@ impl Guest for LiveLocation {
     }
 }
 
-/// Writes the newest fix of every driver of the batch, in one `kv::write`.
+/// Writes the newest fix of every driver of the batch, in one `kv::write`,
+/// then publishes the ones that moved their driver forward, in a second one.
 fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
-    let newest = newest_per_driver(&batch.events);
-    let ops: Vec<WriteOp> = newest.values().map(|event| upsert(settings, event)).collect();
+    let newest: Vec<&Event> = newest_per_driver(&batch.events).into_values().collect();
+    let ops: Vec<WriteOp> = newest.iter().map(|event| upsert(settings, event)).collect();
     let results = kv::write(&ops)?;
-    let moved = results
-        .iter()
-        .filter(|result| matches!(result, WriteResult::Applied(true)))
-        .count();
+    let publishes = if settings.publish {
+        publish::publish_ops(settings, &newest, &results)?
+    } else {
+        Vec::new()
+    };
+    if !publishes.is_empty() {
+        kv::write(&publishes)?;
+    }
     log::debug(&format!(
-        "partition {}: {} events, {} drivers, {} moved",
+        "partition {}: {} events, {} drivers, {} moved, {} messages published",
         batch.partition,
         batch.events.len(),
         ops.len(),
-        moved
+        publish::moved(&results),
+        publishes.len()
     ));
     Ok(())
 }
 
 /// The newest event of each driver in the batch; on equal event time the later
-/// offset wins, as it would in Redis when applied in order.
-fn newest_per_driver(events: &[Event]) -> HashMap<&str, &Event> {
-    let mut newest: HashMap<&str, &Event> = HashMap::with_capacity(events.len());
+/// offset wins, as it would in Redis when applied in order. Sorted by driver
+/// id, so that a batch's writes and messages come in the same order every
+/// time it is processed.
+fn newest_per_driver(events: &[Event]) -> BTreeMap<&str, &Event> {
+    let mut newest: BTreeMap<&str, &Event> = BTreeMap::new();
     for event in events {
         newest
             .entry(event.driver_id.as_str())
@@ -101,3 +156,48 @@ fn upsert(settings: &Settings, event: &Event) -> WriteOp {
 }
 
 fleethost_plugin_sdk::export_plugin!(LiveLocation);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_config(&PluginConfig::from_pairs(pairs))
+    }
+
+    #[test]
+    fn publishing_is_on_by_default_and_can_be_turned_off() {
+        let defaults = settings(&[("key_prefix", "p:")]).expect("valid");
+        assert!(defaults.publish);
+        assert_eq!(defaults.geo_key, "p:drivers:geo");
+        assert!(!settings(&[("publish", "false")]).expect("valid").publish);
+        let error = settings(&[("publish", "yes")]).err().expect("not a boolean");
+        assert!(error.contains("`publish`") && error.contains("yes"), "{error}");
+        let error = settings(&[("publsh", "false")]).err().expect("unknown key");
+        assert!(error.contains("publsh"), "{error}");
+    }
+
+    #[test]
+    fn the_newest_fix_of_each_driver_wins_in_driver_order() {
+        let event = |driver: &str, ts: i64, offset: i64| Event {
+            driver_id: driver.into(),
+            latitude: 12.9,
+            longitude: 77.6,
+            timestamp_ms: ts,
+            region: None,
+            order_id: None,
+            speed: None,
+            heading: None,
+            offset,
+        };
+        let events = [
+            event("d2", 5, 0),
+            event("d1", 3, 1),
+            event("d2", 4, 2),
+            event("d2", 5, 3),
+        ];
+        let newest = newest_per_driver(&events);
+        let picked: Vec<(&str, i64)> = newest.iter().map(|(driver, event)| (*driver, event.offset)).collect();
+        assert_eq!(picked, [("d1", 1), ("d2", 3)]);
+    }
+}

@@ -1,0 +1,72 @@
+//! The tracking server's HTTP routes:
+//!
+//! - `GET /ws/track?driver=ID` or `?order=ID` upgrades to a customer's
+//!   WebSocket (see [`super::session`]); a missing, empty or doubled target
+//!   is answered 400 with the reason;
+//! - `GET /health` → 200 `ok`;
+//! - `GET /stats` → JSON: Redis subscriptions, channels, watchers and
+//!   counters; with `?driver=ID` or `?order=ID` also that channel's watchers
+//!   and whether Redis holds its subscription.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::TrackingShared;
+use super::channels::Target;
+use super::session;
+
+/// The largest frame a customer may send. Customers send nothing but
+/// control frames; the cap keeps one from making the server buffer much.
+const MAX_INCOMING_BYTES: usize = 4 * 1024;
+/// Read and write buffer per connection: small, as a server holds many
+/// customers whose frames are a few hundred bytes.
+const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The routes, over the state every session shares.
+pub fn router(shared: Arc<TrackingShared>) -> Router {
+    Router::new()
+        .route("/ws/track", get(track_socket))
+        .route("/health", get(|| async { "ok" }))
+        .route("/stats", get(stats))
+        .with_state(shared)
+}
+
+async fn track_socket(State(shared): State<Arc<TrackingShared>>, uri: Uri, upgrade: WebSocketUpgrade) -> Response {
+    let target = match Target::from_query(uri.query()) {
+        Ok(target) => target,
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+    };
+    if shared.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the tracking server is shutting down").into_response();
+    }
+    // Held by the session's task: shutdown waits until every one is gone.
+    let open = shared.sessions.token();
+    upgrade
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_message_size(MAX_INCOMING_BYTES)
+        .max_frame_size(MAX_INCOMING_BYTES)
+        .on_failed_upgrade(|error| tracing::debug!(%error, "a customer's WebSocket upgrade failed"))
+        .on_upgrade(move |socket| async move {
+            session::serve(socket, shared, target).await;
+            drop(open);
+        })
+}
+
+async fn stats(State(shared): State<Arc<TrackingShared>>, uri: Uri) -> Response {
+    // Without a target the totals alone; a malformed target is a 400.
+    let channel = match uri.query().filter(|query| !query.is_empty()) {
+        None => None,
+        Some(query) => match Target::from_query(Some(query)) {
+            Ok(target) => Some(target.channel(&shared.key_prefix)),
+            Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+        },
+    };
+    Json(shared.stats.report(&shared.registry, channel)).into_response()
+}

@@ -1,0 +1,192 @@
+//! The change signal: which pub/sub messages a batch's write results call for.
+//!
+//! Pure functions over the batch's newest fixes and the `upsert-newer`
+//! results, so that tests can check the messages without a host. The channel
+//! names and the message are a contract with `fleethost track` (the host's
+//! tracking server) and any other subscriber:
+//!
+//! - `{key_prefix}live:driver:{driver_id}` gets every applied position of the
+//!   driver;
+//! - `{key_prefix}live:order:{order_id}` gets the applied positions of fixes
+//!   that carried that `order_id`;
+//! - the message is `{"type":"position","driver_id","lat","lng","ts_ms"}`,
+//!   plus `"order_id"` when the fix had one, fields in that order.
+
+use fleethost_plugin_sdk::json::JsonObject;
+use fleethost_plugin_sdk::kv::{PublishOp, WriteOp, WriteResult};
+use fleethost_plugin_sdk::{Event, PluginError};
+
+use crate::Settings;
+
+/// The publishes for the fixes whose write was applied (`applied(true)`: the
+/// position moved forward in event time), in the order of `newest`; none for
+/// the others (older or equal to what Redis holds: nothing changed).
+///
+/// `results` must hold one result per fix, in the same order (the answer of
+/// the `kv::write` of their upserts); anything else is a host bug, refused as
+/// fatal rather than pairing the wrong driver with a result.
+pub fn publish_ops(
+    settings: &Settings,
+    newest: &[&Event],
+    results: &[WriteResult],
+) -> Result<Vec<WriteOp>, PluginError> {
+    if results.len() != newest.len() {
+        return Err(PluginError::fatal(format!(
+            "kv returned {} write results for {} upserts",
+            results.len(),
+            newest.len()
+        )));
+    }
+    let mut ops = Vec::new();
+    for (event, result) in newest.iter().zip(results) {
+        if !matches!(result, WriteResult::Applied(true)) {
+            continue;
+        }
+        let message = position_message(event);
+        let order_id = event.order_id.as_deref().filter(|order_id| !order_id.is_empty());
+        if let Some(order_id) = order_id {
+            ops.push(publish(order_channel(settings, order_id), message.clone()));
+        }
+        ops.push(publish(driver_channel(settings, &event.driver_id), message));
+    }
+    Ok(ops)
+}
+
+/// How many of the upserts were applied: the drivers that moved.
+pub fn moved(results: &[WriteResult]) -> usize {
+    results
+        .iter()
+        .filter(|result| matches!(result, WriteResult::Applied(true)))
+        .count()
+}
+
+/// The channel of one driver's positions: `{key_prefix}live:driver:{driver_id}`.
+pub fn driver_channel(settings: &Settings, driver_id: &str) -> String {
+    format!("{}live:driver:{driver_id}", settings.key_prefix)
+}
+
+/// The channel of one order's updates: `{key_prefix}live:order:{order_id}`.
+pub fn order_channel(settings: &Settings, order_id: &str) -> String {
+    format!("{}live:order:{order_id}", settings.key_prefix)
+}
+
+/// The message of one applied position.
+pub fn position_message(event: &Event) -> String {
+    let message = JsonObject::new()
+        .string("type", "position")
+        .string("driver_id", &event.driver_id)
+        .number("lat", event.latitude)
+        .number("lng", event.longitude)
+        .integer("ts_ms", event.timestamp_ms);
+    match event.order_id.as_deref().filter(|order_id| !order_id.is_empty()) {
+        Some(order_id) => message.string("order_id", order_id),
+        None => message,
+    }
+    .finish()
+}
+
+fn publish(channel: String, message: String) -> WriteOp {
+    WriteOp::Publish(PublishOp { channel, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            key_prefix: "p:".into(),
+            geo_key: "p:drivers:geo".into(),
+            publish: true,
+        }
+    }
+
+    fn fix(driver_id: &str, order_id: Option<&str>, timestamp_ms: i64) -> Event {
+        Event {
+            driver_id: driver_id.into(),
+            latitude: 12.97,
+            longitude: 77.59,
+            timestamp_ms,
+            region: None,
+            order_id: order_id.map(Into::into),
+            speed: None,
+            heading: None,
+            offset: 0,
+        }
+    }
+
+    /// The (channel, message) pairs of `ops`.
+    fn published(ops: &[WriteOp]) -> Vec<(&str, &str)> {
+        ops.iter()
+            .map(|op| match op {
+                WriteOp::Publish(publish) => (publish.channel.as_str(), publish.message.as_str()),
+                other => panic!("only publishes expected, got {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_applied_writes_are_published() {
+        let (a, b, c) = (fix("a", None, 1), fix("b", None, 2), fix("c", None, 3));
+        let results = [
+            WriteResult::Applied(true),
+            WriteResult::Applied(false),
+            WriteResult::Done,
+        ];
+        let ops = publish_ops(&settings(), &[&a, &b, &c], &results).expect("one result per fix");
+        assert_eq!(
+            published(&ops),
+            [(
+                "p:live:driver:a",
+                r#"{"type":"position","driver_id":"a","lat":12.97,"lng":77.59,"ts_ms":1}"#
+            )]
+        );
+        assert_eq!(moved(&results), 1);
+    }
+
+    #[test]
+    fn a_fix_with_an_order_is_published_on_the_order_channel_too() {
+        let on_trip = fix("d1", Some("o-7"), 1_700_000_000_123);
+        let ops = publish_ops(&settings(), &[&on_trip], &[WriteResult::Applied(true)]).expect("valid");
+        let message =
+            r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":1700000000123,"order_id":"o-7"}"#;
+        assert_eq!(
+            published(&ops),
+            [("p:live:order:o-7", message), ("p:live:driver:d1", message)]
+        );
+        // An empty order id is no order: no `live:order:` channel, no field.
+        let no_order = fix("d1", Some(""), 5);
+        let ops = publish_ops(&settings(), &[&no_order], &[WriteResult::Applied(true)]).expect("valid");
+        assert_eq!(
+            published(&ops),
+            [(
+                "p:live:driver:d1",
+                r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":5}"#
+            )]
+        );
+    }
+
+    #[test]
+    fn nothing_moved_publishes_nothing() {
+        let a = fix("a", Some("o"), 1);
+        let ops = publish_ops(&settings(), &[&a], &[WriteResult::Applied(false)]).expect("valid");
+        assert!(ops.is_empty());
+        assert!(publish_ops(&settings(), &[], &[]).expect("valid").is_empty());
+    }
+
+    #[test]
+    fn results_that_do_not_match_the_fixes_are_refused() {
+        let a = fix("a", None, 1);
+        let error = publish_ops(&settings(), &[&a], &[]).expect_err("no result for a");
+        assert_eq!(error, PluginError::fatal("kv returned 0 write results for 1 upserts"));
+    }
+
+    #[test]
+    fn driver_ids_are_escaped_in_the_message() {
+        let odd = fix("d\"1", None, 1);
+        assert_eq!(
+            position_message(&odd),
+            r#"{"type":"position","driver_id":"d\"1","lat":12.97,"lng":77.59,"ts_ms":1}"#
+        );
+    }
+}
