@@ -114,3 +114,17 @@ ensure_postgres() {
     echo "PostgreSQL did not start; see /var/log/postgresql/" >&2
     exit 1
 }
+
+# Debian's Chromium, for the headless browser test of the live map
+# (tests/live_map.rs), installed when missing.
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium ]]; then
+        step "Chromium: /usr/bin/chromium"
+        return
+    fi
+    step "installing Chromium (Debian's chromium package) for the browser test"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; then
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    fi
+}

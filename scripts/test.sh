@@ -11,6 +11,7 @@ build_plugins
 install_tansu
 ensure_redis
 ensure_postgres
+ensure_chromium
 
 PORT="$(free_port)"
 LOG_DIR="$REPO/target/test-logs"

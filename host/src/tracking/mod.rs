@@ -20,9 +20,16 @@
 //! [`subscriber`] (the pub/sub connection: subscribe, forward, reconnect and
 //! resubscribe), [`snapshot`] (a driver's current position from its hash),
 //! [`session`] (one customer's WebSocket), [`routes`] (HTTP), [`stats`]
-//! (`/stats`); this file wires them and shuts them down.
+//! (`/stats`); the live map: [`live_map`] (`/map`, its page `map.html`, and
+//! `/api/map`), [`map_snapshot`] (drivers and ETAs from Redis),
+//! [`notification_feed`] (the latest notifications, from the geofence
+//! plugin's channel `{key_prefix}live:notifications`, watched permanently);
+//! this file wires them and shuts them down.
 
 pub mod channels;
+pub mod live_map;
+pub mod map_snapshot;
+pub mod notification_feed;
 pub mod registry;
 pub mod routes;
 pub mod session;
@@ -37,6 +44,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use map_snapshot::MapReader;
+use notification_feed::NotificationFeed;
 use registry::Registry;
 use snapshot::PositionReader;
 use stats::TrackingStats;
@@ -85,6 +94,10 @@ pub struct TrackingShared {
     positions: PositionReader,
     key_prefix: String,
     stats: Arc<TrackingStats>,
+    /// The live map's drivers and ETAs.
+    map: MapReader,
+    /// The live map's latest notifications.
+    notifications: Arc<NotificationFeed>,
     /// Cancelled at shutdown: sessions close.
     shutdown: CancellationToken,
     /// The open sessions, so that shutdown can wait for them.
@@ -104,6 +117,10 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
             url: config.redis_url.clone(),
             source,
         })?;
+    let map = MapReader::connect_lazy(&client, &config.key_prefix).map_err(|source| TrackingError::RedisUrl {
+        url: config.redis_url.clone(),
+        source,
+    })?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| TrackingError::Listen {
@@ -116,11 +133,19 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let stop_subscriber = CancellationToken::new();
     let subscriber =
         tokio::spawn(Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()));
+    let notifications = Arc::new(NotificationFeed::default());
+    let feed = tokio::spawn(notifications.clone().follow(
+        registry.clone(),
+        notification_feed::notifications_channel(&config.key_prefix),
+        stop_subscriber.clone(),
+    ));
     let shared = Arc::new(TrackingShared {
         registry,
         positions,
         key_prefix: config.key_prefix.clone(),
         stats,
+        map,
+        notifications,
         shutdown: shutdown.clone(),
         sessions: TaskTracker::new(),
     });
@@ -128,7 +153,7 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
         %address,
         key_prefix = %config.key_prefix,
         buffer = config.buffer,
-        "tracking server listening: customers connect to ws://{address}/ws/track?driver=ID or ?order=ID"
+        "tracking server listening: customers connect to ws://{address}/ws/track?driver=ID or ?order=ID; live map at http://{address}/map"
     );
 
     let served = axum::serve(listener, routes::router(shared.clone()))
@@ -152,6 +177,7 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
         );
     }
     stop_subscriber.cancel();
+    let _ = feed.await;
     let _ = subscriber.await;
     served?;
     tracing::info!("tracking server stopped");

@@ -10,6 +10,11 @@
 //! registry's lock is held, so the task sees a channel's subscribe and
 //! unsubscribe in the order its count crossed zero.
 //!
+//! The server's own permanent watchers (the live map's notification feed,
+//! [`Registry::watch_internal`]) go through the same path, so their channels
+//! are resubscribed after a Redis restart like any other, but they are not
+//! customers: the channel and watcher totals leave them out.
+//!
 //! A broadcast send never waits for a receiver: a customer that falls more
 //! than the buffer behind loses the oldest messages (its receiver reports how
 //! many) instead of slowing the others down.
@@ -45,6 +50,8 @@ struct Entry {
     /// Whether Redis confirmed the subscription of this generation (and the
     /// connection holding it is up).
     subscribed: watch::Sender<bool>,
+    /// Watched by the server itself, not by customers: left out of the totals.
+    internal: bool,
 }
 
 /// The watched channels; shared by the WebSocket sessions, the Redis
@@ -89,6 +96,18 @@ impl Registry {
     /// Starts watching `channel`: its messages from now on, in order. The
     /// first watcher of a channel has it subscribed on Redis.
     pub fn watch(self: &Arc<Self>, channel: &str) -> Watcher {
+        self.watch_as(channel, false)
+    }
+
+    /// Starts a watch of the server's own on `channel` (the live map's
+    /// feed): subscribed and resubscribed like a customer's, but left out of
+    /// [`Self::channel_count`] and [`Self::watcher_count`]. Meant for a
+    /// channel no customer watches.
+    pub fn watch_internal(self: &Arc<Self>, channel: &str) -> Watcher {
+        self.watch_as(channel, true)
+    }
+
+    fn watch_as(self: &Arc<Self>, channel: &str, internal: bool) -> Watcher {
         let mut channels = self.lock();
         let entry = channels.entry(channel.to_string()).or_insert_with(|| {
             let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
@@ -104,11 +123,15 @@ impl Registry {
                 watchers: 0,
                 generation,
                 subscribed: watch::channel(false).0,
+                internal,
             }
         });
         entry.watchers += 1;
-        self.watchers.fetch_add(1, Ordering::Relaxed);
+        if !internal {
+            self.watchers.fetch_add(1, Ordering::Relaxed);
+        }
         Watcher {
+            internal,
             receiver: entry.sender.subscribe(),
             subscribed: entry.subscribed.subscribe(),
             channel: channel.to_string(),
@@ -117,13 +140,15 @@ impl Registry {
     }
 
     /// One watcher of `channel` left; the last one has it unsubscribed.
-    fn leave(&self, channel: &str) {
+    fn leave(&self, channel: &str, internal: bool) {
         let mut channels = self.lock();
         let Some(entry) = channels.get_mut(channel) else {
             return;
         };
         entry.watchers = entry.watchers.saturating_sub(1);
-        self.watchers.fetch_sub(1, Ordering::Relaxed);
+        if !internal {
+            self.watchers.fetch_sub(1, Ordering::Relaxed);
+        }
         if entry.watchers == 0 {
             channels.remove(channel);
             let _ = self.requests.send(SubscriptionRequest::Unsubscribe {
@@ -159,9 +184,14 @@ impl Registry {
         }
     }
 
-    /// The number of channels watched.
+    /// The number of channels customers watch.
     pub fn channel_count(&self) -> usize {
-        self.lock().len()
+        self.lock().values().filter(|entry| !entry.internal).count()
+    }
+
+    /// The number of channels only the server itself watches.
+    pub fn internal_channel_count(&self) -> usize {
+        self.lock().values().filter(|entry| entry.internal).count()
     }
 
     /// The number of watchers over all channels.
@@ -191,6 +221,7 @@ pub struct Watcher {
     subscribed: watch::Receiver<bool>,
     channel: String,
     registry: Arc<Registry>,
+    internal: bool,
 }
 
 impl Watcher {
@@ -219,7 +250,7 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        self.registry.leave(&self.channel);
+        self.registry.leave(&self.channel, self.internal);
     }
 }
 
@@ -317,6 +348,20 @@ mod tests {
         assert!(matches!(slow.recv().await, Err(RecvError::Lagged(3))));
         assert_eq!(slow.recv().await.expect("the buffered rest"), "3");
         assert_eq!(slow.recv().await.expect("the buffered rest"), "4");
+    }
+
+    #[tokio::test]
+    async fn internal_watches_are_subscribed_but_not_counted() {
+        let (registry, mut queue) = Registry::new(8);
+        let mut feed = registry.watch_internal("live:notifications");
+        assert_eq!(requests(&mut queue), [subscribe("live:notifications", 1)]);
+        assert_eq!((registry.channel_count(), registry.watcher_count()), (0, 0));
+        assert_eq!(registry.internal_channel_count(), 1);
+        assert_eq!(registry.deliver("live:notifications", "n".into()), 1);
+        assert_eq!(feed.recv().await.expect("message"), "n");
+        drop(feed);
+        assert_eq!(requests(&mut queue), [unsubscribe("live:notifications")]);
+        assert_eq!(registry.internal_channel_count(), 0);
     }
 
     #[tokio::test]

@@ -6,7 +6,9 @@
 //! - `GET /health` → 200 `ok`;
 //! - `GET /stats` → JSON: Redis subscriptions, channels, watchers and
 //!   counters; with `?driver=ID` or `?order=ID` also that channel's watchers
-//!   and whether Redis holds its subscription.
+//!   and whether Redis holds its subscription;
+//! - `GET /map` → the live map page, `GET /api/map` → its data (see
+//!   [`super::live_map`]).
 
 use std::sync::Arc;
 
@@ -19,7 +21,7 @@ use axum::{Json, Router};
 
 use super::TrackingShared;
 use super::channels::Target;
-use super::session;
+use super::{live_map, session};
 
 /// The largest frame a customer may send. Customers send nothing but
 /// control frames; the cap keeps one from making the server buffer much.
@@ -34,6 +36,8 @@ pub fn router(shared: Arc<TrackingShared>) -> Router {
         .route("/ws/track", get(track_socket))
         .route("/health", get(|| async { "ok" }))
         .route("/stats", get(stats))
+        .route("/map", get(live_map::page))
+        .route("/api/map", get(live_map::data))
         .with_state(shared)
 }
 

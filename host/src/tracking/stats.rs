@@ -68,7 +68,12 @@ impl TrackingStats {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         StatsReport {
             redis_connected: self.redis_connected.load(Ordering::Relaxed),
-            redis_subscriptions: self.redis_subscriptions.load(Ordering::Relaxed),
+            // Customers' subscriptions: the server's own (the live map's
+            // notification feed) are left out.
+            redis_subscriptions: self
+                .redis_subscriptions
+                .load(Ordering::Relaxed)
+                .saturating_sub(registry.internal_channel_count()),
             channels: registry.channel_count(),
             watchers: registry.watcher_count(),
             redis_reconnects: load(&self.redis_reconnects),

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, WriteOp};
+use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, PublishOp, WriteOp};
 use fleethost_plugin_sdk::trip::Trip;
 use fleethost_plugin_sdk::{Batch, Event, OrderEvent, Plan};
 
@@ -77,15 +77,23 @@ pub struct Outcome {
 
 impl Outcome {
     /// The host calls of the outcome: the notifications as messages on
-    /// `topic`, and the hash writes.
-    pub fn into_plan(self, topic: &str) -> Plan {
+    /// `topic`, and one kv write holding the hash writes and, for the live
+    /// map (`fleethost track`), a publish of each notification on the Redis
+    /// pub/sub channel `live_channel`.
+    pub fn into_plan(self, topic: &str, live_channel: &str) -> Plan {
+        let publishes = self.notifications.iter().map(|notification| {
+            WriteOp::Publish(PublishOp {
+                channel: live_channel.to_string(),
+                message: notification.to_json(),
+            })
+        });
         Plan {
             messages: self
                 .notifications
                 .iter()
                 .map(|notification| notification.to_message(topic))
                 .collect(),
-            writes: self.writes.into_iter().map(WriteOp::HashSet).collect(),
+            writes: self.writes.into_iter().map(WriteOp::HashSet).chain(publishes).collect(),
         }
     }
 }
@@ -262,5 +270,30 @@ mod tests {
         };
         assert_eq!(of("d1"), [Kind::Entered, Kind::Near, Kind::Arrived]);
         assert_eq!(of("d2"), [Kind::Entered]);
+    }
+
+    #[test]
+    fn every_notification_is_also_published_for_the_live_map() {
+        let settings = config();
+        let mut store = Store::default();
+        let fixes = batch(vec![fix("d1", 2_000, CENTRE)], Vec::new());
+        let outcome = store.run(&settings, &fixes);
+        assert_eq!(kinds(&outcome.notifications), [Kind::Entered]);
+        let json = outcome.notifications[0].to_json();
+        let plan = outcome.into_plan("notes", &settings.live_channel());
+        assert_eq!(plan.messages.len(), 1);
+        let published: Vec<(&str, &str)> = plan
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                WriteOp::Publish(publish) => Some((publish.channel.as_str(), publish.message.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(published, [("t:live:notifications", json.as_str())]);
+        assert!(
+            matches!(plan.writes.first(), Some(WriteOp::HashSet(_))),
+            "the state write comes first, in the same kv write"
+        );
     }
 }

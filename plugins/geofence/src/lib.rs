@@ -6,7 +6,9 @@
 //! lifecycle). Each batch costs one `kv.hash-get-all-many` for its drivers'
 //! hashes `{key_prefix}geofence:{driver_id}`, one `produce.send` of the
 //! notifications to `notifications_topic` (keyed by driver id) and one
-//! `kv.write` of the changed hashes.
+//! `kv.write` of the changed hashes, which also publishes each notification
+//! on the Redis pub/sub channel `{key_prefix}live:notifications` for the live
+//! map of `fleethost track` (so its grants need `live:` in `kv_write`).
 //!
 //! The notifications are sent before the state is written (the SDK's
 //! `Plan::apply`): if the write fails the batch is retried and may send a
@@ -65,7 +67,8 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
     }
     let keys: Vec<String> = groups.iter().map(|group| settings.state_key(group.driver_id)).collect();
     let hashes = read_hashes(&keys)?;
-    let plan = batch::plan(settings, &groups, &hashes).into_plan(&settings.notifications_topic);
+    let plan =
+        batch::plan(settings, &groups, &hashes).into_plan(&settings.notifications_topic, &settings.live_channel());
     plan.apply()?;
     log::debug(&format!(
         "partition {}: {} fixes, {} order events, {} drivers, {} notifications, {} hashes written",

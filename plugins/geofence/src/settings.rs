@@ -89,6 +89,12 @@ impl Settings {
     pub fn state_key(&self, driver_id: &str) -> String {
         format!("{}geofence:{driver_id}", self.key_prefix)
     }
+
+    /// The Redis pub/sub channel every notification is also published on,
+    /// for the live map of `fleethost track`.
+    pub fn live_channel(&self) -> String {
+        format!("{}live:notifications", self.key_prefix)
+    }
 }
 
 #[cfg(test)]

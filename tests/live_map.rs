@@ -1,0 +1,369 @@
+//! Proves the live map of `fleethost track`: `GET /api/map` lists the drivers of the GEO set with their positions, the ETA hashes (with their target) and the notifications published on `{P}live:notifications`; and, end to end (broker, `fleethost run` with live-location, the tracking server), Debian's Chromium headless opens `/map`, draws 20 moving drivers and saves a screenshot to target/test-output/live-map.png.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use redis::Commands;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use support::*;
+
+/// Debian's Chromium (scripts/test.sh installs it where missing).
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Drivers the browser test moves around.
+const DRIVERS: usize = 20;
+
+/// A `fleethost track` child process whose log is shown when a test fails.
+struct Tracker {
+    child: Option<Child>,
+    log: PathBuf,
+    port: u16,
+}
+
+impl Tracker {
+    /// Starts the tracking server for `prefix` on a free port and waits
+    /// until `/health` answers.
+    fn start(prefix: &str) -> Self {
+        let port = free_port();
+        let log = write_config_text("live-map-track-log", "").with_extension("log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+            .args(["track", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--redis-url", &redis_url(), "--key-prefix", prefix])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::from(file.try_clone().expect("log file")))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("start fleethost track");
+        let mut tracker = Self {
+            child: Some(child),
+            log,
+            port,
+        };
+        let health = tracker.url("/health");
+        wait_until("the tracking server answers /health", Duration::from_secs(60), || {
+            let running = tracker
+                .child
+                .as_mut()
+                .is_some_and(|child| child.try_wait().expect("wait").is_none());
+            assert!(running, "the tracking server exited:\n{}", tracker.log());
+            ureq::get(&health).call().is_ok_and(|response| response.status() == 200)
+        });
+        tracker
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `GET /api/map` as JSON.
+    fn map(&self) -> Value {
+        let mut response = ureq::get(&self.url("/api/map")).call().expect("GET /api/map");
+        assert_eq!(response.status(), 200);
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("/api/map JSON")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("----- tracking server log -----\n{}\n----- end -----", self.log());
+        }
+    }
+}
+
+/// Where driver `index` is at `step`: on its own circle around the centre of
+/// Bengaluru, a few metres further every step.
+fn position(index: usize, step: u64) -> (f64, f64) {
+    let angle = index as f64 * 0.7 + step as f64 * 0.01;
+    let radius = 0.01 + index as f64 * 0.003;
+    (12.97 + radius * angle.sin(), 77.59 + radius * angle.cos())
+}
+
+#[test]
+fn api_map_lists_drivers_etas_and_notifications() {
+    let prefix = format!("{}:", unique("live-map-api"));
+    let mut redis = redis();
+    for index in 0..5 {
+        let (lat, lng) = position(index, 0);
+        let id = format!("d{index}");
+        let _: () = redis
+            .hset_multiple(
+                format!("{prefix}driver:{id}"),
+                &[
+                    ("lat", lat.to_string()),
+                    ("lng", lng.to_string()),
+                    ("ts_ms", (1_700_000_000_000u64 + index as u64).to_string()),
+                ],
+            )
+            .expect("HSET driver");
+        let _: () = redis::cmd("GEOADD")
+            .arg(format!("{prefix}drivers:geo"))
+            .arg(lng)
+            .arg(lat)
+            .arg(&id)
+            .query(&mut redis)
+            .expect("GEOADD");
+    }
+    let _: () = redis
+        .hset_multiple(
+            format!("{prefix}eta:o-1"),
+            &[
+                ("order_id", "o-1"),
+                ("driver_id", "d1"),
+                ("phase", "to_pickup"),
+                ("distance_m", "1234.5"),
+                ("speed_mps", "8"),
+                ("eta_s", "154.3"),
+                ("ts_ms", "1700000000001"),
+            ],
+        )
+        .expect("HSET eta");
+    // The eta plugin's own trip state: the target, and not an ETA itself.
+    let _: () = redis
+        .hset_multiple(
+            format!("{prefix}eta:trip:d1"),
+            &[
+                ("trip_order_id", "o-1"),
+                ("trip_pickup_lat", "12.99"),
+                ("trip_pickup_lng", "77.61"),
+                ("trip_dropoff_lat", "13.01"),
+                ("trip_dropoff_lng", "77.62"),
+            ],
+        )
+        .expect("HSET trip");
+
+    let tracker = Tracker::start(&prefix);
+    let map = tracker.map();
+    let drivers = map["drivers"].as_array().expect("drivers");
+    assert_eq!(drivers.len(), 5, "{map}");
+    let d3 = drivers.iter().find(|driver| driver["id"] == "d3").expect("d3 listed");
+    let (lat, lng) = position(3, 0);
+    assert_eq!(d3["lat"].as_f64(), Some(lat));
+    assert_eq!(d3["lng"].as_f64(), Some(lng));
+    assert_eq!(d3["ts_ms"], 1_700_000_000_003u64);
+    let etas = map["etas"].as_array().expect("etas");
+    assert_eq!(etas.len(), 1, "only eta:o-1, not eta:trip:d1: {map}");
+    assert_eq!(etas[0]["order_id"], "o-1");
+    assert_eq!(etas[0]["driver_id"], "d1");
+    assert_eq!(etas[0]["phase"], "to_pickup");
+    assert_eq!(etas[0]["eta_s"].as_f64(), Some(154.3));
+    assert_eq!(etas[0]["distance_m"].as_f64(), Some(1234.5));
+    assert_eq!(
+        (etas[0]["target_lat"].as_f64(), etas[0]["target_lng"].as_f64()),
+        (Some(12.99), Some(77.61))
+    );
+    assert_eq!(map["notifications"], serde_json::json!([]));
+
+    // The feed's permanent subscription, then two notifications, newest first.
+    let channel = format!("{prefix}live:notifications");
+    wait_until(
+        "the tracking server subscribed the notifications",
+        Duration::from_secs(30),
+        || {
+            let (_, subscribers): (String, u64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&channel)
+                .query(&mut redis)
+                .expect("PUBSUB NUMSUB");
+            subscribers == 1
+        },
+    );
+    for kind in ["near", "arrived"] {
+        let notification = format!(
+            r#"{{"type":"{kind}","driver_id":"d1","order_id":"o-1","point":"pickup","ts_ms":1700000000002,"distance_m":40.0}}"#
+        );
+        let _: () = redis.publish(&channel, notification).expect("PUBLISH");
+    }
+    wait_until("both notifications are on the map", Duration::from_secs(10), || {
+        tracker.map()["notifications"]
+            .as_array()
+            .is_some_and(|list| list.len() == 2)
+    });
+    let notifications = tracker.map()["notifications"].clone();
+    assert_eq!(notifications[0]["type"], "arrived", "newest first: {notifications}");
+    assert_eq!(notifications[1]["type"], "near");
+    assert_eq!(notifications[1]["order_id"], "o-1");
+    // The feed is the server's own: no customer channel in /stats.
+    let mut stats = ureq::get(&tracker.url("/stats")).call().expect("GET /stats");
+    let stats: Value = serde_json::from_str(&stats.body_mut().read_to_string().expect("body")).expect("JSON");
+    assert_eq!(
+        (stats["channels"].as_u64(), stats["watchers"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let mut page = ureq::get(&tracker.url("/map")).call().expect("GET /map");
+    let html = page.body_mut().read_to_string().expect("page");
+    assert!(html.contains("<canvas") && html.contains("/api/map"), "the page");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from outside"
+    );
+}
+
+/// Runs Chromium headless on `url` with `arguments`; its stdout.
+async fn chromium(url: &str, arguments: &[String]) -> String {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/test.sh (ensure_chromium installs Debian's chromium package)"
+    );
+    let profile = std::env::temp_dir().join(unique("live-map-chromium"));
+    let run = tokio::process::Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(arguments)
+        .arg(url)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("Chromium finished within 120 s")
+        .expect("run Chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        output.status.success(),
+        "Chromium failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The number in `<body … name="N">` of a dumped DOM.
+fn body_number(dom: &str, name: &str) -> u64 {
+    let body = &dom[dom.find("<body ").expect("a <body> in the DOM")..];
+    let body = &body[..body.find('>').expect("the <body> tag ends")];
+    let start = body
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} on <body>: {body}"))
+        + name.len()
+        + 2;
+    let end = start + body[start..].find('"').expect("the value ends");
+    body[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number: {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
+    let TestNames { topic, group, prefix } = TestNames::create("live-map", 1).await;
+    let config = write_config("live-map", &topic, &group, &prefix, &["live_location"]);
+    let host = Host::start("live-map", &config);
+    let tracker = Tracker::start(&prefix);
+
+    // Every driver gets a new fix every 500 ms until the test ends.
+    let stop = CancellationToken::new();
+    let fleet = tokio::spawn({
+        let (topic, stop) = (topic.clone(), stop.clone());
+        async move {
+            let base_ms: u64 = 1_700_000_000_000;
+            for step in 0u64.. {
+                let fixes: Vec<(String, String)> = (0..DRIVERS)
+                    .map(|index| {
+                        let (lat, lng) = position(index, step);
+                        let payload = format!(
+                            r#"{{"driver_id":"m{index}","lat":{lat},"lng":{lng},"timestamp":{}}}"#,
+                            base_ms + step * 500
+                        );
+                        (format!("m{index}"), payload)
+                    })
+                    .collect();
+                produce_messages(&topic, &fixes).await;
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        }
+    });
+    tokio::task::block_in_place(|| {
+        wait_until("every driver is on /api/map", Duration::from_secs(120), || {
+            tracker.map()["drivers"]
+                .as_array()
+                .is_some_and(|drivers| drivers.len() == DRIVERS)
+        })
+    });
+
+    // One driver on a trip, so that the screenshot shows a trip and its ETA.
+    let mut redis = redis();
+    let _: () = redis
+        .hset_multiple(
+            format!("{prefix}eta:o-m3"),
+            &[
+                ("order_id", "o-m3"),
+                ("driver_id", "m3"),
+                ("phase", "to_dropoff"),
+                ("distance_m", "2400"),
+                ("eta_s", "300"),
+            ],
+        )
+        .expect("HSET eta");
+    let _: () = redis
+        .hset_multiple(
+            format!("{prefix}eta:trip:m3"),
+            &[
+                ("trip_order_id", "o-m3"),
+                ("trip_dropoff_lat", "13.02"),
+                ("trip_dropoff_lng", "77.65"),
+            ],
+        )
+        .expect("HSET trip");
+
+    let url = tracker.url("/map");
+    let dom = chromium(&url, &["--dump-dom".to_string()]).await;
+    let (drawn, moved, polls) = (
+        body_number(&dom, "data-drivers"),
+        body_number(&dom, "data-moved"),
+        body_number(&dom, "data-polls"),
+    );
+    println!("Chromium: {drawn} drivers drawn, {moved} moved, {polls} polls");
+    assert!(drawn >= DRIVERS as u64, "drivers drawn: {drawn}\n{dom}");
+    assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
+
+    let output = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .join("target/test-output");
+    std::fs::create_dir_all(&output).expect("target/test-output");
+    let screenshot = output.join("live-map.png");
+    let _ = std::fs::remove_file(&screenshot);
+    chromium(
+        &url,
+        &[
+            format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,800".to_string(),
+        ],
+    )
+    .await;
+    let size = std::fs::metadata(&screenshot).map(|meta| meta.len()).unwrap_or(0);
+    assert!(size > 10 * 1024, "{} is {size} bytes", screenshot.display());
+    println!("screenshot: {} ({size} bytes)", screenshot.display());
+
+    stop.cancel();
+    fleet.await.expect("the fleet task");
+    drop(host);
+}
