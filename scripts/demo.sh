@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The demo: a Kafka-compatible broker, a simulated fleet of drivers with
-# their orders, and fleethost running all five plugins, each in its own
-# pipeline: live positions into Redis, the history into PostgreSQL, ETAs,
-# fares and geofence notifications onto Kafka topics. It prints a progress
-# line per pipeline and a summary of the plugins' output every few seconds,
-# until Ctrl-C.
+# The demo, the whole system from one binary: a Kafka-compatible broker, the
+# drivers' WebSocket gateway, a simulated fleet driving through it (their
+# orders go to Kafka), fleethost running all five plugins, each in its own
+# pipeline (live positions into Redis, the history into PostgreSQL, ETAs,
+# fares and geofence notifications onto Kafka topics), and the tracking
+# server with the live map. It prints the map's address, a progress line per
+# pipeline and a summary of the plugins' output every few seconds, until
+# Ctrl-C.
 #
 #   scripts/demo.sh [DRIVERS] [FIXES_PER_SECOND]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,20 +28,23 @@ RUN_DIR="$REPO/target/demo"
 mkdir -p "$RUN_DIR"
 start_broker "$PORT" "$RUN_DIR/tansu.log"
 SIMULATOR_PID=""
+GATEWAY_PID=""
+TRACK_PID=""
 HOST_PID=""
 TAIL_PID=""
 HISTORY_PID=""
 # Ctrl-C reaches only this script (the children run in their own sessions), so
-# the shutdown happens in order: fleet first, then fleethost (which finishes
-# its batches and commits while the broker is still up), then the broker.
+# the shutdown happens in order: fleet first, then the gateway (it flushes
+# what it accepted), then fleethost (which finishes its batches and commits
+# while the broker is still up), then the tracking server and the broker.
 cleanup() {
     trap - EXIT INT TERM
-    step "stopping the demo: simulator, then fleethost (commits), then the broker"
-    [[ -n "$SIMULATOR_PID" ]] && kill -TERM "$SIMULATOR_PID" 2>/dev/null && wait "$SIMULATOR_PID" 2>/dev/null || true
-    for pid in "$TAIL_PID" "$HISTORY_PID"; do
+    step "stopping the demo: simulator, gateway, then fleethost (commits), then the tracking server and the broker"
+    for pid in "$SIMULATOR_PID" "$GATEWAY_PID" "$TAIL_PID" "$HISTORY_PID"; do
         [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
     done
     [[ -n "$HOST_PID" ]] && kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null || true
+    [[ -n "$TRACK_PID" ]] && kill -TERM "$TRACK_PID" 2>/dev/null && wait "$TRACK_PID" 2>/dev/null || true
     kill "$BROKER_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -49,9 +54,25 @@ sed -e "s|^bootstrap_servers = .*|bootstrap_servers = \"127.0.0.1:$PORT\"|" \
     -e "s|^path = \"../target/wasm32-wasip2/plugin/|path = \"$PLUGIN_DIR/|" \
     "$REPO/examples/fleethost.toml" > "$RUN_DIR/fleethost.toml"
 
-step "simulating $DRIVERS drivers at $RATE fixes/s into rider-updates, their orders into order-events (log: $RUN_DIR/simulator.log)"
-setsid "$FLEETHOST" simulate --bootstrap-servers "127.0.0.1:$PORT" --topic rider-updates \
-    --drivers "$DRIVERS" --rate "$RATE" --partitions 4 >"$RUN_DIR/simulator.log" 2>&1 &
+GATEWAY_PORT="$(free_port)"
+step "starting the drivers' gateway on ws://127.0.0.1:$GATEWAY_PORT/ws/driver -> rider-updates (log: $RUN_DIR/gateway.log)"
+setsid "$FLEETHOST" gateway --bootstrap-servers "127.0.0.1:$PORT" --listen "127.0.0.1:$GATEWAY_PORT" \
+    --topic rider-updates --partitions 4 >"$RUN_DIR/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+MAP_PORT="${MAP_PORT:-8090}"
+step "starting the tracking server: live map at http://127.0.0.1:$MAP_PORT/map, customers at ws://127.0.0.1:$MAP_PORT/ws/track?driver=ID (log: $RUN_DIR/track.log)"
+setsid "$FLEETHOST" track --listen "127.0.0.1:$MAP_PORT" --redis-url redis://127.0.0.1:6379 \
+    >"$RUN_DIR/track.log" 2>&1 &
+TRACK_PID=$!
+
+step "simulating $DRIVERS drivers at $RATE fixes/s, each a WebSocket to the gateway; their orders into order-events (log: $RUN_DIR/simulator.log)"
+setsid "$FLEETHOST" simulate --bootstrap-servers "127.0.0.1:$PORT" --gateway "ws://127.0.0.1:$GATEWAY_PORT/ws/driver" \
+    --topic rider-updates --drivers "$DRIVERS" --rate "$RATE" --partitions 4 >"$RUN_DIR/simulator.log" 2>&1 &
 SIMULATOR_PID=$!
 
 step "running fleethost with $RUN_DIR/fleethost.toml: five pipelines (live-location, history, eta, fare, geofence). Ctrl-C to stop."
