@@ -70,9 +70,13 @@ setsid "$FLEETHOST" track --listen "127.0.0.1:$MAP_PORT" --redis-url redis://127
     >"$RUN_DIR/track.log" 2>&1 &
 TRACK_PID=$!
 
-step "simulating $DRIVERS drivers at $RATE fixes/s, each a WebSocket to the gateway; their orders into order-events (log: $RUN_DIR/simulator.log)"
+step "simulating $DRIVERS drivers at $RATE fixes/s, each a WebSocket to the gateway; their orders into order-events (seed = run start; log: $RUN_DIR/simulator.log)"
+# A new seed per run: order ids derive from it, and the plugins' trip state
+# from an earlier run is still in Redis (an order id seen before would be
+# taken for a redelivery).
+SEED="$(date +%s)"
 setsid "$FLEETHOST" simulate --bootstrap-servers "127.0.0.1:$PORT" --gateway "ws://127.0.0.1:$GATEWAY_PORT/ws/driver" \
-    --topic rider-updates --drivers "$DRIVERS" --rate "$RATE" --partitions 4 >"$RUN_DIR/simulator.log" 2>&1 &
+    --topic rider-updates --drivers "$DRIVERS" --rate "$RATE" --partitions 4 --seed "$SEED" >"$RUN_DIR/simulator.log" 2>&1 &
 SIMULATOR_PID=$!
 
 step "running fleethost with $RUN_DIR/fleethost.toml: five pipelines (live-location, history, eta, fare, geofence). Ctrl-C to stop."
