@@ -7,8 +7,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,93 +23,48 @@ use support::*;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A `fleethost gateway` child process whose log is shown when a test fails.
-struct Gateway {
-    child: Option<Child>,
-    log: PathBuf,
-    port: u16,
-}
+/// A `fleethost gateway` child process (its log is shown when a test fails).
+struct Gateway(server::Server);
 
 impl Gateway {
     /// Starts the gateway on a free port and waits until `/health` answers.
     fn start(topic: &str, partitioning: &str, partitions: i32) -> Self {
-        let port = free_port();
-        let log = write_config_text("gateway-log", "").with_extension("log");
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
-            .args(["gateway", "--bootstrap-servers", &bootstrap()])
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--topic", topic])
-            .args(["--partitions", &partitions.to_string(), "--partitioning", partitioning])
-            .args(["--status-interval", "1"])
-            .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::from(file.try_clone().expect("log file")))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("start fleethost gateway");
-        let mut gateway = Self {
-            child: Some(child),
-            log,
-            port,
-        };
-        let health = format!("http://127.0.0.1:{port}/health");
-        wait_until("the gateway answers /health", Duration::from_secs(60), || {
-            assert!(gateway.is_running(), "the gateway exited:\n{}", gateway.log());
-            ureq::get(&health).call().is_ok_and(|response| response.status() == 200)
-        });
-        gateway
+        let bootstrap = bootstrap();
+        let partitions = partitions.to_string();
+        Self(server::Server::start(
+            "gateway",
+            &[
+                "gateway",
+                "--bootstrap-servers",
+                &bootstrap,
+                "--topic",
+                topic,
+                "--partitions",
+                &partitions,
+                "--partitioning",
+                partitioning,
+                "--status-interval",
+                "1",
+            ],
+        ))
     }
 
     fn url(&self, query: &str) -> String {
-        format!("ws://127.0.0.1:{}/ws/driver{query}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("gateway running").id()
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| child.try_wait().expect("wait").is_none())
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self, timeout: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("gateway running");
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the gateway did not exit within {timeout:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.ws(&format!("/ws/driver{query}"))
     }
 }
 
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "----- gateway log ({}) -----\n{}\n----- end -----",
-                self.log.display(),
-                self.log()
-            );
-        }
+impl std::ops::Deref for Gateway {
+    type Target = server::Server;
+
+    fn deref(&self) -> &server::Server {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Gateway {
+    fn deref_mut(&mut self) -> &mut server::Server {
+        &mut self.0
     }
 }
 

@@ -3,7 +3,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use redis::Commands;
@@ -17,48 +17,21 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Drivers the browser test moves around.
 const DRIVERS: usize = 20;
 
-/// A `fleethost track` child process whose log is shown when a test fails.
-struct Tracker {
-    child: Option<Child>,
-    log: PathBuf,
-    port: u16,
-}
+/// A `fleethost track` child process (its log is shown when a test fails).
+struct Tracker(server::Server);
 
 impl Tracker {
     /// Starts the tracking server for `prefix` on a free port and waits
     /// until `/health` answers.
     fn start(prefix: &str) -> Self {
-        let port = free_port();
-        let log = write_config_text("live-map-track-log", "").with_extension("log");
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
-            .args(["track", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--redis-url", &redis_url(), "--key-prefix", prefix])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::from(file.try_clone().expect("log file")))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("start fleethost track");
-        let mut tracker = Self {
-            child: Some(child),
-            log,
-            port,
-        };
-        let health = tracker.url("/health");
-        wait_until("the tracking server answers /health", Duration::from_secs(60), || {
-            let running = tracker
-                .child
-                .as_mut()
-                .is_some_and(|child| child.try_wait().expect("wait").is_none());
-            assert!(running, "the tracking server exited:\n{}", tracker.log());
-            ureq::get(&health).call().is_ok_and(|response| response.status() == 200)
-        });
-        tracker
+        Self(server::Server::start(
+            "tracking server",
+            &["track", "--redis-url", &redis_url(), "--key-prefix", prefix],
+        ))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.0.http(path)
     }
 
     /// `GET /api/map` as JSON.
@@ -66,22 +39,6 @@ impl Tracker {
         let mut response = ureq::get(&self.url("/api/map")).call().expect("GET /api/map");
         assert_eq!(response.status(), 200);
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("/api/map JSON")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("----- tracking server log -----\n{}\n----- end -----", self.log());
-        }
     }
 }
 

@@ -9,9 +9,7 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
@@ -27,46 +25,31 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How long a frame that should come may take.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A `fleethost track` child process whose log is shown when a test fails.
-struct Tracker {
-    child: Option<Child>,
-    log: PathBuf,
-    port: u16,
-}
+/// A `fleethost track` child process (its log is shown when a test fails).
+struct Tracker(server::Server);
 
 impl Tracker {
     /// Starts the tracking server for `prefix` against the Redis at `redis`
     /// on a free port, and waits until `/health` answers.
     fn start(prefix: &str, redis: &str, buffer: usize) -> Self {
-        let port = free_port();
-        let log = write_config_text("tracking-log", "").with_extension("log");
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
-            .args(["track", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--redis-url", redis, "--key-prefix", prefix])
-            .args(["--buffer", &buffer.to_string()])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::from(file.try_clone().expect("log file")))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("start fleethost track");
-        let mut tracker = Self {
-            child: Some(child),
-            log,
-            port,
-        };
-        let health = format!("http://127.0.0.1:{port}/health");
-        wait_until("the tracking server answers /health", Duration::from_secs(60), || {
-            assert!(tracker.is_running(), "the tracking server exited:\n{}", tracker.log());
-            ureq::get(&health).call().is_ok_and(|response| response.status() == 200)
-        });
-        tracker
+        let buffer = buffer.to_string();
+        Self(server::Server::start(
+            "tracking server",
+            &[
+                "track",
+                "--redis-url",
+                redis,
+                "--key-prefix",
+                prefix,
+                "--buffer",
+                &buffer,
+            ],
+        ))
     }
 
     /// Connects a customer with `query` (`driver=ID` or `order=ID`).
     async fn connect(&self, query: &str) -> Socket {
-        let url = format!("ws://127.0.0.1:{}/ws/track?{query}", self.port);
+        let url = self.0.ws(&format!("/ws/track?{query}"));
         let (socket, _) = tokio_tungstenite::connect_async(&url)
             .await
             .unwrap_or_else(|error| panic!("connect to {url}: {error}"));
@@ -75,7 +58,7 @@ impl Tracker {
 
     /// `/stats`, with `query` (e.g. `driver=ID`) when not empty.
     fn stats(&self, query: &str) -> Value {
-        let url = format!("http://127.0.0.1:{}/stats?{query}", self.port);
+        let url = self.0.http(&format!("/stats?{query}"));
         let mut response = ureq::get(&url).call().expect("GET /stats");
         serde_json::from_str(&response.body_mut().read_to_string().expect("stats body")).expect("stats JSON")
     }
@@ -93,49 +76,19 @@ impl Tracker {
             },
         );
     }
+}
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+impl std::ops::Deref for Tracker {
+    type Target = server::Server;
 
-    fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| child.try_wait().expect("wait").is_none())
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self, timeout: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("tracker running");
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the tracking server did not exit within {timeout:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    fn deref(&self) -> &server::Server {
+        &self.0
     }
 }
 
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "----- tracking server log ({}) -----\n{}\n----- end -----",
-                self.log.display(),
-                self.log()
-            );
-        }
+impl std::ops::DerefMut for Tracker {
+    fn deref_mut(&mut self) -> &mut server::Server {
+        &mut self.0
     }
 }
 

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod geometry;
+pub mod server;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
