@@ -56,7 +56,9 @@ fn help_lists_every_subcommand() {
     let output = fleethost(&["--help"]);
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for command in ["run", "check", "simulate", "tail", "gateway", "track", "reload", "status"] {
+    for command in [
+        "run", "check", "simulate", "tail", "gateway", "track", "reload", "status",
+    ] {
         assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
 }
