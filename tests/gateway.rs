@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -280,46 +278,15 @@ struct Record {
 /// Every record of `topic` (all partitions from the beginning), once
 /// `expected` arrived and `settle` passed without more.
 fn read_records(topic: &str, expected: usize, settle: Duration) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("gateway-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("metadata");
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics().iter().flat_map(|topic| topic.partitions()) {
-        assignment
-            .add_partition_offset(topic, partition.id(), Offset::Beginning)
-            .expect("assignment");
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut records = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut settle_until = None;
-    loop {
-        if records.len() >= expected && Instant::now() >= *settle_until.get_or_insert_with(|| Instant::now() + settle) {
-            return records;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "read only {} of {expected} records",
-            records.len()
-        );
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = result.expect("record");
-        let text = |bytes: Option<&[u8]>| String::from_utf8(bytes.unwrap_or_default().to_vec()).expect("UTF-8");
-        records.push(Record {
-            partition: message.partition(),
-            offset: message.offset(),
-            key: text(message.key()),
-            payload: text(message.payload()),
-        });
-    }
+    read_all(topic, expected, settle)
+        .into_iter()
+        .map(|message| Record {
+            partition: message.partition,
+            offset: message.offset,
+            key: message.key.unwrap_or_default(),
+            payload: message.payload.unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Per key, the payloads in partition order; and each key's partitions.

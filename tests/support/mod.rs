@@ -649,6 +649,8 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
 /// A dead letter as read back from Kafka.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
+    pub partition: i32,
+    pub offset: i64,
     pub key: Option<String>,
     pub payload: Option<String>,
     pub headers: BTreeMap<String, String>,
@@ -705,6 +707,8 @@ pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLette
             })
             .unwrap_or_default();
         messages.push(DeadLetter {
+            partition: message.partition(),
+            offset: message.offset(),
             key: text(message.key()),
             payload: text(message.payload()),
             headers,

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde::Serialize;
 
 /// The most drivers one answer holds.
@@ -61,12 +61,8 @@ pub struct MapReader {
 impl MapReader {
     /// A reader for the keys under `key_prefix`, connecting lazily.
     pub fn connect_lazy(client: &redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(READ_TIMEOUT))
-            .set_response_timeout(Some(READ_TIMEOUT))
-            .set_number_of_retries(1);
         Ok(Self {
-            connection: client.get_connection_manager_lazy(config)?,
+            connection: super::snapshot::lazy_connection(client, READ_TIMEOUT)?,
             key_prefix: key_prefix.to_string(),
         })
     }

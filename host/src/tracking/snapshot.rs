@@ -41,6 +41,17 @@ pub enum SnapshotError {
     Malformed { key: String, reason: String },
 }
 
+/// A connection for the server's reads that connects on first use and
+/// reconnects on its own, each connect and answer bounded by `timeout`: the
+/// server keeps serving live messages while Redis is down.
+pub(super) fn lazy_connection(client: &redis::Client, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1);
+    client.get_connection_manager_lazy(config)
+}
+
 /// Reads drivers' current positions; clones share one connection, which
 /// reconnects on its own.
 #[derive(Clone)]
@@ -53,12 +64,8 @@ impl PositionReader {
     /// A reader for the hashes under `key_prefix`, connecting lazily (the
     /// server starts, and keeps serving live messages, while Redis is down).
     pub fn connect_lazy(client: &redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(READ_TIMEOUT))
-            .set_response_timeout(Some(READ_TIMEOUT))
-            .set_number_of_retries(1);
         Ok(Self {
-            connection: client.get_connection_manager_lazy(config)?,
+            connection: lazy_connection(client, READ_TIMEOUT)?,
             key_prefix: key_prefix.to_string(),
         })
     }
