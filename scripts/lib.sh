@@ -24,7 +24,7 @@ ensure_wasm_target() {
 
 build_plugins() {
     step "building the plugins (every workspace crate but the host) for wasm32-wasip2 into $PLUGIN_DIR"
-    (cd "$REPO" && cargo build --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost)
+    (cd "$REPO" && cargo build --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost --exclude fleethost-bench)
 }
 
 install_tansu() {

@@ -1,0 +1,245 @@
+//! The fleethost configs the benchmark runs: the real binary with the real
+//! plugins (or, for the native contender, the same plugins compiled into the
+//! host), every pipeline in its own consumer group, keys, table and output
+//! topics unique to the run.
+
+use std::fmt::Write;
+use std::path::Path;
+
+/// Which pipelines a fleethost contender runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// live-location alone.
+    Live,
+    /// db-writer alone.
+    History,
+    /// live-location and db-writer: the seed's architecture.
+    LiveAndHistory,
+    /// All five plugins, each in its own pipeline.
+    AllFive,
+}
+
+impl Scenario {
+    /// Short name, part of the contender's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Live => "live",
+            Scenario::History => "db",
+            Scenario::LiveAndHistory => "live+db",
+            Scenario::AllFive => "all5",
+        }
+    }
+
+    /// The pipelines it runs.
+    pub fn pipelines(self) -> &'static [PipelineKind] {
+        use PipelineKind::*;
+        match self {
+            Scenario::Live => &[Live],
+            Scenario::History => &[History],
+            Scenario::LiveAndHistory => &[Live, History],
+            Scenario::AllFive => &[Live, History, Eta, Fare, Geofence],
+        }
+    }
+}
+
+/// One pipeline, named after its plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineKind {
+    Live,
+    History,
+    Eta,
+    Fare,
+    Geofence,
+}
+
+impl PipelineKind {
+    /// The plugin's name (as `native:<name>` too) and its `.wasm` file.
+    pub fn plugin(self) -> (&'static str, &'static str) {
+        match self {
+            PipelineKind::Live => ("live-location", "live_location.wasm"),
+            PipelineKind::History => ("db-writer", "db_writer.wasm"),
+            PipelineKind::Eta => ("eta", "eta.wasm"),
+            PipelineKind::Fare => ("fare", "fare.wasm"),
+            PipelineKind::Geofence => ("geofence", "geofence.wasm"),
+        }
+    }
+
+    /// Whether it also consumes the order events.
+    pub fn reads_orders(self) -> bool {
+        matches!(self, PipelineKind::Eta | PipelineKind::Fare | PipelineKind::Geofence)
+    }
+}
+
+/// Names unique to one contender's run: groups, keys, table, output topics.
+#[derive(Debug, Clone)]
+pub struct RunNames {
+    /// e.g. `fhb-1a2b-r1-fleethost-live`; groups are `{stem}-{plugin}`.
+    pub stem: String,
+    /// Redis key prefix, e.g. `fhb:1a2b:r1:fleethost-live:`.
+    pub key_prefix: String,
+    /// History table, e.g. `fhb_1a2b_r1_fleethost_live`.
+    pub table: String,
+    /// Prefix of the output topics, e.g. `fhb-1a2b-` (shared by the run).
+    pub topic_prefix: String,
+}
+
+impl RunNames {
+    /// The consumer group of one pipeline.
+    pub fn group(&self, kind: PipelineKind) -> String {
+        format!("{}-{}", self.stem, kind.plugin().0)
+    }
+}
+
+/// How plugins are loaded.
+#[derive(Debug, Clone, Copy)]
+pub enum PluginBuild<'a> {
+    /// The `.wasm` components in this folder.
+    Wasm(&'a Path),
+    /// Compiled into the host (`path = "native:<name>"`).
+    Native,
+}
+
+/// Batch settings of a pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSettings {
+    pub max_events: usize,
+    pub max_wait_ms: u64,
+}
+
+/// Everything a config needs.
+pub struct ConfigInputs<'a> {
+    pub bootstrap: &'a str,
+    pub redis_url: &'a str,
+    pub database_url: &'a str,
+    pub fixes_topic: &'a str,
+    pub orders_topic: &'a str,
+    pub admin: std::net::SocketAddr,
+    pub names: &'a RunNames,
+    pub build: PluginBuild<'a>,
+    /// Batch settings of the live-location pipeline (the latency runs want a
+    /// short wait); the others use the example config's.
+    pub live_batch: BatchSettings,
+}
+
+/// The TOML config of `scenario`.
+pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
+    let names = inputs.names;
+    let mut out = String::new();
+    let consumer_properties: String = crate::raw_consume::TUNED_CONSUMER_PROPERTIES
+        .iter()
+        .map(|(key, value)| format!("\"{key}\" = \"{value}\"\n"))
+        .collect();
+    let _ = write!(
+        out,
+        "[kafka]\nbootstrap_servers = \"{}\"\n\n[kafka.consumer_properties]\n{consumer_properties}\n\
+         [redis]\nurl = \"{}\"\n\n[database]\nurl = \"{}\"\n\n[status]\ninterval_ms = 5000\n\n\
+         [admin]\nlisten = \"{}\"\n\n",
+        inputs.bootstrap, inputs.redis_url, inputs.database_url, inputs.admin
+    );
+    for &kind in scenario.pipelines() {
+        let (plugin, _) = kind.plugin();
+        let batch = match kind {
+            PipelineKind::Live => inputs.live_batch,
+            // The example config's history batches: fewer, larger INSERTs.
+            PipelineKind::History => BatchSettings {
+                max_events: 5000,
+                max_wait_ms: 1000,
+            },
+            _ => BatchSettings {
+                max_events: 1000,
+                max_wait_ms: 1000,
+            },
+        };
+        let orders = if kind.reads_orders() {
+            format!("[\"{}\"]", inputs.orders_topic)
+        } else {
+            "[]".to_string()
+        };
+        let _ = write!(
+            out,
+            "[[pipelines]]\nname = \"{plugin}\"\ngroup_id = \"{}\"\ntopics = [\"{}\"]\norder_topics = {orders}\n\
+             plugins = [\"{plugin}\"]\ncommit_interval_ms = 200\n\
+             batch = {{ max_events = {}, max_wait_ms = {} }}\n\n",
+            names.group(kind),
+            inputs.fixes_topic,
+            batch.max_events,
+            batch.max_wait_ms
+        );
+    }
+    for &kind in scenario.pipelines() {
+        let (plugin, file) = kind.plugin();
+        let path = match inputs.build {
+            PluginBuild::Wasm(dir) => dir.join(file).display().to_string(),
+            PluginBuild::Native => format!("native:{plugin}"),
+        };
+        let p = &names.key_prefix;
+        let t = &names.topic_prefix;
+        let (config, grants) = match kind {
+            PipelineKind::Live => (format!("key_prefix = \"{p}\""), format!("kv_write = [\"{p}\"]")),
+            PipelineKind::History => (
+                format!("table = \"{}\"", names.table),
+                format!("sql_write = [\"{}\"]", names.table),
+            ),
+            PipelineKind::Eta => (
+                format!("key_prefix = \"{p}\", eta_topic = \"{t}eta-updates\""),
+                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}eta-updates\"]"),
+            ),
+            PipelineKind::Fare => (
+                format!("key_prefix = \"{p}\", fare_topic = \"{t}fare-updates\", surge = \"south=1.2\""),
+                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}fare-updates\"]"),
+            ),
+            PipelineKind::Geofence => (
+                format!(
+                    "key_prefix = \"{p}\", notifications_topic = \"{t}delivery-notifications\", \
+                     fences = \"hub-central:circle:12.9716,77.5946,800;market:polygon:12.955,77.565 12.955,77.585 12.94,77.585 12.94,77.565\""
+                ),
+                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}delivery-notifications\"]"),
+            ),
+        };
+        let _ = write!(
+            out,
+            "[plugins.{plugin}]\npath = \"{path}\"\nconfig = {{ {config} }}\ngrants = {{ {grants} }}\n\n"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_is_a_valid_fleethost_config() {
+        let names = RunNames {
+            stem: "fhb-x-r1-fleethost-all5".into(),
+            key_prefix: "fhb:x:r1:all5:".into(),
+            table: "fhb_x_r1_all5".into(),
+            topic_prefix: "fhb-x-".into(),
+        };
+        for scenario in [
+            Scenario::Live,
+            Scenario::History,
+            Scenario::LiveAndHistory,
+            Scenario::AllFive,
+        ] {
+            let inputs = ConfigInputs {
+                bootstrap: "127.0.0.1:9092",
+                redis_url: "redis://127.0.0.1:6379",
+                database_url: "postgres://postgres@127.0.0.1/test",
+                fixes_topic: "fixes",
+                orders_topic: "orders",
+                admin: "127.0.0.1:9464".parse().unwrap(),
+                names: &names,
+                build: PluginBuild::Wasm(Path::new("/plugins")),
+                live_batch: BatchSettings {
+                    max_events: 1000,
+                    max_wait_ms: 1000,
+                },
+            };
+            let text = config_toml(scenario, &inputs);
+            let config = fleethost::config::Config::parse(&text, Path::new("/tmp/bench.toml"))
+                .unwrap_or_else(|error| panic!("{scenario:?}: {error}\n{text}"));
+            assert_eq!(config.pipelines.len(), scenario.pipelines().len());
+        }
+    }
+}

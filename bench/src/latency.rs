@@ -1,0 +1,230 @@
+//! fleethost's live-position latency: the time from a fix's produce
+//! timestamp to its driver's position update in Redis, at fixed offered
+//! rates, while all five pipelines run.
+//!
+//! The benchmark produces fixes at the rate with `timestamp` = the wall clock
+//! at produce time, and subscribes to live-location's change channels
+//! (`{prefix}live:driver:*`): live-location publishes right after its Redis
+//! write, in the same batch call, so the receive time is the update time
+//! plus one Redis round trip. Every published position is one sample (a
+//! driver's newest fix of a batch; older fixes of the same batch are
+//! superseded and not published).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fleethost::simulate::trip_model::{DriverModel, TripRules};
+use fleethost::simulate::{CITY, messages};
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use crate::contenders::BenchContext;
+use crate::contenders::fleethost_config::{BatchSettings, ConfigInputs, PluginBuild, Scenario, config_toml};
+
+/// live-location's batches in the latency runs: a batch leaves after at most
+/// 10 ms, so a fix does not wait for 999 others at low rates.
+pub const LATENCY_LIVE_BATCH: BatchSettings = BatchSettings {
+    max_events: 1000,
+    max_wait_ms: 10,
+};
+
+/// The latency figures at one offered rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyResult {
+    /// Fixes per second offered.
+    pub offered_per_s: u64,
+    /// Fixes per second the producer achieved.
+    pub produced_per_s: f64,
+    /// Published positions measured.
+    pub samples: u64,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub p999_ms: u64,
+    pub max_ms: u64,
+}
+
+/// Runs all five pipelines and measures for `seconds` at each rate.
+pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64) -> anyhow::Result<Vec<LatencyResult>> {
+    let mut results = Vec::new();
+    for &rate in rates {
+        let result = at_rate(ctx, rate, seconds)
+            .await
+            .with_context(|| format!("latency at {rate} events/s"))?;
+        eprintln!(
+            "    latency at {rate}/s: p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples)",
+            result.p50_ms, result.p99_ms, result.p999_ms, result.samples
+        );
+        results.push(result);
+    }
+    Ok(results)
+}
+
+async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<LatencyResult> {
+    let contender = format!("latency-{rate}");
+    let names = ctx.names(&contender, 1);
+    let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
+    let orders_topic = format!("fhb-{}-latency{rate}-orders", ctx.run_id);
+    let kafka = fleethost::config::KafkaConfig {
+        bootstrap_servers: ctx.bootstrap.clone(),
+        properties: Default::default(),
+        consumer_properties: Default::default(),
+        producer_properties: Default::default(),
+    };
+    fleethost::kafka::admin::ensure_topics(
+        &kafka,
+        &[fixes_topic.clone(), orders_topic.clone()],
+        ctx.dataset.spec.partitions,
+    )
+    .await?;
+    let admin = crate::free_local_address()?;
+    let inputs = ConfigInputs {
+        bootstrap: &ctx.bootstrap,
+        redis_url: &ctx.redis_url,
+        database_url: &ctx.database_url,
+        fixes_topic: &fixes_topic,
+        orders_topic: &orders_topic,
+        admin,
+        names: &names,
+        build: PluginBuild::Wasm(&ctx.plugin_dir),
+        live_batch: LATENCY_LIVE_BATCH,
+    };
+    let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
+    std::fs::write(&config_path, config_toml(Scenario::AllFive, &inputs))?;
+
+    // Listen before anything is produced.
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000, 3)?));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut pubsub = ctx.redis.get_async_pubsub().await.context("subscribing to Redis")?;
+    pubsub
+        .psubscribe(format!("{}live:driver:*", names.key_prefix))
+        .await
+        .context("subscribing to the live channels")?;
+    let listener = {
+        let histogram = histogram.clone();
+        let measuring = measuring.clone();
+        let received = received.clone();
+        tokio::spawn(async move {
+            let mut messages = pubsub.into_on_message();
+            while let Some(message) = messages.next().await {
+                let now = now_ms();
+                received.fetch_add(1, Ordering::Relaxed);
+                if !measuring.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let Ok(payload) = message.get_payload::<String>() else {
+                    continue;
+                };
+                let Some(ts) = serde_json::from_str::<serde_json::Value>(&payload)
+                    .ok()
+                    .and_then(|value| value["ts_ms"].as_i64())
+                else {
+                    continue;
+                };
+                let _ = histogram.lock().await.record((now - ts).max(1) as u64);
+            }
+        })
+    };
+
+    let log = ctx.log_path(&contender, 1);
+    let mut child = Command::new(&ctx.fleethost_bin)
+        .args(["run", "--config"])
+        .arg(&config_path)
+        .env("RUST_LOG", "info")
+        .stdout(std::fs::File::create(&log)?)
+        .stderr(std::fs::File::create(log.with_extension("err.log"))?)
+        .spawn()
+        .context("starting fleethost")?;
+
+    let producer: FutureProducer = fleethost::kafka::client_config::producer(&kafka)
+        .set("linger.ms", "1")
+        .create()?;
+    let drivers = ctx.dataset.spec.drivers.max(1);
+    let mut fleet: Vec<DriverModel> = (0..drivers)
+        .map(|index| DriverModel::new(index, 7, now_ms(), CITY, TripRules::default()))
+        .collect();
+    let result = async {
+        // Warm up until positions come back, and 3 s more, then measure.
+        let started = Instant::now();
+        let mut produced = 0u64;
+        let mut measured_from: Option<(Instant, u64)> = None;
+        let mut warm_since: Option<Instant> = None;
+        let mut ticker = tokio::time::interval(Duration::from_millis(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        loop {
+            ticker.tick().await;
+            if child.try_wait()?.is_some() {
+                anyhow::bail!("fleethost exited; see {}", log.display());
+            }
+            let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+            while produced < due {
+                let driver = (produced % drivers as u64) as usize;
+                let model = &mut fleet[driver];
+                let step = model.fix_at(now_ms());
+                let payload = messages::fix_json(model.driver_id(), &step.fix, &CITY, true);
+                let record = FutureRecord::to(&fixes_topic).key(model.driver_id()).payload(&payload);
+                if producer.send_result(record).is_err() {
+                    break; // queue full: the broker is behind; try next tick
+                }
+                if let Some(event) = &step.order_event {
+                    let order = messages::order_json(model.driver_id(), event);
+                    let _ =
+                        producer.send_result(FutureRecord::to(&orders_topic).key(model.driver_id()).payload(&order));
+                }
+                produced += 1;
+            }
+            if warm_since.is_none() && received.load(Ordering::Relaxed) > 0 {
+                warm_since = Some(Instant::now());
+            }
+            if measured_from.is_none() && warm_since.is_some_and(|since| since.elapsed() >= Duration::from_secs(3)) {
+                measuring.store(true, Ordering::Relaxed);
+                measured_from = Some((Instant::now(), produced));
+            }
+            if let Some((from, produced_then)) = measured_from
+                && from.elapsed() >= Duration::from_secs(seconds)
+            {
+                measuring.store(false, Ordering::Relaxed);
+                let produced_per_s = (produced - produced_then) as f64 / from.elapsed().as_secs_f64();
+                return Ok(produced_per_s);
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(seconds + 120),
+                "no position came back from live-location within 120 s; see {}",
+                log.display()
+            );
+        }
+    }
+    .await;
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = tokio::task::block_in_place(|| child.wait());
+    listener.abort();
+    let _ = producer.flush(Duration::from_secs(5));
+    crate::contenders::sinks::delete_keys(&ctx.redis, &names.key_prefix).await?;
+    let produced_per_s = result?;
+    let histogram = histogram.lock().await;
+    anyhow::ensure!(!histogram.is_empty(), "no position was published while measuring");
+    Ok(LatencyResult {
+        offered_per_s: rate,
+        produced_per_s,
+        samples: histogram.len(),
+        p50_ms: histogram.value_at_quantile(0.5),
+        p99_ms: histogram.value_at_quantile(0.99),
+        p999_ms: histogram.value_at_quantile(0.999),
+        max_ms: histogram.max(),
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

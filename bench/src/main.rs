@@ -1,0 +1,287 @@
+//! `fleethost-bench`: fleethost side by side with what a user would otherwise
+//! pick, on the same pre-produced data, in one run.
+//!
+//! `scripts/bench.sh` is the way to run it: it builds everything, starts the
+//! broker, and passes the paths. See BENCHMARKS.md for what each contender
+//! is and the latest results.
+
+mod committed;
+mod contenders;
+mod dataset;
+mod environment;
+mod latency;
+mod measurement;
+mod process_stats;
+mod raw_consume;
+mod report;
+mod wasm_crossing;
+mod watched_process;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use contenders::{BenchContext, Contender};
+use dataset::DatasetSpec;
+use measurement::Summary;
+use report::Report;
+
+#[derive(Parser)]
+#[command(
+    name = "fleethost-bench",
+    about = "Benchmarks fleethost against the sinks' limits, a raw consumer, the seed pipeline and natively compiled plugins"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Runs the benchmark and writes results.md and results.json.
+    Run(Box<RunArgs>),
+    /// Contender 1 (run by `run` as its own process): counts messages.
+    RawConsume {
+        #[arg(long)]
+        bootstrap: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        expect: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long)]
+    bootstrap: String,
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    database: String,
+    /// The fleethost binary to measure (a release build).
+    #[arg(long)]
+    fleethost_bin: PathBuf,
+    /// fleethost built with `--features native-plugins`; without it the
+    /// native contenders are skipped.
+    #[arg(long)]
+    native_bin: Option<PathBuf>,
+    /// Folder of the plugins' `.wasm` files.
+    #[arg(long)]
+    plugin_dir: PathBuf,
+    /// The seed pipeline's folder (with node_modules installed).
+    #[arg(long, default_value = "bench/seed-pipeline")]
+    seed_dir: PathBuf,
+    /// criterion's output folder, to include the wasm-crossing figures.
+    #[arg(long, default_value = "target/criterion")]
+    criterion_dir: PathBuf,
+    /// The broker's name and version, for the results.
+    #[arg(long, default_value = "unknown")]
+    broker_version: String,
+    /// Location fixes in the data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 10_000)]
+    drivers: usize,
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
+    /// Rounds; contenders alternate within each round.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Contenders to run, comma-separated (default: all); names as in the results.
+    #[arg(long, value_delimiter = ',')]
+    contenders: Vec<String>,
+    /// Offered rates of the latency runs, events/s, comma-separated (empty: none).
+    #[arg(long, value_delimiter = ',', default_value = "5000,20000,50000")]
+    latency_rates: Vec<u64>,
+    /// Seconds measured at each latency rate.
+    #[arg(long, default_value_t = 20)]
+    latency_seconds: u64,
+    /// Where results, configs and logs go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Commands::RawConsume {
+            bootstrap,
+            topic,
+            group,
+            expect,
+        } => raw_consume::run(&bootstrap, &topic, &group, expect),
+        Commands::Run(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(*args)),
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let started_unix_s = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_secs();
+    let run_id = format!("{:x}", started_unix_s % 0xff_ffff);
+    let selected: Vec<Contender> = if args.contenders.is_empty() {
+        Contender::all()
+            .into_iter()
+            .filter(|c| args.native_bin.is_some() || !matches!(c, Contender::Native(_)))
+            .collect()
+    } else {
+        args.contenders
+            .iter()
+            .map(|name| {
+                Contender::parse(name).with_context(|| {
+                    let known: Vec<String> = Contender::all().into_iter().map(Contender::name).collect();
+                    format!("--contenders: unknown contender {name:?} (known: {})", known.join(", "))
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    for folder in ["logs", "configs"] {
+        std::fs::create_dir_all(args.out.join(folder)).with_context(|| format!("creating {}", args.out.display()))?;
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&args.database)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL at {}", args.database))?;
+    let redis = redis::Client::open(args.redis.as_str()).with_context(|| format!("the Redis URL {}", args.redis))?;
+
+    step(&format!(
+        "producing {} fixes from {} drivers over {} partitions",
+        args.events, args.drivers, args.partitions
+    ));
+    let spec = DatasetSpec {
+        events: args.events,
+        drivers: args.drivers,
+        partitions: args.partitions,
+        fixes_topic: format!("fhb-{run_id}-fixes"),
+        orders_topic: format!("fhb-{run_id}-orders"),
+    };
+    let dataset = dataset::produce(&args.bootstrap, spec, &args.out).await?;
+    step(&format!("produced them (and {} order events)", dataset.orders));
+
+    let ctx = BenchContext {
+        run_id,
+        bootstrap: args.bootstrap.clone(),
+        redis_url: args.redis.clone(),
+        database_url: args.database.clone(),
+        pool,
+        redis,
+        fleethost_bin: args.fleethost_bin.clone(),
+        native_bin: args.native_bin.clone(),
+        plugin_dir: args.plugin_dir.clone(),
+        seed_dir: args.seed_dir.clone(),
+        out_dir: args.out.clone(),
+        dataset,
+    };
+    let mut measurements = Vec::new();
+    let mut errors = Vec::new();
+    for round in 1..=args.rounds {
+        for contender in &selected {
+            step(&format!("round {round}/{}: {}", args.rounds, contender.name()));
+            match contender.run(&ctx, round).await {
+                Ok(rows) => {
+                    for row in rows {
+                        eprintln!(
+                            "    {}: {:.0} events/s in {:.2} s{}",
+                            row.contender,
+                            row.rate(),
+                            row.seconds,
+                            row.cpu_per_million()
+                                .map_or(String::new(), |cpu| format!(", {cpu:.2} CPU s per 1M events"))
+                        );
+                        measurements.push(row);
+                    }
+                }
+                Err(error) => {
+                    eprintln!("    failed: {error:#}");
+                    errors.push(format!("{error:#}"));
+                }
+            }
+        }
+    }
+    let latency = if args.latency_rates.is_empty() {
+        Vec::new()
+    } else {
+        step(&format!(
+            "latency at {:?} events/s, all five pipelines",
+            args.latency_rates
+        ));
+        match latency::run(&ctx, &args.latency_rates, args.latency_seconds).await {
+            Ok(results) => results,
+            Err(error) => {
+                eprintln!("    failed: {error:#}");
+                errors.push(format!("{error:#}"));
+                Vec::new()
+            }
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for m in &measurements {
+        if !names.contains(&m.contender) {
+            names.push(m.contender.clone());
+        }
+    }
+    let report = Report {
+        command,
+        started_unix_s,
+        environment: environment::Environment::read(&ctx.pool, &ctx.redis, &args.broker_version).await,
+        events: ctx.dataset.spec.events,
+        order_events: ctx.dataset.orders,
+        drivers: ctx.dataset.spec.drivers,
+        partitions: ctx.dataset.spec.partitions,
+        rounds: args.rounds,
+        summaries: names.iter().map(|name| Summary::of(name, &measurements)).collect(),
+        measurements,
+        latency,
+        wasm_crossing: wasm_crossing::read(&args.criterion_dir),
+        errors,
+    };
+    report.write(&args.out)?;
+    drop_tables(&ctx).await;
+    println!("{}", report.markdown());
+    step(&format!(
+        "results in {} and {}",
+        args.out.join("results.md").display(),
+        args.out.join("results.json").display()
+    ));
+    anyhow::ensure!(
+        report.errors.is_empty(),
+        "{} contender run(s) failed",
+        report.errors.len()
+    );
+    Ok(())
+}
+
+/// Drops the history tables this run created (they hold millions of rows).
+async fn drop_tables(ctx: &BenchContext) {
+    let pattern = format!("fhb_{}_%", ctx.run_id);
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE tablename LIKE $1")
+        .bind(&pattern)
+        .fetch_all(&ctx.pool)
+        .await
+        .unwrap_or_default();
+    for table in tables {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+            .execute(&ctx.pool)
+            .await;
+    }
+}
+
+fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+/// A free 127.0.0.1 port for a child's admin endpoint.
+pub fn free_local_address() -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
