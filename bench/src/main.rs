@@ -123,8 +123,15 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<()> {
+async fn run(mut args: RunArgs) -> anyhow::Result<()> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // Configs and children run from other folders: make every path absolute.
+    for path in [&mut args.fleethost_bin, &mut args.plugin_dir, &mut args.seed_dir, &mut args.out] {
+        *path = std::path::absolute(&*path).with_context(|| format!("the path {}", path.display()))?;
+    }
+    if let Some(native) = &mut args.native_bin {
+        *native = std::path::absolute(&*native)?;
+    }
     let started_unix_s = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_secs();
     let run_id = format!("{:x}", started_unix_s % 0xff_ffff);
     let selected: Vec<Contender> = if args.contenders.is_empty() {
