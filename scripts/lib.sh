@@ -128,3 +128,30 @@ ensure_chromium() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
     fi
 }
+
+# The benchmark's seed-pipeline contender (Node.js): its npm packages, at the
+# versions package-lock.json pins.
+ensure_seed_pipeline() {
+    local dir="$REPO/bench/seed-pipeline"
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        step "Node.js and npm are needed for the seed-pipeline contender: installing Debian's nodejs and npm"
+        apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ -d "$dir/node_modules/kafkajs" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        step "seed pipeline's npm packages: installed"
+    else
+        step "installing the seed pipeline's npm packages (npm ci in bench/seed-pipeline)"
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    fi
+}
+
+# fleethost with the plugins compiled in (`--features native-plugins`), for
+# the benchmark's native contender, copied to `fleethost-native` beside the
+# normal binary of the same profile. Cargo profile as argument (dev|release).
+build_native_host() {
+    local profile="$1" dir
+    dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+    step "building fleethost with the plugins compiled in (--features native-plugins, $profile) as target/$dir/fleethost-native"
+    (cd "$REPO" && cargo build --profile "$profile" -p fleethost --features native-plugins)
+    cp "$REPO/target/$dir/fleethost" "$REPO/target/$dir/fleethost-native"
+}

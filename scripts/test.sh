@@ -2,8 +2,8 @@
 # The whole test suite: unit tests (host and plugins, natively) and the
 # integration tests against a real Kafka-compatible broker (Tansu), Redis and
 # PostgreSQL. Does its own set-up. Arguments go to the host's `cargo test`,
-# e.g. `scripts/test.sh --test hot_reload` (the plugins' unit tests then
-# are skipped).
+# e.g. `scripts/test.sh --test hot_reload` (the plugins' unit tests and the
+# benchmark smoke run are then skipped).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_wasm_target
@@ -12,6 +12,7 @@ install_tansu
 ensure_redis
 ensure_postgres
 ensure_chromium
+ensure_seed_pipeline
 
 PORT="$(free_port)"
 LOG_DIR="$REPO/target/test-logs"
@@ -35,4 +36,10 @@ if [ $# -eq 0 ]; then
 fi
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
 (cd "$REPO" && cargo test -p fleethost "$@" -- --nocapture)
+if [ $# -eq 0 ]; then
+    step "running the wasm-crossing benchmark once as a test (criterion's test mode)"
+    (cd "$REPO" && cargo test -p fleethost --bench wasm_crossing)
+    step "running the benchmark's unit tests and its smoke run (every contender, tiny sizes)"
+    (cd "$REPO" && cargo build -p fleethost && cargo test -p fleethost-bench -- --nocapture)
+fi
 step "all tests passed"

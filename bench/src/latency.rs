@@ -34,6 +34,11 @@ pub const LATENCY_LIVE_BATCH: BatchSettings = BatchSettings {
     max_wait_ms: 10,
 };
 
+/// live-location's consumer asks the broker to answer a fetch after at most
+/// this many ms when it has less than `fetch.min.bytes` (librdkafka's
+/// default wait is 500 ms, which a broker may spend in full).
+pub const LATENCY_FETCH_WAIT_MS: u64 = 10;
+
 /// The latency figures at one offered rate.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyResult {
@@ -93,6 +98,8 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
         names: &names,
         build: PluginBuild::Wasm(&ctx.plugin_dir),
         live_batch: LATENCY_LIVE_BATCH,
+        live_consumer_properties: &[("fetch.wait.max.ms".to_string(), LATENCY_FETCH_WAIT_MS.to_string())],
+        consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
     std::fs::write(&config_path, config_toml(Scenario::AllFive, &inputs))?;

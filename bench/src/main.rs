@@ -96,12 +96,19 @@ struct RunArgs {
     /// Contenders to run, comma-separated (default: all); names as in the results.
     #[arg(long, value_delimiter = ',')]
     contenders: Vec<String>,
-    /// Offered rates of the latency runs, events/s, comma-separated (empty: none).
+    /// Offered rates of the latency runs, events/s, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "5000,20000,50000")]
     latency_rates: Vec<u64>,
+    /// Skip the latency runs.
+    #[arg(long)]
+    no_latency: bool,
     /// Seconds measured at each latency rate.
     #[arg(long, default_value_t = 20)]
     latency_seconds: u64,
+    /// An extra librdkafka property for every fleethost consumer,
+    /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
+    #[arg(long = "consumer-property", value_parser = key_value)]
+    consumer_properties: Vec<(String, String)>,
     /// Where results, configs and logs go.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -126,7 +133,12 @@ fn main() -> anyhow::Result<()> {
 async fn run(mut args: RunArgs) -> anyhow::Result<()> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     // Configs and children run from other folders: make every path absolute.
-    for path in [&mut args.fleethost_bin, &mut args.plugin_dir, &mut args.seed_dir, &mut args.out] {
+    for path in [
+        &mut args.fleethost_bin,
+        &mut args.plugin_dir,
+        &mut args.seed_dir,
+        &mut args.out,
+    ] {
         *path = std::path::absolute(&*path).with_context(|| format!("the path {}", path.display()))?;
     }
     if let Some(native) = &mut args.native_bin {
@@ -187,6 +199,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
         plugin_dir: args.plugin_dir.clone(),
         seed_dir: args.seed_dir.clone(),
         out_dir: args.out.clone(),
+        consumer_properties: args.consumer_properties.clone(),
         dataset,
     };
     let mut measurements = Vec::new();
@@ -215,7 +228,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let latency = if args.latency_rates.is_empty() {
+    let latency = if args.no_latency || args.latency_rates.is_empty() {
         Vec::new()
     } else {
         step(&format!(
@@ -281,6 +294,12 @@ async fn drop_tables(ctx: &BenchContext) {
             .execute(&ctx.pool)
             .await;
     }
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .ok_or_else(|| format!("{text:?}: expected KEY=VALUE"))
 }
 
 fn step(message: &str) {

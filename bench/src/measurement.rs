@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::process_stats::ServicesSample;
+
 /// What one run of one contender measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measurement {
@@ -22,6 +24,8 @@ pub struct Measurement {
     /// Average busy cores of the whole machine in the window (broker,
     /// databases and contender together).
     pub busy_cores: f64,
+    /// CPU seconds the broker, Redis and PostgreSQL used in the window.
+    pub services: Option<ServicesSample>,
 }
 
 impl Measurement {
@@ -36,9 +40,14 @@ impl Measurement {
 
     /// CPU seconds per million events.
     pub fn cpu_per_million(&self) -> Option<f64> {
-        self.cpu_seconds
+        self.per_million(self.cpu_seconds)
+    }
+
+    /// `seconds` per million events.
+    pub fn per_million(&self, seconds: Option<f64>) -> Option<f64> {
+        seconds
             .filter(|_| self.events > 0)
-            .map(|cpu| cpu / self.events as f64 * 1e6)
+            .map(|s| s / self.events as f64 * 1e6)
     }
 }
 
@@ -81,6 +90,10 @@ pub struct Summary {
     pub cpu_s_per_million: Option<Spread>,
     pub peak_rss_mib: Option<Spread>,
     pub busy_cores: Option<Spread>,
+    /// CPU seconds per million events of the broker, Redis and PostgreSQL.
+    pub broker_cpu_s_per_million: Option<Spread>,
+    pub redis_cpu_s_per_million: Option<Spread>,
+    pub postgres_cpu_s_per_million: Option<Spread>,
 }
 
 impl Summary {
@@ -98,6 +111,14 @@ impl Summary {
                     .map(|bytes| bytes as f64 / (1024.0 * 1024.0)),
             ),
             busy_cores: Spread::of(mine.iter().map(|m| m.busy_cores)),
+            broker_cpu_s_per_million: Spread::of(
+                mine.iter().filter_map(|m| m.per_million(m.services.map(|s| s.broker))),
+            ),
+            redis_cpu_s_per_million: Spread::of(mine.iter().filter_map(|m| m.per_million(m.services.map(|s| s.redis)))),
+            postgres_cpu_s_per_million: Spread::of(
+                mine.iter()
+                    .filter_map(|m| m.per_million(m.services.map(|s| s.postgres))),
+            ),
         }
     }
 }
@@ -130,6 +151,7 @@ mod tests {
             cpu_seconds: Some(2.0),
             peak_rss_bytes: Some(1 << 20),
             busy_cores: 1.5,
+            services: None,
         };
         assert_eq!(m.rate(), 100_000.0);
         assert_eq!(m.cpu_per_million(), Some(4.0));

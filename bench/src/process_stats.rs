@@ -80,6 +80,56 @@ impl MachineSample {
     }
 }
 
+/// CPU seconds used so far by the services every contender leans on, by
+/// process name: the broker (`tansu`), `redis-server` and `postgres` (all
+/// its backends). The difference over a contender's window says where the
+/// machine's time went besides the contender itself.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ServicesSample {
+    pub broker: f64,
+    pub redis: f64,
+    pub postgres: f64,
+}
+
+impl ServicesSample {
+    /// Sums the CPU time of every process of each service (a process that
+    /// ended in between is not counted: PostgreSQL's backends live as long as
+    /// their connections, which outlive the window).
+    pub fn now() -> Self {
+        let mut sample = Self::default();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return sample;
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) else {
+                continue;
+            };
+            let slot = match comm.trim() {
+                "tansu" => &mut sample.broker,
+                "redis-server" => &mut sample.redis,
+                name if name.starts_with("postgres") => &mut sample.postgres,
+                _ => continue,
+            };
+            if let Some(process) = self::sample(pid) {
+                *slot += process.cpu_seconds;
+            }
+        }
+        sample
+    }
+
+    /// CPU seconds each service used since `earlier`.
+    pub fn since(&self, earlier: &ServicesSample) -> ServicesSample {
+        ServicesSample {
+            broker: (self.broker - earlier.broker).max(0.0),
+            redis: (self.redis - earlier.redis).max(0.0),
+            postgres: (self.postgres - earlier.postgres).max(0.0),
+        }
+    }
+}
+
 /// Cores the machine has.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

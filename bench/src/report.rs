@@ -74,17 +74,20 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| contender | events/s | CPU s per 1M events | peak RSS MiB | busy cores (machine) |\n|---|---:|---:|---:|---:|"
+            "| contender | events/s | CPU s per 1M events | peak RSS MiB | busy cores (machine) | broker CPU s per 1M | Redis CPU s per 1M | PostgreSQL CPU s per 1M |\n|---|---:|---:|---:|---:|---:|---:|---:|"
         );
         for summary in &self.summaries {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 summary.contender,
                 spread(summary.events_per_s, 0),
                 spread(summary.cpu_s_per_million, 2),
                 spread(summary.peak_rss_mib, 0),
                 spread(summary.busy_cores, 2),
+                spread(summary.broker_cpu_s_per_million, 2),
+                spread(summary.redis_cpu_s_per_million, 2),
+                spread(summary.postgres_cpu_s_per_million, 2),
             );
         }
         if !self.latency.is_empty() {

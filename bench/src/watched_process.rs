@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 
 use crate::committed::CommittedOffsets;
 use crate::measurement::Measurement;
-use crate::process_stats::{self, MachineSample};
+use crate::process_stats::{self, MachineSample, ServicesSample};
 
 /// How the runner learns that the contender consumed its first event.
 pub enum FirstEvent {
@@ -40,6 +40,9 @@ pub struct Watch<'a> {
     pub first_event: FirstEvent,
     /// Every consumer group the contender runs, with the data it must commit.
     pub groups: Vec<CommittedOffsets>,
+    /// The location fixes of the data set: the events a rate is counted in
+    /// (pipelines reading the same fix each count it once together).
+    pub events: u64,
     pub rows: Option<RowsExpected<'a>>,
     /// Give up when nothing is committed for this long.
     pub stall_timeout: Duration,
@@ -77,7 +80,7 @@ async fn watch_child(child: &mut Child, watch: &Watch<'_>) -> anyhow::Result<Mea
     };
     // Wait for the first event.
     let waiting_since = Instant::now();
-    let (started, cpu_at_start, machine_at_start) = loop {
+    let (started, cpu_at_start, machine_at_start, services_at_start) = loop {
         if let Some(status) = child.try_wait()? {
             bail!("exited before consuming anything: {status}");
         }
@@ -88,7 +91,7 @@ async fn watch_child(child: &mut Child, watch: &Watch<'_>) -> anyhow::Result<Mea
         };
         if consumed {
             let sample = process_stats::sample(pid).unwrap_or_default();
-            break (Instant::now(), sample, MachineSample::now());
+            break (Instant::now(), sample, MachineSample::now(), ServicesSample::now());
         }
         if waiting_since.elapsed() > Duration::from_secs(120) {
             bail!("consumed nothing within 120 s");
@@ -98,7 +101,7 @@ async fn watch_child(child: &mut Child, watch: &Watch<'_>) -> anyhow::Result<Mea
     // Wait until everything is committed (and written).
     let total: u64 = watch.groups.iter().map(CommittedOffsets::total).sum();
     let mut last_progress = (Instant::now(), 0u64);
-    let (finished, cpu_at_end, machine_at_end) = loop {
+    let (finished, cpu_at_end, machine_at_end, services_at_end) = loop {
         if let Some(status) = child.try_wait()? {
             bail!("exited before finishing: {status}");
         }
@@ -112,7 +115,7 @@ async fn watch_child(child: &mut Child, watch: &Watch<'_>) -> anyhow::Result<Mea
         };
         if committed >= total && rows_done {
             let sample = process_stats::sample(pid).unwrap_or_default();
-            break (Instant::now(), sample, MachineSample::now());
+            break (Instant::now(), sample, MachineSample::now(), ServicesSample::now());
         }
         if committed > last_progress.1 {
             last_progress = (Instant::now(), committed);
@@ -124,15 +127,15 @@ async fn watch_child(child: &mut Child, watch: &Watch<'_>) -> anyhow::Result<Mea
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let events = total;
     Ok(Measurement {
         contender: watch.contender.clone(),
         round: watch.round,
-        events,
+        events: watch.events,
         seconds: finished.duration_since(started).as_secs_f64(),
         cpu_seconds: Some(cpu_at_end.cpu_seconds - cpu_at_start.cpu_seconds),
         peak_rss_bytes: Some(cpu_at_end.peak_rss_bytes),
         busy_cores: machine_at_end.busy_cores_since(&machine_at_start),
+        services: Some(services_at_end.since(&services_at_start)),
     })
 }
 

@@ -188,6 +188,12 @@ pub struct PipelineConfig {
     /// Default 1000.
     #[serde(default = "default_commit_interval_ms")]
     pub commit_interval_ms: u64,
+    /// librdkafka properties of this pipeline's consumer only, applied over
+    /// `kafka.consumer_properties`: a live-position pipeline can fetch with a
+    /// short `fetch.wait.max.ms` while a history pipeline fetches in bulk.
+    /// The host-owned keys are refused here too. Default none.
+    #[serde(default)]
+    pub consumer_properties: BTreeMap<String, String>,
 }
 
 fn default_commit_interval_ms() -> u64 {
@@ -436,6 +442,12 @@ impl Config {
             if pipeline.group_id.trim().is_empty() {
                 return Err(invalid(key("group_id"), "must not be empty".into()));
             }
+            if let Some(owned) = crate::kafka::client_config::host_owned_property(&pipeline.consumer_properties) {
+                return Err(invalid(
+                    key(&format!("consumer_properties.\"{owned}\"")),
+                    "is set by fleethost itself and cannot be overridden".into(),
+                ));
+            }
             if pipeline.topics.is_empty() || pipeline.topics.iter().any(|topic| topic.trim().is_empty()) {
                 return Err(invalid(key("topics"), "must list at least one non-empty topic".into()));
             }
@@ -587,6 +599,38 @@ path = "live_location.wasm"
             error.contains("kafka.properties.\"enable.auto.offset.store\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn pipeline_consumer_properties_apply_over_the_shared_ones() {
+        let text = MINIMAL
+            .replace(
+                "bootstrap_servers = \"127.0.0.1:9092\"",
+                "bootstrap_servers = \"127.0.0.1:9092\"\nconsumer_properties = { \"fetch.wait.max.ms\" = \"500\", \"fetch.min.bytes\" = \"1000\" }",
+            )
+            .replace(
+                "group_id = \"g\"",
+                "group_id = \"g\"\nconsumer_properties = { \"fetch.wait.max.ms\" = \"10\" }",
+            );
+        let config = parse(&text).unwrap();
+        let client = crate::kafka::client_config::consumer(&config.kafka, &config.pipelines[0]);
+        assert_eq!(client.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(client.get("fetch.min.bytes"), Some("1000"));
+        assert_eq!(client.get("group.id"), Some("g"));
+    }
+
+    #[test]
+    fn host_owned_pipeline_consumer_property_is_refused() {
+        let text = MINIMAL.replace(
+            "group_id = \"g\"",
+            "group_id = \"g\"\nconsumer_properties = { \"group.id\" = \"other\" }",
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains("pipelines[0].consumer_properties.\"group.id\""),
+            "{error}"
+        );
+        assert!(error.contains("/etc/fleethost.toml"), "{error}");
     }
 
     #[test]

@@ -119,6 +119,12 @@ pub struct ConfigInputs<'a> {
     /// Batch settings of the live-location pipeline (the latency runs want a
     /// short wait); the others use the example config's.
     pub live_batch: BatchSettings,
+    /// librdkafka properties of the live-location pipeline's consumer only
+    /// (the latency runs fetch with a short `fetch.wait.max.ms`).
+    pub live_consumer_properties: &'a [(String, String)],
+    /// librdkafka properties of every pipeline's consumer, after the
+    /// benchmark's tuned ones (`--consumer-property`).
+    pub consumer_properties: &'a [(String, String)],
 }
 
 /// The TOML config of `scenario`.
@@ -126,6 +132,10 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
     let names = inputs.names;
     let mut out = String::new();
     let consumer_properties: String = crate::raw_consume::TUNED_CONSUMER_PROPERTIES
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .chain(inputs.consumer_properties.iter().cloned())
+        .collect::<std::collections::BTreeMap<_, _>>()
         .iter()
         .map(|(key, value)| format!("\"{key}\" = \"{value}\"\n"))
         .collect();
@@ -150,6 +160,15 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
                 max_wait_ms: 1000,
             },
         };
+        let own_properties = match kind {
+            PipelineKind::Live => inputs
+                .live_consumer_properties
+                .iter()
+                .map(|(key, value)| format!("\"{key}\" = \"{value}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
         let orders = if kind.reads_orders() {
             format!("[\"{}\"]", inputs.orders_topic)
         } else {
@@ -159,7 +178,7 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
             out,
             "[[pipelines]]\nname = \"{plugin}\"\ngroup_id = \"{}\"\ntopics = [\"{}\"]\norder_topics = {orders}\n\
              plugins = [\"{plugin}\"]\ncommit_interval_ms = 200\n\
-             batch = {{ max_events = {}, max_wait_ms = {} }}\n\n",
+             batch = {{ max_events = {}, max_wait_ms = {} }}\nconsumer_properties = {{ {own_properties} }}\n\n",
             names.group(kind),
             inputs.fixes_topic,
             batch.max_events,
@@ -235,11 +254,19 @@ mod tests {
                     max_events: 1000,
                     max_wait_ms: 1000,
                 },
+                live_consumer_properties: &[("fetch.wait.max.ms".into(), "10".into())],
+                consumer_properties: &[("queued.max.messages.kbytes".into(), "16384".into())],
             };
             let text = config_toml(scenario, &inputs);
             let config = fleethost::config::Config::parse(&text, Path::new("/tmp/bench.toml"))
                 .unwrap_or_else(|error| panic!("{scenario:?}: {error}\n{text}"));
             assert_eq!(config.pipelines.len(), scenario.pipelines().len());
+            assert_eq!(config.kafka.consumer_properties["queued.max.messages.kbytes"], "16384");
+            assert_eq!(config.kafka.consumer_properties["fetch.queue.backoff.ms"], "0");
+            let live = config.pipelines.iter().find(|p| p.name == "live-location");
+            if let Some(live) = live {
+                assert_eq!(live.consumer_properties["fetch.wait.max.ms"], "10");
+            }
         }
     }
 }

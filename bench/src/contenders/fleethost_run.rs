@@ -45,6 +45,8 @@ pub async fn run(
             PluginBuild::Wasm(&ctx.plugin_dir)
         },
         live_batch: THROUGHPUT_LIVE_BATCH,
+        live_consumer_properties: &[],
+        consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
     std::fs::write(&config_path, config_toml(scenario, &inputs))
@@ -84,6 +86,7 @@ pub async fn run(
             round,
             first_event: FirstEvent::AdminMetrics(admin),
             groups,
+            events: ctx.dataset.spec.events,
             rows: writes_history.then(|| RowsExpected {
                 pool: &ctx.pool,
                 table: names.table.clone(),

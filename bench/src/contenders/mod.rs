@@ -33,6 +33,8 @@ pub struct BenchContext {
     pub seed_dir: PathBuf,
     /// Where configs, logs and results go.
     pub out_dir: PathBuf,
+    /// Extra librdkafka properties for every fleethost pipeline's consumer.
+    pub consumer_properties: Vec<(String, String)>,
     pub dataset: Dataset,
 }
 
@@ -183,5 +185,6 @@ async fn raw_consume(ctx: &BenchContext, round: u32) -> anyhow::Result<Measureme
         cpu_seconds: Some(report.cpu_seconds),
         peak_rss_bytes: Some(report.peak_rss_bytes),
         busy_cores: f64::NAN,
+        services: None,
     })
 }

@@ -43,6 +43,7 @@ pub async fn run(ctx: &BenchContext, round: u32) -> anyhow::Result<Measurement> 
             round,
             first_event: FirstEvent::StdoutLine,
             groups: vec![CommittedOffsets::new(&ctx.bootstrap, &names.stem, ends)?],
+            events: ctx.dataset.spec.events,
             rows: Some(RowsExpected {
                 pool: &ctx.pool,
                 table: names.table.clone(),

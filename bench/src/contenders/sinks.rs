@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::BenchContext;
 use crate::measurement::Measurement;
-use crate::process_stats::MachineSample;
+use crate::process_stats::{MachineSample, ServicesSample};
 
 /// The history table as the db-writer plugin creates it (see
 /// `plugins/db-writer`): same columns, unique key and index, so the bulk
@@ -48,6 +48,7 @@ pub async fn postgres_copy(ctx: &BenchContext, round: u32) -> anyhow::Result<Mea
         ctx.dataset.history_csv.display()
     );
     let machine = MachineSample::now();
+    let services = ServicesSample::now();
     let started = Instant::now();
     let output = tokio::process::Command::new("psql")
         .args([
@@ -64,6 +65,7 @@ pub async fn postgres_copy(ctx: &BenchContext, round: u32) -> anyhow::Result<Mea
         .context("running psql (PostgreSQL's client; install postgresql-client)")?;
     let seconds = started.elapsed().as_secs_f64();
     let busy_cores = MachineSample::now().busy_cores_since(&machine);
+    let services = ServicesSample::now().since(&services);
     anyhow::ensure!(
         output.status.success(),
         "psql \\copy failed: {}",
@@ -86,6 +88,7 @@ pub async fn postgres_copy(ctx: &BenchContext, round: u32) -> anyhow::Result<Mea
         cpu_seconds: None,
         peak_rss_bytes: None,
         busy_cores,
+        services: Some(services),
     })
 }
 
@@ -132,6 +135,7 @@ pub async fn redis_benchmark(ctx: &BenchContext, round: u32) -> anyhow::Result<V
     let mut rows = Vec::new();
     for (name, command) in commands {
         let machine = MachineSample::now();
+        let services = ServicesSample::now();
         let output = tokio::process::Command::new("redis-benchmark")
             .args([
                 "-h",
@@ -151,6 +155,7 @@ pub async fn redis_benchmark(ctx: &BenchContext, round: u32) -> anyhow::Result<V
             .await
             .context("running redis-benchmark (from Debian's redis-tools)")?;
         let busy_cores = MachineSample::now().busy_cores_since(&machine);
+        let services = ServicesSample::now().since(&services);
         anyhow::ensure!(
             output.status.success(),
             "redis-benchmark failed: {}",
@@ -166,6 +171,7 @@ pub async fn redis_benchmark(ctx: &BenchContext, round: u32) -> anyhow::Result<V
             cpu_seconds: None,
             peak_rss_bytes: None,
             busy_cores,
+            services: Some(services),
         });
     }
     let both: f64 = rows.iter().map(|m| m.seconds).sum();
@@ -177,6 +183,7 @@ pub async fn redis_benchmark(ctx: &BenchContext, round: u32) -> anyhow::Result<V
         cpu_seconds: None,
         peak_rss_bytes: None,
         busy_cores: rows.iter().map(|m| m.busy_cores).sum::<f64>() / 2.0,
+        services: None,
     });
     delete_keys(&ctx.redis, prefix).await?;
     Ok(rows)

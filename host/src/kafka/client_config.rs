@@ -51,13 +51,18 @@ fn with_user_properties(
 /// Consumer settings of one pipeline: offsets are stored by the host only
 /// once everything at or below them is done, and librdkafka commits the stored
 /// offsets every `commit_interval_ms` (the host also commits synchronously on
-/// revoke and at shutdown).
+/// revoke and at shutdown). The user's properties apply in the order
+/// `kafka.properties`, `kafka.consumer_properties`, the pipeline's own
+/// `consumer_properties`.
 pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig {
     let mut config = base(kafka);
     config
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range,roundrobin");
     let mut config = with_user_properties(config, kafka, &kafka.consumer_properties);
+    for (key, value) in &pipeline.consumer_properties {
+        config.set(key, value);
+    }
     config
         .set("group.id", &pipeline.group_id)
         .set("enable.auto.offset.store", "false")
