@@ -156,7 +156,11 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             .iter()
             .map(|name| {
                 Contender::parse(name).with_context(|| {
-                    let known: Vec<String> = Contender::all().into_iter().map(Contender::name).collect();
+                    let known: Vec<String> = Contender::all()
+                        .into_iter()
+                        .chain(Contender::on_request())
+                        .map(Contender::name)
+                        .collect();
                     format!("--contenders: unknown contender {name:?} (known: {})", known.join(", "))
                 })
             })

@@ -14,13 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::process_stats;
 
-/// The consumer settings every Kafka consumer in the benchmark gets, fleethost
-/// included (through its config): Tansu answers a fetch with tens of
-/// thousands of messages from one partition, which fills librdkafka's
-/// pre-fetch queue at once; with the default `fetch.queue.backoff.ms`
-/// (1000) the consumer then idles for a second every time.
-pub const TUNED_CONSUMER_PROPERTIES: [(&str, &str); 2] =
-    [("fetch.queue.backoff.ms", "0"), ("session.timeout.ms", "6000")];
+/// The consumer settings the raw consumer and the fleethost configs of the
+/// benchmark set: a short session timeout (the broker joins a group in
+/// about half of it). The raw consumer also gets fleethost's own consumer
+/// defaults ([`fleethost::kafka::client_config::CONSUMER_DEFAULTS`]: no
+/// fetch-queue backoff, a bounded pre-fetch), so that it is the ceiling of
+/// the same client settings.
+pub const TUNED_CONSUMER_PROPERTIES: [(&str, &str); 1] = [("session.timeout.ms", "6000")];
 
 /// What the raw consumer reports.
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,7 +39,10 @@ pub fn run(bootstrap: &str, topic: &str, group: &str, expect: u64) -> anyhow::Re
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false");
-    for (key, value) in TUNED_CONSUMER_PROPERTIES {
+    for (key, value) in fleethost::kafka::client_config::CONSUMER_DEFAULTS
+        .into_iter()
+        .chain(TUNED_CONSUMER_PROPERTIES)
+    {
         config.set(key, value);
     }
     let consumer: BaseConsumer = config.create().context("creating the consumer")?;

@@ -17,6 +17,9 @@ pub enum Scenario {
     LiveAndHistory,
     /// All five plugins, each in its own pipeline.
     AllFive,
+    /// One of eta, fare and geofence alone (to see what each costs; not in
+    /// the default set of contenders).
+    Single(PipelineKind),
 }
 
 impl Scenario {
@@ -27,6 +30,7 @@ impl Scenario {
             Scenario::History => "db",
             Scenario::LiveAndHistory => "live+db",
             Scenario::AllFive => "all5",
+            Scenario::Single(kind) => kind.plugin().0,
         }
     }
 
@@ -34,6 +38,11 @@ impl Scenario {
     pub fn pipelines(self) -> &'static [PipelineKind] {
         use PipelineKind::*;
         match self {
+            Scenario::Single(Eta) => &[Eta],
+            Scenario::Single(Fare) => &[Fare],
+            Scenario::Single(Geofence) => &[Geofence],
+            Scenario::Single(Live) => &[Live],
+            Scenario::Single(History) => &[History],
             Scenario::Live => &[Live],
             Scenario::History => &[History],
             Scenario::LiveAndHistory => &[Live, History],
@@ -262,7 +271,7 @@ mod tests {
                 .unwrap_or_else(|error| panic!("{scenario:?}: {error}\n{text}"));
             assert_eq!(config.pipelines.len(), scenario.pipelines().len());
             assert_eq!(config.kafka.consumer_properties["queued.max.messages.kbytes"], "16384");
-            assert_eq!(config.kafka.consumer_properties["fetch.queue.backoff.ms"], "0");
+            assert_eq!(config.kafka.consumer_properties["session.timeout.ms"], "6000");
             let live = config.pipelines.iter().find(|p| p.name == "live-location");
             if let Some(live) = live {
                 assert_eq!(live.consumer_properties["fetch.wait.max.ms"], "10");

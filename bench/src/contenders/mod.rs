@@ -112,9 +112,26 @@ impl Contender {
         }
     }
 
+    /// Contenders run only when named: eta, fare and geofence alone.
+    pub fn on_request() -> Vec<Contender> {
+        use fleethost_config::PipelineKind::*;
+        [Eta, Fare, Geofence]
+            .into_iter()
+            .flat_map(|kind| {
+                [
+                    Contender::Fleethost(Scenario::Single(kind)),
+                    Contender::Native(Scenario::Single(kind)),
+                ]
+            })
+            .collect()
+    }
+
     /// Parses a name given on the command line.
     pub fn parse(name: &str) -> Option<Contender> {
-        Contender::all().into_iter().find(|c| c.name() == name)
+        Contender::all()
+            .into_iter()
+            .chain(Contender::on_request())
+            .find(|c| c.name() == name)
     }
 
     /// Runs one round of it; the sinks' contender may return several rows.

@@ -48,6 +48,18 @@ fn with_user_properties(
     config
 }
 
+/// librdkafka defaults fleethost changes for its consumers (a user's
+/// properties still override them), measured with `scripts/bench.sh`:
+/// - `fetch.queue.backoff.ms` 0 (librdkafka: 1000): a broker may answer one
+///   fetch with tens of thousands of messages of one partition, which fills
+///   the pre-fetch queue; librdkafka then waits a whole second before
+///   fetching again, even when the workers drained the queue long before.
+/// - `queued.min.messages` 20000 per partition (librdkafka: 100000): a
+///   pipeline hands over batches of at most a few thousand events, so 20,000
+///   pre-fetched ones keep it busy, and five pipelines over four partitions
+///   no longer pre-fetch (and hold in memory) the whole backlog each.
+pub const CONSUMER_DEFAULTS: [(&str, &str); 2] = [("fetch.queue.backoff.ms", "0"), ("queued.min.messages", "20000")];
+
 /// Consumer settings of one pipeline: offsets are stored by the host only
 /// once everything at or below them is done, and librdkafka commits the stored
 /// offsets every `commit_interval_ms` (the host also commits synchronously on
@@ -59,6 +71,9 @@ pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig 
     config
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range,roundrobin");
+    for (key, value) in CONSUMER_DEFAULTS {
+        config.set(key, value);
+    }
     let mut config = with_user_properties(config, kafka, &kafka.consumer_properties);
     for (key, value) in &pipeline.consumer_properties {
         config.set(key, value);
