@@ -64,13 +64,16 @@ pub use registry::{NativeEntry, lookup};
 mod registry {
     use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
 
+    /// A plugin's `Guest::init`: its config map in, `init`'s refusal out.
+    pub type InitFn = fn(Vec<(String, String)>) -> Result<(), String>;
+
     /// One plugin compiled into the host: its `Guest::init` and
     /// `Guest::process_batch`, called directly instead of through wasm.
     pub struct NativeEntry {
         /// The name a config's `path = "native:<name>"` uses.
         pub name: &'static str,
         /// The plugin's `init`: reads its config into its thread-locals.
-        pub init: fn(Vec<(String, String)>) -> Result<(), String>,
+        pub init: InitFn,
         /// The plugin's `process-batch`.
         pub process_batch: fn(Batch) -> Result<BatchOutcome, PluginError>,
     }

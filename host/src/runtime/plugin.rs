@@ -253,13 +253,8 @@ impl LoadedPlugin {
             plugin: self.name.clone(),
             version: self.version.clone(),
         };
-        let init_error = |message: String| LoadError::Init {
-            name: self.name.clone(),
-            version: self.version.clone(),
-            message,
-        };
-        let pre = match &self.code {
-            PluginCode::Wasm(pre) => pre,
+        match &self.code {
+            PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
             #[cfg(feature = "native-plugins")]
             PluginCode::Native(entry) => {
                 let instance = super::native_instance::NativeInstance::new(
@@ -268,10 +263,24 @@ impl LoadedPlugin {
                     identity,
                     self.capabilities(),
                 )
-                .map_err(init_error)?;
-                return Ok(PluginInstance::native(instance));
+                .map_err(|message| self.init_error(message))?;
+                Ok(PluginInstance::native(instance))
             }
-        };
+        }
+    }
+
+    /// Why an instance could not be made: instantiation or `init` failed.
+    fn init_error(&self, message: String) -> LoadError {
+        LoadError::Init {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            message,
+        }
+    }
+
+    /// A component instance in its own store, with the plugin's limits.
+    fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
+        let init_error = |message: String| self.init_error(message);
         let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
         let mut store = wasmtime::Store::new(
             pre.instance_pre().engine(),
