@@ -141,3 +141,50 @@ fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
         "current plugins are linked as 0.2.0:\n{listing}"
     );
 }
+
+/// The example config with every plugin's component path replaced by
+/// `native:<name>` (the plugins compiled into a benchmark build of the host).
+fn native_example_config() -> String {
+    let mut config = example_text();
+    for (file, name) in [
+        ("live_location", "live-location"),
+        ("db_writer", "db-writer"),
+        ("eta", "eta"),
+        ("fare", "fare"),
+        ("geofence", "geofence"),
+    ] {
+        let path = Path::new(&plugin_dir()).join(format!("{file}.wasm"));
+        config = config.replace(&path.display().to_string(), &format!("native:{name}"));
+    }
+    assert!(!config.contains(".wasm\""), "every plugin path replaced:\n{config}");
+    scratch_file("native.toml", config.as_bytes())
+}
+
+#[cfg(not(feature = "native-plugins"))]
+#[test]
+fn a_native_plugin_path_is_refused_without_the_native_plugins_feature() {
+    let config = native_example_config();
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains(&config) && error.contains("plugins.") && error.contains(".path"),
+        "names the file and the key: {error}"
+    );
+    assert!(error.contains("native-plugins"), "names the feature: {error}");
+}
+
+#[cfg(feature = "native-plugins")]
+#[test]
+fn a_native_plugins_build_checks_a_config_of_native_plugins() {
+    let config = native_example_config();
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+    let listing = text(&output.stdout);
+    for name in ["live-location", "db-writer", "eta", "fare", "geofence"] {
+        assert!(
+            listing.contains(&format!("native:{name})")),
+            "{name} runs natively:\n{listing}"
+        );
+    }
+}

@@ -295,7 +295,9 @@ pub enum OnExhausted {
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// Path of the `.wasm` component; relative paths are relative to the
-    /// config file's folder.
+    /// config file's folder. `native:<name>` (e.g. `native:live-location`)
+    /// runs that plugin compiled into the host instead, without the sandbox:
+    /// benchmark builds only (cargo feature `native-plugins`).
     pub path: PathBuf,
     /// String map handed to the plugin's `init`.
     #[serde(default)]
@@ -380,7 +382,8 @@ impl Config {
         let mut config = Self::parse(&text, path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for plugin in config.plugins.values_mut() {
-            if plugin.path.is_relative() {
+            let native = crate::runtime::native::native_name(&plugin.path).is_some();
+            if plugin.path.is_relative() && !native {
                 plugin.path = base.join(&plugin.path);
             }
         }
@@ -488,6 +491,11 @@ impl Config {
         }
         for (name, plugin) in &self.plugins {
             let key = |field: &str| format!("plugins.{name}.{field}");
+            if let Some(native) = crate::runtime::native::native_name(&plugin.path)
+                && let Some(refusal) = crate::runtime::native::refusal(native)
+            {
+                return Err(invalid(key("path"), refusal));
+            }
             if plugin.limits.memory_mib == 0 || plugin.limits.memory_mib > 4096 {
                 return Err(invalid(key("limits.memory_mib"), "must be between 1 and 4096".into()));
             }
@@ -660,5 +668,34 @@ path = "live_location.wasm"
         let config = Config::load(&file).unwrap();
         assert_eq!(config.plugins["live-location"].path, dir.join("live_location.wasm"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(not(feature = "native-plugins"))]
+    #[test]
+    fn a_native_plugin_is_refused_without_the_feature_naming_key_file_and_feature() {
+        let text = MINIMAL.replace("live_location.wasm", "native:live-location");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("plugins.live-location.path"), "{error}");
+        assert!(error.contains("/etc/fleethost.toml"), "{error}");
+        assert!(error.contains("native-plugins"), "{error}");
+    }
+
+    #[cfg(feature = "native-plugins")]
+    #[test]
+    fn a_native_plugin_is_accepted_with_the_feature_and_its_path_kept_as_written() {
+        let text = MINIMAL.replace("live_location.wasm", "native:live-location");
+        let dir = std::env::temp_dir().join(format!("fleethost-native-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fleethost.toml");
+        std::fs::write(&file, &text).unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.plugins["live-location"].path, Path::new("native:live-location"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let unknown = parse(&MINIMAL.replace("live_location.wasm", "native:live-locaton")).unwrap_err();
+        let error = unknown.to_string();
+        assert!(
+            error.contains("plugins.live-location.path") && error.contains("live-locaton"),
+            "{error}"
+        );
     }
 }

@@ -71,6 +71,20 @@ impl CallError {
 /// A plugin instance owned by one partition worker; calls are blocking and run
 /// on a blocking thread.
 pub struct PluginInstance {
+    kind: InstanceKind,
+}
+
+/// What runs the plugin's code.
+enum InstanceKind {
+    /// A component instance in its own store: the sandbox.
+    Wasm(WasmInstance),
+    /// The plugin compiled into the host (benchmark builds only): no sandbox.
+    #[cfg(feature = "native-plugins")]
+    Native(super::native_instance::NativeInstance),
+}
+
+/// A component instance and the handle of its `process-batch`.
+struct WasmInstance {
     // Behind a mutex only to make the instance `Sync` (WASI's context is not),
     // so a worker holding it can be borrowed across awaits; calls take
     // `&mut self` and never lock.
@@ -88,15 +102,36 @@ impl PluginInstance {
         batch_timeout_ms: u64,
     ) -> Self {
         Self {
-            store: Mutex::new(store),
-            process_batch,
-            world,
-            batch_timeout_ms,
+            kind: InstanceKind::Wasm(WasmInstance {
+                store: Mutex::new(store),
+                process_batch,
+                world,
+                batch_timeout_ms,
+            }),
         }
     }
 
-    /// Calls `process-batch` with the plugin's time limit and memory caps.
+    /// An instance of a plugin compiled into the host.
+    #[cfg(feature = "native-plugins")]
+    pub(super) fn native(instance: super::native_instance::NativeInstance) -> Self {
+        Self {
+            kind: InstanceKind::Native(instance),
+        }
+    }
+
+    /// Calls `process-batch`: a wasm instance with the plugin's time limit and
+    /// memory caps, a native one directly.
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
+        match &mut self.kind {
+            InstanceKind::Wasm(instance) => instance.process(batch),
+            #[cfg(feature = "native-plugins")]
+            InstanceKind::Native(instance) => instance.process(batch),
+        }
+    }
+}
+
+impl WasmInstance {
+    fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
         let old_batch = match self.world {
             WorldVersion::V0_2 => None,
             // Order events did not exist in 0.1.0: such a batch is done for it.

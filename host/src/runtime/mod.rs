@@ -8,6 +8,11 @@ mod host_state;
 mod imports;
 mod instance;
 mod limits;
+pub mod native;
+#[cfg(feature = "native-plugins")]
+mod native_convert;
+#[cfg(feature = "native-plugins")]
+mod native_instance;
 mod outcome;
 mod plugin;
 mod slot;

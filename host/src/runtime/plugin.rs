@@ -64,6 +64,13 @@ pub enum LoadError {
         "plugin {name}@{version}: this version was rolled back after failing its first batches; deploy another one"
     )]
     RolledBack { name: String, version: String },
+    /// A `native:<name>` path this build cannot run (see `runtime/native.rs`).
+    #[error("plugin {name}: path {path}: {message}")]
+    Native {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
     /// Instantiation or `init` failed.
     #[error("plugin {name}@{version}: init failed: {message}")]
     Init {
@@ -78,7 +85,7 @@ pub struct LoadedPlugin {
     name: String,
     version: String,
     path: PathBuf,
-    pre: WorldPre,
+    code: PluginCode,
     config: Vec<(String, String)>,
     limits: PluginLimits,
     kv_grants: Arc<KvGrants>,
@@ -88,16 +95,30 @@ pub struct LoadedPlugin {
     denied: Arc<AtomicU64>,
 }
 
+/// What runs a plugin version's code.
+enum PluginCode {
+    /// A compiled, pre-linked component: the sandbox.
+    Wasm(WorldPre),
+    /// A plugin compiled into the host (`path = "native:<name>"`, feature
+    /// `native-plugins`, benchmark only).
+    #[cfg(feature = "native-plugins")]
+    Native(&'static super::native::NativeEntry),
+}
+
 impl LoadedPlugin {
     /// Reads and compiles the component at `config.path` and links it against
-    /// the host's imports. Compilation takes CPU time: call this off the async
-    /// workers (`spawn_blocking`).
+    /// the host's imports; a `native:<name>` path picks the plugin compiled
+    /// into the host instead (benchmark builds). Compilation takes CPU time:
+    /// call this off the async workers (`spawn_blocking`).
     pub fn load(
         runtime: &PluginRuntime,
         name: &str,
         config: &PluginConfig,
         backends: Backends,
     ) -> Result<Self, LoadError> {
+        if let Some(native) = super::native::native_name(&config.path) {
+            return Self::load_native(name, native, config, backends);
+        }
         let path = config.path.clone();
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
             name: name.to_string(),
@@ -131,11 +152,43 @@ impl LoadedPlugin {
                 imports: forbidden,
             });
         }
-        Ok(Self {
+        Ok(Self::new(name, version, PluginCode::Wasm(pre), config, backends))
+    }
+
+    /// The native plugin `native` (from `path = "native:<native>"`), refused
+    /// unless this build links it in.
+    fn load_native(name: &str, native: &str, config: &PluginConfig, backends: Backends) -> Result<Self, LoadError> {
+        let refused = |message: String| LoadError::Native {
+            name: name.to_string(),
+            path: config.path.clone(),
+            message,
+        };
+        if let Some(message) = super::native::refusal(native) {
+            return Err(refused(message));
+        }
+        #[cfg(feature = "native-plugins")]
+        {
+            let entry =
+                super::native::lookup(native).ok_or_else(|| refused(format!("no native plugin named {native:?}")))?;
+            // No file to hash: the version covers the name, the host build's
+            // version and what the plugin runs with.
+            let code_id = format!("native:{native} fleethost {}", env!("CARGO_PKG_VERSION"));
+            let version = content_version(code_id.as_bytes(), config);
+            Ok(Self::new(name, version, PluginCode::Native(entry), config, backends))
+        }
+        #[cfg(not(feature = "native-plugins"))]
+        {
+            let _ = backends;
+            Err(refused(format!("no native plugin named {native:?}")))
+        }
+    }
+
+    fn new(name: &str, version: String, code: PluginCode, config: &PluginConfig, backends: Backends) -> Self {
+        Self {
             name: name.to_string(),
             version,
-            path,
-            pre,
+            path: config.path.clone(),
+            code,
             config: config
                 .config
                 .iter()
@@ -147,7 +200,7 @@ impl LoadedPlugin {
             topic_grants: Arc::new(TopicGrants::new(&config.grants)),
             backends,
             denied: Arc::new(AtomicU64::new(0)),
-        })
+        }
     }
 
     /// The plugin's name from the config.
@@ -177,9 +230,14 @@ impl LoadedPlugin {
         self.denied.load(Ordering::Relaxed)
     }
 
-    /// The version of the WIT world the component was built against.
+    /// The version of the WIT world the component was built against (a
+    /// native plugin: the SDK's, the newest).
     pub fn world(&self) -> WorldVersion {
-        self.pre.version()
+        match &self.code {
+            PluginCode::Wasm(pre) => pre.version(),
+            #[cfg(feature = "native-plugins")]
+            PluginCode::Native(_) => WorldVersion::V0_2,
+        }
     }
 
     /// The plugin's resource limits.
@@ -195,9 +253,67 @@ impl LoadedPlugin {
             plugin: self.name.clone(),
             version: self.version.clone(),
         };
+        match &self.code {
+            PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
+            #[cfg(feature = "native-plugins")]
+            PluginCode::Native(entry) => {
+                let instance = super::native_instance::NativeInstance::new(
+                    entry,
+                    self.config.clone(),
+                    identity,
+                    self.capabilities(),
+                )
+                .map_err(|message| self.init_error(message))?;
+                Ok(PluginInstance::native(instance))
+            }
+        }
+    }
+
+    /// Why an instance could not be made: instantiation or `init` failed.
+    fn init_error(&self, message: String) -> LoadError {
+        LoadError::Init {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            message,
+        }
+    }
+
+    /// A component instance in its own store, with the plugin's limits.
+    fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
+        let init_error = |message: String| self.init_error(message);
         let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
+        let mut store = wasmtime::Store::new(
+            pre.instance_pre().engine(),
+            HostState::new(identity, limiter, self.capabilities()),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
+        let instance = pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .map_err(|error| init_error(format!("{error:#}")))?;
+        let process_batch = instance
+            .get_func(&mut store, "process-batch")
+            .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
+        pre.call_init(&mut store, &instance, &self.config)
+            .map_err(|error| {
+                let stderr = store.data().stderr_text();
+                init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
+            })?
+            .map_err(init_error)?;
+        Ok(PluginInstance::new(
+            store,
+            process_batch,
+            pre.version(),
+            self.limits.batch_timeout_ms,
+        ))
+    }
+
+    /// The capabilities of a new instance, limited by the plugin's grants;
+    /// wasm and native instances get the same.
+    fn capabilities(&self) -> Capabilities {
         let host_call_timeout = std::time::Duration::from_millis(self.limits.host_call_timeout_ms);
-        let capabilities = Capabilities {
+        Capabilities {
             kv: KvCapability::new(
                 self.kv_grants.clone(),
                 self.backends.kv.clone(),
@@ -216,39 +332,7 @@ impl LoadedPlugin {
                 host_call_timeout,
                 self.denied.clone(),
             ),
-        };
-        let init_error = |message: String| LoadError::Init {
-            name: self.name.clone(),
-            version: self.version.clone(),
-            message,
-        };
-        let mut store = wasmtime::Store::new(
-            self.pre.instance_pre().engine(),
-            HostState::new(identity, limiter, capabilities),
-        );
-        store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
-        let instance = self
-            .pre
-            .instance_pre()
-            .instantiate(&mut store)
-            .map_err(|error| init_error(format!("{error:#}")))?;
-        let process_batch = instance
-            .get_func(&mut store, "process-batch")
-            .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
-        self.pre
-            .call_init(&mut store, &instance, &self.config)
-            .map_err(|error| {
-                let stderr = store.data().stderr_text();
-                init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
-            })?
-            .map_err(init_error)?;
-        Ok(PluginInstance::new(
-            store,
-            process_batch,
-            self.pre.version(),
-            self.limits.batch_timeout_ms,
-        ))
+        }
     }
 }
 

@@ -39,6 +39,11 @@ pub fn watch_plugin_files(
     let mut triggers: HashMap<PathBuf, Vec<UnboundedSender<()>>> = HashMap::new();
     let mut folders = BTreeSet::new();
     for slot in slots.values() {
+        // A plugin compiled into the host (benchmark builds) has no file;
+        // config changes still reach it below.
+        if super::native::native_name(&slot.path()).is_some() {
+            continue;
+        }
         let path = absolute(&slot.path());
         if let Some(folder) = path.parent() {
             folders.insert(folder.to_path_buf());

@@ -60,7 +60,9 @@ use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError
 
 use settings::Settings;
 
-struct DbWriter;
+/// The plugin's [`Guest`] implementation; public so that the host can link
+/// it natively (feature `native`) for the benchmark.
+pub struct DbWriter;
 
 /// What one instance keeps between batches.
 struct Instance {

@@ -75,7 +75,9 @@ use crate::plan::state_key;
 use crate::settings::Settings;
 use crate::state::DriverState;
 
-struct Fare;
+/// The plugin's [`Guest`] implementation; public so that the host can link
+/// it natively (feature `native`) for the benchmark.
+pub struct Fare;
 
 thread_local! {
     /// The settings `init` read, for every batch.

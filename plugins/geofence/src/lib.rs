@@ -38,7 +38,9 @@ use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError
 
 use crate::settings::Settings;
 
-struct Geofence;
+/// The plugin's [`Guest`] implementation; public so that the host can link
+/// it natively (feature `native`) for the benchmark.
+pub struct Geofence;
 
 thread_local! {
     /// The settings `init` read, for every batch.

@@ -37,7 +37,9 @@ use std::collections::BTreeMap;
 use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Slot, log};
 
-struct LiveLocation;
+/// The plugin's [`Guest`] implementation; public so that the host can link
+/// it natively (feature `native`) for the benchmark.
+pub struct LiveLocation;
 
 /// Settings from the plugin's config map.
 pub struct Settings {

@@ -30,6 +30,8 @@ extern crate self as fleethost_plugin_sdk;
 mod config;
 pub mod group;
 pub mod json;
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;
 mod plan;
 mod slot;
 pub mod state;
@@ -57,16 +59,49 @@ pub mod bindings {
     });
 }
 
+pub use bindings::Guest;
+#[cfg(not(all(feature = "native", not(target_arch = "wasm32"))))]
+pub use bindings::export_plugin;
 pub use bindings::fleethost::plugin::types::{
     Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection,
 };
-pub use bindings::fleethost::plugin::{kv, produce, sql};
-pub use bindings::{Guest, export_plugin};
+
+/// The `kv` capability: the generated types and import functions of the WIT
+/// interface. With the `native` feature (outside wasm) the functions go to the
+/// registered [`native::NativeHost`] instead of a component import.
+pub mod kv {
+    pub use crate::bindings::fleethost::plugin::kv::*;
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    pub use crate::native::kv::{get_many, hash_get_all_many, write};
+}
+
+/// The `sql` capability: the generated types and import functions of the WIT
+/// interface; with `native` the functions go to the registered
+/// [`native::NativeHost`].
+pub mod sql {
+    pub use crate::bindings::fleethost::plugin::sql::*;
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    pub use crate::native::sql::{ensure_table, insert, select};
+}
+
+/// The `produce` capability: the generated types and import function of the
+/// WIT interface; with `native` the function goes to the registered
+/// [`native::NativeHost`].
+pub mod produce {
+    pub use crate::bindings::fleethost::plugin::produce::*;
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    pub use crate::native::produce::send;
+}
 
 /// Logging into the host's log, tagged by the host with the plugin's name,
 /// version and pipeline.
 pub mod log {
-    use super::bindings::fleethost::plugin::log::{Level, log};
+    /// Severity of a log line (the WIT `log.level`); a native host receives it.
+    pub use crate::bindings::fleethost::plugin::log::Level;
+    #[cfg(not(all(feature = "native", not(target_arch = "wasm32"))))]
+    use crate::bindings::fleethost::plugin::log::log;
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    use crate::native::log::log;
 
     /// Logs at debug level.
     pub fn debug(message: &str) {
