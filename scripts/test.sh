@@ -39,6 +39,9 @@ step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
 if [ $# -eq 0 ]; then
     step "running the wasm-crossing benchmark once as a test (criterion's test mode)"
     (cd "$REPO" && cargo test -p fleethost --bench wasm_crossing)
+    step "running the native-plugin test (plugins compiled into the host: cargo test --features native-plugins)"
+    (cd "$REPO" && cargo test -p fleethost --features native-plugins --test native_plugins -- --nocapture)
+    build_native_host dev
     step "running the benchmark's unit tests and its smoke run (every contender, tiny sizes)"
     (cd "$REPO" && cargo build -p fleethost && cargo test -p fleethost-bench -- --nocapture)
 fi

@@ -60,11 +60,11 @@ fn wasm_crossing(c: &mut Criterion) {
         path.display()
     );
     let config = Config::parse(&config_text, std::path::Path::new("wasm_crossing.toml")).expect("bench config");
+    // Instances hold capability handles that belong to a tokio runtime, as
+    // in the host; the plugin calls none of them.
     let tokio = tokio::runtime::Runtime::new().expect("tokio runtime");
-    // Backends connect lazily and the plugin calls none of them.
-    let backends = tokio
-        .block_on(async { Backends::connect(&config, None) })
-        .expect("backends");
+    let _inside_runtime = tokio.enter();
+    let backends = Backends::connect(&config, None).expect("backends");
     let runtime = PluginRuntime::new().expect("plugin runtime");
     let plugin = LoadedPlugin::load(&runtime, "noop", &config.plugins["noop"], backends).expect("bench-noop loads");
     let mut instance = plugin.instantiate("bench").expect("bench-noop instantiates");
