@@ -48,12 +48,13 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// End offsets of one topic.
-    pub fn topic_end_offsets(&self, topic: &str) -> BTreeMap<i32, i64> {
+    /// End offsets of the given topics, per (topic, partition): what a
+    /// consumer group of them must commit to be done.
+    pub fn end_offsets_of(&self, topics: &[&str]) -> BTreeMap<(String, i32), i64> {
         self.end_offsets
             .iter()
-            .filter(|((t, _), _)| t == topic)
-            .map(|((_, partition), end)| (*partition, *end))
+            .filter(|((topic, _), _)| topics.contains(&topic.as_str()))
+            .map(|(key, end)| (key.clone(), *end))
             .collect()
     }
 }

@@ -54,20 +54,12 @@ pub async fn run(
 
     let mut groups = Vec::new();
     for &kind in scenario.pipelines() {
-        let mut ends = ctx
-            .dataset
-            .topic_end_offsets(&ctx.dataset.spec.fixes_topic)
-            .into_iter()
-            .map(|(partition, end)| ((ctx.dataset.spec.fixes_topic.clone(), partition), end))
-            .collect::<std::collections::BTreeMap<_, _>>();
-        if kind.reads_orders() {
-            ends.extend(
-                ctx.dataset
-                    .topic_end_offsets(&ctx.dataset.spec.orders_topic)
-                    .into_iter()
-                    .map(|(partition, end)| ((ctx.dataset.spec.orders_topic.clone(), partition), end)),
-            );
-        }
+        let spec = &ctx.dataset.spec;
+        let ends = if kind.reads_orders() {
+            ctx.dataset.end_offsets_of(&[&spec.fixes_topic, &spec.orders_topic])
+        } else {
+            ctx.dataset.end_offsets_of(&[&spec.fixes_topic])
+        };
         groups.push(CommittedOffsets::new(&ctx.bootstrap, &names.group(kind), ends)?);
     }
     let writes_history = scenario

@@ -19,12 +19,7 @@ pub async fn run(ctx: &BenchContext, round: u32) -> anyhow::Result<Measurement> 
     let names = ctx.names(contender, round);
     create_history_table(&ctx.pool, &names.table).await?;
     let topic = &ctx.dataset.spec.fixes_topic;
-    let ends = ctx
-        .dataset
-        .topic_end_offsets(topic)
-        .into_iter()
-        .map(|(partition, end)| ((topic.clone(), partition), end))
-        .collect();
+    let ends = ctx.dataset.end_offsets_of(&[topic]);
     let mut command = Command::new("node");
     command
         .arg(ctx.seed_dir.join("seed-pipeline.js"))
