@@ -7,6 +7,7 @@ pub mod compat_v0_1;
 pub mod grants;
 pub mod kv;
 pub mod log;
+pub mod postgres_copy;
 pub mod postgres_sql;
 pub mod produce;
 pub mod redis_kv;

@@ -6,12 +6,17 @@
 //! statement and one round trip for a whole batch, whatever its size, and
 //! unlike `COPY` it can skip conflicting rows (`ON CONFLICT DO NOTHING`), which
 //! is what makes a redelivered batch add no row. The statement text depends
-//! only on the table and columns, so each connection prepares it once.
+//! only on the table and columns, so each connection prepares it once. A
+//! single insert is tried first as a binary `COPY` (`postgres_copy.rs`),
+//! which PostgreSQL takes for half the work, and runs as this `INSERT` only
+//! when `COPY` refused it (a redelivered batch's rows are already there).
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Column, Row, TypeInfo};
+
+use super::postgres_copy;
 
 use crate::runtime::sql::{
     ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
@@ -62,11 +67,24 @@ impl PostgresSql {
     }
 
     /// Runs every insert (in one transaction when there are several); the
-    /// rows written per op, conflicts skipped not counted.
+    /// rows written per op, conflicts skipped not counted. A single insert
+    /// that does not update on conflict is first tried as a binary `COPY`
+    /// (half PostgreSQL's work; see `postgres_copy.rs`).
     pub async fn insert(&self, ops: &[InsertOp]) -> Result<Vec<u64>, SqlError> {
         match ops {
             [] => Ok(Vec::new()),
             [op] => {
+                if !matches!(op.on_conflict, OnConflict::Update(_)) {
+                    let names: Vec<String> = op.columns.iter().map(|column| column.name.clone()).collect();
+                    let statement = postgres_copy::copy_statement(&quote_table(&op.table), &quoted_list(&names));
+                    match postgres_copy::copy_rows(&self.pool, &statement, &postgres_copy::encode(op)).await {
+                        Ok(written) => return Ok(vec![written]),
+                        // Refused as a whole (a row already there, a column
+                        // of another type): the INSERT below decides.
+                        Err(sqlx::Error::Database(_)) => {}
+                        Err(error) => return Err(sql_error(error)),
+                    }
+                }
                 let (sql, arguments) = insert_statement(op)?;
                 let done = sqlx::query_with(AssertSqlSafe(sql), arguments)
                     .execute(&self.pool)
@@ -319,6 +337,97 @@ fn sql_error(error: sqlx::Error) -> SqlError {
 mod tests {
     use super::*;
     use crate::runtime::sql::{ColumnDef, ConflictUpdate};
+
+    /// Against the PostgreSQL of the test suite (`FLEETHOST_TEST_DATABASE`,
+    /// default the local `test` database): a batch goes in by `COPY` with its
+    /// NULLs, timestamps, floats and booleans exact; the same batch again
+    /// (a redelivery) is refused by `COPY` and skipped by the `INSERT`; a
+    /// table whose column type differs from the batch's (`integer` for a
+    /// bigint column) still takes the batch through the `INSERT`.
+    #[tokio::test]
+    async fn a_batch_goes_in_by_copy_and_a_redelivery_or_another_column_type_by_insert() {
+        let url = std::env::var("FLEETHOST_TEST_DATABASE")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let sql = PostgresSql::connect_lazy(&url, 2).unwrap();
+        let table = format!("copy_path_{}", std::process::id());
+        let narrow = format!("{table}_narrow");
+        for statement in [
+            format!("DROP TABLE IF EXISTS {table}, {narrow}"),
+            format!("CREATE TABLE {table} (id bigint PRIMARY KEY, name text, at timestamptz, v float8, flag bool)"),
+            format!("CREATE TABLE {narrow} (id integer PRIMARY KEY, name text, at timestamptz, v float8, flag bool)"),
+        ] {
+            sqlx::query(AssertSqlSafe(statement)).execute(&sql.pool).await.unwrap();
+        }
+        let op = |table: &str| InsertOp {
+            table: table.to_string(),
+            columns: vec![
+                ColumnData {
+                    name: "id".into(),
+                    values: ColumnValues::BigInt(vec![1, 2]),
+                    nulls: vec![],
+                },
+                ColumnData {
+                    name: "name".into(),
+                    values: ColumnValues::Text(vec!["zoë".into(), String::new()]),
+                    nulls: vec![1],
+                },
+                ColumnData {
+                    name: "at".into(),
+                    values: ColumnValues::Timestamp(vec![1_764_000_000_123, 0]),
+                    nulls: vec![],
+                },
+                ColumnData {
+                    name: "v".into(),
+                    values: ColumnValues::Double(vec![12.971_612_345_678_9, -0.5]),
+                    nulls: vec![],
+                },
+                ColumnData {
+                    name: "flag".into(),
+                    values: ColumnValues::Boolean(vec![true, false]),
+                    nulls: vec![],
+                },
+            ],
+            on_conflict: OnConflict::DoNothing,
+        };
+        let columns = "\"id\", \"name\", \"at\", \"v\", \"flag\"";
+        let copy = |table: &str| postgres_copy::copy_statement(&quote_table(table), columns);
+        // COPY alone takes the batch (the values are checked below)...
+        let copied = postgres_copy::copy_rows(&sql.pool, &copy(&table), &postgres_copy::encode(&op(&table))).await;
+        assert_eq!(copied.unwrap(), 2);
+        // ...and refuses it where the INSERT must step in.
+        let refused = postgres_copy::copy_rows(&sql.pool, &copy(&narrow), &postgres_copy::encode(&op(&narrow))).await;
+        assert!(matches!(refused, Err(sqlx::Error::Database(_))), "{refused:?}");
+        assert_eq!(
+            sql.insert(&[op(&table)]).await.unwrap(),
+            vec![0],
+            "a redelivery adds no row"
+        );
+        assert_eq!(
+            sql.insert(&[op(&narrow)]).await.unwrap(),
+            vec![2],
+            "the INSERT casts bigint to integer"
+        );
+        for name in [&table, &narrow] {
+            let rows: Vec<(i64, Option<String>, i64, f64, bool)> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT id::bigint, name, (extract(epoch FROM at) * 1000)::bigint, v, flag FROM {name} ORDER BY id"
+            )))
+            .fetch_all(&sql.pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                rows,
+                vec![
+                    (1, Some("zoë".into()), 1_764_000_000_123, 12.971_612_345_678_9, true),
+                    (2, None, 0, -0.5, false)
+                ],
+                "{name}"
+            );
+        }
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}, {narrow}")))
+            .execute(&sql.pool)
+            .await
+            .unwrap();
+    }
 
     #[test]
     fn an_insert_is_one_unnest_statement_with_the_conflict_clause() {
