@@ -69,12 +69,7 @@ struct PendingRow {
 /// Generates the fleet's fixes and order events, produces them (keyed by
 /// driver, like the gateway), and writes `history.csv` into `out_dir`.
 pub async fn produce(bootstrap: &str, spec: DatasetSpec, out_dir: &Path) -> anyhow::Result<Dataset> {
-    let kafka = KafkaConfig {
-        bootstrap_servers: bootstrap.to_string(),
-        properties: Default::default(),
-        consumer_properties: Default::default(),
-        producer_properties: Default::default(),
-    };
+    let kafka = KafkaConfig::bootstrap_only(bootstrap.to_string());
     let topics = [spec.fixes_topic.clone(), spec.orders_topic.clone()];
     fleethost::kafka::admin::ensure_topics(&kafka, &topics, spec.partitions)
         .await

@@ -75,12 +75,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
     let names = ctx.names(&contender, 1);
     let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
     let orders_topic = format!("fhb-{}-latency{rate}-orders", ctx.run_id);
-    let kafka = fleethost::config::KafkaConfig {
-        bootstrap_servers: ctx.bootstrap.clone(),
-        properties: Default::default(),
-        consumer_properties: Default::default(),
-        producer_properties: Default::default(),
-    };
+    let kafka = fleethost::config::KafkaConfig::bootstrap_only(ctx.bootstrap.clone());
     fleethost::kafka::admin::ensure_topics(
         &kafka,
         &[fixes_topic.clone(), orders_topic.clone()],
@@ -208,11 +203,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
         }
     }
     .await;
-    // SAFETY: kill has no memory preconditions; the pid is our child's.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let _ = tokio::task::block_in_place(|| child.wait());
+    tokio::task::block_in_place(|| crate::watched_process::stop(&mut child));
     listener.abort();
     let _ = producer.flush(Duration::from_secs(5));
     crate::contenders::sinks::delete_keys(&ctx.redis, &names.key_prefix).await?;

@@ -188,8 +188,8 @@ async fn table_rows(expected: &RowsExpected<'_>) -> anyhow::Result<u64> {
     Ok(count as u64)
 }
 
-/// SIGTERM, then SIGKILL after 15 s.
-fn stop(child: &mut Child) {
+/// Stops a contender: SIGTERM (a clean shutdown), then SIGKILL after 15 s.
+pub fn stop(child: &mut Child) {
     // SAFETY: kill has no memory preconditions; the pid is our child's.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);

@@ -79,6 +79,20 @@ pub struct KafkaConfig {
     pub producer_properties: BTreeMap<String, String>,
 }
 
+impl KafkaConfig {
+    /// Just the bootstrap servers, with no extra properties: what the
+    /// simulator, the gateway and the benchmark, which take a broker
+    /// address on their command line, hand to the client builders.
+    pub fn bootstrap_only(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
+            producer_properties: BTreeMap::new(),
+        }
+    }
+}
+
 /// Redis connection settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -355,12 +355,7 @@ mod tests {
         async fn start(max_in_flight: usize, producer_settings: &[(&str, &str)]) -> Self {
             let cluster = MockCluster::new(1).expect("mock cluster");
             cluster.create_topic(TOPIC, 1, 1).expect("topic");
-            let kafka = crate::config::KafkaConfig {
-                bootstrap_servers: cluster.bootstrap_servers(),
-                properties: Default::default(),
-                consumer_properties: Default::default(),
-                producer_properties: Default::default(),
-            };
+            let kafka = crate::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
             let mut config = crate::kafka::client_config::producer(&kafka);
             for (key, value) in producer_settings {
                 config.set(*key, *value);

@@ -51,12 +51,7 @@ impl FixProducer {
         partitions: i32,
         scheme: Partitioning,
     ) -> Result<Self, GatewayError> {
-        let kafka = KafkaConfig {
-            bootstrap_servers: bootstrap_servers.to_string(),
-            properties: Default::default(),
-            consumer_properties: Default::default(),
-            producer_properties: Default::default(),
-        };
+        let kafka = KafkaConfig::bootstrap_only(bootstrap_servers.to_string());
         crate::kafka::admin::ensure_topics(&kafka, &[topic.to_string()], partitions)
             .await
             .map_err(|source| GatewayError::CreateTopic {

@@ -256,12 +256,7 @@ impl FleetProducer {
 /// returns what was sent and acknowledged.
 pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<SimulationSummary, SimulationError> {
     config.validate()?;
-    let kafka = crate::config::KafkaConfig {
-        bootstrap_servers: config.bootstrap_servers.clone(),
-        properties: Default::default(),
-        consumer_properties: Default::default(),
-        producer_properties: Default::default(),
-    };
+    let kafka = crate::config::KafkaConfig::bootstrap_only(config.bootstrap_servers.clone());
     // Through a gateway, the fixes topic is the gateway's to create.
     let fixes_topic = config.gateway.is_none().then(|| config.topic.clone());
     let topics: Vec<String> = fixes_topic.into_iter().chain(config.orders_topic.clone()).collect();
