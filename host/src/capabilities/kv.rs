@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::grants::KvGrants;
-use super::redis_kv::RedisKv;
+use super::kv_backend::KvBackend;
 use crate::runtime::HostState;
 use crate::runtime::kv::{FieldValue, Host, KvError, WriteOp, WriteResult};
 
@@ -17,7 +17,7 @@ pub const MAX_KEYS_PER_CALL: usize = 100_000;
 /// One instance's view of the kv store.
 pub struct KvCapability {
     grants: Arc<KvGrants>,
-    backend: RedisKv,
+    backend: KvBackend,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     denials: Arc<AtomicU64>,
@@ -27,7 +27,7 @@ impl KvCapability {
     /// A capability limited by `grants`, each call bounded by `timeout`;
     /// refusals are counted in `denials`. Must be created inside the tokio
     /// runtime whose handle it keeps.
-    pub fn new(grants: Arc<KvGrants>, backend: RedisKv, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
+    pub fn new(grants: Arc<KvGrants>, backend: KvBackend, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
         Self {
             grants,
             backend,

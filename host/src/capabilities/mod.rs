@@ -6,7 +6,9 @@
 pub mod compat_v0_1;
 pub mod grants;
 pub mod kv;
+pub mod kv_backend;
 pub mod log;
+pub mod memory_kv;
 pub mod postgres_copy;
 pub mod postgres_sql;
 pub mod produce;
@@ -23,8 +25,8 @@ impl crate::runtime::types_host::Host for crate::runtime::HostState {}
 /// down, and calls report `unavailable` until it is up.
 #[derive(Clone)]
 pub struct Backends {
-    /// Redis, behind `kv`.
-    pub kv: redis_kv::RedisKv,
+    /// Redis (or the embedded store), behind `kv`.
+    pub kv: kv_backend::KvBackend,
     /// PostgreSQL, behind `sql`; `None` without `database.url`.
     pub sql: Option<postgres_sql::PostgresSql>,
     /// The shared idempotent producer, behind `produce` (and dead letters);
@@ -55,7 +57,7 @@ impl Backends {
             None => None,
         };
         Ok(Self {
-            kv: redis_kv::RedisKv::connect_lazy(&config.redis.url)?,
+            kv: kv_backend::KvBackend::connect_lazy(&config.redis.url)?,
             sql,
             producer,
         })

@@ -197,7 +197,7 @@ impl RedisKv {
     }
 }
 
-fn check_geo(geo: &GeoMember) -> Result<(), KvError> {
+pub(super) fn check_geo(geo: &GeoMember) -> Result<(), KvError> {
     let valid = geo.longitude.is_finite()
         && geo.latitude.is_finite()
         && (-180.0..=180.0).contains(&geo.longitude)
