@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::capabilities::kv_backend::KvBackend;
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
 use crate::kafka::producer::Producer;
@@ -84,9 +85,24 @@ fn topics_to_create(config: &Config) -> (Vec<String>, Vec<String>) {
 /// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
 /// each finish its in-flight batches and commit.
 pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
+    run_with_kv(config, config_path, None, shutdown).await
+}
+
+/// [`run`], with the kv store given (`Some`) instead of built from
+/// `redis.url`: how `fleethost demo` shares its embedded store with the
+/// tracking server it runs beside.
+pub async fn run_with_kv(
+    config: Config,
+    config_path: Option<PathBuf>,
+    kv: Option<KvBackend>,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
     let producer = Producer::new(&config.kafka)?;
-    let backends = Backends::connect(&config, Some(producer.clone()))?;
+    let mut backends = Backends::connect(&config, Some(producer.clone()))?;
+    if let Some(kv) = kv {
+        backends.kv = kv;
+    }
     let plugins = load_plugins(&config, &runtime, &backends).await?;
     let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
         .into_iter()

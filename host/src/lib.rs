@@ -10,6 +10,7 @@ pub mod admin;
 pub mod app;
 pub mod capabilities;
 pub mod config;
+pub mod demo;
 pub mod event;
 pub mod gateway;
 pub mod kafka;

@@ -132,6 +132,58 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         buffer: usize,
     },
+    /// Run the whole system in one process against a Kafka broker: the
+    /// drivers' gateway, a simulated fleet driving through it (one WebSocket
+    /// per driver), every pipeline of --config, and the tracking server
+    /// with the live map; it prints the map's address and live figures.
+    ///
+    /// Stores: --redis-url / --database-url are used as given. Without them
+    /// the config's `redis.url` / `database.url` are used when they answer,
+    /// else the embedded defaults: an in-process key-value store (shared by
+    /// the pipelines and the tracking server; gone at exit) and a SQLite
+    /// file in --data-dir. The demo says which it runs on.
+    /// SIGINT/SIGTERM: the fleet stops, the gateway flushes, the pipelines
+    /// commit, the tracking server closes; exit 0.
+    Demo {
+        /// The host's config: pipelines and plugins (e.g. examples/fleethost.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Kafka bootstrap servers [default: the config's].
+        #[arg(long, env = "FLEETHOST_BOOTSTRAP")]
+        bootstrap_servers: Option<String>,
+        /// Redis to use (or `memory:` for the embedded store), as given.
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// Database to use (`postgres://…` or `sqlite://PATH`), as given.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Folder of the embedded SQLite database.
+        #[arg(long, default_value = "fleethost-demo")]
+        data_dir: PathBuf,
+        /// Address of the drivers' gateway.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        gateway_listen: std::net::SocketAddr,
+        /// Address of the tracking server and live map.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        map_listen: std::net::SocketAddr,
+        /// Simulated drivers.
+        #[arg(long, default_value_t = 2000)]
+        drivers: usize,
+        /// Fixes per second for the whole fleet [default: one per driver per second].
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Random seed of the fleet [default: the current time, so that each
+        /// run has new order ids: trip state kept in Redis from an earlier
+        /// run would take a reused order id for a redelivery].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Partitions of the topics the demo creates.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// Seconds between the demo's figure lines.
+        #[arg(long, default_value_t = 10)]
+        figures_interval: u64,
+    },
     /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
     /// lifecycle events, produced to Kafka.
     ///
@@ -297,13 +349,59 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             key_prefix,
             buffer,
         } => {
+            if fleethost::capabilities::kv_backend::is_memory_url(&redis_url) {
+                anyhow::bail!(
+                    "--redis-url {redis_url}: the embedded store lives inside one process, so a separate `fleethost track` cannot see it; use `fleethost demo` (it runs the tracking server beside the pipelines) or a real Redis"
+                );
+            }
             let config = fleethost::tracking::TrackConfig {
                 listen,
-                redis_url,
+                source: fleethost::tracking::live_store::LiveSource::Redis(redis_url),
                 key_prefix,
                 buffer,
             };
             fleethost::tracking::run(config, shutdown_on_signal()).await?;
+            Ok(())
+        }
+        Command::Demo {
+            config: path,
+            bootstrap_servers,
+            redis_url,
+            database_url,
+            data_dir,
+            gateway_listen,
+            map_listen,
+            drivers,
+            rate,
+            seed,
+            partitions,
+            figures_interval,
+        } => {
+            let mut config = Config::load(&path)?;
+            if let Some(bootstrap_servers) = bootstrap_servers {
+                config.kafka.bootstrap_servers = bootstrap_servers;
+            }
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_secs())
+                    .unwrap_or(42)
+            });
+            let demo = fleethost::demo::DemoConfig {
+                config,
+                config_path: path,
+                redis_url,
+                database_url,
+                data_dir,
+                gateway_listen,
+                map_listen,
+                drivers,
+                rate: rate.unwrap_or(drivers.max(1) as f64),
+                seed,
+                partitions,
+                figures_interval: std::time::Duration::from_secs(figures_interval.max(1)),
+            };
+            fleethost::demo::run(demo, shutdown_on_signal()).await?;
             Ok(())
         }
         Command::Simulate {

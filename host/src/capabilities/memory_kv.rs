@@ -45,6 +45,12 @@ pub struct MemoryKv {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for MemoryKv {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("MemoryKv").field("keys", &self.len()).finish()
+    }
+}
+
 struct Inner {
     store: Mutex<Store>,
     published: broadcast::Sender<Published>,

@@ -1,9 +1,9 @@
-//! What the live map shows, read from Redis for `GET /api/map`: every
+//! What the live map shows, read from Redis (or the embedded store) for `GET /api/map`: every
 //! driver's newest position and the orders' current ETAs.
 //!
 //! - Drivers: the members of the GEO set `{key_prefix}drivers:geo` (at most
 //!   [`MAX_DRIVERS`]), then their hashes `{key_prefix}driver:{id}` (`lat`,
-//!   `lng`, `ts_ms`) in one pipelined round trip.
+//!   `lng`, `ts_ms`) in one round trip.
 //! - ETAs: the hashes `{key_prefix}eta:{order_id}` found by `SCAN` (the eta
 //!   plugin's own `{key_prefix}eta:trip:{driver_id}` state excluded; at most
 //!   [`MAX_ETAS`]) read in one pipeline, then the target of each (the
@@ -13,15 +13,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use serde::Serialize;
 
+use super::live_store::{LiveSource, LiveStore};
+
 /// The most drivers one answer holds.
-pub const MAX_DRIVERS: isize = 20_000;
+pub const MAX_DRIVERS: usize = 20_000;
 /// The most ETAs one answer holds.
 pub const MAX_ETAS: usize = 500;
-/// Keys asked per `SCAN` step.
-const SCAN_COUNT: usize = 1_000;
 /// How long one Redis command (or pipeline) may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -50,52 +49,44 @@ pub struct MapEta {
     pub target_lng: Option<f64>,
 }
 
-/// Reads the map's data; clones share one connection, which reconnects on
-/// its own.
+/// Reads the map's data from the store the plugins write to.
 #[derive(Clone)]
 pub struct MapReader {
-    connection: ConnectionManager,
+    store: LiveStore,
     key_prefix: String,
 }
 
 impl MapReader {
-    /// A reader for the keys under `key_prefix`, connecting lazily.
-    pub fn connect_lazy(client: &redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
+    /// A reader for the keys under `key_prefix` in `source`, connecting
+    /// lazily to Redis.
+    pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
+        let store = match source {
+            LiveSource::Redis(url) => LiveStore::redis(&redis::Client::open(url.as_str())?, READ_TIMEOUT)?,
+            LiveSource::Memory(memory) => LiveStore::Memory(memory.clone()),
+        };
         Ok(Self {
-            connection: super::snapshot::lazy_connection(client, READ_TIMEOUT)?,
+            store,
             key_prefix: key_prefix.to_string(),
         })
     }
 
     /// Every driver with a position (at most [`MAX_DRIVERS`]).
     pub async fn drivers(&self) -> redis::RedisResult<Vec<MapDriver>> {
-        let mut connection = self.connection.clone();
-        let ids: Vec<String> = redis::cmd("ZRANGE")
-            .arg(format!("{}drivers:geo", self.key_prefix))
-            .arg(0)
-            .arg(MAX_DRIVERS - 1)
-            .query_async(&mut connection)
+        let ids = self
+            .store
+            .geo_members(&format!("{}drivers:geo", self.key_prefix), MAX_DRIVERS)
             .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipeline = redis::pipe();
-        for id in &ids {
-            pipeline
-                .cmd("HMGET")
-                .arg(format!("{}driver:{id}", self.key_prefix))
-                .arg(&["lat", "lng", "ts_ms"][..]);
-        }
-        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = pipeline.query_async(&mut connection).await?;
+        let keys: Vec<String> = ids.iter().map(|id| format!("{}driver:{id}", self.key_prefix)).collect();
+        let hashes = self.store.hashes(&keys).await?;
         Ok(ids
             .into_iter()
-            .zip(rows)
-            .filter_map(|(id, (lat, lng, ts_ms))| {
+            .zip(hashes)
+            .filter_map(|(id, fields)| {
                 Some(MapDriver {
                     id,
-                    lat: number(lat.as_deref())?,
-                    lng: number(lng.as_deref())?,
-                    ts_ms: ts_ms.as_deref()?.trim().parse().ok()?,
+                    lat: number(fields.get("lat").map(String::as_str))?,
+                    lng: number(fields.get("lng").map(String::as_str))?,
+                    ts_ms: fields.get("ts_ms")?.trim().parse().ok()?,
                 })
             })
             .collect())
@@ -103,28 +94,24 @@ impl MapReader {
 
     /// The orders' current ETAs (at most [`MAX_ETAS`]), with their targets.
     pub async fn etas(&self) -> redis::RedisResult<Vec<MapEta>> {
-        let mut connection = self.connection.clone();
-        let keys = self.eta_keys(&mut connection).await?;
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipeline = redis::pipe();
-        for key in &keys {
-            pipeline.cmd("HGETALL").arg(key);
-        }
-        let hashes: Vec<HashMap<String, String>> = pipeline.query_async(&mut connection).await?;
+        let keys = self
+            .store
+            .keys_with_prefix(
+                &format!("{}eta:", self.key_prefix),
+                &format!("{}eta:trip:", self.key_prefix),
+                MAX_ETAS,
+            )
+            .await?;
+        let hashes = self.store.hashes(&keys).await?;
         let mut etas: Vec<MapEta> = hashes.iter().filter_map(eta_from_fields).collect();
         if etas.is_empty() {
             return Ok(etas);
         }
-        let mut pipeline = redis::pipe();
-        for eta in &etas {
-            pipeline
-                .cmd("HMGET")
-                .arg(format!("{}eta:trip:{}", self.key_prefix, eta.driver_id))
-                .arg(&TRIP_FIELDS[..]);
-        }
-        let trips: Vec<Vec<Option<String>>> = pipeline.query_async(&mut connection).await?;
+        let trip_keys: Vec<String> = etas
+            .iter()
+            .map(|eta| format!("{}eta:trip:{}", self.key_prefix, eta.driver_id))
+            .collect();
+        let trips = self.store.hashes(&trip_keys).await?;
         for (eta, trip) in etas.iter_mut().zip(trips) {
             if let Some((lat, lng)) = target(eta, &trip) {
                 eta.target_lat = Some(lat);
@@ -133,50 +120,23 @@ impl MapReader {
         }
         Ok(etas)
     }
-
-    /// The keys `{key_prefix}eta:{order_id}`, without the trip states.
-    async fn eta_keys(&self, connection: &mut ConnectionManager) -> redis::RedisResult<Vec<String>> {
-        let pattern = format!("{}eta:*", glob_escape(&self.key_prefix));
-        let trip_prefix = format!("{}eta:trip:", self.key_prefix);
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT)
-                .query_async(connection)
-                .await?;
-            keys.extend(batch.into_iter().filter(|key| !key.starts_with(&trip_prefix)));
-            if next == 0 || keys.len() >= MAX_ETAS {
-                keys.truncate(MAX_ETAS);
-                return Ok(keys);
-            }
-            cursor = next;
-        }
-    }
 }
 
-/// The trip state's fields the target is read from.
-const TRIP_FIELDS: [&str; 5] = [
-    "trip_order_id",
-    "trip_pickup_lat",
-    "trip_pickup_lng",
-    "trip_dropoff_lat",
-    "trip_dropoff_lng",
-];
-
-/// The point `eta`'s driver is heading for, from its trip state's
-/// [`TRIP_FIELDS`], when that trip is `eta`'s order.
-fn target(eta: &MapEta, trip: &[Option<String>]) -> Option<(f64, f64)> {
-    let field = |index: usize| trip.get(index).and_then(|value| value.as_deref());
-    if field(0)? != eta.order_id {
+/// The point `eta`'s driver is heading for, from its trip state (the eta
+/// plugin's `trip_*` fields), when that trip is `eta`'s order.
+fn target(eta: &MapEta, trip: &HashMap<String, String>) -> Option<(f64, f64)> {
+    if trip.get("trip_order_id")?.trim() != eta.order_id {
         return None;
     }
-    let (lat, lng) = if eta.phase == "to_pickup" { (1, 2) } else { (3, 4) };
-    Some((number(field(lat))?, number(field(lng))?))
+    let (lat, lng) = if eta.phase == "to_pickup" {
+        ("trip_pickup_lat", "trip_pickup_lng")
+    } else {
+        ("trip_dropoff_lat", "trip_dropoff_lng")
+    };
+    Some((
+        number(trip.get(lat).map(String::as_str))?,
+        number(trip.get(lng).map(String::as_str))?,
+    ))
 }
 
 /// An ETA from its hash; `None` when the hash lacks the order or driver.
@@ -196,18 +156,6 @@ fn eta_from_fields(fields: &HashMap<String, String>) -> Option<MapEta> {
 /// A finite number from a field's text.
 fn number(text: Option<&str>) -> Option<f64> {
     text?.trim().parse::<f64>().ok().filter(|value| value.is_finite())
-}
-
-/// `text` with Redis glob characters escaped, for a `SCAN MATCH` pattern.
-fn glob_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        if matches!(character, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(character);
-    }
-    escaped
 }
 
 #[cfg(test)]
@@ -232,17 +180,18 @@ mod tests {
         ]))
         .expect("an eta");
         assert_eq!((eta.eta_s, eta.distance_m), (Some(120.5), Some(900.0)));
-        let trip: Vec<Option<String>> = ["o1", "1", "2", "3", "4"].iter().map(|v| Some(v.to_string())).collect();
+        let trip = fields(&[
+            ("trip_order_id", "o1"),
+            ("trip_pickup_lat", "1"),
+            ("trip_pickup_lng", "2"),
+            ("trip_dropoff_lat", "3"),
+            ("trip_dropoff_lng", "4"),
+        ]);
         assert_eq!(target(&eta, &trip), Some((3.0, 4.0)));
         eta.phase = "to_pickup".into();
         assert_eq!(target(&eta, &trip), Some((1.0, 2.0)));
         eta.order_id = "o2".into();
         assert_eq!(target(&eta, &trip), None, "the trip is another order's");
         assert_eq!(eta_from_fields(&fields(&[("order_id", "o1")])), None);
-    }
-
-    #[test]
-    fn glob_characters_are_escaped() {
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

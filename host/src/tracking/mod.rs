@@ -18,7 +18,10 @@
 //! Files: [`channels`] (what a customer watches, channel and key names),
 //! [`registry`] (reference-counted subscriptions, broadcast per channel),
 //! [`subscriber`] (the pub/sub connection: subscribe, forward, reconnect and
-//! resubscribe), [`snapshot`] (a driver's current position from its hash),
+//! resubscribe), [`memory_subscriber`] (the same from the embedded store,
+//! when the server runs beside the pipelines without Redis), [`live_store`]
+//! (the reads: Redis or the embedded store), [`snapshot`] (a driver's
+//! current position from its hash),
 //! [`session`] (one customer's WebSocket), [`routes`] (HTTP), [`stats`]
 //! (`/stats`); the live map: [`live_map`] (`/map`, its page `map.html`, and
 //! `/api/map`), [`map_snapshot`] (drivers and ETAs from Redis),
@@ -28,7 +31,9 @@
 
 pub mod channels;
 pub mod live_map;
+pub mod live_store;
 pub mod map_snapshot;
+pub mod memory_subscriber;
 pub mod notification_feed;
 pub mod registry;
 pub mod routes;
@@ -44,6 +49,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use live_store::LiveSource;
 use map_snapshot::MapReader;
 use notification_feed::NotificationFeed;
 use registry::Registry;
@@ -59,8 +65,9 @@ const SESSIONS_GRACE: Duration = Duration::from_secs(5);
 pub struct TrackConfig {
     /// Address of the HTTP/WebSocket listener.
     pub listen: SocketAddr,
-    /// The Redis the plugins publish on and keep positions in.
-    pub redis_url: String,
+    /// Where the plugins publish and keep positions: a Redis, or (in the
+    /// same process) the embedded store.
+    pub source: LiveSource,
     /// The plugins' `key_prefix`: prepended to channels and keys.
     pub key_prefix: String,
     /// Messages each channel buffers for its slowest watcher before that
@@ -108,19 +115,15 @@ pub struct TrackingShared {
 /// closes every customer's WebSocket (1001), drops the Redis connection and
 /// returns.
 pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(), TrackingError> {
-    let client = redis::Client::open(config.redis_url.as_str()).map_err(|source| TrackingError::RedisUrl {
-        url: config.redis_url.clone(),
+    let url_error = |source| TrackingError::RedisUrl {
+        url: match &config.source {
+            LiveSource::Redis(url) => url.clone(),
+            LiveSource::Memory(_) => crate::capabilities::kv_backend::MEMORY_URL.to_string(),
+        },
         source,
-    })?;
-    let positions =
-        PositionReader::connect_lazy(&client, &config.key_prefix).map_err(|source| TrackingError::RedisUrl {
-            url: config.redis_url.clone(),
-            source,
-        })?;
-    let map = MapReader::connect_lazy(&client, &config.key_prefix).map_err(|source| TrackingError::RedisUrl {
-        url: config.redis_url.clone(),
-        source,
-    })?;
+    };
+    let positions = PositionReader::connect_lazy(&config.source, &config.key_prefix).map_err(url_error)?;
+    let map = MapReader::connect_lazy(&config.source, &config.key_prefix).map_err(url_error)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| TrackingError::Listen {
@@ -131,8 +134,19 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let (registry, requests) = Registry::new(config.buffer);
     let stats = Arc::new(TrackingStats::default());
     let stop_subscriber = CancellationToken::new();
-    let subscriber =
-        tokio::spawn(Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()));
+    let subscriber = match &config.source {
+        LiveSource::Redis(url) => {
+            let client = redis::Client::open(url.as_str()).map_err(url_error)?;
+            tokio::spawn(Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()))
+        }
+        LiveSource::Memory(memory) => tokio::spawn(memory_subscriber::follow(
+            memory.clone(),
+            registry.clone(),
+            requests,
+            stats.clone(),
+            stop_subscriber.clone(),
+        )),
+    };
     let notifications = Arc::new(NotificationFeed::default());
     let feed = tokio::spawn(notifications.clone().follow(
         registry.clone(),

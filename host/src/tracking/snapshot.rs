@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
 use super::channels::driver_key;
+use super::live_store::{LiveSource, LiveStore};
 
 /// How long the read of a position may take: a customer waits for it before
 /// the first live message, so a Redis that does not answer must not hold the
@@ -41,44 +41,34 @@ pub enum SnapshotError {
     Malformed { key: String, reason: String },
 }
 
-/// A connection for the server's reads that connects on first use and
-/// reconnects on its own, each connect and answer bounded by `timeout`: the
-/// server keeps serving live messages while Redis is down.
-pub(super) fn lazy_connection(client: &redis::Client, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
-        .set_number_of_retries(1);
-    client.get_connection_manager_lazy(config)
-}
-
-/// Reads drivers' current positions; clones share one connection, which
-/// reconnects on its own.
+/// Reads drivers' current positions; clones share one connection.
 #[derive(Clone)]
 pub struct PositionReader {
-    connection: ConnectionManager,
+    store: LiveStore,
     key_prefix: String,
 }
 
 impl PositionReader {
-    /// A reader for the hashes under `key_prefix`, connecting lazily (the
-    /// server starts, and keeps serving live messages, while Redis is down).
-    pub fn connect_lazy(client: &redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
+    /// A reader for the hashes under `key_prefix` in `source`, connecting
+    /// lazily to Redis (the server starts, and keeps serving live messages,
+    /// while Redis is down).
+    pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
+        let store = match source {
+            LiveSource::Redis(url) => LiveStore::redis(&redis::Client::open(url.as_str())?, READ_TIMEOUT)?,
+            LiveSource::Memory(memory) => LiveStore::Memory(memory.clone()),
+        };
         Ok(Self {
-            connection: lazy_connection(client, READ_TIMEOUT)?,
+            store,
             key_prefix: key_prefix.to_string(),
         })
     }
 
-    /// The driver's newest position, `None` when Redis has none.
+    /// The driver's newest position, `None` when the store has none.
     pub async fn current(&self, driver_id: &str) -> Result<Option<Position>, SnapshotError> {
         let key = driver_key(&self.key_prefix, driver_id);
-        let mut connection = self.connection.clone();
-        let mut command = redis::cmd("HGETALL");
-        command.arg(&key);
-        let read = command.query_async::<HashMap<String, String>>(&mut connection);
+        let read = self.store.hashes(std::slice::from_ref(&key));
         let fields = match tokio::time::timeout(READ_TIMEOUT, read).await {
-            Ok(Ok(fields)) => fields,
+            Ok(Ok(mut hashes)) => hashes.pop().unwrap_or_default(),
             Ok(Err(error)) => {
                 return Err(SnapshotError::Unavailable {
                     key,
