@@ -41,7 +41,8 @@ pub struct Config {
     /// How to reach Redis, the store behind the `kv` capability.
     #[serde(default)]
     pub redis: RedisConfig,
-    /// How to reach PostgreSQL, the database behind the `sql` capability.
+    /// How to reach the database behind the `sql` capability (PostgreSQL, or
+    /// an embedded SQLite file).
     #[serde(default)]
     pub database: DatabaseConfig,
     /// How often the host prints its progress line per pipeline.
@@ -114,12 +115,15 @@ fn default_redis_url() -> String {
     "redis://127.0.0.1:6379".to_string()
 }
 
-/// PostgreSQL connection settings for the `sql` capability.
+/// Database connection settings for the `sql` capability.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// PostgreSQL URL, e.g. `postgres://postgres@127.0.0.1:5432/test`. Without
-    /// it, plugins granted `sql_read`/`sql_write` are refused at startup.
+    /// Database URL: PostgreSQL, e.g. `postgres://postgres@127.0.0.1:5432/test`,
+    /// or `sqlite://PATH` for an embedded database in one file, created when
+    /// missing (a demo without PostgreSQL: one host process only, not for
+    /// production). Without it, plugins granted `sql_read`/`sql_write` are
+    /// refused at startup.
     #[serde(default)]
     pub url: Option<String>,
     /// Most connections the host opens (shared by every plugin). Default 8.
@@ -546,7 +550,7 @@ impl Config {
             if uses_sql && self.database.url.is_none() {
                 return Err(invalid(
                     key("grants"),
-                    "grants sql tables, but there is no database.url to reach PostgreSQL".into(),
+                    "grants sql tables, but there is no database.url to reach a database".into(),
                 ));
             }
         }

@@ -1,7 +1,7 @@
 //! The capabilities plugins import, one file each. A capability's WIT-facing
 //! code (the `Host` trait impls, grant checks) is kept apart from its backend
-//! (Redis, PostgreSQL, Kafka), so grant checks and backends can be tested and
-//! swapped on their own.
+//! (Redis or the embedded store, PostgreSQL or SQLite, Kafka), so grant checks and backends can be
+//! tested and swapped on their own.
 
 pub mod compat_v0_1;
 pub mod grants;
@@ -14,6 +14,8 @@ pub mod postgres_sql;
 pub mod produce;
 pub mod redis_kv;
 pub mod sql;
+pub mod sql_backend;
+pub mod sqlite_sql;
 
 use crate::config::Config;
 use crate::kafka::producer::Producer;
@@ -25,10 +27,12 @@ impl crate::runtime::types_host::Host for crate::runtime::HostState {}
 /// down, and calls report `unavailable` until it is up.
 #[derive(Clone)]
 pub struct Backends {
-    /// Redis (or the embedded store), behind `kv`.
+    /// Redis, or the embedded in-process store (`redis.url = "memory:"`),
+    /// behind `kv`.
     pub kv: kv_backend::KvBackend,
-    /// PostgreSQL, behind `sql`; `None` without `database.url`.
-    pub sql: Option<postgres_sql::PostgresSql>,
+    /// The database behind `sql`, PostgreSQL or an SQLite file by the
+    /// scheme of `database.url`; `None` without one.
+    pub sql: Option<sql_backend::SqlBackend>,
     /// The shared idempotent producer, behind `produce` (and dead letters);
     /// `None` for `fleethost check`, which does not touch Kafka.
     pub producer: Option<Producer>,
@@ -40,7 +44,7 @@ pub enum BackendError {
     /// The Redis URL is not usable.
     #[error("redis.url: {0}")]
     Redis(#[from] redis::RedisError),
-    /// The PostgreSQL URL is not usable.
+    /// The database URL is not usable (unknown scheme, malformed).
     #[error("database.url: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -50,7 +54,7 @@ impl Backends {
     /// inside the tokio runtime.
     pub fn connect(config: &Config, producer: Option<Producer>) -> Result<Self, BackendError> {
         let sql = match &config.database.url {
-            Some(url) => Some(postgres_sql::PostgresSql::connect_lazy(
+            Some(url) => Some(sql_backend::SqlBackend::connect_lazy(
                 url,
                 config.database.max_connections,
             )?),

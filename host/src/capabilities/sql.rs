@@ -1,6 +1,7 @@
 //! The `sql` capability as plugins see it: requests are checked (identifiers,
 //! shapes, sizes) and the tables against the plugin's grants before anything
-//! reaches the database; then the backend runs them with a timeout per call.
+//! reaches the database; then the backend (PostgreSQL, or an embedded SQLite
+//! file for a demo; see `sql_backend.rs`) runs them with a timeout per call.
 //!
 //! No SQL text comes from a plugin: it names tables and columns, which must be
 //! plain lowercase identifiers, and hands over values, which are bound.
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::grants::TableGrants;
-use super::postgres_sql::PostgresSql;
+use super::sql_backend::SqlBackend;
 use crate::runtime::HostState;
 use crate::runtime::sql::{ColumnData, ColumnValues, Host, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 
@@ -25,7 +26,7 @@ pub const MAX_SELECT_ROWS: usize = 10_000;
 /// One instance's view of the database.
 pub struct SqlCapability {
     grants: Arc<TableGrants>,
-    backend: Option<PostgresSql>,
+    backend: Option<SqlBackend>,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     denials: Arc<AtomicU64>,
@@ -37,7 +38,7 @@ impl SqlCapability {
     /// created inside the tokio runtime whose handle it keeps.
     pub fn new(
         grants: Arc<TableGrants>,
-        backend: Option<PostgresSql>,
+        backend: Option<SqlBackend>,
         timeout: Duration,
         denials: Arc<AtomicU64>,
     ) -> Self {
@@ -97,7 +98,7 @@ impl SqlCapability {
         SqlError::Denied(refusal)
     }
 
-    fn backend(&self) -> Result<&PostgresSql, SqlError> {
+    fn backend(&self) -> Result<&SqlBackend, SqlError> {
         self.backend
             .as_ref()
             .ok_or_else(|| SqlError::Invalid("no database is configured (set database.url)".into()))
@@ -116,7 +117,8 @@ impl SqlCapability {
     }
 }
 
-/// A plain lowercase identifier: what PostgreSQL folds unquoted names to.
+/// A plain lowercase identifier: what PostgreSQL folds unquoted names to
+/// (SQLite takes it as it is).
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some('a'..='z' | '_'))
