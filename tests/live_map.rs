@@ -2,18 +2,15 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use redis::Commands;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use support::chromium::{body_number, chromium, test_output};
 use support::*;
 
-/// Debian's Chromium (scripts/test.sh installs it where missing).
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Drivers the browser test moves around.
 const DRIVERS: usize = 20;
 
@@ -171,60 +168,6 @@ fn api_map_lists_drivers_etas_and_notifications() {
     );
 }
 
-/// Runs Chromium headless on `url` with `arguments`; its stdout.
-async fn chromium(url: &str, arguments: &[String]) -> String {
-    assert!(
-        std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run scripts/test.sh (ensure_chromium installs Debian's chromium package)"
-    );
-    let profile = std::env::temp_dir().join(unique("live-map-chromium"));
-    let run = tokio::process::Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=8000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(arguments)
-        .arg(url)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("Chromium finished within 120 s")
-        .expect("run Chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        output.status.success(),
-        "Chromium failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The number in `<body … name="N">` of a dumped DOM.
-fn body_number(dom: &str, name: &str) -> u64 {
-    let body = &dom[dom.find("<body ").expect("a <body> in the DOM")..];
-    let body = &body[..body.find('>').expect("the <body> tag ends")];
-    let start = body
-        .find(&format!("{name}=\""))
-        .unwrap_or_else(|| panic!("no {name} on <body>: {body}"))
-        + name.len()
-        + 2;
-    let end = start + body[start..].find('"').expect("the value ends");
-    body[start..end]
-        .parse()
-        .unwrap_or_else(|_| panic!("{name} is not a number: {body}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
     let TestNames { topic, group, prefix } = TestNames::create("live-map", 1).await;
@@ -301,12 +244,7 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
     assert!(drawn >= DRIVERS as u64, "drivers drawn: {drawn}\n{dom}");
     assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
 
-    let output = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .join("target/test-output");
-    std::fs::create_dir_all(&output).expect("target/test-output");
-    let screenshot = output.join("live-map.png");
+    let screenshot = test_output("live-map.png");
     let _ = std::fs::remove_file(&screenshot);
     chromium(
         &url,

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod geometry;
 pub mod server;
 
@@ -480,12 +481,19 @@ pub struct Host {
 impl Host {
     /// Starts `fleethost run --config CONFIG`.
     pub fn start(name: &str, config: &Path) -> Self {
-        let log = config.with_extension(format!("{name}.log"));
+        let config_arg = config.to_str().expect("a UTF-8 config path");
+        Self::start_with(
+            name,
+            config.with_extension(format!("{name}.log")),
+            &["run", "--config", config_arg],
+        )
+    }
+
+    /// Starts `fleethost ARGS`, its stdout and stderr into `log`.
+    pub fn start_with(name: &str, log: PathBuf, args: &[&str]) -> Self {
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
-            .arg("run")
-            .arg("--config")
-            .arg(config)
+            .args(args)
             .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
             .env("NO_COLOR", "1")
             .stdout(Stdio::from(file.try_clone().expect("log file")))

@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn the_scheme_chooses_the_store() {
         assert!(matches!(KvBackend::connect_lazy("memory:"), Ok(KvBackend::Memory(_))));
-        assert!(matches!(KvBackend::connect_lazy("memory://demo"), Ok(KvBackend::Memory(_))));
+        assert!(matches!(
+            KvBackend::connect_lazy("memory://demo"),
+            Ok(KvBackend::Memory(_))
+        ));
         let tokio = tokio::runtime::Runtime::new().expect("runtime");
         let _guard = tokio.enter();
         assert!(matches!(

@@ -427,11 +427,19 @@ mod tests {
     fn the_newest_version_wins_and_an_older_one_changes_nothing() {
         let kv = MemoryKv::new();
         let results = kv
-            .write(&[upsert("d1", 2000, "12.9"), upsert("d1", 1000, "11.0"), upsert("d1", 2000, "13.0")])
+            .write(&[
+                upsert("d1", 2000, "12.9"),
+                upsert("d1", 1000, "11.0"),
+                upsert("d1", 2000, "13.0"),
+            ])
             .expect("writes");
         assert_eq!(
             shown(results),
-            shown([WriteResult::Applied(true), WriteResult::Applied(false), WriteResult::Applied(false)])
+            shown([
+                WriteResult::Applied(true),
+                WriteResult::Applied(false),
+                WriteResult::Applied(false)
+            ])
         );
         let hash = kv.hash_get_all_many(&["d1".into()]).expect("read");
         assert_eq!(
@@ -470,7 +478,12 @@ mod tests {
             .expect("writes");
         assert_eq!(
             shown(results),
-            shown([WriteResult::Done, WriteResult::Counter(5), WriteResult::Counter(3), WriteResult::Done])
+            shown([
+                WriteResult::Done,
+                WriteResult::Counter(5),
+                WriteResult::Counter(3),
+                WriteResult::Done
+            ])
         );
         assert_eq!(
             kv.get_many(&["s".into(), "n".into(), "absent".into()]).expect("read"),

@@ -187,7 +187,10 @@ mod tests {
             .await
             .err()
             .expect("a given Redis is used as given");
-        assert!(error.to_string().starts_with("--redis-url redis://127.0.0.1:1: "), "{error}");
+        assert!(
+            error.to_string().starts_with("--redis-url redis://127.0.0.1:1: "),
+            "{error}"
+        );
         let choice = choose_kv(None, "memory:").await.expect("embedded on request");
         assert!(matches!(choice.backend, KvBackend::Memory(_)));
     }
@@ -200,7 +203,11 @@ mod tests {
             .expect("a fallback");
         assert_eq!(choice.url, "sqlite:///tmp/demo-data/fleethost-demo.sqlite");
         assert!(choice.note.contains("does not answer"), "{}", choice.note);
-        assert!(!choice.note.contains("secret"), "no password in the log: {}", choice.note);
+        assert!(
+            !choice.note.contains("secret"),
+            "no password in the log: {}",
+            choice.note
+        );
         let error = choose_database(Some("postgres://127.0.0.1:1/test"), None, dir)
             .await
             .err()

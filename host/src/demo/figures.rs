@@ -23,9 +23,13 @@ enum Counter {
 impl Counter {
     fn connect_lazy(url: &str) -> Result<Self, sqlx::Error> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqlitePoolOptions::new().max_connections(1).connect_lazy(url)?))
+            Ok(Self::Sqlite(
+                SqlitePoolOptions::new().max_connections(1).connect_lazy(url)?,
+            ))
         } else {
-            Ok(Self::Postgres(PgPoolOptions::new().max_connections(1).connect_lazy(url)?))
+            Ok(Self::Postgres(
+                PgPoolOptions::new().max_connections(1).connect_lazy(url)?,
+            ))
         }
     }
 

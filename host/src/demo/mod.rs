@@ -178,7 +178,9 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     };
     if let Err(error) = first_of(started, &mut parts, &shutdown).await {
         // The error that stopped the start is the one to report.
-        let _ = parts.stop_all(&stop_fleet, &stop_gateway, &stop_host, &stop_tracking).await;
+        let _ = parts
+            .stop_all(&stop_fleet, &stop_gateway, &stop_host, &stop_tracking)
+            .await;
         return Err(error);
     }
     parts.fleet = Some(spawn_part(
@@ -216,7 +218,9 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     if outcome.is_ok() {
         say("stopping: the fleet, then the gateway (flushes), then the pipelines (commit), then the tracking server");
     }
-    let stopped = parts.stop_all(&stop_fleet, &stop_gateway, &stop_host, &stop_tracking).await;
+    let stopped = parts
+        .stop_all(&stop_fleet, &stop_gateway, &stop_host, &stop_tracking)
+        .await;
     outcome.and(stopped)
 }
 

@@ -154,7 +154,14 @@ mod tests {
         let mut keys = store.keys_with_prefix("eta:", "eta:trip:", 10).await.expect("scan");
         keys.sort();
         assert_eq!(keys, ["eta:o1", "eta:o2"]);
-        assert_eq!(store.keys_with_prefix("eta:", "eta:trip:", 1).await.expect("scan").len(), 1);
+        assert_eq!(
+            store
+                .keys_with_prefix("eta:", "eta:trip:", 1)
+                .await
+                .expect("scan")
+                .len(),
+            1
+        );
         let hashes = store.hashes(&["eta:o1".into(), "absent".into()]).await.expect("read");
         assert_eq!(hashes[0]["eta_s"], "60");
         assert!(hashes[1].is_empty());

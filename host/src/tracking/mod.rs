@@ -137,7 +137,9 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let subscriber = match &config.source {
         LiveSource::Redis(url) => {
             let client = redis::Client::open(url.as_str()).map_err(url_error)?;
-            tokio::spawn(Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()))
+            tokio::spawn(
+                Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()),
+            )
         }
         LiveSource::Memory(memory) => tokio::spawn(memory_subscriber::follow(
             memory.clone(),

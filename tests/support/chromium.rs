@@ -1,0 +1,76 @@
+//! Debian's Chromium, headless, for the browser tests of the live map:
+//! dump a page's DOM after its scripts ran, or save a screenshot.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::unique;
+
+/// Debian's Chromium (scripts/test.sh installs it where missing).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs Chromium headless on `url` with `arguments`; its stdout.
+pub async fn chromium(url: &str, arguments: &[String]) -> String {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/test.sh (ensure_chromium installs Debian's chromium package)"
+    );
+    let profile = std::env::temp_dir().join(unique("live-map-chromium"));
+    let run = tokio::process::Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(arguments)
+        .arg(url)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("Chromium finished within 120 s")
+        .expect("run Chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        output.status.success(),
+        "Chromium failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The number in `<body … name="N">` of a dumped DOM.
+pub fn body_number(dom: &str, name: &str) -> u64 {
+    let body = &dom[dom.find("<body ").expect("a <body> in the DOM")..];
+    let body = &body[..body.find('>').expect("the <body> tag ends")];
+    let start = body
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} on <body>: {body}"))
+        + name.len()
+        + 2;
+    let end = start + body[start..].find('"').expect("the value ends");
+    body[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number: {body}"))
+}
+
+/// `target/test-output/{file}` (the folder created), where the tests leave
+/// what a person may want to look at, such as screenshots.
+pub fn test_output(file: &str) -> PathBuf {
+    let output = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .join("target/test-output");
+    std::fs::create_dir_all(&output).expect("target/test-output");
+    output.join(file)
+}
