@@ -57,7 +57,7 @@ fn help_lists_every_subcommand() {
     assert!(output.status.success());
     let help = text(&output.stdout);
     for command in [
-        "run", "check", "simulate", "tail", "gateway", "track", "reload", "status",
+        "run", "check", "simulate", "tail", "gateway", "track", "demo", "reload", "status",
     ] {
         assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
@@ -90,6 +90,36 @@ fn unknown_key_is_refused_naming_key_and_file() {
     assert!(!output.status.success());
     let error = text(&output.stderr);
     assert!(error.contains(&config) && error.contains("max_event"), "{error}");
+}
+
+#[test]
+fn a_separate_tracking_server_refuses_the_embedded_store() {
+    let output = fleethost(&["track", "--redis-url", "memory:", "--listen", "127.0.0.1:0"]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("--redis-url memory:") && error.contains("fleethost demo"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_demo_refuses_a_given_store_that_does_not_answer() {
+    let output = fleethost(&[
+        "demo",
+        "--config",
+        &example_config(),
+        "--redis-url",
+        "redis://127.0.0.1:1",
+        "--data-dir",
+        &std::env::temp_dir().join("fleethost-cli-demo").display().to_string(),
+    ]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("--redis-url redis://127.0.0.1:1: ") && error.contains("leave the flag out"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -106,6 +106,11 @@ enum Command {
         /// delivery failures).
         #[arg(long, default_value_t = 5)]
         status_interval: u64,
+        /// Close a connection whose driver app sent nothing (no frame, no
+        /// ping) for this many seconds while none of its fixes awaits Kafka:
+        /// a phone that vanished without closing its socket. 0: never.
+        #[arg(long, default_value_t = 120)]
+        idle_timeout: u64,
     },
     /// Serve customers' live tracking: WebSockets on a driver or an order,
     /// fanned out from Redis pub/sub.
@@ -330,6 +335,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             partitioning,
             max_in_flight,
             status_interval,
+            idle_timeout,
         } => {
             let config = fleethost::gateway::GatewayConfig {
                 bootstrap_servers,
@@ -339,6 +345,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 partitioning,
                 max_in_flight_per_connection: max_in_flight,
                 status_interval: std::time::Duration::from_secs(status_interval.max(1)),
+                idle_timeout: (idle_timeout > 0).then(|| std::time::Duration::from_secs(idle_timeout)),
             };
             fleethost::gateway::run(config, shutdown_on_signal()).await?;
             Ok(())

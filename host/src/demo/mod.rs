@@ -148,6 +148,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 partitioning: Partitioning::Driver,
                 max_in_flight_per_connection: 1000,
                 status_interval: Duration::from_secs(10),
+                idle_timeout: Some(Duration::from_secs(120)),
             },
             stop_gateway.clone(),
         ),
@@ -232,13 +233,10 @@ fn say(line: &str) {
 type Part = JoinHandle<Result<(), DemoError>>;
 
 /// Runs one part of the demo as a task whose error names the part.
-fn spawn_part<T, E: std::fmt::Display>(
-    part: &'static str,
-    future: impl Future<Output = Result<T, E>> + Send + 'static,
-) -> Part
+fn spawn_part<T, E>(part: &'static str, future: impl Future<Output = Result<T, E>> + Send + 'static) -> Part
 where
     T: Send + 'static,
-    E: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
 {
     tokio::spawn(async move {
         future.await.map(drop).map_err(|error| DemoError::Part {

@@ -55,6 +55,8 @@ enum Ending {
     ClientGone,
     /// The WebSocket protocol failed (e.g. a frame above the size limit).
     ProtocolError(axum::Error),
+    /// The driver app sent nothing for the idle timeout: close with 1000.
+    Idle(Duration),
 }
 
 /// One connection's state.
@@ -72,6 +74,8 @@ struct DriverConnection {
     acked: u64,
     /// Whether this connection has logged a delivery failure (once each).
     failure_logged: bool,
+    /// When the driver app last sent anything (for the idle timeout).
+    last_heard: tokio::time::Instant,
 }
 
 /// Serves one driver app until it leaves or the gateway shuts down.
@@ -86,6 +90,7 @@ pub async fn serve(socket: WebSocket, shared: Arc<GatewayShared>, options: Conne
         in_flight_frames: VecDeque::new(),
         acked: 0,
         failure_logged: false,
+        last_heard: tokio::time::Instant::now(),
     };
     connection.run().await;
 }
@@ -115,6 +120,10 @@ impl DriverConnection {
         let ending = self.read_until_done().await;
         match &ending {
             Ending::ProtocolError(error) => tracing::debug!(%error, "driver connection failed"),
+            Ending::Idle(after) => {
+                self.shared.stats.idle_closes.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(?after, "closing an idle driver connection");
+            }
             Ending::Shutdown | Ending::ClientGone => {}
         }
         self.finish(ending).await;
@@ -125,15 +134,26 @@ impl DriverConnection {
     async fn read_until_done(&mut self) -> Ending {
         loop {
             let may_read = self.deliveries.len() < self.shared.max_in_flight;
+            // Idle only counts while nothing of this app awaits Kafka.
+            let idle_deadline = self
+                .shared
+                .idle_timeout
+                .filter(|_| self.deliveries.is_empty())
+                .map(|timeout| (timeout, self.last_heard + timeout));
             tokio::select! {
                 biased;
                 _ = self.shared.shutdown.cancelled() => return Ending::Shutdown,
+                _ = sleep_until(idle_deadline) => {
+                    return Ending::Idle(idle_deadline.map(|(timeout, _)| timeout).unwrap_or_default());
+                }
                 Some(report) = self.deliveries.next(), if !self.deliveries.is_empty() => {
                     if self.settle(report).await.is_err() || self.settle_ready().await.is_err() {
                         return Ending::ClientGone;
                     }
                 }
-                incoming = self.socket.recv(), if may_read => match incoming {
+                incoming = self.socket.recv(), if may_read => {
+                    self.last_heard = tokio::time::Instant::now();
+                    match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
                     Some(Err(error)) => return Ending::ProtocolError(error),
                     // tungstenite answers pings itself.
@@ -150,7 +170,8 @@ impl DriverConnection {
                             return ending;
                         }
                     }
-                },
+                    }
+                }
             }
         }
     }
@@ -280,7 +301,7 @@ impl DriverConnection {
     /// bounds the wait), answers failures and acks while the driver app is
     /// there, and on shutdown closes with 1001 "going away".
     async fn finish(mut self, ending: Ending) {
-        let mut client_there = matches!(ending, Ending::Shutdown);
+        let mut client_there = matches!(ending, Ending::Shutdown | Ending::Idle(_));
         while let Some(report) = self.deliveries.next().await {
             if client_there {
                 client_there = self.settle(report).await.is_ok();
@@ -295,9 +316,18 @@ impl DriverConnection {
         if self.send_ack().await.is_err() {
             return;
         }
-        let close = Message::Close(Some(CloseFrame {
-            code: close_code::AWAY,
-            reason: Utf8Bytes::from_static("the gateway is shutting down"),
+        let close = Message::Close(Some(match ending {
+            Ending::Idle(after) => CloseFrame {
+                code: close_code::NORMAL,
+                reason: Utf8Bytes::from(format!(
+                    "idle: nothing received for {} s; reconnect to send again",
+                    after.as_secs()
+                )),
+            },
+            _ => CloseFrame {
+                code: close_code::AWAY,
+                reason: Utf8Bytes::from_static("the gateway is shutting down"),
+            },
         }));
         if self.socket.send(close).await.is_err() {
             return;
@@ -311,6 +341,14 @@ impl DriverConnection {
             }
         })
         .await;
+    }
+}
+
+/// Sleeps until the deadline, or forever without one.
+async fn sleep_until(deadline: Option<(Duration, tokio::time::Instant)>) {
+    match deadline {
+        Some((_, at)) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -341,6 +379,8 @@ mod tests {
     use crate::gateway::stats::GatewayStats;
 
     const TOPIC: &str = "fixes";
+    /// The harness's idle timeout: longer than any pause of the other tests.
+    const IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 
     type Client = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -365,6 +405,7 @@ mod tests {
                 producer: FixProducer::from_parts(producer, TOPIC, Partitioner::new(Partitioning::Driver, 1)),
                 stats: Arc::new(GatewayStats::default()),
                 max_in_flight,
+                idle_timeout: Some(IDLE_TIMEOUT),
                 shutdown: CancellationToken::new(),
                 connections: TaskTracker::new(),
             });
@@ -435,6 +476,43 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting until {what}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_talking_one_is_not() {
+        let harness = Harness::start(1000, &[("linger.ms", "1")]).await;
+        let mut silent = harness.connect("").await;
+        let mut talking = harness.connect("?ack=true").await;
+        let started = Instant::now();
+        // Acks are cumulative: after fix N the ack is N + 1.
+        let mut send_one = async |sequence: u64| {
+            talking.send(fix(sequence as usize)).await.expect("send");
+            let reply = next_reply(&mut talking).await;
+            assert_eq!(reply["ack"].as_u64(), Some(sequence + 1), "{reply}");
+        };
+        for sequence in 0..5 {
+            send_one(sequence).await;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+        let close = loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), silent.next())
+                .await
+                .expect("the silent connection is closed")
+                .expect("a close frame before the end")
+                .expect("frame");
+            if let ClientMessage::Close(frame) = message {
+                break frame.expect("a close code and reason");
+            }
+        };
+        assert_eq!(u16::from(close.code), 1000);
+        assert_eq!(
+            close.reason.as_str(),
+            "idle: nothing received for 3 s; reconnect to send again"
+        );
+        assert!(started.elapsed() >= IDLE_TIMEOUT, "not before the timeout");
+        // Five seconds in, the talking one is open and served.
+        send_one(5).await;
+        assert_eq!(harness.stat(|s| &s.idle_closes), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,12 @@ pub struct GatewayConfig {
     pub max_in_flight_per_connection: usize,
     /// How often the status line is logged.
     pub status_interval: Duration,
+    /// A connection whose driver app sends nothing (no frame, not even a
+    /// ping) for this long, while none of its fixes awaits Kafka, is
+    /// closed: a phone that vanished without closing its socket (radio
+    /// gone, NAT entry dropped) would otherwise hold it forever. `None`:
+    /// never.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Why the gateway could not start or stop cleanly.
@@ -99,6 +105,8 @@ pub struct GatewayShared {
     producer: FixProducer,
     stats: Arc<GatewayStats>,
     max_in_flight: usize,
+    /// See [`GatewayConfig::idle_timeout`].
+    idle_timeout: Option<Duration>,
     /// Cancelled at shutdown: connections stop reading and close.
     shutdown: CancellationToken,
     /// The open connections, so that shutdown can wait for them.
@@ -142,6 +150,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         producer: producer.clone(),
         stats: Arc::new(GatewayStats::default()),
         max_in_flight: config.max_in_flight_per_connection.max(1),
+        idle_timeout: config.idle_timeout,
         shutdown: shutdown.clone(),
         connections: TaskTracker::new(),
     });

@@ -26,6 +26,9 @@ pub struct GatewayStats {
     pub in_flight: AtomicU64,
     /// Times a connection stopped reading because librdkafka's queue was full.
     pub queue_full_waits: AtomicU64,
+    /// Connections closed because their driver app sent nothing for the
+    /// idle timeout (a phone gone without closing its socket).
+    pub idle_closes: AtomicU64,
     /// The reason of the newest delivery failure.
     last_failure: Mutex<Option<String>>,
 }
@@ -55,6 +58,7 @@ impl GatewayStats {
             delivery_failures = load(&self.delivery_failures),
             in_flight = load(&self.in_flight),
             queue_full_waits = load(&self.queue_full_waits),
+            idle_closes = load(&self.idle_closes),
             last_failure = self.last_failure().as_deref().unwrap_or("none"),
             "gateway status"
         );

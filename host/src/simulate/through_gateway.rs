@@ -133,6 +133,11 @@ impl GatewayFleet {
     }
 }
 
+/// How often a driver's connection pings the gateway, as a real app keeps
+/// its socket alive: well under the gateway's idle timeout (120 s by
+/// default), so that a driver sending rarely (a low --rate) stays connected.
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One driver's connection: writes its fixes, reads acks and error frames,
 /// and once its queue is closed waits until everything sent is acked.
 async fn drive(
@@ -143,8 +148,15 @@ async fn drive(
     let (mut writer, mut reader) = socket.split();
     let (mut sent, mut acked) = (0u64, 0u64);
     let mut more_to_send = true;
+    let mut keepalive = tokio::time::interval(KEEPALIVE_INTERVAL);
+    keepalive.tick().await;
     while more_to_send || acked < sent {
         tokio::select! {
+            _ = keepalive.tick() => {
+                if writer.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
             fix = fixes.recv(), if more_to_send => match fix {
                 Some(text) => {
                     if writer.send(Message::text(text)).await.is_err() {
