@@ -233,6 +233,36 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
         )
         .expect("HSET trip");
 
+    // Six parked drivers on one spot, each on a trip: only four ETA labels
+    // fit around one point without overlapping.
+    for index in 0..6 {
+        let id = format!("parked{index}");
+        let _: () = redis
+            .hset_multiple(
+                format!("{prefix}driver:{id}"),
+                &[("lat", "12.93"), ("lng", "77.62"), ("ts_ms", "1700000000000")],
+            )
+            .expect("HSET parked driver");
+        let _: () = redis::cmd("GEOADD")
+            .arg(format!("{prefix}drivers:geo"))
+            .arg(77.62)
+            .arg(12.93)
+            .arg(&id)
+            .query(&mut redis)
+            .expect("GEOADD");
+        let _: () = redis
+            .hset_multiple(
+                format!("{prefix}eta:o-{id}"),
+                &[
+                    ("order_id", format!("o-{id}")),
+                    ("driver_id", id.clone()),
+                    ("phase", "to_pickup".to_string()),
+                    ("eta_s", (60 + index).to_string()),
+                ],
+            )
+            .expect("HSET eta");
+    }
+
     let url = tracker.url("/map");
     let dom = chromium(&url, &["--dump-dom".to_string()]).await;
     let (drawn, moved, polls) = (
@@ -240,9 +270,18 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
         body_number(&dom, "data-moved"),
         body_number(&dom, "data-polls"),
     );
-    println!("Chromium: {drawn} drivers drawn, {moved} moved, {polls} polls");
-    assert!(drawn >= DRIVERS as u64, "drivers drawn: {drawn}\n{dom}");
+    let (labels, hidden) = (
+        body_number(&dom, "data-labels"),
+        body_number(&dom, "data-labels-hidden"),
+    );
+    println!("Chromium: {drawn} drivers drawn, {moved} moved, {polls} polls, {labels} ETA labels, {hidden} left out");
+    assert!(drawn >= DRIVERS as u64 + 6, "drivers drawn: {drawn}\n{dom}");
     assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
+    assert_eq!(labels + hidden, 7, "every trip's label is drawn or counted as left out");
+    assert!(
+        hidden >= 2,
+        "six labels on one spot cannot all fit: {labels} drawn, {hidden} left out"
+    );
 
     let screenshot = test_output("live-map.png");
     let _ = std::fs::remove_file(&screenshot);

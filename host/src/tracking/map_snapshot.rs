@@ -20,7 +20,7 @@ use super::live_store::{LiveSource, LiveStore};
 /// The most drivers one answer holds.
 pub const MAX_DRIVERS: usize = 20_000;
 /// The most ETAs one answer holds.
-pub const MAX_ETAS: usize = 500;
+pub const MAX_ETAS: usize = 5_000;
 /// How long one Redis command (or pipeline) may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
