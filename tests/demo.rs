@@ -17,7 +17,7 @@ use serde_json::Value;
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::chromium::{body_number, chromium, test_output};
+use support::chromium::{body_number, chromium, screenshot};
 use support::*;
 
 /// Simulated drivers of the run.
@@ -162,19 +162,7 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     println!("Chromium during the demo: {drawn} drivers drawn, {moved} moved, {polls} polls");
     assert!(drawn >= DRIVERS as u64, "drivers drawn: {drawn}\n{dom}");
     assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
-    let screenshot = test_output("demo-map.png");
-    let _ = std::fs::remove_file(&screenshot);
-    chromium(
-        &url,
-        &[
-            format!("--screenshot={}", screenshot.display()),
-            "--window-size=1280,800".to_string(),
-        ],
-    )
-    .await;
-    let size = std::fs::metadata(&screenshot).map(|meta| meta.len()).unwrap_or(0);
-    assert!(size > 10 * 1024, "{} is {size} bytes", screenshot.display());
-    println!("screenshot: {} ({size} bytes)", screenshot.display());
+    screenshot(&url, "demo-map.png").await;
 
     // The history is in the SQLite file, and the figures line says so.
     let database = data_dir.join("fleethost-demo.sqlite");

@@ -8,7 +8,7 @@ use redis::Commands;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use support::chromium::{body_number, chromium, test_output};
+use support::chromium::{body_number, chromium, screenshot};
 use support::*;
 
 /// Drivers the browser test moves around.
@@ -283,19 +283,7 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
         "six labels on one spot cannot all fit: {labels} drawn, {hidden} left out"
     );
 
-    let screenshot = test_output("live-map.png");
-    let _ = std::fs::remove_file(&screenshot);
-    chromium(
-        &url,
-        &[
-            format!("--screenshot={}", screenshot.display()),
-            "--window-size=1280,800".to_string(),
-        ],
-    )
-    .await;
-    let size = std::fs::metadata(&screenshot).map(|meta| meta.len()).unwrap_or(0);
-    assert!(size > 10 * 1024, "{} is {size} bytes", screenshot.display());
-    println!("screenshot: {} ({size} bytes)", screenshot.display());
+    screenshot(&url, "live-map.png").await;
 
     stop.cancel();
     fleet.await.expect("the fleet task");

@@ -64,6 +64,25 @@ pub fn body_number(dom: &str, name: &str) -> u64 {
         .unwrap_or_else(|_| panic!("{name} is not a number: {body}"))
 }
 
+/// Saves a 1280×800 screenshot of `url` as `target/test-output/{file}` and
+/// checks it is a real picture (over 10 KiB); its path and size.
+pub async fn screenshot(url: &str, file: &str) -> (PathBuf, u64) {
+    let path = test_output(file);
+    let _ = std::fs::remove_file(&path);
+    chromium(
+        url,
+        &[
+            format!("--screenshot={}", path.display()),
+            "--window-size=1280,800".to_string(),
+        ],
+    )
+    .await;
+    let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
+    assert!(size > 10 * 1024, "{} is {size} bytes", path.display());
+    println!("screenshot: {} ({size} bytes)", path.display());
+    (path, size)
+}
+
 /// `target/test-output/{file}` (the folder created), where the tests leave
 /// what a person may want to look at, such as screenshots.
 pub fn test_output(file: &str) -> PathBuf {

@@ -15,6 +15,7 @@ pub mod produce;
 pub mod redis_kv;
 pub mod sql;
 pub mod sql_backend;
+pub mod sql_text;
 pub mod sqlite_sql;
 
 use crate::config::Config;

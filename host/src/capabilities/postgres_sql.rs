@@ -18,6 +18,7 @@ use sqlx::{Arguments, AssertSqlSafe, Column, Row, TypeInfo};
 
 use super::postgres_copy;
 
+use super::sql_text::{conflict_clause, quote, quoted_list};
 use crate::runtime::sql::{
     ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
 };
@@ -129,11 +130,6 @@ impl PostgresSql {
     }
 }
 
-/// `"name"`; identifiers are checked to be `[a-z0-9_]` before they get here.
-fn quote(identifier: &str) -> String {
-    format!("\"{identifier}\"")
-}
-
 /// `"schema"."table"` or `"table"`.
 fn quote_table(table: &str) -> String {
     table.split('.').map(quote).collect::<Vec<_>>().join(".")
@@ -147,14 +143,6 @@ fn sql_type(kind: ColumnType) -> &'static str {
         ColumnType::Boolean => "boolean",
         ColumnType::Timestamp => "timestamptz",
     }
-}
-
-fn quoted_list(columns: &[String]) -> String {
-    columns
-        .iter()
-        .map(|column| quote(column))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn create_table_sql(table: &TableDef) -> String {
@@ -213,22 +201,7 @@ fn insert_statement(op: &InsertOp) -> Result<(String, PgArguments), SqlError> {
     }
     let names: Vec<String> = op.columns.iter().map(|column| column.name.clone()).collect();
     let aliases: Vec<String> = (1..=op.columns.len()).map(|index| format!("v{index}")).collect();
-    let conflict = match &op.on_conflict {
-        OnConflict::Fail => String::new(),
-        OnConflict::DoNothing => " ON CONFLICT DO NOTHING".to_string(),
-        OnConflict::Update(update) => {
-            let set: Vec<String> = update
-                .set
-                .iter()
-                .map(|column| format!("{0} = EXCLUDED.{0}", quote(column)))
-                .collect();
-            format!(
-                " ON CONFLICT ({}) DO UPDATE SET {}",
-                quoted_list(&update.target),
-                set.join(", ")
-            )
-        }
-    };
+    let conflict = conflict_clause(&op.on_conflict);
     let sql = format!(
         "INSERT INTO {} ({}) SELECT {} FROM UNNEST({}) AS u({}){conflict}",
         quote_table(&op.table),

@@ -26,9 +26,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 
-use crate::runtime::sql::{
-    ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
-};
+use super::sql_text::{conflict_clause, quote, quoted_list};
+use crate::runtime::sql::{ColumnData, ColumnType, ColumnValues, InsertOp, SelectOp, SqlError, TableDef, Value};
 
 /// How long a call waits for a free connection before reporting the
 /// database unavailable.
@@ -147,19 +146,6 @@ impl SqliteSql {
             .await
             .map_err(|error| sql_error(context, error))
     }
-}
-
-/// `"name"`; identifiers are checked to be `[a-z0-9_]` before they get here.
-fn quote(identifier: &str) -> String {
-    format!("\"{identifier}\"")
-}
-
-fn quoted_list(columns: &[String]) -> String {
-    columns
-        .iter()
-        .map(|column| quote(column))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The table name itself: SQLite has no schemas, so `schema.table` is refused.
@@ -367,22 +353,7 @@ fn bind_value(
 fn insert_sql(table: &str, op: &InsertOp, rows: usize) -> String {
     let names: Vec<String> = op.columns.iter().map(|column| column.name.clone()).collect();
     let row = format!("({})", vec!["?"; names.len()].join(", "));
-    let conflict = match &op.on_conflict {
-        OnConflict::Fail => String::new(),
-        OnConflict::DoNothing => " ON CONFLICT DO NOTHING".to_string(),
-        OnConflict::Update(update) => {
-            let set: Vec<String> = update
-                .set
-                .iter()
-                .map(|column| format!("{0} = excluded.{0}", quote(column)))
-                .collect();
-            format!(
-                " ON CONFLICT ({}) DO UPDATE SET {}",
-                quoted_list(&update.target),
-                set.join(", ")
-            )
-        }
-    };
+    let conflict = conflict_clause(&op.on_conflict);
     format!(
         "INSERT INTO {} ({}) VALUES {}{conflict}",
         quote(table),
@@ -456,7 +427,7 @@ fn sql_error(context: &str, error: sqlx::Error) -> SqlError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::sql::{ColumnDef, ConflictUpdate};
+    use crate::runtime::sql::{ColumnDef, ConflictUpdate, OnConflict};
     use std::path::PathBuf;
 
     /// An SQLite file in the temporary directory, removed (with its WAL
@@ -984,7 +955,7 @@ mod tests {
         assert_eq!(
             insert_sql("trips", &op, 2),
             "INSERT INTO \"trips\" (\"order_id\", \"paid\") VALUES (?, ?), (?, ?) \
-             ON CONFLICT (\"order_id\") DO UPDATE SET \"paid\" = excluded.\"paid\""
+             ON CONFLICT (\"order_id\") DO UPDATE SET \"paid\" = EXCLUDED.\"paid\""
         );
         for kind in [
             ColumnType::Text,
