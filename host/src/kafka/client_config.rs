@@ -58,7 +58,21 @@ fn with_user_properties(
 ///   pipeline hands over batches of at most a few thousand events, so 20,000
 ///   pre-fetched ones keep it busy, and five pipelines over four partitions
 ///   no longer pre-fetch (and hold in memory) the whole backlog each.
-pub const CONSUMER_DEFAULTS: [(&str, &str); 2] = [("fetch.queue.backoff.ms", "0"), ("queued.min.messages", "20000")];
+/// - `queued.max.messages.kbytes` 2048 per partition (librdkafka: 65536),
+///   `fetch.max.bytes` 1 MiB (librdkafka: 50 MiB) and
+///   `max.partition.fetch.bytes` 256 KiB (librdkafka: 1 MiB): a heap profile
+///   of the live pipeline (heaptrack, 300,000 fixes) found 96 of its 106 MiB
+///   of heap in librdkafka's pre-fetched messages and fetch buffers; location
+///   fixes are small (~150 bytes), so 2 MiB per partition is still over
+///   10,000 of them. Measured: live-location 149 → 100 MiB, all five
+///   pipelines 540 → 397 MiB, at the same rates (BENCHMARKS.md).
+pub const CONSUMER_DEFAULTS: [(&str, &str); 5] = [
+    ("fetch.queue.backoff.ms", "0"),
+    ("queued.min.messages", "20000"),
+    ("queued.max.messages.kbytes", "2048"),
+    ("fetch.max.bytes", "1048576"),
+    ("max.partition.fetch.bytes", "262144"),
+];
 
 /// Consumer settings of one pipeline: offsets are stored by the host only
 /// once everything at or below them is done, and librdkafka commits the stored
