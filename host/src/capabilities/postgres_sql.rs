@@ -18,7 +18,7 @@ use sqlx::{Arguments, AssertSqlSafe, Column, Row, TypeInfo};
 
 use super::postgres_copy;
 
-use super::sql_text::{conflict_clause, quote, quoted_list};
+use super::sql_text::{self, conflict_clause, quote, quoted_list};
 use crate::runtime::sql::{
     ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
 };
@@ -146,22 +146,7 @@ fn sql_type(kind: ColumnType) -> &'static str {
 }
 
 fn create_table_sql(table: &TableDef) -> String {
-    let mut parts: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| {
-            let null = if column.nullable { "" } else { " NOT NULL" };
-            format!("{} {}{null}", quote(&column.name), sql_type(column.kind))
-        })
-        .collect();
-    if !table.unique.is_empty() {
-        parts.push(format!("UNIQUE ({})", quoted_list(&table.unique)));
-    }
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} ({})",
-        quote_table(&table.name),
-        parts.join(", ")
-    )
+    sql_text::create_table(&quote_table(&table.name), table, sql_type)
 }
 
 fn create_index_sql(table: &str, columns: &[String]) -> String {

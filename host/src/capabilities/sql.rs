@@ -185,7 +185,8 @@ fn check_table_def(table: &TableDef) -> Result<(), SqlError> {
     Ok(())
 }
 
-fn column_len(column: &ColumnData) -> usize {
+/// Rows in one column of an insert.
+pub(super) fn column_len(column: &ColumnData) -> usize {
     match &column.values {
         ColumnValues::Text(values) => values.len(),
         ColumnValues::BigInt(values) | ColumnValues::Timestamp(values) => values.len(),

@@ -2,7 +2,7 @@
 //! and the conflict clause of an insert. Identifiers are checked to be
 //! `[a-z0-9_]` (`sql.rs`) before they get here, so quoting cannot be escaped.
 
-use crate::runtime::sql::OnConflict;
+use crate::runtime::sql::{ColumnType, OnConflict, TableDef};
 
 /// `"name"`.
 pub fn quote(identifier: &str) -> String {
@@ -16,6 +16,23 @@ pub fn quoted_list(columns: &[String]) -> String {
         .map(|column| quote(column))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `CREATE TABLE IF NOT EXISTS {quoted_name} (…)` with the columns in the
+/// backend's types (`sql_type`) and the unique constraint.
+pub fn create_table(quoted_name: &str, table: &TableDef, sql_type: fn(ColumnType) -> &'static str) -> String {
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| {
+            let null = if column.nullable { "" } else { " NOT NULL" };
+            format!("{} {}{null}", quote(&column.name), sql_type(column.kind))
+        })
+        .collect();
+    if !table.unique.is_empty() {
+        parts.push(format!("UNIQUE ({})", quoted_list(&table.unique)));
+    }
+    format!("CREATE TABLE IF NOT EXISTS {quoted_name} ({})", parts.join(", "))
 }
 
 /// What follows an `INSERT … VALUES/SELECT` for `on_conflict`: nothing,

@@ -26,7 +26,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 
-use super::sql_text::{conflict_clause, quote, quoted_list};
+use super::sql::column_len;
+use super::sql_text::{self, conflict_clause, quote, quoted_list};
 use crate::runtime::sql::{ColumnData, ColumnType, ColumnValues, InsertOp, SelectOp, SqlError, TableDef, Value};
 
 /// How long a call waits for a free connection before reporting the
@@ -207,18 +208,7 @@ fn values_kind(values: &ColumnValues) -> ColumnType {
 }
 
 fn create_table_sql(name: &str, table: &TableDef) -> String {
-    let mut parts: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| {
-            let null = if column.nullable { "" } else { " NOT NULL" };
-            format!("{} {}{null}", quote(&column.name), sql_type(column.kind))
-        })
-        .collect();
-    if !table.unique.is_empty() {
-        parts.push(format!("UNIQUE ({})", quoted_list(&table.unique)));
-    }
-    format!("CREATE TABLE IF NOT EXISTS {} ({})", quote(name), parts.join(", "))
+    sql_text::create_table(&quote(name), table, sql_type)
 }
 
 /// Index names are per database in SQLite, so they carry the table's name.
@@ -319,15 +309,6 @@ async fn insert_op(connection: &mut SqliteConnection, op: &InsertOp) -> Result<u
         start = end;
     }
     Ok(written)
-}
-
-fn column_len(column: &ColumnData) -> usize {
-    match &column.values {
-        ColumnValues::Text(values) => values.len(),
-        ColumnValues::BigInt(values) | ColumnValues::Timestamp(values) => values.len(),
-        ColumnValues::Double(values) => values.len(),
-        ColumnValues::Boolean(values) => values.len(),
-    }
 }
 
 /// Binds the value of `column` at `row`, or NULL.
