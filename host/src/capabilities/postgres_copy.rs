@@ -12,6 +12,7 @@
 
 use sqlx::postgres::PgPool;
 
+use super::sql::column_len;
 use crate::runtime::sql::{ColumnValues, InsertOp};
 
 /// The binary COPY header: signature, flags, header extension length.
@@ -40,7 +41,7 @@ pub fn copy_statement(quoted_table: &str, quoted_columns: &str) -> String {
 /// 2000-01-01). The columns all have the same number of rows (`sql.rs`
 /// checked that).
 pub fn encode(op: &InsertOp) -> Vec<u8> {
-    let rows = op.columns.first().map_or(0, |column| row_count(&column.values));
+    let rows = op.columns.first().map_or(0, column_len);
     let nulls: Vec<Vec<bool>> = op
         .columns
         .iter()
@@ -88,15 +89,6 @@ pub fn encode(op: &InsertOp) -> Vec<u8> {
 fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);
-}
-
-fn row_count(values: &ColumnValues) -> usize {
-    match values {
-        ColumnValues::Text(values) => values.len(),
-        ColumnValues::BigInt(values) | ColumnValues::Timestamp(values) => values.len(),
-        ColumnValues::Double(values) => values.len(),
-        ColumnValues::Boolean(values) => values.len(),
-    }
 }
 
 #[cfg(test)]

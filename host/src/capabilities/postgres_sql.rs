@@ -44,6 +44,13 @@ impl PostgresSql {
         Ok(Self { pool })
     }
 
+    /// Rows in `table` (a checked plugin grant): the demo's figures line.
+    pub async fn count_rows(&self, table: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", quote_table(table))))
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// `CREATE TABLE IF NOT EXISTS` with its unique constraint and indexes,
     /// under an advisory lock so that instances creating the same table at
     /// once do not collide in the catalog.

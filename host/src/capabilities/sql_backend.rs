@@ -39,6 +39,14 @@ impl SqlBackend {
         }
     }
 
+    /// Rows in `table` (a checked plugin grant): the demo's figures line.
+    pub async fn count_rows(&self, table: &str) -> Result<i64, sqlx::Error> {
+        match self {
+            Self::Postgres(backend) => backend.count_rows(table).await,
+            Self::Sqlite(backend) => backend.count_rows(table).await,
+        }
+    }
+
     /// Creates `table` with its unique constraint and indexes when missing.
     pub async fn ensure_table(&self, table: &TableDef) -> Result<(), SqlError> {
         match self {

@@ -66,6 +66,13 @@ impl SqliteSql {
         Ok(Self { pool })
     }
 
+    /// Rows in `table` (a checked plugin grant): the demo's figures line.
+    pub async fn count_rows(&self, table: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", quote(table))))
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// `CREATE TABLE IF NOT EXISTS` with its unique constraint and indexes,
     /// in one write transaction so that concurrent callers take turns.
     pub async fn ensure_table(&self, table: &TableDef) -> Result<(), SqlError> {

@@ -6,42 +6,11 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
 use tokio_util::sync::CancellationToken;
 
+use crate::capabilities::sql_backend::SqlBackend;
 use crate::tracking::live_store::LiveSource;
 use crate::tracking::map_snapshot::MapReader;
-
-/// A connection to the demo's database, for counting rows.
-enum Counter {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
-}
-
-impl Counter {
-    fn connect_lazy(url: &str) -> Result<Self, sqlx::Error> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(
-                SqlitePoolOptions::new().max_connections(1).connect_lazy(url)?,
-            ))
-        } else {
-            Ok(Self::Postgres(
-                PgPoolOptions::new().max_connections(1).connect_lazy(url)?,
-            ))
-        }
-    }
-
-    /// Rows in `table` (a checked plugin grant: `[a-z0-9_.]`).
-    async fn rows(&self, table: &str) -> Result<i64, sqlx::Error> {
-        let sql = format!("SELECT count(*) FROM {table}");
-        match self {
-            Self::Postgres(pool) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(pool).await,
-            Self::Sqlite(pool) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(pool).await,
-        }
-    }
-}
 
 /// Prints a figures line every `interval` until `shutdown`; `tables` are
 /// the tables the plugins write (their `sql_write` grants).
@@ -56,7 +25,7 @@ pub async fn report(
         part: "figures",
         reason: error.to_string(),
     })?;
-    let counter = Counter::connect_lazy(&database_url).map_err(|error| super::DemoError::Part {
+    let counter = SqlBackend::connect_lazy(&database_url, 1).map_err(|error| super::DemoError::Part {
         part: "figures",
         reason: error.to_string(),
     })?;
@@ -80,7 +49,7 @@ pub async fn report(
         let mut rows = Vec::with_capacity(tables.len());
         for table in &tables {
             let count = counter
-                .rows(table)
+                .count_rows(table)
                 .await
                 .map(|count| count.to_string())
                 .unwrap_or_else(|_| "?".to_string());

@@ -35,8 +35,17 @@ pub enum LiveStore {
 }
 
 impl LiveStore {
+    /// The store `source` names: the embedded one itself, or a lazy Redis
+    /// connection whose every request is bounded by `timeout`.
+    pub fn connect_lazy(source: &LiveSource, timeout: Duration) -> redis::RedisResult<Self> {
+        match source {
+            LiveSource::Redis(url) => Self::redis(&redis::Client::open(url.as_str())?, timeout),
+            LiveSource::Memory(memory) => Ok(Self::Memory(memory.clone())),
+        }
+    }
+
     /// A lazy Redis connection, each request bounded by `timeout`.
-    pub fn redis(client: &redis::Client, timeout: Duration) -> redis::RedisResult<Self> {
+    fn redis(client: &redis::Client, timeout: Duration) -> redis::RedisResult<Self> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))

@@ -60,12 +60,8 @@ impl MapReader {
     /// A reader for the keys under `key_prefix` in `source`, connecting
     /// lazily to Redis.
     pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
-        let store = match source {
-            LiveSource::Redis(url) => LiveStore::redis(&redis::Client::open(url.as_str())?, READ_TIMEOUT)?,
-            LiveSource::Memory(memory) => LiveStore::Memory(memory.clone()),
-        };
         Ok(Self {
-            store,
+            store: LiveStore::connect_lazy(source, READ_TIMEOUT)?,
             key_prefix: key_prefix.to_string(),
         })
     }

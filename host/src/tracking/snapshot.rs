@@ -53,12 +53,8 @@ impl PositionReader {
     /// lazily to Redis (the server starts, and keeps serving live messages,
     /// while Redis is down).
     pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
-        let store = match source {
-            LiveSource::Redis(url) => LiveStore::redis(&redis::Client::open(url.as_str())?, READ_TIMEOUT)?,
-            LiveSource::Memory(memory) => LiveStore::Memory(memory.clone()),
-        };
         Ok(Self {
-            store,
+            store: LiveStore::connect_lazy(source, READ_TIMEOUT)?,
             key_prefix: key_prefix.to_string(),
         })
     }
