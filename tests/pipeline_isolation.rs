@@ -124,3 +124,123 @@ async fn a_database_outage_delays_only_the_db_writer() {
         .execute(&pool)
         .await;
 }
+
+/// One thread of a process, from `/proc/PID/task/TID/stat`.
+struct ThreadStat {
+    name: String,
+    nice: i64,
+    cpu_ticks: u64,
+}
+
+fn threads(pid: u32) -> Vec<ThreadStat> {
+    let mut tasks: Vec<std::path::PathBuf> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the host's threads")
+        .map(|task| task.expect("a thread").path())
+        .collect();
+    // The main thread (TID = PID) first.
+    tasks.sort_by_key(|path| path.file_name().and_then(|name| name.to_str()?.parse::<u32>().ok()) != Some(pid));
+    let mut threads = Vec::new();
+    for task in tasks {
+        let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // "TID (NAME) STATE ..." where NAME may hold spaces: split after ')'.
+        let name = stat[stat.find('(').unwrap() + 1..stat.rfind(')').unwrap()].to_string();
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        // After the name: field 3 (state) is fields[0]; utime 14, stime 15, nice 19.
+        threads.push(ThreadStat {
+            name,
+            nice: fields[16].parse().expect("nice"),
+            cpu_ticks: fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime"),
+        });
+    }
+    threads
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_niced_pipeline_does_its_work_on_niced_threads() {
+    let TestNames { topic, group, prefix } = TestNames::create("niced", 2).await;
+    let niced_prefix = format!("{prefix}niced:");
+    let data = fleet_data(200, 4_000, 0, 5);
+    let batch = "batch = { max_events = 200, max_wait_ms = 100 }";
+    let mut config = config_header(&redis_url());
+    config.push_str(&pipeline_section(
+        "live",
+        &format!("{group}-live"),
+        &topic,
+        &["live"],
+        batch,
+    ));
+    config.push_str(&pipeline_section(
+        "live-niced",
+        &format!("{group}-niced"),
+        &topic,
+        &["live_niced"],
+        &format!("{batch}\nnice = 12"),
+    ));
+    config.push_str(&plugin_section(
+        "live",
+        "live_location",
+        &format!("key_prefix = \"{prefix}\""),
+        &prefix,
+        "",
+    ));
+    config.push_str(&plugin_section(
+        "live_niced",
+        "live_location",
+        &format!("key_prefix = \"{niced_prefix}\""),
+        &niced_prefix,
+        "",
+    ));
+    let config = write_config_text("niced", &config);
+    let mut host = Host::start("niced", &config);
+    let positions = produce(&topic, &data).await;
+    let ends = end_offsets(&positions, 2);
+
+    // Both pipelines do all of their work: nice changes when, not whether.
+    wait_for_commits(&format!("{group}-live"), &topic, &ends, Duration::from_secs(120));
+    wait_for_commits(&format!("{group}-niced"), &topic, &ends, Duration::from_secs(120));
+    let newest = newest_per_driver(&data);
+    assert_live_positions(&prefix, &newest);
+    assert_live_positions(&niced_prefix, &newest);
+
+    // The niced pipeline's work ran on threads of nice 12, and only there.
+    let threads = threads(host.pid());
+    // The host's main thread: whatever nice the test itself runs at.
+    let base = threads[0].nice;
+    let niced: Vec<&ThreadStat> = threads
+        .iter()
+        .filter(|thread| thread.name == "pipeline-nice12")
+        .collect();
+    assert!(
+        !niced.is_empty(),
+        "threads named pipeline-nice12 exist: {:?}",
+        names(&threads)
+    );
+    assert!(
+        niced.iter().all(|thread| thread.nice == 12.max(base)),
+        "every pipeline-nice12 thread has nice 12 (or the host's own, when higher)"
+    );
+    assert!(
+        niced.iter().map(|thread| thread.cpu_ticks).sum::<u64>() > 0,
+        "the niced threads did work (decoding, plugin calls)"
+    );
+    assert!(
+        threads
+            .iter()
+            .filter(|thread| thread.name != "pipeline-nice12")
+            .all(|thread| thread.nice == base),
+        "the rest of the host keeps its nice value ({base}): {:?}",
+        threads
+            .iter()
+            .map(|thread| (&thread.name, thread.nice))
+            .collect::<Vec<_>>()
+    );
+
+    let status = host.terminate(Duration::from_secs(30));
+    assert!(status.success(), "clean shutdown exits 0, got {status}");
+}
+
+fn names(threads: &[ThreadStat]) -> Vec<&str> {
+    threads.iter().map(|thread| thread.name.as_str()).collect()
+}

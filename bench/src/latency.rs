@@ -9,6 +9,13 @@
 //! plus one Redis round trip. Every published position is one sample (a
 //! driver's newest fix of a batch; older fixes of the same batch are
 //! superseded and not published).
+//!
+//! Fixes go out at a trickle until every pipeline has joined its group and
+//! committed, then at the rate; the measurement starts 3 s later, so it
+//! shows the steady state at that rate, not the drain of a start-up backlog.
+//! The four pipelines besides live-location run with `nice` =
+//! `--latency-nice` (fleethost's `pipelines[].nice`), and the result says
+//! how many fixes per second each pipeline committed meanwhile.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -24,6 +31,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::committed::CommittedOffsets;
 use crate::contenders::BenchContext;
 use crate::contenders::fleethost_config::{BatchSettings, ConfigInputs, PluginBuild, Scenario, config_toml};
 
@@ -39,15 +47,26 @@ pub const LATENCY_LIVE_BATCH: BatchSettings = BatchSettings {
 /// default wait is 500 ms, which a broker may spend in full).
 pub const LATENCY_FETCH_WAIT_MS: u64 = 10;
 
+/// Fixes per second offered until every pipeline has joined its group and
+/// committed: the group joins take seconds, and a backlog built meanwhile
+/// would be measured as latency at the rate.
+const WARM_UP_RATE: u64 = 200;
+
 /// The latency figures at one offered rate.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyResult {
     /// Fixes per second offered.
     pub offered_per_s: u64,
+    /// `nice` of the four pipelines besides live-location.
+    pub others_nice: u8,
     /// Fixes per second the producer achieved.
     pub produced_per_s: f64,
     /// Published positions measured.
     pub samples: u64,
+    /// Fixes per second each pipeline committed while measuring (by plugin
+    /// name): live-location should keep up with the offered rate; the others
+    /// may fall behind when the machine cannot run all five at that rate.
+    pub committed_per_s: Vec<(String, f64)>,
     pub p50_ms: u64,
     pub p99_ms: u64,
     pub p999_ms: u64,
@@ -55,22 +74,32 @@ pub struct LatencyResult {
 }
 
 /// Runs all five pipelines and measures for `seconds` at each rate.
-pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64) -> anyhow::Result<Vec<LatencyResult>> {
+/// `nice` is that of the four other pipelines (live-location keeps 0).
+pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64, nice: u8) -> anyhow::Result<Vec<LatencyResult>> {
     let mut results = Vec::new();
     for &rate in rates {
-        let result = at_rate(ctx, rate, seconds)
+        let result = at_rate(ctx, rate, seconds, nice)
             .await
             .with_context(|| format!("latency at {rate} events/s"))?;
+        let committed: Vec<String> = result
+            .committed_per_s
+            .iter()
+            .map(|(pipeline, per_s)| format!("{pipeline} {per_s:.0}/s"))
+            .collect();
         eprintln!(
-            "    latency at {rate}/s: p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples)",
-            result.p50_ms, result.p99_ms, result.p999_ms, result.samples
+            "    latency at {rate}/s: p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples); committed: {}",
+            result.p50_ms,
+            result.p99_ms,
+            result.p999_ms,
+            result.samples,
+            committed.join(", ")
         );
         results.push(result);
     }
     Ok(results)
 }
 
-async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<LatencyResult> {
+async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64, nice: u8) -> anyhow::Result<LatencyResult> {
     let contender = format!("latency-{rate}");
     let names = ctx.names(&contender, 1);
     let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
@@ -94,6 +123,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
         build: PluginBuild::Wasm(&ctx.plugin_dir),
         live_batch: LATENCY_LIVE_BATCH,
         live_consumer_properties: &[("fetch.wait.max.ms".to_string(), LATENCY_FETCH_WAIT_MS.to_string())],
+        others_nice: nice,
         consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
@@ -144,6 +174,29 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
         .spawn()
         .context("starting fleethost")?;
 
+    // Each pipeline's committed offsets on the fixes topic, read from the broker.
+    let progress: Vec<(String, CommittedOffsets)> = Scenario::AllFive
+        .pipelines()
+        .iter()
+        .map(|&kind| {
+            let ends = (0..ctx.dataset.spec.partitions)
+                .map(|partition| ((fixes_topic.clone(), partition), 0))
+                .collect();
+            Ok((
+                kind.plugin().0.to_string(),
+                CommittedOffsets::new(&ctx.bootstrap, &names.group(kind), ends)?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let committed_now = || {
+        tokio::task::block_in_place(|| {
+            progress
+                .iter()
+                .map(|(_, offsets)| offsets.committed())
+                .collect::<anyhow::Result<Vec<u64>>>()
+        })
+    };
+
     let producer: FutureProducer = fleethost::kafka::client_config::producer(&kafka)
         .set("linger.ms", "1")
         .create()?;
@@ -152,11 +205,15 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
         .map(|index| DriverModel::new(index, 7, now_ms(), CITY, TripRules::default()))
         .collect();
     let result = async {
-        // Warm up until positions come back, and 3 s more, then measure.
+        // Warm up at a trickle until every pipeline has joined its group and
+        // committed (so that the measurement does not start with the backlog
+        // of the group joins), then offer the rate: 3 s to settle, then measure.
         let started = Instant::now();
         let mut produced = 0u64;
-        let mut measured_from: Option<(Instant, u64)> = None;
-        let mut warm_since: Option<Instant> = None;
+        let mut phase = (Instant::now(), 0u64, WARM_UP_RATE);
+        let mut at_rate_since: Option<Instant> = None;
+        let mut last_check = Instant::now();
+        let mut measured_from: Option<(Instant, u64, Vec<u64>)> = None;
         let mut ticker = tokio::time::interval(Duration::from_millis(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         loop {
@@ -164,7 +221,8 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
             if child.try_wait()?.is_some() {
                 anyhow::bail!("fleethost exited; see {}", log.display());
             }
-            let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+            let (phase_start, produced_before, phase_rate) = phase;
+            let due = produced_before + (phase_start.elapsed().as_secs_f64() * phase_rate as f64) as u64;
             while produced < due {
                 let driver = (produced % drivers as u64) as usize;
                 let model = &mut fleet[driver];
@@ -181,23 +239,33 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
                 }
                 produced += 1;
             }
-            if warm_since.is_none() && received.load(Ordering::Relaxed) > 0 {
-                warm_since = Some(Instant::now());
+            if at_rate_since.is_none() && last_check.elapsed() >= Duration::from_millis(500) {
+                last_check = Instant::now();
+                if received.load(Ordering::Relaxed) > 0 && committed_now()?.iter().all(|committed| *committed > 0) {
+                    at_rate_since = Some(Instant::now());
+                    phase = (Instant::now(), produced, rate);
+                }
             }
-            if measured_from.is_none() && warm_since.is_some_and(|since| since.elapsed() >= Duration::from_secs(3)) {
+            if measured_from.is_none() && at_rate_since.is_some_and(|since| since.elapsed() >= Duration::from_secs(3)) {
                 measuring.store(true, Ordering::Relaxed);
-                measured_from = Some((Instant::now(), produced));
+                measured_from = Some((Instant::now(), produced, committed_now()?));
             }
-            if let Some((from, produced_then)) = measured_from
+            if let Some((from, produced_then, committed_then)) = &measured_from
                 && from.elapsed() >= Duration::from_secs(seconds)
             {
                 measuring.store(false, Ordering::Relaxed);
-                let produced_per_s = (produced - produced_then) as f64 / from.elapsed().as_secs_f64();
-                return Ok(produced_per_s);
+                let window_s = from.elapsed().as_secs_f64();
+                let produced_per_s = (produced - produced_then) as f64 / window_s;
+                let committed_per_s = progress
+                    .iter()
+                    .zip(committed_now()?.iter().zip(committed_then))
+                    .map(|((name, _), (now, then))| (name.clone(), now.saturating_sub(*then) as f64 / window_s))
+                    .collect();
+                return Ok((produced_per_s, committed_per_s));
             }
             anyhow::ensure!(
                 started.elapsed() < Duration::from_secs(seconds + 120),
-                "no position came back from live-location within 120 s; see {}",
+                "within 120 s, not every pipeline committed, or no position came back from live-location; see {}",
                 log.display()
             );
         }
@@ -207,13 +275,15 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64) -> anyhow::Result<
     listener.abort();
     let _ = producer.flush(Duration::from_secs(5));
     crate::contenders::sinks::delete_keys(&ctx.redis, &names.key_prefix).await?;
-    let produced_per_s = result?;
+    let (produced_per_s, committed_per_s) = result?;
     let histogram = histogram.lock().await;
     anyhow::ensure!(!histogram.is_empty(), "no position was published while measuring");
     Ok(LatencyResult {
         offered_per_s: rate,
+        others_nice: nice,
         produced_per_s,
         samples: histogram.len(),
+        committed_per_s,
         p50_ms: histogram.value_at_quantile(0.5),
         p99_ms: histogram.value_at_quantile(0.99),
         p999_ms: histogram.value_at_quantile(0.999),

@@ -105,6 +105,10 @@ struct RunArgs {
     /// Seconds measured at each latency rate.
     #[arg(long, default_value_t = 20)]
     latency_seconds: u64,
+    /// `nice` of the four pipelines besides live-location in the latency
+    /// runs (fleethost's `pipelines[].nice`; 0 = all on equal terms).
+    #[arg(long, default_value_t = 10)]
+    latency_nice: u8,
     /// An extra librdkafka property for every fleethost consumer,
     /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
     #[arg(long = "consumer-property", value_parser = key_value)]
@@ -239,7 +243,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             "latency at {:?} events/s, all five pipelines",
             args.latency_rates
         ));
-        match latency::run(&ctx, &args.latency_rates, args.latency_seconds).await {
+        match latency::run(&ctx, &args.latency_rates, args.latency_seconds, args.latency_nice).await {
             Ok(results) => results,
             Err(error) => {
                 eprintln!("    failed: {error:#}");

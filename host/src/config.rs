@@ -212,6 +212,13 @@ pub struct PipelineConfig {
     /// The host-owned keys are refused here too. Default none.
     #[serde(default)]
     pub consumer_properties: BTreeMap<String, String>,
+    /// CPU priority of this pipeline's work as a Linux nice value, 0 (as the
+    /// rest of the host) to 19: a pipeline that may lag (history, fares)
+    /// yields the cores to the others when they are short, so that live
+    /// positions stay fresh on a full machine. See
+    /// [`crate::pipeline::cpu_priority`]. Default 0.
+    #[serde(default)]
+    pub nice: u8,
 }
 
 fn default_commit_interval_ms() -> u64 {
@@ -506,6 +513,16 @@ impl Config {
             if pipeline.commit_interval_ms == 0 {
                 return Err(invalid(key("commit_interval_ms"), "must be at least 1".into()));
             }
+            if pipeline.nice > crate::pipeline::cpu_priority::MAX_NICE {
+                return Err(invalid(
+                    key("nice"),
+                    format!(
+                        "must be between 0 and {} (a Linux nice value), not {}",
+                        crate::pipeline::cpu_priority::MAX_NICE,
+                        pipeline.nice
+                    ),
+                ));
+            }
         }
         for (name, plugin) in &self.plugins {
             let key = |field: &str| format!("plugins.{name}.{field}");
@@ -663,6 +680,31 @@ path = "live_location.wasm"
             "{error}"
         );
         assert!(error.contains("/etc/fleethost.toml"), "{error}");
+    }
+
+    #[test]
+    fn nice_above_19_is_refused_and_defaults_to_0() {
+        assert_eq!(parse(MINIMAL).unwrap().pipelines[0].nice, 0);
+        let niced = MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nnice = 10",
+        );
+        assert_eq!(parse(&niced).unwrap().pipelines[0].nice, 10);
+        let error = parse(&MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nnice = 20",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("pipelines[0].nice"), "{error}");
+        assert!(error.contains("between 0 and 19"), "{error}");
+        let negative = parse(&MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nnice = -5",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(negative.contains("nice"), "{negative}");
     }
 
     #[test]

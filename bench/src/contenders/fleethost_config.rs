@@ -131,6 +131,9 @@ pub struct ConfigInputs<'a> {
     /// librdkafka properties of the live-location pipeline's consumer only
     /// (the latency runs fetch with a short `fetch.wait.max.ms`).
     pub live_consumer_properties: &'a [(String, String)],
+    /// `nice` of every pipeline but live-location (the latency runs yield
+    /// the cores to live positions: `--latency-nice`); 0 in the throughput runs.
+    pub others_nice: u8,
     /// librdkafka properties of every pipeline's consumer, after the
     /// benchmark's tuned ones (`--consumer-property`).
     pub consumer_properties: &'a [(String, String)],
@@ -178,6 +181,10 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
                 .join(", "),
             _ => String::new(),
         };
+        let nice = match kind {
+            PipelineKind::Live => 0,
+            _ => inputs.others_nice,
+        };
         let orders = if kind.reads_orders() {
             format!("[\"{}\"]", inputs.orders_topic)
         } else {
@@ -186,7 +193,7 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
         let _ = write!(
             out,
             "[[pipelines]]\nname = \"{plugin}\"\ngroup_id = \"{}\"\ntopics = [\"{}\"]\norder_topics = {orders}\n\
-             plugins = [\"{plugin}\"]\ncommit_interval_ms = 200\n\
+             plugins = [\"{plugin}\"]\ncommit_interval_ms = 200\nnice = {nice}\n\
              batch = {{ max_events = {}, max_wait_ms = {} }}\nconsumer_properties = {{ {own_properties} }}\n\n",
             names.group(kind),
             inputs.fixes_topic,
@@ -264,6 +271,7 @@ mod tests {
                     max_wait_ms: 1000,
                 },
                 live_consumer_properties: &[("fetch.wait.max.ms".into(), "10".into())],
+                others_nice: 10,
                 consumer_properties: &[("queued.max.messages.kbytes".into(), "16384".into())],
             };
             let text = config_toml(scenario, &inputs);
@@ -275,6 +283,10 @@ mod tests {
             let live = config.pipelines.iter().find(|p| p.name == "live-location");
             if let Some(live) = live {
                 assert_eq!(live.consumer_properties["fetch.wait.max.ms"], "10");
+                assert_eq!(live.nice, 0, "live positions keep the host's priority");
+            }
+            for other in config.pipelines.iter().filter(|p| p.name != "live-location") {
+                assert_eq!(other.nice, 10, "{} yields to live positions", other.name);
             }
         }
     }

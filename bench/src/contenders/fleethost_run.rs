@@ -46,6 +46,7 @@ pub async fn run(
         },
         live_batch: THROUGHPUT_LIVE_BATCH,
         live_consumer_properties: &[],
+        others_nice: 0,
         consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));

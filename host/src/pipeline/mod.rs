@@ -2,6 +2,7 @@
 //! the coordination between them (rebalances, shutdown, progress).
 
 pub mod chain;
+pub mod cpu_priority;
 pub mod dead_letter;
 pub mod stats;
 pub mod worker;
@@ -43,6 +44,14 @@ pub enum PipelineError {
     #[error("pipeline {pipeline}: cannot start consumer thread: {source}")]
     Thread {
         pipeline: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runtime for the pipeline's `nice` value could not start.
+    #[error("pipeline {pipeline}: cannot start the threads for nice = {nice}: {source}")]
+    Priority {
+        pipeline: String,
+        nice: u8,
         #[source]
         source: std::io::Error,
     },
@@ -145,8 +154,14 @@ impl Pipeline {
         consumer.subscribe(&topics).map_err(kafka_error)?;
         tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
 
+        let runtime = cpu_priority::runtime_for(self.config.nice).map_err(|source| PipelineError::Priority {
+            pipeline: name.clone(),
+            nice: self.config.nice,
+            source,
+        })?;
         let stats = self.stats.clone();
         let shared = Arc::new(WorkerShared {
+            runtime,
             pipeline: name.clone(),
             batch: self.config.batch.clone(),
             consumer: consumer.clone(),
@@ -244,7 +259,7 @@ impl Pipeline {
                     );
                     let exit_tx = exit_tx.clone();
                     let exit_key = key.clone();
-                    let task = tokio::spawn(async move {
+                    let task = shared.runtime.spawn(async move {
                         let exit = worker.run().await;
                         let _ = exit_tx.send((exit_key, exit));
                     });

@@ -41,6 +41,9 @@ pub struct WorkerShared {
     pub stats: Arc<PipelineStats>,
     /// Topics whose records are order events rather than locations.
     pub order_topics: Vec<String>,
+    /// Where the partition workers run: the runtime of the pipeline's `nice`
+    /// value (see [`super::cpu_priority`]).
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// One partition's worker.
