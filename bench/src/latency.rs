@@ -33,7 +33,9 @@ use tokio::sync::Mutex;
 
 use crate::committed::CommittedOffsets;
 use crate::contenders::BenchContext;
-use crate::contenders::fleethost_config::{BatchSettings, ConfigInputs, PluginBuild, Scenario, config_toml};
+use crate::contenders::fleethost_config::{
+    BatchSettings, ConfigInputs, PipelineKind, PluginBuild, Scenario, config_toml,
+};
 
 /// live-location's batches in the latency runs: a batch leaves after at most
 /// 10 ms, so a fix does not wait for 999 others at low rates.
@@ -55,6 +57,8 @@ const WARM_UP_RATE: u64 = 200;
 /// The latency figures at one offered rate.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyResult {
+    /// The pipelines that ran (`all5`, `live`, `live+db`).
+    pub pipelines: String,
     /// Fixes per second offered.
     pub offered_per_s: u64,
     /// `nice` of the four pipelines besides live-location.
@@ -74,11 +78,23 @@ pub struct LatencyResult {
 }
 
 /// Runs all five pipelines and measures for `seconds` at each rate.
-/// `nice` is that of the four other pipelines (live-location keeps 0).
-pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64, nice: u8) -> anyhow::Result<Vec<LatencyResult>> {
+/// Runs `scenario`'s pipelines (all five unless asked otherwise) and
+/// measures for `seconds` at each rate; `nice` is that of the pipelines
+/// besides live-location (which keeps 0).
+pub async fn run(
+    ctx: &BenchContext,
+    scenario: Scenario,
+    rates: &[u64],
+    seconds: u64,
+    nice: u8,
+) -> anyhow::Result<Vec<LatencyResult>> {
+    anyhow::ensure!(
+        scenario.pipelines().contains(&PipelineKind::Live),
+        "the latency runs need live-location among the pipelines"
+    );
     let mut results = Vec::new();
     for &rate in rates {
-        let result = at_rate(ctx, rate, seconds, nice)
+        let result = at_rate(ctx, scenario, rate, seconds, nice)
             .await
             .with_context(|| format!("latency at {rate} events/s"))?;
         let committed: Vec<String> = result
@@ -87,7 +103,8 @@ pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64, nice: u8) -> a
             .map(|(pipeline, per_s)| format!("{pipeline} {per_s:.0}/s"))
             .collect();
         eprintln!(
-            "    latency at {rate}/s: p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples); committed: {}",
+            "    latency at {rate}/s ({}): p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples); committed: {}",
+            result.pipelines,
             result.p50_ms,
             result.p99_ms,
             result.p999_ms,
@@ -99,8 +116,14 @@ pub async fn run(ctx: &BenchContext, rates: &[u64], seconds: u64, nice: u8) -> a
     Ok(results)
 }
 
-async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64, nice: u8) -> anyhow::Result<LatencyResult> {
-    let contender = format!("latency-{rate}");
+async fn at_rate(
+    ctx: &BenchContext,
+    scenario: Scenario,
+    rate: u64,
+    seconds: u64,
+    nice: u8,
+) -> anyhow::Result<LatencyResult> {
+    let contender = format!("latency-{}-{rate}", scenario.name());
     let names = ctx.names(&contender, 1);
     let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
     let orders_topic = format!("fhb-{}-latency{rate}-orders", ctx.run_id);
@@ -127,7 +150,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64, nice: u8) -> anyho
         consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
-    std::fs::write(&config_path, config_toml(Scenario::AllFive, &inputs))?;
+    std::fs::write(&config_path, config_toml(scenario, &inputs))?;
 
     // Listen before anything is produced.
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000, 3)?));
@@ -175,7 +198,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64, nice: u8) -> anyho
         .context("starting fleethost")?;
 
     // Each pipeline's committed offsets on the fixes topic, read from the broker.
-    let progress: Vec<(String, CommittedOffsets)> = Scenario::AllFive
+    let progress: Vec<(String, CommittedOffsets)> = scenario
         .pipelines()
         .iter()
         .map(|&kind| {
@@ -279,6 +302,7 @@ async fn at_rate(ctx: &BenchContext, rate: u64, seconds: u64, nice: u8) -> anyho
     let histogram = histogram.lock().await;
     anyhow::ensure!(!histogram.is_empty(), "no position was published while measuring");
     Ok(LatencyResult {
+        pipelines: scenario.name().to_string(),
         offered_per_s: rate,
         others_nice: nice,
         produced_per_s,

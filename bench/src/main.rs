@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use contenders::fleethost_config::Scenario;
 use contenders::{BenchContext, Contender};
 use dataset::DatasetSpec;
 use measurement::Summary;
@@ -105,7 +106,11 @@ struct RunArgs {
     /// Seconds measured at each latency rate.
     #[arg(long, default_value_t = 20)]
     latency_seconds: u64,
-    /// `nice` of the four pipelines besides live-location in the latency
+    /// The pipelines of the latency runs: `all5` (the figure),
+    /// `live+db` or `live` (live-location alone: the floor).
+    #[arg(long, default_value = "all5", value_parser = latency_scenario)]
+    latency_pipelines: Scenario,
+    /// `nice` of the pipelines besides live-location in the latency
     /// runs (fleethost's `pipelines[].nice`; 0 = all on equal terms).
     #[arg(long, default_value_t = 10)]
     latency_nice: u8,
@@ -243,7 +248,15 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             "latency at {:?} events/s, all five pipelines",
             args.latency_rates
         ));
-        match latency::run(&ctx, &args.latency_rates, args.latency_seconds, args.latency_nice).await {
+        match latency::run(
+            &ctx,
+            args.latency_pipelines,
+            &args.latency_rates,
+            args.latency_seconds,
+            args.latency_nice,
+        )
+        .await
+        {
             Ok(results) => results,
             Err(error) => {
                 eprintln!("    failed: {error:#}");
@@ -308,6 +321,14 @@ fn key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
         .ok_or_else(|| format!("{text:?}: expected KEY=VALUE"))
+}
+
+/// `--latency-pipelines`: the scenarios that include live-location.
+fn latency_scenario(text: &str) -> Result<Scenario, String> {
+    [Scenario::AllFive, Scenario::LiveAndHistory, Scenario::Live]
+        .into_iter()
+        .find(|scenario| scenario.name() == text)
+        .ok_or_else(|| format!("{text:?}: expected all5, live+db or live"))
 }
 
 fn step(message: &str) {

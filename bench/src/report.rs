@@ -93,8 +93,8 @@ impl Report {
         if !self.latency.is_empty() {
             let _ = writeln!(
                 out,
-                "\nLatency, produce → live position published (all five pipelines running; `nice` of the four besides live-location; fixes/s each pipeline committed while measuring):\n\n\
-                 | offered events/s | others' nice | produced events/s | samples | p50 ms | p99 ms | p99.9 ms | max ms | committed fixes/s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+                "\nLatency, produce → live position published (`nice` of the pipelines besides live-location; fixes/s each pipeline committed while measuring):\n\n\
+                 | pipelines | offered events/s | others' nice | produced events/s | samples | p50 ms | p99 ms | p99.9 ms | max ms | committed fixes/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
             );
             for l in &self.latency {
                 let committed = l
@@ -105,7 +105,8 @@ impl Report {
                     .join(", ");
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {committed} |",
+                    "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {committed} |",
+                    l.pipelines,
                     l.offered_per_s,
                     l.others_nice,
                     l.produced_per_s,

@@ -28,6 +28,16 @@ impl KvBackend {
         Ok(Self::Redis(RedisKv::connect_lazy(url)?))
     }
 
+    /// The store as `pipeline`'s instances use it: Redis over the pipeline's
+    /// own connection (see [`RedisKv::for_pipeline`]); the embedded store is
+    /// in-process and shared as it is.
+    pub fn for_pipeline(&self, pipeline: &str) -> Result<Self, redis::RedisError> {
+        Ok(match self {
+            Self::Redis(redis) => Self::Redis(redis.for_pipeline(pipeline)?),
+            Self::Memory(memory) => Self::Memory(memory.clone()),
+        })
+    }
+
     /// Applies `ops` in order, in one round trip.
     pub async fn write(&self, ops: &[WriteOp]) -> Result<Vec<WriteResult>, KvError> {
         match self {

@@ -1,6 +1,9 @@
 //! The Redis backend of the `kv` capability: every call is one pipeline, one
 //! round trip, however many keys it carries.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, ServerErrorKind, Value};
 
@@ -47,10 +50,22 @@ return results
 /// Latitudes Redis GEO can index (Web Mercator limits).
 pub const GEO_MAX_LATITUDE: f64 = 85.051_128_78;
 
-/// A Redis connection shared by every instance; it reconnects on its own.
+/// A Redis connection (it reconnects on its own), and the way to the one of
+/// each pipeline.
+///
+/// Every pipeline talks to Redis over its own connection
+/// ([`RedisKv::for_pipeline`]), shared by its instances: one connection's
+/// replies are read and parsed in order by one task, so on a shared
+/// connection the live pipeline's small replies would wait behind another
+/// pipeline's thousand-hash reads, and one thread would parse every
+/// pipeline's replies. The connection is opened on first use, from the
+/// pipeline's own threads, so its reading task runs at the pipeline's CPU
+/// priority (`pipelines[].nice`).
 #[derive(Clone)]
 pub struct RedisKv {
+    client: Arc<redis::Client>,
     connection: ConnectionManager,
+    pipelines: Arc<Mutex<HashMap<String, ConnectionManager>>>,
     upsert_newer: redis::Script,
 }
 
@@ -61,8 +76,30 @@ impl RedisKv {
         let client = redis::Client::open(url)?;
         let connection = client.get_connection_manager_lazy(ConnectionManagerConfig::new())?;
         Ok(Self {
+            client: Arc::new(client),
             connection,
+            pipelines: Arc::default(),
             upsert_newer: redis::Script::new(UPSERT_NEWER_MANY_LUA),
+        })
+    }
+
+    /// The same store over `pipeline`'s own connection, opened lazily the
+    /// first time one of its instances asks and shared by all of them.
+    pub fn for_pipeline(&self, pipeline: &str) -> Result<Self, RedisError> {
+        let mut pipelines = self.pipelines.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = match pipelines.get(pipeline) {
+            Some(connection) => connection.clone(),
+            None => {
+                let connection = self
+                    .client
+                    .get_connection_manager_lazy(ConnectionManagerConfig::new())?;
+                pipelines.insert(pipeline.to_string(), connection.clone());
+                connection
+            }
+        };
+        Ok(Self {
+            connection,
+            ..self.clone()
         })
     }
 
@@ -301,6 +338,52 @@ mod tests {
                 latitude: 12.9,
             }),
         })
+    }
+
+    /// Redis's id of the connection `kv` talks over.
+    async fn client_id(kv: &RedisKv) -> i64 {
+        let mut connection = kv.connection.clone();
+        redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut connection)
+            .await
+            .expect("CLIENT ID")
+    }
+
+    #[tokio::test]
+    async fn each_pipeline_talks_over_its_own_connection() {
+        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let kv = RedisKv::connect_lazy(&url).expect("redis url");
+        let live = kv.for_pipeline("live").expect("live");
+        let live_again = kv.for_pipeline("live").expect("live again");
+        let history = kv.for_pipeline("history").expect("history");
+        let live_id = client_id(&live).await;
+        assert_eq!(
+            client_id(&live_again).await,
+            live_id,
+            "a pipeline's instances share one"
+        );
+        assert_ne!(client_id(&history).await, live_id, "pipelines do not share one");
+        assert_ne!(client_id(&kv).await, live_id, "nor with the host's own");
+        // And the pipeline's handle is the whole store.
+        let key = format!(
+            "redis-kv-test-{}-{}:own",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let results = history
+            .write(&[WriteOp::Incr(IncrOp {
+                key: key.clone(),
+                by: 2,
+                ttl_ms: Some(60_000),
+            })])
+            .await
+            .expect("write");
+        assert_eq!(format!("{results:?}"), format!("{:?}", vec![WriteResult::Counter(2)]));
+        assert_eq!(
+            live.get_many(std::slice::from_ref(&key)).await.expect("read"),
+            vec![Some("2".to_string())]
+        );
     }
 
     #[tokio::test]

@@ -257,13 +257,10 @@ impl LoadedPlugin {
             PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
             #[cfg(feature = "native-plugins")]
             PluginCode::Native(entry) => {
-                let instance = super::native_instance::NativeInstance::new(
-                    entry,
-                    self.config.clone(),
-                    identity,
-                    self.capabilities(),
-                )
-                .map_err(|message| self.init_error(message))?;
+                let capabilities = self.capabilities(&identity.pipeline)?;
+                let instance =
+                    super::native_instance::NativeInstance::new(entry, self.config.clone(), identity, capabilities)
+                        .map_err(|message| self.init_error(message))?;
                 Ok(PluginInstance::native(instance))
             }
         }
@@ -282,9 +279,10 @@ impl LoadedPlugin {
     fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
         let init_error = |message: String| self.init_error(message);
         let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
+        let capabilities = self.capabilities(&identity.pipeline)?;
         let mut store = wasmtime::Store::new(
             pre.instance_pre().engine(),
-            HostState::new(identity, limiter, self.capabilities()),
+            HostState::new(identity, limiter, capabilities),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
@@ -309,17 +307,18 @@ impl LoadedPlugin {
         ))
     }
 
-    /// The capabilities of a new instance, limited by the plugin's grants;
-    /// wasm and native instances get the same.
-    fn capabilities(&self) -> Capabilities {
+    /// The capabilities of a new instance of `pipeline`, limited by the
+    /// plugin's grants (kv over the pipeline's own Redis connection); wasm
+    /// and native instances get the same.
+    fn capabilities(&self, pipeline: &str) -> Result<Capabilities, LoadError> {
         let host_call_timeout = std::time::Duration::from_millis(self.limits.host_call_timeout_ms);
-        Capabilities {
-            kv: KvCapability::new(
-                self.kv_grants.clone(),
-                self.backends.kv.clone(),
-                host_call_timeout,
-                self.denied.clone(),
-            ),
+        let kv = self
+            .backends
+            .kv
+            .for_pipeline(pipeline)
+            .map_err(|error| self.init_error(format!("redis.url: {error}")))?;
+        Ok(Capabilities {
+            kv: KvCapability::new(self.kv_grants.clone(), kv, host_call_timeout, self.denied.clone()),
             sql: SqlCapability::new(
                 self.table_grants.clone(),
                 self.backends.sql.clone(),
@@ -332,7 +331,7 @@ impl LoadedPlugin {
                 host_call_timeout,
                 self.denied.clone(),
             ),
-        }
+        })
     }
 }
 
