@@ -37,17 +37,25 @@ use crate::contenders::fleethost_config::{
     BatchSettings, ConfigInputs, PipelineKind, PluginBuild, Scenario, config_toml,
 };
 
-/// live-location's batches in the latency runs: a batch leaves after at most
-/// 10 ms, so a fix does not wait for 999 others at low rates.
-pub const LATENCY_LIVE_BATCH: BatchSettings = BatchSettings {
-    max_events: 1000,
-    max_wait_ms: 10,
-};
-
-/// live-location's consumer asks the broker to answer a fetch after at most
-/// this many ms when it has less than `fetch.min.bytes` (librdkafka's
-/// default wait is 500 ms, which a broker may spend in full).
-pub const LATENCY_FETCH_WAIT_MS: u64 = 10;
+/// How the latency runs are set up (`--latency-*`).
+#[derive(Debug, Clone)]
+pub struct LatencyOptions {
+    /// The pipelines that run; live-location must be one of them.
+    pub pipelines: Scenario,
+    /// Offered rates, fixes per second.
+    pub rates: Vec<u64>,
+    /// Seconds measured at each rate.
+    pub seconds: u64,
+    /// `nice` of the pipelines besides live-location (which keeps 0).
+    pub others_nice: u8,
+    /// live-location's `batch.max_wait_ms`: a batch leaves after at most this
+    /// long, so a fix does not wait for 999 others at low rates (default 10).
+    pub live_batch_wait_ms: u64,
+    /// live-location's `fetch.wait.max.ms`: the broker answers a fetch after
+    /// at most this long when it has less than `fetch.min.bytes`
+    /// (librdkafka's default, 500, a broker may spend in full; default 10).
+    pub live_fetch_wait_ms: u64,
+}
 
 /// Fixes per second offered until every pipeline has joined its group and
 /// committed: the group joins take seconds, and a backlog built meanwhile
@@ -77,24 +85,15 @@ pub struct LatencyResult {
     pub max_ms: u64,
 }
 
-/// Runs all five pipelines and measures for `seconds` at each rate.
-/// Runs `scenario`'s pipelines (all five unless asked otherwise) and
-/// measures for `seconds` at each rate; `nice` is that of the pipelines
-/// besides live-location (which keeps 0).
-pub async fn run(
-    ctx: &BenchContext,
-    scenario: Scenario,
-    rates: &[u64],
-    seconds: u64,
-    nice: u8,
-) -> anyhow::Result<Vec<LatencyResult>> {
+/// Runs the chosen pipelines and measures at each rate.
+pub async fn run(ctx: &BenchContext, options: &LatencyOptions) -> anyhow::Result<Vec<LatencyResult>> {
     anyhow::ensure!(
-        scenario.pipelines().contains(&PipelineKind::Live),
+        options.pipelines.pipelines().contains(&PipelineKind::Live),
         "the latency runs need live-location among the pipelines"
     );
     let mut results = Vec::new();
-    for &rate in rates {
-        let result = at_rate(ctx, scenario, rate, seconds, nice)
+    for &rate in &options.rates {
+        let result = at_rate(ctx, options, rate)
             .await
             .with_context(|| format!("latency at {rate} events/s"))?;
         let committed: Vec<String> = result
@@ -116,13 +115,8 @@ pub async fn run(
     Ok(results)
 }
 
-async fn at_rate(
-    ctx: &BenchContext,
-    scenario: Scenario,
-    rate: u64,
-    seconds: u64,
-    nice: u8,
-) -> anyhow::Result<LatencyResult> {
+async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> anyhow::Result<LatencyResult> {
+    let (scenario, seconds, nice) = (options.pipelines, options.seconds, options.others_nice);
     let contender = format!("latency-{}-{rate}", scenario.name());
     let names = ctx.names(&contender, 1);
     let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
@@ -144,8 +138,11 @@ async fn at_rate(
         admin,
         names: &names,
         build: PluginBuild::Wasm(&ctx.plugin_dir),
-        live_batch: LATENCY_LIVE_BATCH,
-        live_consumer_properties: &[("fetch.wait.max.ms".to_string(), LATENCY_FETCH_WAIT_MS.to_string())],
+        live_batch: BatchSettings {
+            max_events: 1000,
+            max_wait_ms: options.live_batch_wait_ms,
+        },
+        live_consumer_properties: &[("fetch.wait.max.ms".to_string(), options.live_fetch_wait_ms.to_string())],
         others_nice: nice,
         consumer_properties: &ctx.consumer_properties,
     };

@@ -114,6 +114,12 @@ struct RunArgs {
     /// runs (fleethost's `pipelines[].nice`; 0 = all on equal terms).
     #[arg(long, default_value_t = 10)]
     latency_nice: u8,
+    /// live-location's `batch.max_wait_ms` in the latency runs.
+    #[arg(long, default_value_t = 10)]
+    latency_batch_wait_ms: u64,
+    /// live-location's `fetch.wait.max.ms` in the latency runs.
+    #[arg(long, default_value_t = 10)]
+    latency_fetch_wait_ms: u64,
     /// An extra librdkafka property for every fleethost consumer,
     /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
     #[arg(long = "consumer-property", value_parser = key_value)]
@@ -245,18 +251,19 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
         Vec::new()
     } else {
         step(&format!(
-            "latency at {:?} events/s, all five pipelines",
-            args.latency_rates
+            "latency at {:?} events/s, pipelines {}",
+            args.latency_rates,
+            args.latency_pipelines.name()
         ));
-        match latency::run(
-            &ctx,
-            args.latency_pipelines,
-            &args.latency_rates,
-            args.latency_seconds,
-            args.latency_nice,
-        )
-        .await
-        {
+        let options = latency::LatencyOptions {
+            pipelines: args.latency_pipelines,
+            rates: args.latency_rates.clone(),
+            seconds: args.latency_seconds,
+            others_nice: args.latency_nice,
+            live_batch_wait_ms: args.latency_batch_wait_ms,
+            live_fetch_wait_ms: args.latency_fetch_wait_ms,
+        };
+        match latency::run(&ctx, &options).await {
             Ok(results) => results,
             Err(error) => {
                 eprintln!("    failed: {error:#}");
