@@ -347,3 +347,47 @@ pub fn free_local_address() -> anyhow::Result<std::net::SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_pipelines_name_a_scenario_with_live_location() {
+        assert_eq!(latency_scenario("all5").map(Scenario::name), Ok("all5"));
+        assert_eq!(latency_scenario("live").map(Scenario::name), Ok("live"));
+        assert_eq!(latency_scenario("live+db").map(Scenario::name), Ok("live+db"));
+        let error = latency_scenario("db").unwrap_err();
+        assert!(
+            error.contains("\"db\"") && error.contains("all5, live+db or live"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn latency_options_default_to_the_documented_run() {
+        let cli = Cli::parse_from([
+            "fleethost-bench",
+            "run",
+            "--bootstrap",
+            "b",
+            "--fleethost-bin",
+            "f",
+            "--plugin-dir",
+            "p",
+        ]);
+        let Commands::Run(args) = cli.command else {
+            panic!("run");
+        };
+        assert_eq!(args.latency_pipelines.name(), "all5");
+        assert_eq!(args.latency_rates, vec![5000, 20000, 50000]);
+        assert_eq!(
+            (
+                args.latency_nice,
+                args.latency_batch_wait_ms,
+                args.latency_fetch_wait_ms
+            ),
+            (10, 10, 10)
+        );
+    }
+}
