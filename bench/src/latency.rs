@@ -69,7 +69,7 @@ pub struct LatencyResult {
     pub pipelines: String,
     /// Fixes per second offered.
     pub offered_per_s: u64,
-    /// `nice` of the four pipelines besides live-location.
+    /// `nice` of the pipelines besides live-location.
     pub others_nice: u8,
     /// Fixes per second the producer achieved.
     pub produced_per_s: f64,
