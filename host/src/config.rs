@@ -685,26 +685,18 @@ path = "live_location.wasm"
 
     #[test]
     fn nice_above_19_is_refused_and_defaults_to_0() {
+        let with_nice = |nice: &str| {
+            parse(&MINIMAL.replace(
+                "plugins = [\"live-location\"]",
+                &format!("plugins = [\"live-location\"]\nnice = {nice}"),
+            ))
+        };
         assert_eq!(parse(MINIMAL).unwrap().pipelines[0].nice, 0);
-        let niced = MINIMAL.replace(
-            "plugins = [\"live-location\"]",
-            "plugins = [\"live-location\"]\nnice = 10",
-        );
-        assert_eq!(parse(&niced).unwrap().pipelines[0].nice, 10);
-        let error = parse(&MINIMAL.replace(
-            "plugins = [\"live-location\"]",
-            "plugins = [\"live-location\"]\nnice = 20",
-        ))
-        .unwrap_err()
-        .to_string();
+        assert_eq!(with_nice("10").unwrap().pipelines[0].nice, 10);
+        let error = with_nice("20").unwrap_err().to_string();
         assert!(error.contains("pipelines[0].nice"), "{error}");
         assert!(error.contains("between 0 and 19"), "{error}");
-        let negative = parse(&MINIMAL.replace(
-            "plugins = [\"live-location\"]",
-            "plugins = [\"live-location\"]\nnice = -5",
-        ))
-        .unwrap_err()
-        .to_string();
+        let negative = with_nice("-5").unwrap_err().to_string();
         assert!(negative.contains("nice"), "{negative}");
     }
 
