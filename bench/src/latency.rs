@@ -23,11 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use fleethost::simulate::trip_model::{DriverModel, TripRules};
-use fleethost::simulate::{CITY, messages};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
@@ -36,6 +33,7 @@ use crate::contenders::BenchContext;
 use crate::contenders::fleethost_config::{
     BatchSettings, ConfigInputs, PipelineKind, PluginBuild, Scenario, config_toml,
 };
+use crate::offered_load::{OfferedLoad, now_ms};
 
 /// How the latency runs are set up (`--latency-*`).
 #[derive(Debug, Clone)]
@@ -217,19 +215,12 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
         })
     };
 
-    let producer: FutureProducer = fleethost::kafka::client_config::producer(&kafka)
-        .set("linger.ms", "1")
-        .create()?;
-    let drivers = ctx.dataset.spec.drivers.max(1);
-    let mut fleet: Vec<DriverModel> = (0..drivers)
-        .map(|index| DriverModel::new(index, 7, now_ms(), CITY, TripRules::default()))
-        .collect();
+    let mut load = OfferedLoad::new(&kafka, ctx.dataset.spec.drivers, &fixes_topic, Some(&orders_topic))?;
     let result = async {
         // Warm up at a trickle until every pipeline has joined its group and
         // committed (so that the measurement does not start with the backlog
         // of the group joins), then offer the rate: 3 s to settle, then measure.
         let started = Instant::now();
-        let mut produced = 0u64;
         let mut phase = (Instant::now(), 0u64, WARM_UP_RATE);
         let mut at_rate_since: Option<Instant> = None;
         let mut last_check = Instant::now();
@@ -243,22 +234,8 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
             }
             let (phase_start, produced_before, phase_rate) = phase;
             let due = produced_before + (phase_start.elapsed().as_secs_f64() * phase_rate as f64) as u64;
-            while produced < due {
-                let driver = (produced % drivers as u64) as usize;
-                let model = &mut fleet[driver];
-                let step = model.fix_at(now_ms());
-                let payload = messages::fix_json(model.driver_id(), &step.fix, &CITY, true);
-                let record = FutureRecord::to(&fixes_topic).key(model.driver_id()).payload(&payload);
-                if producer.send_result(record).is_err() {
-                    break; // queue full: the broker is behind; try next tick
-                }
-                if let Some(event) = &step.order_event {
-                    let order = messages::order_json(model.driver_id(), event);
-                    let _ =
-                        producer.send_result(FutureRecord::to(&orders_topic).key(model.driver_id()).payload(&order));
-                }
-                produced += 1;
-            }
+            load.produce_until(due);
+            let produced = load.produced();
             if at_rate_since.is_none() && last_check.elapsed() >= Duration::from_millis(500) {
                 last_check = Instant::now();
                 if received.load(Ordering::Relaxed) > 0 && committed_now()?.iter().all(|committed| *committed > 0) {
@@ -293,7 +270,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     .await;
     tokio::task::block_in_place(|| crate::watched_process::stop(&mut child));
     listener.abort();
-    let _ = producer.flush(Duration::from_secs(5));
+    load.flush(Duration::from_secs(5));
     crate::contenders::sinks::delete_keys(&ctx.redis, &names.key_prefix).await?;
     let (produced_per_s, committed_per_s) = result?;
     let histogram = histogram.lock().await;
@@ -310,10 +287,4 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
         p999_ms: histogram.value_at_quantile(0.999),
         max_ms: histogram.max(),
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

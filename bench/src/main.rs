@@ -5,12 +5,14 @@
 //! broker, and passes the paths. See BENCHMARKS.md for what each contender
 //! is and the latest results.
 
+mod broker_latency;
 mod committed;
 mod contenders;
 mod dataset;
 mod environment;
 mod latency;
 mod measurement;
+mod offered_load;
 mod process_stats;
 mod raw_consume;
 mod report;
@@ -263,14 +265,21 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             live_batch_wait_ms: args.latency_batch_wait_ms,
             live_fetch_wait_ms: args.latency_fetch_wait_ms,
         };
-        match latency::run(&ctx, &options).await {
-            Ok(results) => results,
-            Err(error) => {
-                eprintln!("    failed: {error:#}");
-                errors.push(format!("{error:#}"));
-                Vec::new()
+        let mut results = Vec::new();
+        // The broker's own floor first, then fleethost's pipelines.
+        for run in [
+            broker_latency::run(&ctx, &options).await,
+            latency::run(&ctx, &options).await,
+        ] {
+            match run {
+                Ok(rows) => results.extend(rows),
+                Err(error) => {
+                    eprintln!("    failed: {error:#}");
+                    errors.push(format!("{error:#}"));
+                }
             }
         }
+        results
     };
     let mut names: Vec<String> = Vec::new();
     for m in &measurements {
