@@ -53,6 +53,9 @@ pub struct LatencyOptions {
     /// at most this long when it has less than `fetch.min.bytes`
     /// (librdkafka's default, 500, a broker may spend in full; default 10).
     pub live_fetch_wait_ms: u64,
+    /// `batch.max_wait_ms` of the other pipelines (default: the example
+    /// config's 1000): shorter waits spread their work into smaller bursts.
+    pub others_batch_wait_ms: Option<u64>,
 }
 
 /// Fixes per second offered until every pipeline has joined its group and
@@ -142,6 +145,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
         },
         live_consumer_properties: &[("fetch.wait.max.ms".to_string(), options.live_fetch_wait_ms.to_string())],
         others_nice: nice,
+        others_batch_wait_ms: options.others_batch_wait_ms,
         consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));

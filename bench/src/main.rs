@@ -122,6 +122,10 @@ struct RunArgs {
     /// live-location's `fetch.wait.max.ms` in the latency runs.
     #[arg(long, default_value_t = 10)]
     latency_fetch_wait_ms: u64,
+    /// `batch.max_wait_ms` of the other pipelines in the latency runs
+    /// (default: the example config's 1000).
+    #[arg(long)]
+    latency_others_batch_wait_ms: Option<u64>,
     /// An extra librdkafka property for every fleethost consumer,
     /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
     #[arg(long = "consumer-property", value_parser = key_value)]
@@ -264,6 +268,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             others_nice: args.latency_nice,
             live_batch_wait_ms: args.latency_batch_wait_ms,
             live_fetch_wait_ms: args.latency_fetch_wait_ms,
+            others_batch_wait_ms: args.latency_others_batch_wait_ms,
         };
         let mut results = Vec::new();
         // The broker's own floor first, then fleethost's pipelines.
@@ -398,5 +403,6 @@ mod tests {
             ),
             (10, 10, 10)
         );
+        assert_eq!(args.latency_others_batch_wait_ms, None, "the example config's waits");
     }
 }

@@ -134,6 +134,9 @@ pub struct ConfigInputs<'a> {
     /// `nice` of every pipeline but live-location (the latency runs yield
     /// the cores to live positions: `--latency-nice`); 0 in the throughput runs.
     pub others_nice: u8,
+    /// `batch.max_wait_ms` of every pipeline but live-location instead of the
+    /// example config's 1000 (`--latency-others-batch-wait-ms`).
+    pub others_batch_wait_ms: Option<u64>,
     /// librdkafka properties of every pipeline's consumer, after the
     /// benchmark's tuned ones (`--consumer-property`).
     pub consumer_properties: &'a [(String, String)],
@@ -165,11 +168,11 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
             // The example config's history batches: fewer, larger INSERTs.
             PipelineKind::History => BatchSettings {
                 max_events: 5000,
-                max_wait_ms: 1000,
+                max_wait_ms: inputs.others_batch_wait_ms.unwrap_or(1000),
             },
             _ => BatchSettings {
                 max_events: 1000,
-                max_wait_ms: 1000,
+                max_wait_ms: inputs.others_batch_wait_ms.unwrap_or(1000),
             },
         };
         let own_properties = match kind {
@@ -272,6 +275,7 @@ mod tests {
                 },
                 live_consumer_properties: &[("fetch.wait.max.ms".into(), "10".into())],
                 others_nice: 10,
+                others_batch_wait_ms: Some(200),
                 consumer_properties: &[("queued.max.messages.kbytes".into(), "16384".into())],
             };
             let text = config_toml(scenario, &inputs);
@@ -287,6 +291,7 @@ mod tests {
             }
             for other in config.pipelines.iter().filter(|p| p.name != "live-location") {
                 assert_eq!(other.nice, 10, "{} yields to live positions", other.name);
+                assert_eq!(other.batch.max_wait_ms, 200, "{}", other.name);
             }
         }
     }

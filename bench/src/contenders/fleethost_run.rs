@@ -47,6 +47,7 @@ pub async fn run(
         live_batch: THROUGHPUT_LIVE_BATCH,
         live_consumer_properties: &[],
         others_nice: 0,
+        others_batch_wait_ms: None,
         consumer_properties: &ctx.consumer_properties,
     };
     let config_path = ctx.out_dir.join("configs").join(format!("{}.toml", names.stem));
