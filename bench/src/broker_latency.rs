@@ -14,7 +14,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::contenders::BenchContext;
-use crate::latency::{LatencyOptions, LatencyResult};
+use crate::latency::{LatencyOptions, LatencyResult, new_histogram};
 use crate::offered_load::{OfferedLoad, now_ms};
 
 /// Name of the rows in the results.
@@ -27,10 +27,7 @@ pub async fn run(ctx: &BenchContext, options: &LatencyOptions) -> anyhow::Result
         let result = at_rate(ctx, options, rate)
             .await
             .with_context(|| format!("the broker's latency at {rate} events/s"))?;
-        eprintln!(
-            "    latency at {rate}/s ({NAME}): p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples)",
-            result.p50_ms, result.p99_ms, result.p999_ms, result.samples
-        );
+        eprintln!("    {}", result.summary());
         results.push(result);
     }
     Ok(results)
@@ -43,16 +40,11 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     fleethost::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&topic), partitions).await?;
 
     // Assigned, not subscribed: no group join, reading from the end at once.
-    let mut config = rdkafka::ClientConfig::new();
-    config
-        .set("bootstrap.servers", &ctx.bootstrap)
-        .set("group.id", format!("fhb-{}-broker-latency", ctx.run_id))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", options.live_fetch_wait_ms.to_string());
-    for (key, value) in fleethost::kafka::client_config::CONSUMER_DEFAULTS {
-        config.set(key, value);
-    }
-    let consumer: BaseConsumer = config.create().context("creating the consumer")?;
+    let consumer: BaseConsumer =
+        crate::raw_consume::consumer_config(&ctx.bootstrap, &format!("fhb-{}-broker-latency", ctx.run_id))
+            .set("fetch.wait.max.ms", options.live_fetch_wait_ms.to_string())
+            .create()
+            .context("creating the consumer")?;
     let mut assignment = TopicPartitionList::new();
     for partition in 0..partitions {
         assignment.add_partition_offset(&topic, partition, Offset::End)?;
@@ -64,7 +56,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     let reader = {
         let (measuring, stop) = (measuring.clone(), stop.clone());
         std::thread::spawn(move || -> anyhow::Result<Histogram<u64>> {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000, 3)?;
+            let mut histogram = new_histogram()?;
             while !stop.load(Ordering::Relaxed) {
                 let Some(message) = consumer.poll(Duration::from_millis(100)) else {
                     continue;
@@ -106,18 +98,14 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     let histogram = tokio::task::spawn_blocking(move || reader.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;
-    anyhow::ensure!(!histogram.is_empty(), "the consumer received nothing while measuring");
-    Ok(LatencyResult {
-        pipelines: NAME.to_string(),
-        offered_per_s: rate,
-        others_nice: 0,
+    // Every message received while measuring is one sample.
+    let received_per_s = histogram.len() as f64 / options.seconds as f64;
+    LatencyResult::from_samples(
+        NAME,
+        rate,
+        0,
         produced_per_s,
-        samples: histogram.len(),
-        // Every message received while measuring is one sample.
-        committed_per_s: vec![(NAME.to_string(), histogram.len() as f64 / options.seconds as f64)],
-        p50_ms: histogram.value_at_quantile(0.5),
-        p99_ms: histogram.value_at_quantile(0.99),
-        p999_ms: histogram.value_at_quantile(0.999),
-        max_ms: histogram.max(),
-    })
+        vec![(NAME.to_string(), received_per_s)],
+        &histogram,
+    )
 }

@@ -35,27 +35,45 @@ use crate::contenders::fleethost_config::{
 };
 use crate::offered_load::{OfferedLoad, now_ms};
 
-/// How the latency runs are set up (`--latency-*`).
-#[derive(Debug, Clone)]
+/// How the latency runs are set up: the `--latency-*` flags of
+/// `fleethost-bench run`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct LatencyOptions {
-    /// The pipelines that run; live-location must be one of them.
+    /// The pipelines of the latency runs: `all5` (the figure),
+    /// `live+db` or `live` (live-location alone); live-location must be one.
+    #[arg(long = "latency-pipelines", default_value = "all5", value_parser = latency_scenario)]
     pub pipelines: Scenario,
-    /// Offered rates, fixes per second.
+    /// Offered rates of the latency runs, events/s, comma-separated.
+    #[arg(long = "latency-rates", value_delimiter = ',', default_value = "5000,20000,50000")]
     pub rates: Vec<u64>,
-    /// Seconds measured at each rate.
+    /// Seconds measured at each latency rate.
+    #[arg(long = "latency-seconds", default_value_t = 20)]
     pub seconds: u64,
-    /// `nice` of the pipelines besides live-location (which keeps 0).
+    /// `nice` of the pipelines besides live-location, which keeps 0
+    /// (fleethost's `pipelines[].nice`; 0 = all on equal terms).
+    #[arg(long = "latency-nice", default_value_t = 10)]
     pub others_nice: u8,
     /// live-location's `batch.max_wait_ms`: a batch leaves after at most this
-    /// long, so a fix does not wait for 999 others at low rates (default 10).
+    /// long, so a fix does not wait for 999 others at low rates.
+    #[arg(long = "latency-batch-wait-ms", default_value_t = 10)]
     pub live_batch_wait_ms: u64,
     /// live-location's `fetch.wait.max.ms`: the broker answers a fetch after
     /// at most this long when it has less than `fetch.min.bytes`
-    /// (librdkafka's default, 500, a broker may spend in full; default 10).
+    /// (librdkafka's default, 500, a broker may spend in full).
+    #[arg(long = "latency-fetch-wait-ms", default_value_t = 10)]
     pub live_fetch_wait_ms: u64,
     /// `batch.max_wait_ms` of the other pipelines (default: the example
     /// config's 1000): shorter waits spread their work into smaller bursts.
+    #[arg(long = "latency-others-batch-wait-ms")]
     pub others_batch_wait_ms: Option<u64>,
+}
+
+/// `--latency-pipelines`: the scenarios that include live-location.
+pub fn latency_scenario(text: &str) -> Result<Scenario, String> {
+    [Scenario::AllFive, Scenario::LiveAndHistory, Scenario::Live]
+        .into_iter()
+        .find(|scenario| scenario.name() == text)
+        .ok_or_else(|| format!("{text:?}: expected all5, live+db or live"))
 }
 
 /// Fixes per second offered until every pipeline has joined its group and
@@ -86,6 +104,60 @@ pub struct LatencyResult {
     pub max_ms: u64,
 }
 
+impl LatencyResult {
+    /// The figures of one rate from its samples (`histogram`, ms); refused
+    /// when nothing was measured.
+    pub fn from_samples(
+        pipelines: &str,
+        offered_per_s: u64,
+        others_nice: u8,
+        produced_per_s: f64,
+        committed_per_s: Vec<(String, f64)>,
+        histogram: &Histogram<u64>,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !histogram.is_empty(),
+            "nothing was received while measuring at {offered_per_s}/s ({pipelines})"
+        );
+        Ok(Self {
+            pipelines: pipelines.to_string(),
+            offered_per_s,
+            others_nice,
+            produced_per_s,
+            samples: histogram.len(),
+            committed_per_s,
+            p50_ms: histogram.value_at_quantile(0.5),
+            p99_ms: histogram.value_at_quantile(0.99),
+            p999_ms: histogram.value_at_quantile(0.999),
+            max_ms: histogram.max(),
+        })
+    }
+
+    /// The progress line of this rate.
+    pub fn summary(&self) -> String {
+        let committed: Vec<String> = self
+            .committed_per_s
+            .iter()
+            .map(|(pipeline, per_s)| format!("{pipeline} {per_s:.0}/s"))
+            .collect();
+        format!(
+            "latency at {}/s ({}): p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples); committed: {}",
+            self.offered_per_s,
+            self.pipelines,
+            self.p50_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.samples,
+            committed.join(", ")
+        )
+    }
+}
+
+/// An empty histogram of latencies in ms: 1 ms to 10 minutes, 3 digits.
+pub fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 600_000, 3)?)
+}
+
 /// Runs the chosen pipelines and measures at each rate.
 pub async fn run(ctx: &BenchContext, options: &LatencyOptions) -> anyhow::Result<Vec<LatencyResult>> {
     anyhow::ensure!(
@@ -97,20 +169,7 @@ pub async fn run(ctx: &BenchContext, options: &LatencyOptions) -> anyhow::Result
         let result = at_rate(ctx, options, rate)
             .await
             .with_context(|| format!("latency at {rate} events/s"))?;
-        let committed: Vec<String> = result
-            .committed_per_s
-            .iter()
-            .map(|(pipeline, per_s)| format!("{pipeline} {per_s:.0}/s"))
-            .collect();
-        eprintln!(
-            "    latency at {rate}/s ({}): p50 {} ms, p99 {} ms, p99.9 {} ms ({} samples); committed: {}",
-            result.pipelines,
-            result.p50_ms,
-            result.p99_ms,
-            result.p999_ms,
-            result.samples,
-            committed.join(", ")
-        );
+        eprintln!("    {}", result.summary());
         results.push(result);
     }
     Ok(results)
@@ -152,7 +211,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     std::fs::write(&config_path, config_toml(scenario, &inputs))?;
 
     // Listen before anything is produced.
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000, 3)?));
+    let histogram = Arc::new(Mutex::new(new_histogram()?));
     let measuring = Arc::new(AtomicBool::new(false));
     let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut pubsub = ctx.redis.get_async_pubsub().await.context("subscribing to Redis")?;
@@ -278,17 +337,5 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     crate::contenders::sinks::delete_keys(&ctx.redis, &names.key_prefix).await?;
     let (produced_per_s, committed_per_s) = result?;
     let histogram = histogram.lock().await;
-    anyhow::ensure!(!histogram.is_empty(), "no position was published while measuring");
-    Ok(LatencyResult {
-        pipelines: scenario.name().to_string(),
-        offered_per_s: rate,
-        others_nice: nice,
-        produced_per_s,
-        samples: histogram.len(),
-        committed_per_s,
-        p50_ms: histogram.value_at_quantile(0.5),
-        p99_ms: histogram.value_at_quantile(0.99),
-        p999_ms: histogram.value_at_quantile(0.999),
-        max_ms: histogram.max(),
-    })
+    LatencyResult::from_samples(scenario.name(), rate, nice, produced_per_s, committed_per_s, &histogram)
 }

@@ -25,7 +25,6 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use contenders::fleethost_config::Scenario;
 use contenders::{BenchContext, Contender};
 use dataset::DatasetSpec;
 use measurement::Summary;
@@ -99,33 +98,12 @@ struct RunArgs {
     /// Contenders to run, comma-separated (default: all); names as in the results.
     #[arg(long, value_delimiter = ',')]
     contenders: Vec<String>,
-    /// Offered rates of the latency runs, events/s, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "5000,20000,50000")]
-    latency_rates: Vec<u64>,
     /// Skip the latency runs.
     #[arg(long)]
     no_latency: bool,
-    /// Seconds measured at each latency rate.
-    #[arg(long, default_value_t = 20)]
-    latency_seconds: u64,
-    /// The pipelines of the latency runs: `all5` (the figure),
-    /// `live+db` or `live` (live-location alone: the floor).
-    #[arg(long, default_value = "all5", value_parser = latency_scenario)]
-    latency_pipelines: Scenario,
-    /// `nice` of the pipelines besides live-location in the latency
-    /// runs (fleethost's `pipelines[].nice`; 0 = all on equal terms).
-    #[arg(long, default_value_t = 10)]
-    latency_nice: u8,
-    /// live-location's `batch.max_wait_ms` in the latency runs.
-    #[arg(long, default_value_t = 10)]
-    latency_batch_wait_ms: u64,
-    /// live-location's `fetch.wait.max.ms` in the latency runs.
-    #[arg(long, default_value_t = 10)]
-    latency_fetch_wait_ms: u64,
-    /// `batch.max_wait_ms` of the other pipelines in the latency runs
-    /// (default: the example config's 1000).
-    #[arg(long)]
-    latency_others_batch_wait_ms: Option<u64>,
+    /// How the latency runs are set up (`--latency-*`).
+    #[command(flatten)]
+    latency: latency::LatencyOptions,
     /// An extra librdkafka property for every fleethost consumer,
     /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
     #[arg(long = "consumer-property", value_parser = key_value)]
@@ -253,28 +231,20 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let latency = if args.no_latency || args.latency_rates.is_empty() {
+    let latency = if args.no_latency || args.latency.rates.is_empty() {
         Vec::new()
     } else {
         step(&format!(
             "latency at {:?} events/s, pipelines {}",
-            args.latency_rates,
-            args.latency_pipelines.name()
+            args.latency.rates,
+            args.latency.pipelines.name()
         ));
-        let options = latency::LatencyOptions {
-            pipelines: args.latency_pipelines,
-            rates: args.latency_rates.clone(),
-            seconds: args.latency_seconds,
-            others_nice: args.latency_nice,
-            live_batch_wait_ms: args.latency_batch_wait_ms,
-            live_fetch_wait_ms: args.latency_fetch_wait_ms,
-            others_batch_wait_ms: args.latency_others_batch_wait_ms,
-        };
+        let options = &args.latency;
         let mut results = Vec::new();
         // The broker's own floor first, then fleethost's pipelines.
         for run in [
-            broker_latency::run(&ctx, &options).await,
-            latency::run(&ctx, &options).await,
+            broker_latency::run(&ctx, options).await,
+            latency::run(&ctx, options).await,
         ] {
             match run {
                 Ok(rows) => results.extend(rows),
@@ -344,14 +314,6 @@ fn key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?}: expected KEY=VALUE"))
 }
 
-/// `--latency-pipelines`: the scenarios that include live-location.
-fn latency_scenario(text: &str) -> Result<Scenario, String> {
-    [Scenario::AllFive, Scenario::LiveAndHistory, Scenario::Live]
-        .into_iter()
-        .find(|scenario| scenario.name() == text)
-        .ok_or_else(|| format!("{text:?}: expected all5, live+db or live"))
-}
-
 fn step(message: &str) {
     eprintln!("==> {message}");
 }
@@ -365,6 +327,8 @@ pub fn free_local_address() -> anyhow::Result<std::net::SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contenders::fleethost_config::Scenario;
+    use crate::latency::latency_scenario;
 
     #[test]
     fn latency_pipelines_name_a_scenario_with_live_location() {
@@ -393,16 +357,17 @@ mod tests {
         let Commands::Run(args) = cli.command else {
             panic!("run");
         };
-        assert_eq!(args.latency_pipelines.name(), "all5");
-        assert_eq!(args.latency_rates, vec![5000, 20000, 50000]);
+        let latency = args.latency;
+        assert_eq!(latency.pipelines.name(), "all5");
+        assert_eq!(latency.rates, vec![5000, 20000, 50000]);
         assert_eq!(
             (
-                args.latency_nice,
-                args.latency_batch_wait_ms,
-                args.latency_fetch_wait_ms
+                latency.others_nice,
+                latency.live_batch_wait_ms,
+                latency.live_fetch_wait_ms
             ),
             (10, 10, 10)
         );
-        assert_eq!(args.latency_others_batch_wait_ms, None, "the example config's waits");
+        assert_eq!(latency.others_batch_wait_ms, None, "the example config's waits");
     }
 }

@@ -22,17 +22,10 @@ use crate::process_stats;
 /// the same client settings.
 pub const TUNED_CONSUMER_PROPERTIES: [(&str, &str); 1] = [("session.timeout.ms", "6000")];
 
-/// What the raw consumer reports.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RawConsumeReport {
-    pub count: u64,
-    pub seconds: f64,
-    pub cpu_seconds: f64,
-    pub peak_rss_bytes: u64,
-}
-
-/// Counts `expect` messages of `topic` as group `group`, then prints the report.
-pub fn run(bootstrap: &str, topic: &str, group: &str, expect: u64) -> anyhow::Result<()> {
+/// A plain consumer of `group` with fleethost's consumer defaults and the
+/// tuned settings, reading from the earliest offset, committing nothing:
+/// the raw consumer's, and the broker latency floor's.
+pub fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", bootstrap)
@@ -45,7 +38,23 @@ pub fn run(bootstrap: &str, topic: &str, group: &str, expect: u64) -> anyhow::Re
     {
         config.set(key, value);
     }
-    let consumer: BaseConsumer = config.create().context("creating the consumer")?;
+    config
+}
+
+/// What the raw consumer reports.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawConsumeReport {
+    pub count: u64,
+    pub seconds: f64,
+    pub cpu_seconds: f64,
+    pub peak_rss_bytes: u64,
+}
+
+/// Counts `expect` messages of `topic` as group `group`, then prints the report.
+pub fn run(bootstrap: &str, topic: &str, group: &str, expect: u64) -> anyhow::Result<()> {
+    let consumer: BaseConsumer = consumer_config(bootstrap, group)
+        .create()
+        .context("creating the consumer")?;
     consumer.subscribe(&[topic]).context("subscribing")?;
     let mut count = 0u64;
     let mut started: Option<(Instant, f64)> = None;

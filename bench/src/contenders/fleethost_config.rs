@@ -161,6 +161,7 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
          [admin]\nlisten = \"{}\"\n\n",
         inputs.bootstrap, inputs.redis_url, inputs.database_url, inputs.admin
     );
+    let others_wait_ms = inputs.others_batch_wait_ms.unwrap_or(1000);
     for &kind in scenario.pipelines() {
         let (plugin, _) = kind.plugin();
         let batch = match kind {
@@ -168,11 +169,11 @@ pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
             // The example config's history batches: fewer, larger INSERTs.
             PipelineKind::History => BatchSettings {
                 max_events: 5000,
-                max_wait_ms: inputs.others_batch_wait_ms.unwrap_or(1000),
+                max_wait_ms: others_wait_ms,
             },
             _ => BatchSettings {
                 max_events: 1000,
-                max_wait_ms: inputs.others_batch_wait_ms.unwrap_or(1000),
+                max_wait_ms: others_wait_ms,
             },
         };
         let own_properties = match kind {

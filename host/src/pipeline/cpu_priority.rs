@@ -76,16 +76,15 @@ fn set_current_thread_nice(_nice: u8) -> std::io::Result<()> {
     ))
 }
 
-/// The nice value of the calling thread.
-#[cfg(target_os = "linux")]
-pub fn current_thread_nice() -> i32 {
-    // SAFETY: as above. getpriority returns the nice value itself (-20..19).
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    /// The nice value of the calling thread.
+    fn current_thread_nice() -> i32 {
+        // SAFETY: as above. getpriority returns the nice value itself (-20..19).
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
 
     #[tokio::test]
     async fn nice_zero_is_the_callers_runtime() {
