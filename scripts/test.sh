@@ -32,7 +32,7 @@ step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost --exclude fleethost-bench -- -D warnings)
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
-    (cd "$REPO" && cargo test -p fleethost-plugin-sdk -p live-location -p db-writer -p eta -p fare -p geofence)
+    (cd "$REPO" && cargo test -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
 fi
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
 (cd "$REPO" && cargo test -p fleethost "$@" -- --nocapture)

@@ -601,17 +601,33 @@ fn assert_notices(actual: &[Notice], expected: &BTreeMap<String, Vec<Notice>>) {
     }
 }
 
-/// The plugin's hash of every driver, as stored in Redis.
+/// The values the plugin keeps for every driver, as stored in Redis: its
+/// hash holds exactly two records, `trip` and `geofence`.
 fn driver_hashes(prefix: &str) -> BTreeMap<String, HashMap<String, String>> {
     let mut connection = redis();
     [CROSSER, JITTER, COURIER]
         .into_iter()
         .map(|driver| {
-            let hash: HashMap<String, String> = redis::cmd("HGETALL")
+            let hash: BTreeMap<String, String> = redis::cmd("HGETALL")
                 .arg(format!("{prefix}geofence:{driver}"))
                 .query(&mut connection)
                 .expect("hgetall");
-            (driver.to_string(), hash)
+            let records: Vec<&str> = hash.keys().map(String::as_str).collect();
+            let expected: &[&str] = if driver == COURIER {
+                &["geofence", "trip"]
+            } else {
+                &["geofence"]
+            };
+            assert_eq!(records, expected, "{driver}: {hash:?}");
+            let values = hash
+                .values()
+                .flat_map(|record| {
+                    fleethost_record::decode(record)
+                        .map(|(name, value)| (name.to_string(), value))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (driver.to_string(), values)
         })
         .collect()
 }

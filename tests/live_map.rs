@@ -86,18 +86,16 @@ fn api_map_lists_drivers_etas_and_notifications() {
             ],
         )
         .expect("HSET eta");
-    // The eta plugin's own trip state: the target, and not an ETA itself.
+    // The eta plugin's own trip state, its `trip` record: the target, and not an ETA itself.
+    let trip = fleethost_record::encode([
+        ("trip_order_id", "o-1"),
+        ("trip_pickup_lat", "12.99"),
+        ("trip_pickup_lng", "77.61"),
+        ("trip_dropoff_lat", "13.01"),
+        ("trip_dropoff_lng", "77.62"),
+    ]);
     let _: () = redis
-        .hset_multiple(
-            format!("{prefix}eta:trip:d1"),
-            &[
-                ("trip_order_id", "o-1"),
-                ("trip_pickup_lat", "12.99"),
-                ("trip_pickup_lng", "77.61"),
-                ("trip_dropoff_lat", "13.01"),
-                ("trip_dropoff_lng", "77.62"),
-            ],
-        )
+        .hset(format!("{prefix}eta:trip:d1"), "trip", trip)
         .expect("HSET trip");
 
     let tracker = Tracker::start(&prefix);
@@ -222,6 +220,7 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
             ],
         )
         .expect("HSET eta");
+    // A trip as earlier eta versions stored it, one field per value.
     let _: () = redis
         .hset_multiple(
             format!("{prefix}eta:trip:m3"),

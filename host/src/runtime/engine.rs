@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, ProfilingStrategy};
 
 use super::bindings::{v0_1, v0_2};
 use super::host_state::HostState;
@@ -12,6 +12,24 @@ use super::host_state::HostState;
 /// How often the epoch advances. A call's deadline is a number of ticks, so a
 /// runaway plugin overshoots its time limit by at most one tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The environment variable that makes plugin code visible to `perf`:
+/// `perfmap` writes `/tmp/perf-PID.map` (function names of every compiled
+/// plugin), so that `perf record`/`perf report` of the host name the
+/// plugin's functions instead of bare addresses. Unset or empty: no profiling
+/// agent (the default, it costs nothing).
+pub const PROFILER_ENV: &str = "FLEETHOST_WASM_PROFILER";
+
+/// The profiling strategy `value` of [`PROFILER_ENV`] asks for.
+pub fn profiling_strategy(value: Option<&str>) -> Result<ProfilingStrategy, String> {
+    match value.map(str::trim) {
+        None | Some("") | Some("none") => Ok(ProfilingStrategy::None),
+        Some("perfmap") => Ok(ProfilingStrategy::PerfMap),
+        Some(other) => Err(format!(
+            "{PROFILER_ENV}={other:?} is not a profiler: use `perfmap` (or leave it unset)"
+        )),
+    }
+}
 
 /// The engine and linker shared by every plugin of the process.
 ///
@@ -31,6 +49,8 @@ impl PluginRuntime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        let profiler = std::env::var(PROFILER_ENV).ok();
+        config.profiler(profiling_strategy(profiler.as_deref()).map_err(wasmtime::Error::msg)?);
         // Only the WebAssembly features Rust plugins for wasm32-wasip2 use
         // (MVP, bulk memory, reference types, multi-value, SIMD): every other
         // proposal is attack surface without a user. GC, threads, exceptions,
@@ -84,5 +104,22 @@ impl PluginRuntime {
     /// The linker that provides the host's imports.
     pub fn linker(&self) -> &Linker<HostState> {
         &self.linker
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profiler_is_off_unless_asked_for() {
+        assert!(matches!(profiling_strategy(None), Ok(ProfilingStrategy::None)));
+        assert!(matches!(profiling_strategy(Some("")), Ok(ProfilingStrategy::None)));
+        assert!(matches!(
+            profiling_strategy(Some("perfmap")),
+            Ok(ProfilingStrategy::PerfMap)
+        ));
+        let error = profiling_strategy(Some("vtune")).map(|_| ()).expect_err("refused");
+        assert!(error.contains("FLEETHOST_WASM_PROFILER=\"vtune\""), "{error}");
     }
 }

@@ -119,9 +119,15 @@ impl MapReader {
 }
 
 /// The point `eta`'s driver is heading for, from its trip state (the eta
-/// plugin's `trip_*` fields), when that trip is `eta`'s order.
-fn target(eta: &MapEta, trip: &HashMap<String, String>) -> Option<(f64, f64)> {
-    if trip.get("trip_order_id")?.trim() != eta.order_id {
+/// plugin's `trip` record, or the `trip_*` fields of earlier plugin
+/// versions), when that trip is `eta`'s order.
+fn target(eta: &MapEta, hash: &HashMap<String, String>) -> Option<(f64, f64)> {
+    let record: HashMap<&str, String> = hash
+        .get("trip")
+        .map(|record| fleethost_record::decode(record).collect())
+        .unwrap_or_default();
+    let get = |name: &str| record.get(name).or_else(|| hash.get(name)).map(String::as_str);
+    if get("trip_order_id")?.trim() != eta.order_id {
         return None;
     }
     let (lat, lng) = if eta.phase == "to_pickup" {
@@ -129,10 +135,7 @@ fn target(eta: &MapEta, trip: &HashMap<String, String>) -> Option<(f64, f64)> {
     } else {
         ("trip_dropoff_lat", "trip_dropoff_lng")
     };
-    Some((
-        number(trip.get(lat).map(String::as_str))?,
-        number(trip.get(lng).map(String::as_str))?,
-    ))
+    Some((number(get(lat))?, number(get(lng))?))
 }
 
 /// An ETA from its hash; `None` when the hash lacks the order or driver.
@@ -189,5 +192,16 @@ mod tests {
         eta.order_id = "o2".into();
         assert_eq!(target(&eta, &trip), None, "the trip is another order's");
         assert_eq!(eta_from_fields(&fields(&[("order_id", "o1")])), None);
+        // The eta plugin's trip record; it wins over stale one-per-value fields.
+        let record = fleethost_record::encode([
+            ("trip_order_id", "o2"),
+            ("trip_pickup_lat", "5"),
+            ("trip_pickup_lng", "6"),
+            ("trip_dropoff_lat", "7"),
+            ("trip_dropoff_lng", "8"),
+        ]);
+        let mut hash = trip.clone();
+        hash.insert("trip".into(), record);
+        assert_eq!(target(&eta, &hash), Some((5.0, 6.0)));
     }
 }

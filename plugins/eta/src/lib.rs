@@ -2,9 +2,9 @@
 //!
 //! The plugin consumes the location topic (fixes) and the order topic
 //! (`order-events`). Per driver it keeps one kv hash
-//! `{key_prefix}eta:trip:{driver_id}`: its own copy of the trip (the SDK's
-//! `trip_*` fields), the speed measurement and the last published estimate
-//! (`eta_*` fields, see [`state`]). Each batch costs at most one
+//! `{key_prefix}eta:trip:{driver_id}` of two fields: its own copy of the trip
+//! (the SDK's `trip` record), and the speed measurement and the last published
+//! estimate (the `eta` record, see [`state`]). Each batch costs at most one
 //! `kv::hash_get_all_many`, one `produce::send` and one `kv::write`.
 //!
 //! # Exact rules

@@ -1,12 +1,20 @@
 //! What the eta plugin keeps per driver in kv, and how it maps to hash fields.
 //!
-//! One hash `{key_prefix}eta:trip:{driver_id}` holds the driver's trip (the
-//! SDK's `trip_*` fields), the speed measurement (`eta_*` fields, which
-//! outlive a trip: a driver's speed does not reset with a new order) and the
-//! last published estimate (`eta_sent_*`, tagged with its order id).
+//! One hash `{key_prefix}eta:trip:{driver_id}` holds two
+//! [records](fleethost_plugin_sdk::record): `trip`, the driver's trip (the
+//! SDK's), and `eta`, the plugin's own values: the speed measurement
+//! (`eta_last_ts_ms`, `eta_lat`/`_lng`/`_ts_ms`, `eta_anchor_lat`/`_lng`/`_ts_ms`,
+//! `eta_speed_mps`, which outlive a trip: a driver's speed does not reset
+//! with a new order) and the last published estimate (`eta_sent_order_id`,
+//! `eta_sent_phase`, `eta_sent_eta_s`). Earlier versions kept each value in
+//! its own field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::trip::{Phase, Trip, field};
+use fleethost_plugin_sdk::record;
+use fleethost_plugin_sdk::trip::{self, Phase, Trip, field};
+
+/// The hash field of the plugin's own values.
+pub const RECORD: &str = "eta";
 
 use crate::estimate::Sent;
 use crate::motion::{Fix, Motion};
@@ -37,6 +45,7 @@ impl DriverState {
     /// Reads the state back from its hash (empty or partial hashes give
     /// empty parts).
     pub fn from_fields(fields: &[FieldValue]) -> Self {
+        let fields = &record::unpack(fields, &[trip::RECORD, RECORD])[..];
         let fix = |lat: &str, lng: &str, ts: &str| {
             Some(Fix {
                 latitude: field(fields, lat)?,
@@ -63,31 +72,31 @@ impl DriverState {
         }
     }
 
-    /// The plugin's own fields (everything but the trip).
+    /// The plugin's own fields (everything but the trip): the `eta` record.
     pub fn eta_fields(&self) -> Vec<FieldValue> {
-        let mut fields = Vec::new();
-        if let Some(last) = self.motion.last_ts_ms {
-            fields.push(FieldValue::new(LAST_TS_MS, last));
-        }
-        if let Some(position) = self.motion.position {
-            fields.push(FieldValue::new(LAT, position.latitude));
-            fields.push(FieldValue::new(LNG, position.longitude));
-            fields.push(FieldValue::new(TS_MS, position.ts_ms));
-        }
-        if let Some(anchor) = self.motion.anchor {
-            fields.push(FieldValue::new(ANCHOR_LAT, anchor.latitude));
-            fields.push(FieldValue::new(ANCHOR_LNG, anchor.longitude));
-            fields.push(FieldValue::new(ANCHOR_TS_MS, anchor.ts_ms));
-        }
-        if let Some(speed) = self.motion.speed_mps {
-            fields.push(FieldValue::new(SPEED_MPS, speed));
-        }
-        if let Some(sent) = &self.sent {
-            fields.push(FieldValue::new(SENT_ORDER_ID, &sent.order_id));
-            fields.push(FieldValue::new(SENT_PHASE, sent.phase.as_str()));
-            fields.push(FieldValue::new(SENT_ETA_S, sent.eta_s));
-        }
-        fields
+        vec![record::pack(RECORD, &self.eta_values())]
+    }
+
+    /// The plugin's own values, every one of them, empty when unset (see
+    /// [`record::pack`]).
+    fn eta_values(&self) -> Vec<FieldValue> {
+        let text = |value: Option<String>| value.unwrap_or_default();
+        let position = self.motion.position;
+        let anchor = self.motion.anchor;
+        let sent = self.sent.as_ref();
+        vec![
+            FieldValue::new(LAST_TS_MS, text(self.motion.last_ts_ms.map(|ts| ts.to_string()))),
+            FieldValue::new(LAT, text(position.map(|fix| fix.latitude.to_string()))),
+            FieldValue::new(LNG, text(position.map(|fix| fix.longitude.to_string()))),
+            FieldValue::new(TS_MS, text(position.map(|fix| fix.ts_ms.to_string()))),
+            FieldValue::new(ANCHOR_LAT, text(anchor.map(|fix| fix.latitude.to_string()))),
+            FieldValue::new(ANCHOR_LNG, text(anchor.map(|fix| fix.longitude.to_string()))),
+            FieldValue::new(ANCHOR_TS_MS, text(anchor.map(|fix| fix.ts_ms.to_string()))),
+            FieldValue::new(SPEED_MPS, text(self.motion.speed_mps.map(|speed| speed.to_string()))),
+            FieldValue::new(SENT_ORDER_ID, text(sent.map(|sent| sent.order_id.clone()))),
+            FieldValue::new(SENT_PHASE, sent.map(|sent| sent.phase.as_str()).unwrap_or_default()),
+            FieldValue::new(SENT_ETA_S, text(sent.map(|sent| sent.eta_s.to_string()))),
+        ]
     }
 
     /// Every field: the trip's and the plugin's own.
@@ -140,6 +149,23 @@ mod tests {
             }),
         };
         assert_eq!(DriverState::from_fields(&state.all_fields()), state);
+        assert_eq!(state.all_fields().len(), 2, "a trip record and an eta record");
         assert_eq!(DriverState::from_fields(&[]), DriverState::default());
+        // A hash of the earlier one-field-per-value layout reads the same.
+        let mut legacy = record::unpack(&state.trip.as_ref().expect("a trip").to_fields(), &[trip::RECORD]);
+        legacy.extend(state.eta_values());
+        assert_eq!(DriverState::from_fields(&legacy), state);
+        // A new record written next to stale fields wins, unset values included.
+        let fresh = DriverState {
+            sent: None,
+            motion: Motion::default(),
+            ..state.clone()
+        };
+        legacy.extend(fresh.eta_fields());
+        assert_eq!(DriverState::from_fields(&legacy), fresh);
+        assert_eq!(
+            DriverState::from_fields(&DriverState::default().eta_fields()),
+            DriverState::default()
+        );
     }
 }

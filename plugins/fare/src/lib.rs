@@ -2,9 +2,9 @@
 //!
 //! The plugin consumes the location topic (fixes) and the order topic
 //! (`order-events`). Per driver it keeps one kv hash
-//! `{key_prefix}fare:trip:{driver_id}`: its own copy of the trip (the SDK's
-//! `trip_*` fields) and the metering of that trip (`fare_*` fields, see
-//! [`state`]). Each batch costs at most one `kv::hash_get_all_many`, one
+//! `{key_prefix}fare:trip:{driver_id}` of two fields: its own copy of the trip
+//! (the SDK's `trip` record) and the metering of that trip (the `fare` record,
+//! see [`state`]). Each batch costs at most one `kv::hash_get_all_many`, one
 //! `produce::send` and one `kv::write`.
 //!
 //! # Exact rules

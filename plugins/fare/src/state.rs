@@ -1,12 +1,20 @@
 //! What the fare plugin keeps per driver in kv, and how it maps to hash fields.
 //!
-//! One hash `{key_prefix}fare:trip:{driver_id}` holds the driver's trip (the
-//! SDK's `trip_*` fields) and the metering of that trip (`fare_*` fields).
-//! The metering carries its order id: fields a late fix batch writes for an
-//! order that has since been replaced are then simply not used.
+//! One hash `{key_prefix}fare:trip:{driver_id}` holds two
+//! [records](fleethost_plugin_sdk::record): `trip`, the driver's trip (the
+//! SDK's), and `fare`, the metering of that trip (`fare_order_id`,
+//! `fare_last_ts_ms`, `fare_now_ms`, `fare_anchor_lat`/`_lng`/`_ts_ms`,
+//! `fare_distance_m`, `fare_region`). The metering carries its order id:
+//! values a late fix batch writes for an order that has since been replaced
+//! are then simply not used. Earlier versions kept each value in its own
+//! field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::trip::{Trip, field};
+use fleethost_plugin_sdk::record;
+use fleethost_plugin_sdk::trip::{self, Trip, field};
+
+/// The hash field of the metering.
+pub const RECORD: &str = "fare";
 
 use crate::odometer::{Fix, Odometer};
 
@@ -57,6 +65,7 @@ pub struct DriverState {
 impl DriverState {
     /// Reads the state back from its hash.
     pub fn from_fields(fields: &[FieldValue]) -> Self {
+        let fields = &record::unpack(fields, &[trip::RECORD, RECORD])[..];
         let metering = field::<String>(fields, ORDER_ID).map(|order_id| Metering {
             order_id,
             last_ts_ms: field(fields, LAST_TS_MS),
@@ -71,7 +80,7 @@ impl DriverState {
                 })(),
                 distance_m: field(fields, DISTANCE_M).unwrap_or(0.0),
             },
-            region: field(fields, REGION),
+            region: field::<String>(fields, REGION).filter(|region| !region.is_empty()),
         });
         Self {
             trip: Trip::from_fields(fields),
@@ -91,31 +100,29 @@ impl DriverState {
         )
     }
 
-    /// The metering's fields (empty without metering).
+    /// The metering's fields: the `fare` record (none without metering).
     pub fn metering_fields(&self) -> Vec<FieldValue> {
-        let Some(metering) = &self.metering else {
-            return Vec::new();
-        };
-        let mut fields = vec![
-            FieldValue::new(ORDER_ID, &metering.order_id),
-            FieldValue::new(DISTANCE_M, metering.odometer.distance_m),
-        ];
-        if let Some(last) = metering.last_ts_ms {
-            fields.push(FieldValue::new(LAST_TS_MS, last));
-        }
-        if let Some(now) = metering.now_ms {
-            fields.push(FieldValue::new(NOW_MS, now));
-        }
-        if let Some(anchor) = metering.odometer.anchor {
-            fields.push(FieldValue::new(ANCHOR_LAT, anchor.latitude));
-            fields.push(FieldValue::new(ANCHOR_LNG, anchor.longitude));
-            fields.push(FieldValue::new(ANCHOR_TS_MS, anchor.ts_ms));
-        }
-        if let Some(region) = &metering.region {
-            fields.push(FieldValue::new(REGION, region));
-        }
-        fields
+        self.metering
+            .as_ref()
+            .map(|metering| vec![record::pack(RECORD, &metering_values(metering))])
+            .unwrap_or_default()
     }
+}
+
+/// Every value of the metering, empty when unset (see [`record::pack`]).
+fn metering_values(metering: &Metering) -> Vec<FieldValue> {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let anchor = metering.odometer.anchor;
+    vec![
+        FieldValue::new(ORDER_ID, &metering.order_id),
+        FieldValue::new(DISTANCE_M, metering.odometer.distance_m),
+        FieldValue::new(LAST_TS_MS, text(metering.last_ts_ms.map(|ts| ts.to_string()))),
+        FieldValue::new(NOW_MS, text(metering.now_ms.map(|ts| ts.to_string()))),
+        FieldValue::new(ANCHOR_LAT, text(anchor.map(|fix| fix.latitude.to_string()))),
+        FieldValue::new(ANCHOR_LNG, text(anchor.map(|fix| fix.longitude.to_string()))),
+        FieldValue::new(ANCHOR_TS_MS, text(anchor.map(|fix| fix.ts_ms.to_string()))),
+        FieldValue::new(REGION, metering.region.as_deref().unwrap_or_default()),
+    ]
 }
 
 #[cfg(test)]
@@ -162,8 +169,21 @@ mod tests {
         };
         let mut fields = state.trip.as_ref().map(Trip::to_fields).unwrap_or_default();
         fields.extend(state.metering_fields());
+        assert_eq!(fields.len(), 2, "a trip record and a fare record");
         assert_eq!(DriverState::from_fields(&fields), state);
         assert_eq!(state.current_metering(), state.metering);
+        // A hash of the earlier one-field-per-value layout reads the same, and
+        // a new record written next to its stale fields wins.
+        let metering = state.metering.as_ref().expect("metered");
+        let mut legacy = record::unpack(&fields[..1], &[trip::RECORD]);
+        legacy.extend(metering_values(metering));
+        assert_eq!(DriverState::from_fields(&legacy), state);
+        let fresh = DriverState {
+            metering: Some(Metering::new("o1")),
+            ..state.clone()
+        };
+        legacy.extend(fresh.metering_fields());
+        assert_eq!(DriverState::from_fields(&legacy), fresh);
     }
 
     #[test]

@@ -168,23 +168,21 @@ mod tests {
         );
         let outcome = store.run(&settings, &orders);
         assert!(outcome.notifications.is_empty());
-        assert!(
+        let written = |outcome: &Outcome| -> Vec<String> {
             outcome.writes[0]
                 .fields
                 .iter()
-                .all(|field| field.field.starts_with("trip_"))
-        );
+                .map(|field| field.field.clone())
+                .collect()
+        };
+        assert_eq!(written(&outcome), ["trip"]);
         let fixes = batch(vec![fix("d1", 2_000, CENTRE)], Vec::new());
         let outcome = store.run(&settings, &fixes);
         assert_eq!(outcome.writes.len(), 1);
         assert_eq!(outcome.writes[0].key, "t:geofence:d1");
-        assert!(
-            outcome.writes[0]
-                .fields
-                .iter()
-                .all(|field| !field.field.starts_with("trip_"))
-        );
-        let names = field_names(&store, "t:geofence:d1");
+        assert_eq!(written(&outcome), ["geofence"]);
+        assert_eq!(field_names(&store, "t:geofence:d1"), ["geofence", "trip"]);
+        let values = fleethost_plugin_sdk::record::unpack(&store.hashes["t:geofence:d1"], &["trip", "geofence"]);
         for name in [
             "inside",
             "last_fix_ms",
@@ -192,7 +190,10 @@ mod tests {
             "trip_order_id",
             "trip_phase",
         ] {
-            assert!(names.iter().any(|known| known == name), "{name} missing from {names:?}");
+            assert!(
+                values.iter().any(|known| known.field == name),
+                "{name} missing from {values:?}"
+            );
         }
     }
 

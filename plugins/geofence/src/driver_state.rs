@@ -1,9 +1,11 @@
 //! What the plugin remembers about one driver between fixes, and how it is
 //! stored in the driver's kv hash `{key_prefix}geofence:{driver_id}`.
 //!
-//! Fields written by location batches (order batches write only the trip's
-//! `trip_*` fields, see [`crate::trip_state`], so the two never overwrite each
-//! other):
+//! Location batches write it as one [record](fleethost_plugin_sdk::record),
+//! the field `geofence` (order batches write only the trip's `trip` record, see
+//! [`crate::trip_state`], so the two never overwrite each other); earlier
+//! versions kept each value in its own field, and such hashes still read. Its
+//! values:
 //!
 //! - `last_fix_ms`: event time of the newest fix processed; fixes not newer are
 //!   skipped, which makes a redelivered batch emit nothing;
@@ -15,6 +17,7 @@
 use std::collections::BTreeSet;
 
 use fleethost_plugin_sdk::kv::FieldValue;
+use fleethost_plugin_sdk::record;
 use fleethost_plugin_sdk::trip::field;
 
 use crate::notification::{Kind, Stop};
@@ -77,6 +80,9 @@ impl OrderAlert {
     }
 }
 
+/// The hash field the state is stored in.
+pub const RECORD: &str = "geofence";
+
 /// One driver's geofence state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DriverState {
@@ -92,6 +98,7 @@ impl DriverState {
     /// Reads the state from the driver's hash; missing or malformed fields
     /// read as "nothing yet".
     pub fn from_fields(fields: &[FieldValue]) -> Self {
+        let fields = &record::unpack(fields, &[RECORD])[..];
         let text = |name: &str| {
             fields
                 .iter()
@@ -108,8 +115,13 @@ impl DriverState {
         }
     }
 
-    /// The state as hash fields: every field, empty where there is nothing.
+    /// The state as hash fields: the `geofence` record.
     pub fn to_fields(&self) -> Vec<FieldValue> {
+        vec![record::pack(RECORD, &self.values())]
+    }
+
+    /// Every value, empty where there is nothing (see [`record::pack`]).
+    fn values(&self) -> Vec<FieldValue> {
         let mut fields = vec![
             FieldValue::new(
                 "last_fix_ms",
@@ -150,9 +162,17 @@ mod tests {
         };
         state.mark_sent(OrderAlert::ALL[3], "o-1");
         let fields = state.to_fields();
-        assert!(fields.contains(&FieldValue::new("inside", "hub-1,rest-7")));
-        assert!(fields.contains(&FieldValue::new("sent_arrived_dropoff", "o-1")));
-        assert!(fields.contains(&FieldValue::new("sent_near_pickup", "")));
+        assert_eq!(fields.len(), 1);
+        let values = record::unpack(&fields, &[RECORD]);
+        assert!(values.contains(&FieldValue::new("inside", "hub-1,rest-7")));
+        assert!(values.contains(&FieldValue::new("sent_arrived_dropoff", "o-1")));
+        assert!(values.contains(&FieldValue::new("sent_near_pickup", "")));
+        // The earlier one-field-per-value layout reads the same.
+        assert_eq!(DriverState::from_fields(&values), state);
+        // A new record written next to stale fields wins.
+        let mut stale = values.clone();
+        stale.extend(DriverState::default().to_fields());
+        assert_eq!(DriverState::from_fields(&stale), DriverState::default());
         let read = DriverState::from_fields(&fields);
         assert_eq!(read, state);
         assert!(read.was_sent(OrderAlert::ALL[3], "o-1"));

@@ -1,6 +1,6 @@
 //! The driver's trip as this plugin keeps it: moved along by order events
-//! (through the SDK's [`Trip::apply`]) and stored as the SDK's `trip_*` fields
-//! ([`Trip::to_fields`]) of the driver's geofence hash; and which order point a
+//! (through the SDK's [`Trip::apply`]) and stored as the SDK's `trip` record
+//! ([`Trip::to_fields`]) in the driver's geofence hash; and which order point a
 //! fix is judged against.
 //!
 //! Order and location batches are processed by different workers, so a fix

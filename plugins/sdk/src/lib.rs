@@ -22,7 +22,8 @@
 //! again: [`PluginConfig`] (typed config getters), [`Slot`] (the settings
 //! `init` read), [`group`] (a batch per driver), [`state`] (all drivers' kv
 //! hashes in one read), [`Plan`] (send, then write), [`json`] (message
-//! payloads) and [`trip`] (the order lifecycle).
+//! payloads), [`record`] (many values in one hash field) and [`trip`] (the
+//! order lifecycle).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
@@ -33,6 +34,7 @@ pub mod json;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod native;
 mod plan;
+pub mod record;
 mod slot;
 pub mod state;
 pub mod trip;

@@ -11,6 +11,7 @@
 //! each step, and fixes are judged by their own event time against it.
 
 use crate::kv::FieldValue;
+use crate::record;
 use crate::{OrderEvent, OrderKind, Point};
 
 /// Where a trip stands.
@@ -55,6 +56,9 @@ impl Phase {
         matches!(self, Phase::ToPickup | Phase::ToDropoff)
     }
 }
+
+/// The hash field a trip is stored in (see [`Trip::to_fields`]).
+pub const RECORD: &str = "trip";
 
 /// One driver's current (or last) order.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,9 +141,20 @@ impl Trip {
         }
     }
 
-    /// The trip as hash fields (all prefixed `trip_`, so a plugin can keep its
-    /// own fields in the same hash).
+    /// The trip as hash fields: one [`record`](crate::record) field `trip`
+    /// holding the `trip_*` values (`trip_order_id`, `trip_driver_id`,
+    /// `trip_phase`, `trip_pickup_lat`/`_lng`, `trip_dropoff_lat`/`_lng`,
+    /// `trip_assigned_ms`, `trip_picked_up_ms`, `trip_ended_ms`), so that a
+    /// plugin keeps its own fields in the same hash, and order batches (which
+    /// write only the trip) and fix batches (which write only the plugin's
+    /// fields) never overwrite each other's.
     pub fn to_fields(&self) -> Vec<FieldValue> {
+        vec![record::pack(RECORD, &self.values())]
+    }
+
+    /// The trip's values under their field names, unset step times empty (a
+    /// new trip must not inherit the previous one's, see [`record::pack`]).
+    fn values(&self) -> Vec<FieldValue> {
         vec![
             FieldValue::new("trip_order_id", &self.order_id),
             FieldValue::new("trip_driver_id", &self.driver_id),
@@ -149,16 +164,23 @@ impl Trip {
             FieldValue::new("trip_dropoff_lat", self.dropoff.latitude),
             FieldValue::new("trip_dropoff_lng", self.dropoff.longitude),
             FieldValue::new("trip_assigned_ms", self.assigned_ms),
-            // Written empty when unset: a hash-set cannot delete fields, and a
-            // new trip must not inherit the previous one's step times.
             FieldValue::new("trip_picked_up_ms", optional(self.picked_up_ms)),
             FieldValue::new("trip_ended_ms", optional(self.ended_ms)),
         ]
     }
 
-    /// Reads a trip back from its hash fields; `None` when the hash holds no
-    /// (complete) trip.
+    /// Reads a trip back from its hash: the `trip` record, or the `trip_*`
+    /// fields of the one-field-per-value layout of earlier versions (also when
+    /// a caller has already [unpacked](record::unpack) the record); `None`
+    /// when the hash holds no (complete) trip.
     pub fn from_fields(fields: &[FieldValue]) -> Option<Trip> {
+        if fields.iter().any(|field| field.field == RECORD) {
+            return Self::from_values(&record::unpack(fields, &[RECORD]));
+        }
+        Self::from_values(fields)
+    }
+
+    fn from_values(fields: &[FieldValue]) -> Option<Trip> {
         let get = |name: &str| {
             fields
                 .iter()
@@ -324,5 +346,32 @@ mod tests {
             .map(|(field, value)| FieldValue { field, value })
             .collect();
         assert_eq!(Trip::from_fields(&merged), Some(fresh));
+    }
+
+    #[test]
+    fn a_trip_is_one_record_field_and_the_older_layout_still_reads() {
+        let old = started(&event(OrderKind::Assigned, "o1", 1_000));
+        let fields = old.to_fields();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field, RECORD);
+        assert!(
+            fields[0]
+                .value
+                .starts_with("trip_order_id=o1;trip_driver_id=d1;trip_phase=to_pickup;")
+        );
+        // A hash written by an earlier version: one field per value.
+        let legacy = old.values();
+        assert_eq!(Trip::from_fields(&legacy), Some(old.clone()));
+        // The plugin's new version writes the next trip as a record next to
+        // the stale fields: the record wins, unset step times included.
+        let TripChange::Advanced(picked_up) = Trip::apply(Some(&old), &event(OrderKind::PickedUp, "o1", 2_000)) else {
+            panic!("the pickup should advance the trip");
+        };
+        let mut stale = picked_up.values();
+        let fresh = started(&event(OrderKind::Assigned, "o2", 5_000));
+        stale.extend(fresh.to_fields());
+        assert_eq!(Trip::from_fields(&stale), Some(fresh.clone()));
+        // Callers that unpacked the record already read the same trip.
+        assert_eq!(Trip::from_fields(&record::unpack(&stale, &[RECORD])), Some(fresh));
     }
 }
