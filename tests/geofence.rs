@@ -623,7 +623,7 @@ fn driver_hashes(prefix: &str) -> BTreeMap<String, HashMap<String, String>> {
                 .values()
                 .flat_map(|record| {
                     fleethost_record::decode(record)
-                        .map(|(name, value)| (name.to_string(), value))
+                        .map(|(name, value)| (name.to_string(), value.into_owned()))
                         .collect::<Vec<_>>()
                 })
                 .collect();

@@ -10,6 +10,7 @@
 //!   pickup before it, the drop-off after) from that driver's trip state in
 //!   one more pipeline.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -122,11 +123,16 @@ impl MapReader {
 /// plugin's `trip` record, or the `trip_*` fields of earlier plugin
 /// versions), when that trip is `eta`'s order.
 fn target(eta: &MapEta, hash: &HashMap<String, String>) -> Option<(f64, f64)> {
-    let record: HashMap<&str, String> = hash
+    let record: HashMap<&str, Cow<'_, str>> = hash
         .get("trip")
         .map(|record| fleethost_record::decode(record).collect())
         .unwrap_or_default();
-    let get = |name: &str| record.get(name).or_else(|| hash.get(name)).map(String::as_str);
+    let get = |name: &str| {
+        record
+            .get(name)
+            .map(|value| value.as_ref())
+            .or_else(|| hash.get(name).map(String::as_str))
+    };
     if get("trip_order_id")?.trim() != eta.order_id {
         return None;
     }

@@ -10,8 +10,8 @@
 //! its own field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::record;
-use fleethost_plugin_sdk::trip::{self, Phase, Trip, field};
+use fleethost_plugin_sdk::record::{self, Values, Writer};
+use fleethost_plugin_sdk::trip::{self, Phase, Trip};
 
 /// The hash field of the plugin's own values.
 pub const RECORD: &str = "eta";
@@ -45,58 +45,53 @@ impl DriverState {
     /// Reads the state back from its hash (empty or partial hashes give
     /// empty parts).
     pub fn from_fields(fields: &[FieldValue]) -> Self {
-        let fields = &record::unpack(fields, &[trip::RECORD, RECORD])[..];
+        let values = Values::of(fields, &[trip::RECORD, RECORD]);
         let fix = |lat: &str, lng: &str, ts: &str| {
             Some(Fix {
-                latitude: field(fields, lat)?,
-                longitude: field(fields, lng)?,
-                ts_ms: field(fields, ts)?,
+                latitude: values.parse(lat)?,
+                longitude: values.parse(lng)?,
+                ts_ms: values.parse(ts)?,
             })
         };
         let sent = || {
             Some(Sent {
-                order_id: field(fields, SENT_ORDER_ID)?,
-                phase: Phase::parse(&field::<String>(fields, SENT_PHASE)?)?,
-                eta_s: field(fields, SENT_ETA_S)?,
+                order_id: values.text(SENT_ORDER_ID).filter(|id| !id.is_empty())?.to_string(),
+                phase: Phase::parse(values.text(SENT_PHASE)?)?,
+                eta_s: values.parse(SENT_ETA_S)?,
             })
         };
         Self {
-            trip: Trip::from_fields(fields),
+            trip: Trip::from_values(&values),
             motion: Motion {
-                last_ts_ms: field(fields, LAST_TS_MS),
+                last_ts_ms: values.parse(LAST_TS_MS),
                 position: fix(LAT, LNG, TS_MS),
                 anchor: fix(ANCHOR_LAT, ANCHOR_LNG, ANCHOR_TS_MS),
-                speed_mps: field(fields, SPEED_MPS),
+                speed_mps: values.parse(SPEED_MPS),
             },
             sent: sent(),
         }
     }
 
-    /// The plugin's own fields (everything but the trip): the `eta` record.
+    /// The plugin's own fields (everything but the trip): the `eta` record,
+    /// every value written, empty when unset (see [`record::field`]).
     pub fn eta_fields(&self) -> Vec<FieldValue> {
-        vec![record::pack(RECORD, &self.eta_values())]
-    }
-
-    /// The plugin's own values, every one of them, empty when unset (see
-    /// [`record::pack`]).
-    fn eta_values(&self) -> Vec<FieldValue> {
-        let text = |value: Option<String>| value.unwrap_or_default();
         let position = self.motion.position;
         let anchor = self.motion.anchor;
         let sent = self.sent.as_ref();
-        vec![
-            FieldValue::new(LAST_TS_MS, text(self.motion.last_ts_ms.map(|ts| ts.to_string()))),
-            FieldValue::new(LAT, text(position.map(|fix| fix.latitude.to_string()))),
-            FieldValue::new(LNG, text(position.map(|fix| fix.longitude.to_string()))),
-            FieldValue::new(TS_MS, text(position.map(|fix| fix.ts_ms.to_string()))),
-            FieldValue::new(ANCHOR_LAT, text(anchor.map(|fix| fix.latitude.to_string()))),
-            FieldValue::new(ANCHOR_LNG, text(anchor.map(|fix| fix.longitude.to_string()))),
-            FieldValue::new(ANCHOR_TS_MS, text(anchor.map(|fix| fix.ts_ms.to_string()))),
-            FieldValue::new(SPEED_MPS, text(self.motion.speed_mps.map(|speed| speed.to_string()))),
-            FieldValue::new(SENT_ORDER_ID, text(sent.map(|sent| sent.order_id.clone()))),
-            FieldValue::new(SENT_PHASE, sent.map(|sent| sent.phase.as_str()).unwrap_or_default()),
-            FieldValue::new(SENT_ETA_S, text(sent.map(|sent| sent.eta_s.to_string()))),
-        ]
+        let mut writer = Writer::new();
+        writer
+            .optional(LAST_TS_MS, self.motion.last_ts_ms)
+            .optional(LAT, position.map(|fix| fix.latitude))
+            .optional(LNG, position.map(|fix| fix.longitude))
+            .optional(TS_MS, position.map(|fix| fix.ts_ms))
+            .optional(ANCHOR_LAT, anchor.map(|fix| fix.latitude))
+            .optional(ANCHOR_LNG, anchor.map(|fix| fix.longitude))
+            .optional(ANCHOR_TS_MS, anchor.map(|fix| fix.ts_ms))
+            .optional(SPEED_MPS, self.motion.speed_mps)
+            .optional(SENT_ORDER_ID, sent.map(|sent| &sent.order_id))
+            .optional(SENT_PHASE, sent.map(|sent| sent.phase.as_str()))
+            .optional(SENT_ETA_S, sent.map(|sent| sent.eta_s));
+        vec![record::field(RECORD, writer)]
     }
 
     /// Every field: the trip's and the plugin's own.
@@ -152,8 +147,7 @@ mod tests {
         assert_eq!(state.all_fields().len(), 2, "a trip record and an eta record");
         assert_eq!(DriverState::from_fields(&[]), DriverState::default());
         // A hash of the earlier one-field-per-value layout reads the same.
-        let mut legacy = record::unpack(&state.trip.as_ref().expect("a trip").to_fields(), &[trip::RECORD]);
-        legacy.extend(state.eta_values());
+        let mut legacy = record::unpack(&state.all_fields(), &[trip::RECORD, RECORD]);
         assert_eq!(DriverState::from_fields(&legacy), state);
         // A new record written next to stale fields wins, unset values included.
         let fresh = DriverState {

@@ -10,8 +10,8 @@
 //! field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::record;
-use fleethost_plugin_sdk::trip::{self, Trip, field};
+use fleethost_plugin_sdk::record::{self, Values, Writer};
+use fleethost_plugin_sdk::trip::{self, Trip};
 
 /// The hash field of the metering.
 pub const RECORD: &str = "fare";
@@ -65,25 +65,31 @@ pub struct DriverState {
 impl DriverState {
     /// Reads the state back from its hash.
     pub fn from_fields(fields: &[FieldValue]) -> Self {
-        let fields = &record::unpack(fields, &[trip::RECORD, RECORD])[..];
-        let metering = field::<String>(fields, ORDER_ID).map(|order_id| Metering {
-            order_id,
-            last_ts_ms: field(fields, LAST_TS_MS),
-            now_ms: field(fields, NOW_MS),
-            odometer: Odometer {
-                anchor: (|| {
-                    Some(Fix {
-                        latitude: field(fields, ANCHOR_LAT)?,
-                        longitude: field(fields, ANCHOR_LNG)?,
-                        ts_ms: field(fields, ANCHOR_TS_MS)?,
-                    })
-                })(),
-                distance_m: field(fields, DISTANCE_M).unwrap_or(0.0),
-            },
-            region: field::<String>(fields, REGION).filter(|region| !region.is_empty()),
-        });
+        let values = Values::of(fields, &[trip::RECORD, RECORD]);
+        let metering = values
+            .text(ORDER_ID)
+            .filter(|order_id| !order_id.is_empty())
+            .map(|order_id| Metering {
+                order_id: order_id.to_string(),
+                last_ts_ms: values.parse(LAST_TS_MS),
+                now_ms: values.parse(NOW_MS),
+                odometer: Odometer {
+                    anchor: (|| {
+                        Some(Fix {
+                            latitude: values.parse(ANCHOR_LAT)?,
+                            longitude: values.parse(ANCHOR_LNG)?,
+                            ts_ms: values.parse(ANCHOR_TS_MS)?,
+                        })
+                    })(),
+                    distance_m: values.parse(DISTANCE_M).unwrap_or(0.0),
+                },
+                region: values
+                    .text(REGION)
+                    .filter(|region| !region.is_empty())
+                    .map(str::to_string),
+            });
         Self {
-            trip: Trip::from_fields(fields),
+            trip: Trip::from_values(&values),
             metering,
         }
     }
@@ -100,29 +106,25 @@ impl DriverState {
         )
     }
 
-    /// The metering's fields: the `fare` record (none without metering).
+    /// The metering's fields: the `fare` record (none without metering),
+    /// every value written, empty when unset (see [`record::field`]).
     pub fn metering_fields(&self) -> Vec<FieldValue> {
-        self.metering
-            .as_ref()
-            .map(|metering| vec![record::pack(RECORD, &metering_values(metering))])
-            .unwrap_or_default()
+        let Some(metering) = &self.metering else {
+            return Vec::new();
+        };
+        let anchor = metering.odometer.anchor;
+        let mut writer = Writer::new();
+        writer
+            .value(ORDER_ID, &metering.order_id)
+            .value(DISTANCE_M, metering.odometer.distance_m)
+            .optional(LAST_TS_MS, metering.last_ts_ms)
+            .optional(NOW_MS, metering.now_ms)
+            .optional(ANCHOR_LAT, anchor.map(|fix| fix.latitude))
+            .optional(ANCHOR_LNG, anchor.map(|fix| fix.longitude))
+            .optional(ANCHOR_TS_MS, anchor.map(|fix| fix.ts_ms))
+            .optional(REGION, metering.region.as_ref());
+        vec![record::field(RECORD, writer)]
     }
-}
-
-/// Every value of the metering, empty when unset (see [`record::pack`]).
-fn metering_values(metering: &Metering) -> Vec<FieldValue> {
-    let text = |value: Option<String>| value.unwrap_or_default();
-    let anchor = metering.odometer.anchor;
-    vec![
-        FieldValue::new(ORDER_ID, &metering.order_id),
-        FieldValue::new(DISTANCE_M, metering.odometer.distance_m),
-        FieldValue::new(LAST_TS_MS, text(metering.last_ts_ms.map(|ts| ts.to_string()))),
-        FieldValue::new(NOW_MS, text(metering.now_ms.map(|ts| ts.to_string()))),
-        FieldValue::new(ANCHOR_LAT, text(anchor.map(|fix| fix.latitude.to_string()))),
-        FieldValue::new(ANCHOR_LNG, text(anchor.map(|fix| fix.longitude.to_string()))),
-        FieldValue::new(ANCHOR_TS_MS, text(anchor.map(|fix| fix.ts_ms.to_string()))),
-        FieldValue::new(REGION, metering.region.as_deref().unwrap_or_default()),
-    ]
 }
 
 #[cfg(test)]
@@ -174,9 +176,7 @@ mod tests {
         assert_eq!(state.current_metering(), state.metering);
         // A hash of the earlier one-field-per-value layout reads the same, and
         // a new record written next to its stale fields wins.
-        let metering = state.metering.as_ref().expect("metered");
-        let mut legacy = record::unpack(&fields[..1], &[trip::RECORD]);
-        legacy.extend(metering_values(metering));
+        let mut legacy = record::unpack(&fields, &[trip::RECORD, RECORD]);
         assert_eq!(DriverState::from_fields(&legacy), state);
         let fresh = DriverState {
             metering: Some(Metering::new("o1")),

@@ -17,8 +17,7 @@
 use std::collections::BTreeSet;
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::record;
-use fleethost_plugin_sdk::trip::field;
+use fleethost_plugin_sdk::record::{self, Values, Writer};
 
 use crate::notification::{Kind, Stop};
 
@@ -75,8 +74,29 @@ impl OrderAlert {
         approach + stop
     }
 
-    fn field_name(self) -> String {
-        format!("sent_{}_{}", self.approach.kind().as_str(), self.stop.as_str())
+    /// The name of its value: `sent_{kind}_{stop}`.
+    fn field_name(self) -> &'static str {
+        match (self.approach, self.stop) {
+            (Approach::Near, Stop::Pickup) => "sent_near_pickup",
+            (Approach::Arrived, Stop::Pickup) => "sent_arrived_pickup",
+            (Approach::Near, Stop::Dropoff) => "sent_near_dropoff",
+            (Approach::Arrived, Stop::Dropoff) => "sent_arrived_dropoff",
+        }
+    }
+}
+
+/// Fence ids written as one value, separated by `,`.
+struct Joined<'a>(&'a BTreeSet<String>);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, id) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str(",")?;
+            }
+            formatter.write_str(id)?;
+        }
+        Ok(())
     }
 }
 
@@ -95,47 +115,31 @@ pub struct DriverState {
 }
 
 impl DriverState {
-    /// Reads the state from the driver's hash; missing or malformed fields
+    /// Reads the state from the driver's hash; missing or malformed values
     /// read as "nothing yet".
     pub fn from_fields(fields: &[FieldValue]) -> Self {
-        let fields = &record::unpack(fields, &[RECORD])[..];
-        let text = |name: &str| {
-            fields
-                .iter()
-                .find(|field| field.field == name)
-                .map(|field| field.value.as_str())
-                .filter(|value| !value.is_empty())
-        };
+        let values = Values::of(fields, &[RECORD]);
+        let text = |name: &str| values.text(name).filter(|value| !value.is_empty());
         Self {
-            last_fix_ms: field(fields, "last_fix_ms"),
+            last_fix_ms: values.parse("last_fix_ms"),
             inside: text("inside")
                 .map(|ids| ids.split(',').filter(|id| !id.is_empty()).map(str::to_string).collect())
                 .unwrap_or_default(),
-            sent_for: OrderAlert::ALL.map(|alert| text(&alert.field_name()).map(str::to_string)),
+            sent_for: OrderAlert::ALL.map(|alert| text(alert.field_name()).map(str::to_string)),
         }
     }
 
-    /// The state as hash fields: the `geofence` record.
+    /// The state as hash fields: the `geofence` record, every value written,
+    /// empty where there is nothing (see [`record::field`]).
     pub fn to_fields(&self) -> Vec<FieldValue> {
-        vec![record::pack(RECORD, &self.values())]
-    }
-
-    /// Every value, empty where there is nothing (see [`record::pack`]).
-    fn values(&self) -> Vec<FieldValue> {
-        let mut fields = vec![
-            FieldValue::new(
-                "last_fix_ms",
-                self.last_fix_ms.map(|at| at.to_string()).unwrap_or_default(),
-            ),
-            FieldValue::new("inside", self.inside.iter().cloned().collect::<Vec<_>>().join(",")),
-        ];
+        let mut writer = Writer::new();
+        writer
+            .optional("last_fix_ms", self.last_fix_ms)
+            .value("inside", Joined(&self.inside));
         for alert in OrderAlert::ALL {
-            fields.push(FieldValue::new(
-                &alert.field_name(),
-                self.sent_for[alert.index()].as_deref().unwrap_or(""),
-            ));
+            writer.optional(alert.field_name(), self.sent_for[alert.index()].as_ref());
         }
-        fields
+        vec![record::field(RECORD, writer)]
     }
 
     /// Whether `alert` was already sent for `order_id`.
@@ -183,5 +187,13 @@ mod tests {
             DriverState::from_fields(&DriverState::default().to_fields()),
             DriverState::default()
         );
+    }
+
+    #[test]
+    fn alert_names_are_kind_and_stop() {
+        for alert in OrderAlert::ALL {
+            let name = format!("sent_{}_{}", alert.approach.kind().as_str(), alert.stop.as_str());
+            assert_eq!(alert.field_name(), name);
+        }
     }
 }

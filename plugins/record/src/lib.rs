@@ -13,40 +13,94 @@
 //! `=` or `%`). Values are kept as text, exactly as the plugin formatted them.
 //!
 //! ```
-//! let text = fleethost_record::encode([("order_id", "o;1"), ("eta_s", "90")]);
-//! assert_eq!(text, "order_id=o%3B1;eta_s=90");
-//! let values: Vec<(&str, String)> = fleethost_record::decode(&text).collect();
-//! assert_eq!(values, [("order_id", "o;1".to_string()), ("eta_s", "90".to_string())]);
+//! let mut writer = fleethost_record::Writer::new();
+//! writer.value("order_id", "o;1").value("eta_s", 90).optional("ended_ms", None::<i64>);
+//! let text = writer.finish();
+//! assert_eq!(text, "order_id=o%3B1;eta_s=90;ended_ms=");
+//! let values: Vec<(&str, String)> = fleethost_record::decode(&text).map(|(name, value)| (name, value.into_owned())).collect();
+//! assert_eq!(values, [("order_id", "o;1".into()), ("eta_s", "90".into()), ("ended_ms", "".into())]);
 //! ```
+
+use std::borrow::Cow;
+use std::fmt::{self, Display, Write};
+
+/// A record being written, value by value, straight into its text (no string
+/// per value: plugins write one per driver and batch).
+#[derive(Debug, Default)]
+pub struct Writer {
+    text: String,
+}
+
+impl Writer {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name` with `value` as its `Display` writes it, escaped.
+    pub fn value(&mut self, name: &str, value: impl Display) -> &mut Self {
+        debug_assert!(!name.contains([';', '=', '%']), "record names are plain: {name:?}");
+        if !self.text.is_empty() {
+            self.text.push(';');
+        }
+        self.text.push_str(name);
+        self.text.push('=');
+        write!(Escaping(&mut self.text), "{value}").expect("writing to a String cannot fail");
+        self
+    }
+
+    /// Adds `name` with `value`, or empty when it is `None`.
+    pub fn optional(&mut self, name: &str, value: Option<impl Display>) -> &mut Self {
+        match value {
+            Some(value) => self.value(name, value),
+            None => self.value(name, ""),
+        }
+    }
+
+    /// The record's text.
+    pub fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// Writes text into a record value, escaping `%` and `;`.
+struct Escaping<'a>(&'a mut String);
+
+impl Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        if !text.contains(['%', ';']) {
+            self.0.push_str(text);
+            return Ok(());
+        }
+        for character in text.chars() {
+            match character {
+                '%' => self.0.push_str("%25"),
+                ';' => self.0.push_str("%3B"),
+                other => self.0.push(other),
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The record of `values` (name, value), in the given order.
 pub fn encode<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut text = String::new();
+    let mut writer = Writer::new();
     for (name, value) in values {
-        debug_assert!(!name.contains([';', '=', '%']), "record names are plain: {name:?}");
-        if !text.is_empty() {
-            text.push(';');
-        }
-        text.push_str(name);
-        text.push('=');
-        if value.contains(['%', ';']) {
-            text.push_str(&value.replace('%', "%25").replace(';', "%3B"));
-        } else {
-            text.push_str(value);
-        }
+        writer.value(name, value);
     }
-    text
+    writer.finish()
 }
 
-/// The values of a record, in order; a part without `=` (not written by
-/// [`encode`]) is skipped.
-pub fn decode(text: &str) -> impl Iterator<Item = (&str, String)> {
+/// The values of a record, in order, borrowed from `text` unless they were
+/// escaped; a part without `=` (not written by [`Writer`]) is skipped.
+pub fn decode(text: &str) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
     text.split(';').filter_map(|part| {
         let (name, value) = part.split_once('=')?;
         let value = if value.contains('%') {
-            value.replace("%3B", ";").replace("%25", "%")
+            Cow::Owned(value.replace("%3B", ";").replace("%25", "%"))
         } else {
-            value.to_string()
+            Cow::Borrowed(value)
         };
         Some((name, value))
     })
@@ -66,15 +120,29 @@ mod tests {
             ("number", "12.971599"),
         ];
         let text = encode(values);
-        let decoded: Vec<(&str, String)> = decode(&text).collect();
-        let expected: Vec<(&str, String)> = values.iter().map(|(name, value)| (*name, value.to_string())).collect();
+        let decoded: Vec<(&str, Cow<'_, str>)> = decode(&text).collect();
+        let expected: Vec<(&str, Cow<'_, str>)> = values
+            .iter()
+            .map(|(name, value)| (*name, Cow::Borrowed(*value)))
+            .collect();
         assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        let mut writer = Writer::new();
+        writer
+            .value("lat", 12.9716_f64)
+            .value("ts", -5_i64)
+            .optional("none", None::<f64>)
+            .optional("some", Some(0.5));
+        assert_eq!(writer.finish(), "lat=12.9716;ts=-5;none=;some=0.5");
     }
 
     #[test]
     fn an_empty_record_has_no_values() {
         assert_eq!(encode([]), "");
         assert_eq!(decode("").count(), 0);
-        assert_eq!(decode("junk;a=1").collect::<Vec<_>>(), [("a", "1".to_string())]);
+        assert_eq!(decode("junk;a=1").collect::<Vec<_>>(), [("a", Cow::Borrowed("1"))]);
     }
 }

@@ -11,7 +11,7 @@
 //! each step, and fixes are judged by their own event time against it.
 
 use crate::kv::FieldValue;
-use crate::record;
+use crate::record::{self, Values, Writer};
 use crate::{OrderEvent, OrderKind, Point};
 
 /// Where a trip stands.
@@ -147,69 +147,52 @@ impl Trip {
     /// `trip_assigned_ms`, `trip_picked_up_ms`, `trip_ended_ms`), so that a
     /// plugin keeps its own fields in the same hash, and order batches (which
     /// write only the trip) and fix batches (which write only the plugin's
-    /// fields) never overwrite each other's.
+    /// fields) never overwrite each other's. Unset step times are written
+    /// empty: a new trip must not inherit the previous one's.
     pub fn to_fields(&self) -> Vec<FieldValue> {
-        vec![record::pack(RECORD, &self.values())]
-    }
-
-    /// The trip's values under their field names, unset step times empty (a
-    /// new trip must not inherit the previous one's, see [`record::pack`]).
-    fn values(&self) -> Vec<FieldValue> {
-        vec![
-            FieldValue::new("trip_order_id", &self.order_id),
-            FieldValue::new("trip_driver_id", &self.driver_id),
-            FieldValue::new("trip_phase", self.phase.as_str()),
-            FieldValue::new("trip_pickup_lat", self.pickup.latitude),
-            FieldValue::new("trip_pickup_lng", self.pickup.longitude),
-            FieldValue::new("trip_dropoff_lat", self.dropoff.latitude),
-            FieldValue::new("trip_dropoff_lng", self.dropoff.longitude),
-            FieldValue::new("trip_assigned_ms", self.assigned_ms),
-            FieldValue::new("trip_picked_up_ms", optional(self.picked_up_ms)),
-            FieldValue::new("trip_ended_ms", optional(self.ended_ms)),
-        ]
+        let mut writer = Writer::new();
+        writer
+            .value("trip_order_id", &self.order_id)
+            .value("trip_driver_id", &self.driver_id)
+            .value("trip_phase", self.phase.as_str())
+            .value("trip_pickup_lat", self.pickup.latitude)
+            .value("trip_pickup_lng", self.pickup.longitude)
+            .value("trip_dropoff_lat", self.dropoff.latitude)
+            .value("trip_dropoff_lng", self.dropoff.longitude)
+            .value("trip_assigned_ms", self.assigned_ms)
+            .optional("trip_picked_up_ms", self.picked_up_ms)
+            .optional("trip_ended_ms", self.ended_ms);
+        vec![record::field(RECORD, writer)]
     }
 
     /// Reads a trip back from its hash: the `trip` record, or the `trip_*`
-    /// fields of the one-field-per-value layout of earlier versions (also when
-    /// a caller has already [unpacked](record::unpack) the record); `None`
+    /// fields of the one-field-per-value layout of earlier versions; `None`
     /// when the hash holds no (complete) trip.
     pub fn from_fields(fields: &[FieldValue]) -> Option<Trip> {
-        if fields.iter().any(|field| field.field == RECORD) {
-            return Self::from_values(&record::unpack(fields, &[RECORD]));
-        }
-        Self::from_values(fields)
+        Self::from_values(&Values::of(fields, &[RECORD]))
     }
 
-    fn from_values(fields: &[FieldValue]) -> Option<Trip> {
-        let get = |name: &str| {
-            fields
-                .iter()
-                .find(|field| field.field == name)
-                .map(|field| field.value.as_str())
-        };
-        let number = |name: &str| get(name).and_then(|value| value.parse::<f64>().ok());
-        let millis = |name: &str| get(name).and_then(|value| value.parse::<i64>().ok());
+    /// Reads a trip from a hash's values (a plugin that reads its own record
+    /// of the same hash unpacks both at once, with `RECORD` among the
+    /// records of [`Values::of`]).
+    pub fn from_values(values: &Values<'_>) -> Option<Trip> {
         Some(Trip {
-            order_id: get("trip_order_id")?.to_string(),
-            driver_id: get("trip_driver_id")?.to_string(),
-            phase: Phase::parse(get("trip_phase")?)?,
+            order_id: values.text("trip_order_id")?.to_string(),
+            driver_id: values.text("trip_driver_id")?.to_string(),
+            phase: Phase::parse(values.text("trip_phase")?)?,
             pickup: Point {
-                latitude: number("trip_pickup_lat")?,
-                longitude: number("trip_pickup_lng")?,
+                latitude: values.parse("trip_pickup_lat")?,
+                longitude: values.parse("trip_pickup_lng")?,
             },
             dropoff: Point {
-                latitude: number("trip_dropoff_lat")?,
-                longitude: number("trip_dropoff_lng")?,
+                latitude: values.parse("trip_dropoff_lat")?,
+                longitude: values.parse("trip_dropoff_lng")?,
             },
-            assigned_ms: millis("trip_assigned_ms")?,
-            picked_up_ms: millis("trip_picked_up_ms"),
-            ended_ms: millis("trip_ended_ms"),
+            assigned_ms: values.parse("trip_assigned_ms")?,
+            picked_up_ms: values.parse("trip_picked_up_ms"),
+            ended_ms: values.parse("trip_ended_ms"),
         })
     }
-}
-
-fn optional(value: Option<i64>) -> String {
-    value.map(|value| value.to_string()).unwrap_or_default()
 }
 
 /// The value of a plugin's own hash field, parsed; `None` when absent or
@@ -360,14 +343,14 @@ mod tests {
                 .starts_with("trip_order_id=o1;trip_driver_id=d1;trip_phase=to_pickup;")
         );
         // A hash written by an earlier version: one field per value.
-        let legacy = old.values();
+        let legacy = record::unpack(&fields, &[RECORD]);
         assert_eq!(Trip::from_fields(&legacy), Some(old.clone()));
         // The plugin's new version writes the next trip as a record next to
         // the stale fields: the record wins, unset step times included.
         let TripChange::Advanced(picked_up) = Trip::apply(Some(&old), &event(OrderKind::PickedUp, "o1", 2_000)) else {
             panic!("the pickup should advance the trip");
         };
-        let mut stale = picked_up.values();
+        let mut stale = record::unpack(&picked_up.to_fields(), &[RECORD]);
         let fresh = started(&event(OrderKind::Assigned, "o2", 5_000));
         stale.extend(fresh.to_fields());
         assert_eq!(Trip::from_fields(&stale), Some(fresh.clone()));
