@@ -3,7 +3,7 @@
 //! an error naming what was wrong and where, and `--help` lists the commands.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn fleethost(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fleethost"))
@@ -76,6 +76,40 @@ fn example_config_is_valid_and_its_plugins_load() {
         text(&output.stdout).contains("plugin live-location@"),
         "{}",
         text(&output.stdout)
+    );
+}
+
+#[test]
+fn the_wasm_profiler_writes_a_perf_map_and_an_unknown_one_is_refused() {
+    let config = example_config();
+    let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(["check", "--config", &config])
+        .env("FLEETHOST_WASM_PROFILER", "perfmap")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fleethost");
+    let map_path = format!("/tmp/perf-{}.map", child.id());
+    let output = child.wait_with_output().expect("fleethost ends");
+    assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+    let map = std::fs::read_to_string(&map_path);
+    let _ = std::fs::remove_file(&map_path);
+    let map = map.expect("the perf map of the check's process");
+    assert!(
+        map.lines().any(|line| line.contains("wasm[")),
+        "the map names the plugins' compiled functions: {map:.400}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(["check", "--config", &config])
+        .env("FLEETHOST_WASM_PROFILER", "vtune")
+        .output()
+        .expect("run fleethost");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("FLEETHOST_WASM_PROFILER=\"vtune\" is not a profiler"),
+        "{}",
+        text(&output.stderr)
     );
 }
 
