@@ -660,7 +660,7 @@ path = "live_location.wasm"
         assert_eq!(client.get("fetch.wait.max.ms"), Some("10"));
         assert_eq!(client.get("fetch.min.bytes"), Some("1000"));
         assert_eq!(client.get("group.id"), Some("g"));
-        assert_eq!(client.get("queued.min.messages"), Some("20000"), "the host's default");
+        assert_eq!(client.get("queued.min.messages"), Some("5000"), "the host's default");
         assert_eq!(client.get("fetch.queue.backoff.ms"), Some("10"), "the host's default");
         assert_eq!(
             client.get("queued.max.messages.kbytes"),
