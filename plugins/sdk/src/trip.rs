@@ -196,7 +196,8 @@ impl Trip {
 }
 
 /// The value of a plugin's own hash field, parsed; `None` when absent or
-/// malformed.
+/// malformed. For a hash of loose fields; values kept in a record are read
+/// with [`record::Values`].
 pub fn field<T: std::str::FromStr>(fields: &[FieldValue], name: &str) -> Option<T> {
     fields
         .iter()
