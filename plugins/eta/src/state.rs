@@ -13,11 +13,11 @@ use fleethost_plugin_sdk::kv::FieldValue;
 use fleethost_plugin_sdk::record::{self, Values, Writer};
 use fleethost_plugin_sdk::trip::{self, Phase, Trip};
 
-/// The hash field of the plugin's own values.
-pub const RECORD: &str = "eta";
-
 use crate::estimate::Sent;
 use crate::motion::{Fix, Motion};
+
+/// The hash field of the plugin's own values.
+pub const RECORD: &str = "eta";
 
 const LAST_TS_MS: &str = "eta_last_ts_ms";
 const LAT: &str = "eta_lat";

@@ -13,10 +13,10 @@ use fleethost_plugin_sdk::kv::FieldValue;
 use fleethost_plugin_sdk::record::{self, Values, Writer};
 use fleethost_plugin_sdk::trip::{self, Trip};
 
+use crate::odometer::{Fix, Odometer};
+
 /// The hash field of the metering.
 pub const RECORD: &str = "fare";
-
-use crate::odometer::{Fix, Odometer};
 
 const ORDER_ID: &str = "fare_order_id";
 const LAST_TS_MS: &str = "fare_last_ts_ms";
