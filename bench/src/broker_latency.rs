@@ -74,7 +74,13 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     // The consumer's first fetches find the end; then the same pacing as the
     // fleethost runs: 3 s at the rate to settle, then measure.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut load = OfferedLoad::new(&kafka, ctx.dataset.spec.drivers, &topic, None)?;
+    let mut load = OfferedLoad::new(
+        &kafka,
+        ctx.dataset.spec.drivers,
+        &topic,
+        None,
+        options.producer_linger_ms,
+    )?;
     let started = Instant::now();
     let mut measured_from: Option<(Instant, u64)> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(1));

@@ -369,5 +369,9 @@ mod tests {
             (10, 10, 10)
         );
         assert_eq!(latency.others_batch_wait_ms, None, "the example config's waits");
+        assert_eq!(
+            latency.producer_linger_ms, 5,
+            "fleethost's producer and gateway default"
+        );
     }
 }

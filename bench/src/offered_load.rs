@@ -17,15 +17,17 @@ pub struct OfferedLoad {
 
 impl OfferedLoad {
     /// `drivers` drivers producing to `fixes_topic`, and their order events to
-    /// `orders_topic` when given. The producer batches for at most 1 ms.
+    /// `orders_topic` when given. The producer batches for at most
+    /// `linger_ms`.
     pub fn new(
         kafka: &fleethost::config::KafkaConfig,
         drivers: usize,
         fixes_topic: &str,
         orders_topic: Option<&str>,
+        linger_ms: u64,
     ) -> anyhow::Result<Self> {
         let producer: FutureProducer = fleethost::kafka::client_config::producer(kafka)
-            .set("linger.ms", "1")
+            .set("linger.ms", linger_ms.to_string())
             .create()?;
         let fleet = (0..drivers.max(1))
             .map(|index| DriverModel::new(index, 7, now_ms(), CITY, TripRules::default()))
