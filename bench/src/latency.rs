@@ -68,7 +68,7 @@ pub struct LatencyOptions {
     pub others_batch_wait_ms: Option<u64>,
     /// `linger.ms` of the offered load's producer: how long it gathers fixes
     /// into one produce request. 5, as fleethost's gateway produces them: at
-    /// 1, this broker spent about a fifth more CPU on the requests and its
+    /// 1, this broker spent about 15% more CPU on the requests and its
     /// own p99 rose from 58–72 to 101–166 ms at 5,000 fixes/s.
     #[arg(long = "latency-producer-linger-ms", default_value_t = 5)]
     pub producer_linger_ms: u64,
