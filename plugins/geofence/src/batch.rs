@@ -12,10 +12,11 @@
 use std::collections::HashMap;
 
 use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, PublishOp, WriteOp};
-use fleethost_plugin_sdk::trip::Trip;
+use fleethost_plugin_sdk::record::Values;
+use fleethost_plugin_sdk::trip::{self, Trip};
 use fleethost_plugin_sdk::{Batch, Event, OrderEvent, Plan};
 
-use crate::driver_state::DriverState;
+use crate::driver_state::{self, DriverState};
 use crate::notification::Notification;
 use crate::settings::Settings;
 use crate::tracker::{Fences, track_fixes};
@@ -108,7 +109,8 @@ pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<Fie
     let mut outcome = Outcome::default();
     for (records, stored) in groups.iter().zip(hashes) {
         let mut fields = Vec::new();
-        let mut trip = Trip::from_fields(stored);
+        let values = Values::of(stored, &[trip::RECORD, driver_state::RECORD]);
+        let mut trip = Trip::from_values(&values);
         if !records.orders.is_empty()
             && let Some(changed) = apply_order_events(trip.clone(), records.orders.iter().copied())
         {
@@ -116,7 +118,7 @@ pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<Fie
             trip = Some(changed);
         }
         if !records.fixes.is_empty() {
-            let before = DriverState::from_fields(stored);
+            let before = DriverState::from_values(&values);
             let mut state = before.clone();
             let notifications = track_fixes(
                 records.driver_id,

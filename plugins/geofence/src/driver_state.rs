@@ -118,7 +118,12 @@ impl DriverState {
     /// Reads the state from the driver's hash; missing or malformed values
     /// read as "nothing yet".
     pub fn from_fields(fields: &[FieldValue]) -> Self {
-        let values = Values::of(fields, &[RECORD]);
+        Self::from_values(&Values::of(fields, &[RECORD]))
+    }
+
+    /// Reads the state from a hash's values (`RECORD` among the records of
+    /// [`Values::of`], so that one view serves the trip and the state).
+    pub fn from_values(values: &Values<'_>) -> Self {
         let text = |name: &str| values.text(name).filter(|value| !value.is_empty());
         Self {
             last_fix_ms: values.parse("last_fix_ms"),
