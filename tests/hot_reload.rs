@@ -4,8 +4,8 @@
 //! and that a corrupt file, a component of the wrong world, a plugin whose
 //! init fails and one that traps on every batch are refused (or rolled back)
 //! while the previous version keeps running; and that operators can reload on
-//! demand, see the running versions (also as metrics) and change a plugin's
-//! config.
+//! demand, see the running versions (also as metrics, with the memory the
+//! host holds) and change a plugin's config.
 
 mod support;
 
@@ -266,6 +266,24 @@ fn running_version(admin: &str) -> String {
         .to_string()
 }
 
+/// The admin interface's `/metrics` text.
+fn metrics(admin: &str) -> String {
+    let mut response = ureq::get(&format!("http://{admin}/metrics"))
+        .call()
+        .expect("GET /metrics");
+    response.body_mut().read_to_string().expect("metrics text")
+}
+
+/// The value of the unlabelled gauge `name` in a `/metrics` text.
+fn gauge(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+        .parse()
+        .unwrap_or_else(|error| panic!("{name}: {error}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_reload_on_demand_see_versions_and_change_config() {
     let names = TestNames::create("operate", 1).await;
@@ -283,6 +301,19 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
         Duration::from_secs(60),
     );
     let v1 = running_version(&admin);
+
+    // The metrics: the plugin's version, and the memory the host holds.
+    let metrics = metrics(&admin);
+    assert!(
+        metrics.contains(&format!("fleethost_plugin_info{{plugin=\"stamp\",version=\"{v1}\"}} 1")),
+        "{metrics}"
+    );
+    let allocated = gauge(&metrics, "fleethost_memory_allocated_bytes");
+    let allocator_resident = gauge(&metrics, "fleethost_memory_allocator_resident_bytes");
+    let resident = gauge(&metrics, "process_resident_memory_bytes");
+    assert!(allocated > 0 && allocator_resident >= allocated, "{metrics}");
+    // The whole process (code, plugin memories) holds more than the heap.
+    assert!(resident > allocator_resident / 2 && resident > 8 << 20, "{metrics}");
 
     // Reload on demand with an unchanged file: nothing happens.
     let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);

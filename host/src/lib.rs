@@ -14,6 +14,7 @@ pub mod demo;
 pub mod event;
 pub mod gateway;
 pub mod kafka;
+pub mod memory;
 pub mod order_event;
 pub mod pipeline;
 pub mod runtime;

@@ -16,7 +16,11 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
     let mut family = |name: &str, help: &str, kind: &str, samples: Vec<(String, u64)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
         }
     };
     let per_pipeline = |value: fn(&crate::pipeline::stats::StatsSnapshot) -> u64| {
@@ -96,6 +100,28 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
         "counter",
         reloads,
     );
+    if let Some(stats) = crate::memory::allocator_stats() {
+        family(
+            "fleethost_memory_allocated_bytes",
+            "Bytes the host's code (Rust and librdkafka) holds from its allocator; the plugins' linear memories are not in it.",
+            "gauge",
+            vec![(String::new(), stats.allocated)],
+        );
+        family(
+            "fleethost_memory_allocator_resident_bytes",
+            "Bytes of the allocator's pages in RAM: the allocated bytes plus its caches and fragmentation.",
+            "gauge",
+            vec![(String::new(), stats.resident)],
+        );
+    }
+    if let Some(resident) = crate::memory::process_resident_bytes() {
+        family(
+            "process_resident_memory_bytes",
+            "Resident set size: all the process holds in RAM (allocator pages, plugins' linear memories, code).",
+            "gauge",
+            vec![(String::new(), resident)],
+        );
+    }
     out
 }
 
