@@ -308,6 +308,17 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
         metrics.contains(&format!("fleethost_plugin_info{{plugin=\"stamp\",version=\"{v1}\"}} 1")),
         "{metrics}"
     );
+    let plugin_memory = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(&format!(
+                "fleethost_plugin_memory_bytes{{plugin=\"stamp\",version=\"{v1}\"}} "
+            ))
+        })
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no memory of stamp@{v1} in {metrics}"));
+    // One instance (one partition) of at least one 64 KiB wasm page, within the cap.
+    assert!((64_u64 << 10..=64 << 20).contains(&plugin_memory), "{metrics}");
     let allocated = gauge(&metrics, "fleethost_memory_allocated_bytes");
     let allocator_resident = gauge(&metrics, "fleethost_memory_allocator_resident_bytes");
     let resident = gauge(&metrics, "process_resident_memory_bytes");

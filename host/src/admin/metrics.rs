@@ -84,6 +84,15 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
             .map(|slot| (plugin_labels(slot), slot.current().denied()))
             .collect(),
     );
+    family(
+        "fleethost_plugin_memory_bytes",
+        "Linear memory the running version's live instances hold (one per partition worker).",
+        "gauge",
+        slots
+            .values()
+            .map(|slot| (plugin_labels(slot), slot.current().memory_bytes()))
+            .collect(),
+    );
     let reloads = slots
         .values()
         .flat_map(|slot| {

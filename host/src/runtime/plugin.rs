@@ -93,6 +93,7 @@ pub struct LoadedPlugin {
     topic_grants: Arc<TopicGrants>,
     backends: Backends,
     denied: Arc<AtomicU64>,
+    memory: Arc<AtomicU64>,
 }
 
 /// What runs a plugin version's code.
@@ -200,6 +201,7 @@ impl LoadedPlugin {
             topic_grants: Arc::new(TopicGrants::new(&config.grants)),
             backends,
             denied: Arc::new(AtomicU64::new(0)),
+            memory: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -228,6 +230,13 @@ impl LoadedPlugin {
     /// grants, over all its instances.
     pub fn denied(&self) -> u64 {
         self.denied.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of linear memory the live instances of this version hold (the
+    /// size their memories grew to; what `limits.memory_mib` caps per
+    /// instance). 0 for a native plugin, which uses the host's heap.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory.load(Ordering::Relaxed)
     }
 
     /// The version of the WIT world the component was built against (a
@@ -278,7 +287,10 @@ impl LoadedPlugin {
     /// A component instance in its own store, with the plugin's limits.
     fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
         let init_error = |message: String| self.init_error(message);
-        let limiter = InstanceLimiter::new(usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX));
+        let limiter = InstanceLimiter::new(
+            usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            self.memory.clone(),
+        );
         let capabilities = self.capabilities(&identity.pipeline)?;
         let mut store = wasmtime::Store::new(
             pre.instance_pre().engine(),
