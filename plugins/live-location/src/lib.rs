@@ -32,6 +32,8 @@
 
 pub mod publish;
 
+use publish::Position;
+
 use std::collections::BTreeMap;
 
 use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
@@ -95,8 +97,11 @@ impl Guest for LiveLocation {
 /// Writes the newest fix of every driver of the batch, in one `kv::write`,
 /// then publishes the ones that moved their driver forward, in a second one.
 fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
-    let newest: Vec<&Event> = newest_per_driver(&batch.events).into_values().collect();
-    let ops: Vec<WriteOp> = newest.iter().map(|event| upsert(settings, event)).collect();
+    let newest: Vec<Position> = newest_per_driver(&batch.events)
+        .into_values()
+        .map(Position::of)
+        .collect();
+    let ops: Vec<WriteOp> = newest.iter().map(|position| upsert(settings, position)).collect();
     let results = kv::write(&ops)?;
     let publishes = if settings.publish {
         publish::publish_ops(settings, &newest, &results)?
@@ -138,14 +143,15 @@ fn newest_per_driver(events: &[Event]) -> BTreeMap<&str, &Event> {
 
 /// The write of one driver's newest fix: an upsert on `ts_ms`, so that an
 /// older fix never replaces a newer one.
-fn upsert(settings: &Settings, event: &Event) -> WriteOp {
+fn upsert(settings: &Settings, position: &Position) -> WriteOp {
+    let event = position.event;
     WriteOp::UpsertNewer(UpsertNewerOp {
         key: format!("{}driver:{}", settings.key_prefix, event.driver_id),
         version_field: "ts_ms".to_string(),
         version: event.timestamp_ms,
         fields: vec![
-            FieldValue::new("lat", event.latitude),
-            FieldValue::new("lng", event.longitude),
+            FieldValue::new("lat", &position.latitude),
+            FieldValue::new("lng", &position.longitude),
             FieldValue::new("ts_ms", event.timestamp_ms),
         ],
         geo: Some(GeoMember {

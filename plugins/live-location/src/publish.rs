@@ -18,6 +18,31 @@ use fleethost_plugin_sdk::{Event, PluginError};
 
 use crate::Settings;
 
+/// A driver's newest fix with its coordinates formatted once: the hash fields
+/// and the published message carry the same text (formatting an `f64` was
+/// the plugin's largest cost after the kv write itself).
+#[derive(Debug)]
+pub struct Position<'a> {
+    /// The fix.
+    pub event: &'a Event,
+    /// Its latitude as `Display` writes it (a finite number: the host
+    /// refuses fixes outside WGS84 ranges).
+    pub latitude: String,
+    /// Its longitude, likewise.
+    pub longitude: String,
+}
+
+impl<'a> Position<'a> {
+    /// The fix with its coordinates formatted.
+    pub fn of(event: &'a Event) -> Self {
+        Self {
+            event,
+            latitude: event.latitude.to_string(),
+            longitude: event.longitude.to_string(),
+        }
+    }
+}
+
 /// The publishes for the fixes whose write was applied (`applied(true)`: the
 /// position moved forward in event time), in the order of `newest`; none for
 /// the others (older or equal to what Redis holds: nothing changed).
@@ -27,7 +52,7 @@ use crate::Settings;
 /// fatal rather than pairing the wrong driver with a result.
 pub fn publish_ops(
     settings: &Settings,
-    newest: &[&Event],
+    newest: &[Position<'_>],
     results: &[WriteResult],
 ) -> Result<Vec<WriteOp>, PluginError> {
     if results.len() != newest.len() {
@@ -38,11 +63,12 @@ pub fn publish_ops(
         )));
     }
     let mut ops = Vec::new();
-    for (event, result) in newest.iter().zip(results) {
+    for (position, result) in newest.iter().zip(results) {
         if !matches!(result, WriteResult::Applied(true)) {
             continue;
         }
-        let message = position_message(event);
+        let event = position.event;
+        let message = position_message(position);
         let order_id = event.order_id.as_deref().filter(|order_id| !order_id.is_empty());
         if let Some(order_id) = order_id {
             ops.push(publish(order_channel(settings, order_id), message.clone()));
@@ -71,12 +97,13 @@ pub fn order_channel(settings: &Settings, order_id: &str) -> String {
 }
 
 /// The message of one applied position.
-pub fn position_message(event: &Event) -> String {
+pub fn position_message(position: &Position<'_>) -> String {
+    let event = position.event;
     let message = JsonObject::new()
         .string("type", "position")
         .string("driver_id", &event.driver_id)
-        .number("lat", event.latitude)
-        .number("lng", event.longitude)
+        .number_text("lat", &position.latitude)
+        .number_text("lng", &position.longitude)
         .integer("ts_ms", event.timestamp_ms);
     match event.order_id.as_deref().filter(|order_id| !order_id.is_empty()) {
         Some(order_id) => message.string("order_id", order_id),
@@ -115,6 +142,10 @@ mod tests {
         }
     }
 
+    fn positions<'a>(events: &[&'a Event]) -> Vec<Position<'a>> {
+        events.iter().map(|event| Position::of(event)).collect()
+    }
+
     /// The (channel, message) pairs of `ops`.
     fn published(ops: &[WriteOp]) -> Vec<(&str, &str)> {
         ops.iter()
@@ -133,7 +164,7 @@ mod tests {
             WriteResult::Applied(false),
             WriteResult::Done,
         ];
-        let ops = publish_ops(&settings(), &[&a, &b, &c], &results).expect("one result per fix");
+        let ops = publish_ops(&settings(), &positions(&[&a, &b, &c]), &results).expect("one result per fix");
         assert_eq!(
             published(&ops),
             [(
@@ -147,7 +178,7 @@ mod tests {
     #[test]
     fn a_fix_with_an_order_is_published_on_the_order_channel_too() {
         let on_trip = fix("d1", Some("o-7"), 1_700_000_000_123);
-        let ops = publish_ops(&settings(), &[&on_trip], &[WriteResult::Applied(true)]).expect("valid");
+        let ops = publish_ops(&settings(), &positions(&[&on_trip]), &[WriteResult::Applied(true)]).expect("valid");
         let message =
             r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":1700000000123,"order_id":"o-7"}"#;
         assert_eq!(
@@ -156,7 +187,7 @@ mod tests {
         );
         // An empty order id is no order: no `live:order:` channel, no field.
         let no_order = fix("d1", Some(""), 5);
-        let ops = publish_ops(&settings(), &[&no_order], &[WriteResult::Applied(true)]).expect("valid");
+        let ops = publish_ops(&settings(), &positions(&[&no_order]), &[WriteResult::Applied(true)]).expect("valid");
         assert_eq!(
             published(&ops),
             [(
@@ -169,15 +200,19 @@ mod tests {
     #[test]
     fn nothing_moved_publishes_nothing() {
         let a = fix("a", Some("o"), 1);
-        let ops = publish_ops(&settings(), &[&a], &[WriteResult::Applied(false)]).expect("valid");
+        let ops = publish_ops(&settings(), &positions(&[&a]), &[WriteResult::Applied(false)]).expect("valid");
         assert!(ops.is_empty());
-        assert!(publish_ops(&settings(), &[], &[]).expect("valid").is_empty());
+        assert!(
+            publish_ops(&settings(), &positions(&[]), &[])
+                .expect("valid")
+                .is_empty()
+        );
     }
 
     #[test]
     fn results_that_do_not_match_the_fixes_are_refused() {
         let a = fix("a", None, 1);
-        let error = publish_ops(&settings(), &[&a], &[]).expect_err("no result for a");
+        let error = publish_ops(&settings(), &positions(&[&a]), &[]).expect_err("no result for a");
         assert_eq!(error, PluginError::fatal("kv returned 0 write results for 1 upserts"));
     }
 
@@ -185,7 +220,7 @@ mod tests {
     fn driver_ids_are_escaped_in_the_message() {
         let odd = fix("d\"1", None, 1);
         assert_eq!(
-            position_message(&odd),
+            position_message(&Position::of(&odd)),
             r#"{"type":"position","driver_id":"d\"1","lat":12.97,"lng":77.59,"ts_ms":1}"#
         );
     }

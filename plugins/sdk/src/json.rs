@@ -27,11 +27,12 @@ impl Default for JsonObject {
 }
 
 impl JsonObject {
-    /// An empty object.
+    /// An empty object. Room for a typical message is reserved at once
+    /// (growing the text step by step cost more than writing it).
     pub fn new() -> Self {
-        Self {
-            text: String::from("{"),
-        }
+        let mut text = String::with_capacity(128);
+        text.push('{');
+        Self { text }
     }
 
     fn key(&mut self, key: &str) {
@@ -62,6 +63,19 @@ impl JsonObject {
         self
     }
 
+    /// Adds a number field from text already formatted, for a number also
+    /// written elsewhere (formatted once): the `Display` of a finite `f64`
+    /// or of an integer. Other text would make the object invalid JSON.
+    pub fn number_text(mut self, key: &str, value: &str) -> Self {
+        debug_assert!(
+            value.parse::<f64>().is_ok_and(f64::is_finite),
+            "not a JSON number: {value:?}"
+        );
+        self.key(key);
+        self.text.push_str(value);
+        self
+    }
+
     /// Adds an integer field (written exactly, unlike a conversion to f64).
     pub fn integer(mut self, key: &str, value: i64) -> Self {
         self.key(key);
@@ -77,27 +91,45 @@ impl JsonObject {
 }
 
 /// Appends `value` as a JSON string literal, escaping what JSON requires.
+///
+/// Every character JSON escapes is ASCII, so the text is scanned as bytes and
+/// copied in runs between escapes (pushing it char by char was 3% of the
+/// host's CPU running live-location as wasm).
 fn push_string(text: &mut String, value: &str) {
     text.push('"');
-    for character in value.chars() {
-        match character {
-            '"' => text.push_str("\\\""),
-            '\\' => text.push_str("\\\\"),
-            '\n' => text.push_str("\\n"),
-            '\r' => text.push_str("\\r"),
-            '\t' => text.push_str("\\t"),
-            control if u32::from(control) < 0x20 => {
-                let _ = write!(text, "\\u{:04x}", u32::from(control));
-            }
-            other => text.push(other),
+    let mut copied = 0;
+    for (index, byte) in value.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            control if control < 0x20 => "",
+            _ => continue,
+        };
+        text.push_str(&value[copied..index]);
+        if escape.is_empty() {
+            let _ = write!(text, "\\u{byte:04x}");
+        } else {
+            text.push_str(escape);
         }
+        copied = index + 1;
     }
+    text.push_str(&value[copied..]);
     text.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_formatted_once_is_written_as_it_is() {
+        let latitude = 12.971599_f64.to_string();
+        let text = JsonObject::new().number_text("lat", &latitude).integer("n", 1).finish();
+        assert_eq!(text, r#"{"lat":12.971599,"n":1}"#);
+    }
 
     #[test]
     fn writes_escaped_strings_and_numbers() {
