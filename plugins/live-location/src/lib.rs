@@ -34,8 +34,6 @@ pub mod publish;
 
 use publish::Position;
 
-use std::collections::BTreeMap;
-
 use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Slot, log};
 
@@ -97,10 +95,7 @@ impl Guest for LiveLocation {
 /// Writes the newest fix of every driver of the batch, in one `kv::write`,
 /// then publishes the ones that moved their driver forward, in a second one.
 fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
-    let newest: Vec<Position> = newest_per_driver(&batch.events)
-        .into_values()
-        .map(Position::of)
-        .collect();
+    let newest: Vec<Position> = newest_per_driver(&batch.events).into_iter().map(Position::of).collect();
     let ops: Vec<WriteOp> = newest.iter().map(|position| upsert(settings, position)).collect();
     let results = kv::write(&ops)?;
     let publishes = if settings.publish {
@@ -126,17 +121,23 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
 /// offset wins, as it would in Redis when applied in order. Sorted by driver
 /// id, so that a batch's writes and messages come in the same order every
 /// time it is processed.
-fn newest_per_driver(events: &[Event]) -> BTreeMap<&str, &Event> {
-    let mut newest: BTreeMap<&str, &Event> = BTreeMap::new();
-    for event in events {
-        newest
-            .entry(event.driver_id.as_str())
-            .and_modify(|current| {
+fn newest_per_driver(events: &[Event]) -> Vec<&Event> {
+    // A stable sort by driver keeps each driver's fixes in batch order. The
+    // ids are compared byte by byte inline: `str`'s `Ord` calls `memcmp`,
+    // a function call per comparison in wasm (a `BTreeMap` by id made 3.5%
+    // of fleethost's CPU running this plugin alone).
+    let mut by_driver: Vec<&Event> = events.iter().collect();
+    by_driver.sort_by(|a, b| a.driver_id.bytes().cmp(b.driver_id.bytes()));
+    let mut newest: Vec<&Event> = Vec::with_capacity(by_driver.len());
+    for event in by_driver {
+        match newest.last_mut() {
+            Some(current) if current.driver_id.bytes().eq(event.driver_id.bytes()) => {
                 if event.timestamp_ms >= current.timestamp_ms {
                     *current = event;
                 }
-            })
-            .or_insert(event);
+            }
+            _ => newest.push(event),
+        }
     }
     newest
 }
@@ -203,9 +204,14 @@ mod tests {
             event("d1", 3, 1),
             event("d2", 4, 2),
             event("d2", 5, 3),
+            event("d10", 1, 4),
         ];
         let newest = newest_per_driver(&events);
-        let picked: Vec<(&str, i64)> = newest.iter().map(|(driver, event)| (*driver, event.offset)).collect();
-        assert_eq!(picked, [("d1", 1), ("d2", 3)]);
+        let picked: Vec<(&str, i64)> = newest
+            .iter()
+            .map(|event| (event.driver_id.as_str(), event.offset))
+            .collect();
+        // Driver order is `str`'s: "d1" < "d10" < "d2".
+        assert_eq!(picked, [("d1", 1), ("d10", 4), ("d2", 3)]);
     }
 }
