@@ -5,7 +5,7 @@
 //! init fails and one that traps on every batch are refused (or rolled back)
 //! while the previous version keeps running; and that operators can reload on
 //! demand, see the running versions (also as metrics, with the memory the
-//! host holds) and change a plugin's config.
+//! host and each plugin hold) and change a plugin's config.
 
 mod support;
 
@@ -274,7 +274,8 @@ fn metrics(admin: &str) -> String {
     response.body_mut().read_to_string().expect("metrics text")
 }
 
-/// The value of the unlabelled gauge `name` in a `/metrics` text.
+/// The value of the series `name` (with its labels, if it has any) in a
+/// `/metrics` text.
 fn gauge(metrics: &str, name: &str) -> u64 {
     metrics
         .lines()
@@ -308,15 +309,10 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
         metrics.contains(&format!("fleethost_plugin_info{{plugin=\"stamp\",version=\"{v1}\"}} 1")),
         "{metrics}"
     );
-    let plugin_memory = metrics
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(&format!(
-                "fleethost_plugin_memory_bytes{{plugin=\"stamp\",version=\"{v1}\"}} "
-            ))
-        })
-        .and_then(|value| value.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no memory of stamp@{v1} in {metrics}"));
+    let plugin_memory = gauge(
+        &metrics,
+        &format!("fleethost_plugin_memory_bytes{{plugin=\"stamp\",version=\"{v1}\"}}"),
+    );
     // One instance (one partition) of at least one 64 KiB wasm page, within the cap.
     assert!((64_u64 << 10..=64 << 20).contains(&plugin_memory), "{metrics}");
     let allocated = gauge(&metrics, "fleethost_memory_allocated_bytes");

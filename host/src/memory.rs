@@ -7,7 +7,8 @@
 //! With glibc's malloc the host spent 14% more CPU per fix running all five
 //! example pipelines, at the same peak RSS (BENCHMARKS.md, "After: jemalloc").
 //! Elsewhere the host keeps the system allocator and reports no allocator
-//! figures.
+//! figures. The allocator is set by this library, so every binary, test and
+//! benchmark built on it runs on the same one as `fleethost` itself.
 
 #[cfg(target_os = "linux")]
 #[global_allocator]
