@@ -10,43 +10,53 @@ use super::unique;
 /// Debian's Chromium (scripts/test.sh installs it where missing).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// How long one Chromium run may take. Headless Chromium now and then never
+/// exits after its work (a CI run hung on a screenshot that takes 20 s here),
+/// so a run that overstays is killed and started once more.
+const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// Runs Chromium headless on `url` with `arguments`; its stdout.
 pub async fn chromium(url: &str, arguments: &[String]) -> String {
     assert!(
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/test.sh (ensure_chromium installs Debian's chromium package)"
     );
-    let profile = std::env::temp_dir().join(unique("live-map-chromium"));
-    let run = tokio::process::Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=8000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(arguments)
-        .arg(url)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("Chromium finished within 120 s")
-        .expect("run Chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        output.status.success(),
-        "Chromium failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    for attempt in 1..=2 {
+        let profile = std::env::temp_dir().join(unique("live-map-chromium"));
+        let run = tokio::process::Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=8000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(arguments)
+            .arg(url)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let finished = tokio::time::timeout(RUN_TIMEOUT, run).await;
+        let _ = std::fs::remove_dir_all(&profile);
+        let Ok(output) = finished else {
+            println!("Chromium did not finish within {RUN_TIMEOUT:?} (attempt {attempt}): killed");
+            continue;
+        };
+        let output = output.expect("run Chromium");
+        assert!(
+            output.status.success(),
+            "Chromium failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return String::from_utf8_lossy(&output.stdout).into_owned();
+    }
+    panic!("Chromium did not finish within {RUN_TIMEOUT:?}, twice");
 }
 
 /// The number in `<body … name="N">` of a dumped DOM.
