@@ -22,41 +22,46 @@ pub async fn chromium(url: &str, arguments: &[String]) -> String {
         "{CHROMIUM} is missing: run scripts/test.sh (ensure_chromium installs Debian's chromium package)"
     );
     for attempt in 1..=2 {
-        let profile = std::env::temp_dir().join(unique("live-map-chromium"));
-        let run = tokio::process::Command::new(CHROMIUM)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--virtual-time-budget=8000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(arguments)
-            .arg(url)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let finished = tokio::time::timeout(RUN_TIMEOUT, run).await;
-        let _ = std::fs::remove_dir_all(&profile);
-        let Ok(output) = finished else {
-            println!("Chromium did not finish within {RUN_TIMEOUT:?} (attempt {attempt}): killed");
-            continue;
-        };
-        let output = output.expect("run Chromium");
-        assert!(
-            output.status.success(),
-            "Chromium failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        return String::from_utf8_lossy(&output.stdout).into_owned();
+        match run_once(url, arguments).await {
+            Some(stdout) => return stdout,
+            None => println!("Chromium did not finish within {RUN_TIMEOUT:?} (attempt {attempt}): killed"),
+        }
     }
     panic!("Chromium did not finish within {RUN_TIMEOUT:?}, twice");
+}
+
+/// One Chromium run in a fresh profile: its stdout, or `None` when it
+/// overstayed [`RUN_TIMEOUT`] (and was killed).
+async fn run_once(url: &str, arguments: &[String]) -> Option<String> {
+    let profile = std::env::temp_dir().join(unique("live-map-chromium"));
+    let run = tokio::process::Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(arguments)
+        .arg(url)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let finished = tokio::time::timeout(RUN_TIMEOUT, run).await;
+    let _ = std::fs::remove_dir_all(&profile);
+    let output = finished.ok()?.expect("run Chromium");
+    assert!(
+        output.status.success(),
+        "Chromium failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The number in `<body … name="N">` of a dumped DOM.

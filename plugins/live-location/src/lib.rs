@@ -34,8 +34,9 @@ pub mod publish;
 
 use publish::Position;
 
+use fleethost_plugin_sdk::group;
 use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
-use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Slot, log};
+use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 /// The plugin's [`Guest`] implementation; public so that the host can link
 /// it natively (feature `native`) for the benchmark.
@@ -95,7 +96,10 @@ impl Guest for LiveLocation {
 /// Writes the newest fix of every driver of the batch, in one `kv::write`,
 /// then publishes the ones that moved their driver forward, in a second one.
 fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
-    let newest: Vec<Position> = newest_per_driver(&batch.events).into_iter().map(Position::of).collect();
+    let newest: Vec<Position> = group::newest_fixes(&batch.events)
+        .into_iter()
+        .map(Position::of)
+        .collect();
     let ops: Vec<WriteOp> = newest.iter().map(|position| upsert(settings, position)).collect();
     let results = kv::write(&ops)?;
     let publishes = if settings.publish {
@@ -115,31 +119,6 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
         publishes.len()
     ));
     Ok(())
-}
-
-/// The newest event of each driver in the batch; on equal event time the later
-/// offset wins, as it would in Redis when applied in order. Sorted by driver
-/// id, so that a batch's writes and messages come in the same order every
-/// time it is processed.
-fn newest_per_driver(events: &[Event]) -> Vec<&Event> {
-    // A stable sort by driver keeps each driver's fixes in batch order. The
-    // ids are compared byte by byte inline: `str`'s `Ord` calls `memcmp`,
-    // a function call per comparison in wasm (a `BTreeMap` by id made 3.5%
-    // of fleethost's CPU running this plugin alone).
-    let mut by_driver: Vec<&Event> = events.iter().collect();
-    by_driver.sort_by(|a, b| a.driver_id.bytes().cmp(b.driver_id.bytes()));
-    let mut newest: Vec<&Event> = Vec::with_capacity(by_driver.len());
-    for event in by_driver {
-        match newest.last_mut() {
-            Some(current) if current.driver_id.bytes().eq(event.driver_id.bytes()) => {
-                if event.timestamp_ms >= current.timestamp_ms {
-                    *current = event;
-                }
-            }
-            _ => newest.push(event),
-        }
-    }
-    newest
 }
 
 /// The write of one driver's newest fix: an upsert on `ts_ms`, so that an
@@ -169,6 +148,7 @@ fleethost_plugin_sdk::export_plugin!(LiveLocation);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleethost_plugin_sdk::Event;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
         Settings::from_config(&PluginConfig::from_pairs(pairs))
@@ -206,7 +186,7 @@ mod tests {
             event("d2", 5, 3),
             event("d10", 1, 4),
         ];
-        let newest = newest_per_driver(&events);
+        let newest = group::newest_fixes(&events);
         let picked: Vec<(&str, i64)> = newest
             .iter()
             .map(|event| (event.driver_id.as_str(), event.offset))

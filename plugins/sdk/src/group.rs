@@ -5,17 +5,16 @@
 //! come sorted by id (a `BTreeMap`), so that the kv keys, the writes and the
 //! messages of a batch come in the same order every time it is processed.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::{Event, OrderEvent};
+use crate::{Event, OrderEvent, inline_str};
 
 /// The order events per driver, each driver's in batch (offset) order: the
 /// order the steps of a trip happened in.
 pub fn orders_by_driver(orders: &[OrderEvent]) -> BTreeMap<&str, Vec<&OrderEvent>> {
     let mut by_driver: Vec<&OrderEvent> = orders.iter().collect();
     // Stable: each driver's orders stay in batch order.
-    by_driver.sort_by(|a, b| compare_ids(&a.driver_id, &b.driver_id));
+    by_driver.sort_by(|a, b| inline_str::compare(&a.driver_id, &b.driver_id));
     group_sorted(by_driver, |order| order.driver_id.as_str(), |order| order)
 }
 
@@ -29,19 +28,29 @@ pub fn fixes_by_driver(events: &[Event]) -> BTreeMap<&str, Vec<&Event>> {
 /// Like [`fixes_by_driver`], each fix turned by `convert` into what the
 /// plugin works with, without a second map (which would cost wasm size).
 pub fn fixes_by_driver_as<'a, T>(events: &'a [Event], convert: impl Fn(&'a Event) -> T) -> BTreeMap<&'a str, Vec<T>> {
-    // One stable sort by driver, then event time, leaves every driver's
-    // fixes in event-time order, and in batch order on equal times.
-    let mut by_driver: Vec<&Event> = events.iter().collect();
-    by_driver.sort_by(|a, b| compare_ids(&a.driver_id, &b.driver_id).then(a.timestamp_ms.cmp(&b.timestamp_ms)));
-    group_sorted(by_driver, |event| event.driver_id.as_str(), convert)
+    group_sorted(in_driver_order(events), |event| event.driver_id.as_str(), convert)
 }
 
-/// Two driver ids in `str`'s order, compared byte by byte inline: `str`'s
-/// `Ord` calls `memcmp`, a function call per comparison in wasm (a
-/// `BTreeMap` filled record by record made 2% of fleethost's CPU with all
-/// five example pipelines).
-fn compare_ids(a: &str, b: &str) -> Ordering {
-    a.bytes().cmp(b.bytes())
+/// Each driver's newest fix (the latest event time; on equal times the later
+/// in the batch, as Redis would keep it applying them in order), drivers in
+/// id order: what a plugin that keeps only positions writes.
+pub fn newest_fixes(events: &[Event]) -> Vec<&Event> {
+    let mut newest: Vec<&Event> = Vec::with_capacity(events.len());
+    for event in in_driver_order(events) {
+        match newest.last_mut() {
+            Some(current) if inline_str::equal(&current.driver_id, &event.driver_id) => *current = event,
+            _ => newest.push(event),
+        }
+    }
+    newest
+}
+
+/// The fixes sorted by driver, then event time; stable, so batch order on
+/// equal times. One sort instead of a map searched per fix.
+fn in_driver_order(events: &[Event]) -> Vec<&Event> {
+    let mut by_driver: Vec<&Event> = events.iter().collect();
+    by_driver.sort_by(|a, b| inline_str::compare(&a.driver_id, &b.driver_id).then(a.timestamp_ms.cmp(&b.timestamp_ms)));
+    by_driver
 }
 
 /// The runs of records of one driver in `sorted` (sorted by driver), each
@@ -56,7 +65,7 @@ fn group_sorted<'a, R: Copy, T>(
     for record in sorted {
         let id = driver_id(record);
         match groups.last_mut() {
-            Some((current, records)) if current.bytes().eq(id.bytes()) => records.push(convert(record)),
+            Some((current, records)) if inline_str::equal(current, id) => records.push(convert(record)),
             _ => groups.push((id, vec![convert(record)])),
         }
     }

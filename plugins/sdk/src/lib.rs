@@ -30,6 +30,7 @@ extern crate self as fleethost_plugin_sdk;
 
 mod config;
 pub mod group;
+mod inline_str;
 pub mod json;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod native;

@@ -19,6 +19,7 @@ use std::str::FromStr;
 
 pub use fleethost_record::{Writer, decode, encode};
 
+use crate::inline_str;
 use crate::kv::FieldValue;
 
 /// The hash field `name` holding the record `writer` wrote.
@@ -46,7 +47,7 @@ impl<'a> Values<'a> {
     /// A lookup finds a record's value before a stale field of the same name
     /// left in the hash by the one-field-per-value layout.
     pub fn of(fields: &'a [FieldValue], records: &[&str]) -> Self {
-        let is_record = |field: &FieldValue| records.iter().any(|record| same_name(record, &field.field));
+        let is_record = |field: &FieldValue| records.iter().any(|record| inline_str::equal(record, &field.field));
         let mut values: Vec<(&'a str, Cow<'a, str>)> = Vec::with_capacity(fields.len() + 16);
         for record in fields.iter().filter(|field| is_record(field)) {
             values.extend(decode(&record.value));
@@ -64,7 +65,7 @@ impl<'a> Values<'a> {
     pub fn text(&self, name: &str) -> Option<&str> {
         self.values
             .iter()
-            .find(|(known, _)| same_name(known, name))
+            .find(|(known, _)| inline_str::equal(known, name))
             .map(|(_, value)| value.as_ref())
     }
 
@@ -84,14 +85,6 @@ impl<'a> Values<'a> {
             })
             .collect()
     }
-}
-
-/// Whether two value names are equal, compared inline: `==` calls `memcmp`,
-/// a function call per comparison in a wasm plugin, and a lookup compares a
-/// name with a dozen short ones (2% of the host's CPU with all five example
-/// pipelines).
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(a, b)| a == b)
 }
 
 /// `fields` with the records named in `records` unpacked into one field per
