@@ -126,12 +126,20 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
 fn upsert(settings: &Settings, position: &Position) -> WriteOp {
     let event = position.event;
     WriteOp::UpsertNewer(UpsertNewerOp {
-        key: format!("{}driver:{}", settings.key_prefix, event.driver_id),
+        // `concat` allocates the key once; `format!` starting with an argument
+        // starts from an empty string and grows it.
+        key: [settings.key_prefix.as_str(), "driver:", &event.driver_id].concat(),
         version_field: "ts_ms".to_string(),
         version: event.timestamp_ms,
         fields: vec![
-            FieldValue::new("lat", &position.latitude),
-            FieldValue::new("lng", &position.longitude),
+            FieldValue {
+                field: "lat".into(),
+                value: position.latitude.clone(),
+            },
+            FieldValue {
+                field: "lng".into(),
+                value: position.longitude.clone(),
+            },
             FieldValue::new("ts_ms", event.timestamp_ms),
         ],
         geo: Some(GeoMember {

@@ -12,6 +12,8 @@
 //! - the message is `{"type":"position","driver_id","lat","lng","ts_ms"}`,
 //!   plus `"order_id"` when the fix had one, fields in that order.
 
+use std::fmt::Write;
+
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::{PublishOp, WriteOp, WriteResult};
 use fleethost_plugin_sdk::{Event, PluginError};
@@ -37,10 +39,18 @@ impl<'a> Position<'a> {
     pub fn of(event: &'a Event) -> Self {
         Self {
             event,
-            latitude: event.latitude.to_string(),
-            longitude: event.longitude.to_string(),
+            latitude: decimal(event.latitude),
+            longitude: decimal(event.longitude),
         }
     }
+}
+
+/// `value` as `Display` writes it, into a string allocated once (`to_string`
+/// starts empty and grows it for each part of the number).
+fn decimal(value: f64) -> String {
+    let mut text = String::with_capacity(24);
+    let _ = write!(text, "{value}");
+    text
 }
 
 /// The publishes for the fixes whose write was applied (`applied(true)`: the
@@ -88,12 +98,12 @@ pub fn moved(results: &[WriteResult]) -> usize {
 
 /// The channel of one driver's positions: `{key_prefix}live:driver:{driver_id}`.
 pub fn driver_channel(settings: &Settings, driver_id: &str) -> String {
-    format!("{}live:driver:{driver_id}", settings.key_prefix)
+    [settings.key_prefix.as_str(), "live:driver:", driver_id].concat()
 }
 
 /// The channel of one order's updates: `{key_prefix}live:order:{order_id}`.
 pub fn order_channel(settings: &Settings, order_id: &str) -> String {
-    format!("{}live:order:{order_id}", settings.key_prefix)
+    [settings.key_prefix.as_str(), "live:order:", order_id].concat()
 }
 
 /// The message of one applied position.

@@ -4,11 +4,13 @@
 //! `split(';')`, `split_once('=')` and `contains('%')` each value cost three
 //! searches of a few bytes, and in a wasm plugin those searches (core's
 //! `memchr`, four bytes at a time on wasm32) were 4% of all five pipelines'
-//! CPU. Here the text is read once, eight bytes at a time: a 64-bit word
-//! (native in wasm too) yields a bit for every `;`, `=` and `%` in it, and
-//! only those bytes are looked at.
+//! CPU. Here the text is read once, eight bytes at a time ([`scan`]): a
+//! 64-bit word yields a bit for every `;`, `=` and `%` in it, and only those
+//! bytes are looked at.
 
 use std::borrow::Cow;
+
+use crate::scan;
 
 /// The values of a record, in order, borrowed from `text` unless they were
 /// escaped; a part without `=` (not written by [`Writer`](crate::Writer)) is
@@ -61,9 +63,9 @@ impl<'a> Iterator for Values<'a> {
                 }
                 self.chunk = self.next_chunk;
                 self.next_chunk += 8;
-                self.marks = marks(chunk_at(bytes, self.chunk));
+                self.marks = marks(scan::word_at(bytes, self.chunk));
             }
-            let position = self.chunk + (self.marks.trailing_zeros() / 8) as usize;
+            let position = self.chunk + scan::first(self.marks);
             self.marks &= self.marks - 1;
             match bytes[position] {
                 b'=' => {
@@ -102,35 +104,9 @@ impl<'a> Values<'a> {
     }
 }
 
-/// The eight bytes of `bytes` from `start`, little-endian (byte `i` in bits
-/// `8i..8i+8`), zeros past the end (a zero is no mark).
-fn chunk_at(bytes: &[u8], start: usize) -> u64 {
-    match bytes.get(start..start + 8) {
-        Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("eight bytes")),
-        None => {
-            let mut chunk = [0; 8];
-            let tail = &bytes[start..];
-            chunk[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(chunk)
-        }
-    }
-}
-
 /// The high bit of each byte of `word` that is `;`, `=` or `%`.
 fn marks(word: u64) -> u64 {
-    zero_bytes(word ^ repeated(b';')) | zero_bytes(word ^ repeated(b'=')) | zero_bytes(word ^ repeated(b'%'))
-}
-
-/// The high bit of each byte of `word` that is zero, exactly (no carry from
-/// one byte reaches the next, unlike the shorter `(x - 0x01..) & !x` trick).
-fn zero_bytes(word: u64) -> u64 {
-    const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    !(((word & LOW_SEVEN) + LOW_SEVEN) | word | LOW_SEVEN)
-}
-
-/// `byte` in each of the eight bytes.
-const fn repeated(byte: u8) -> u64 {
-    u64::from_le_bytes([byte; 8])
+    scan::equal(word, b';') | scan::equal(word, b'=') | scan::equal(word, b'%')
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //! ```
 
 mod decode;
+pub mod scan;
 
 use std::fmt::{self, Display, Write};
 
