@@ -47,6 +47,10 @@ end
 return results
 "#;
 
+/// Room for a number written as a Redis argument (an `f64` or `i64`), when
+/// sizing a command up front.
+const NUMBER_LEN: usize = 24;
+
 /// Latitudes Redis GEO can index (Web Mercator limits).
 pub const GEO_MAX_LATITUDE: f64 = 85.051_128_78;
 
@@ -109,7 +113,7 @@ impl RedisKv {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = redis::Pipeline::with_capacity(ops.len());
         // How many ops each reply of the pipeline answers, in order.
         let mut answered_by_reply = Vec::new();
         let mut start = 0;
@@ -217,7 +221,28 @@ impl RedisKv {
             })
             .collect();
         let key_count: usize = upserts.iter().map(|upsert| 1 + usize::from(upsert.geo.is_some())).sum();
-        let command = pipe.cmd("EVALSHA").arg(self.upsert_newer.get_hash()).arg(key_count);
+        // Sized up front: a batch's call has thousands of arguments, and
+        // growing them from empty moved ~1.5% of the live pipeline's CPU
+        // worth of bytes.
+        let arg_count = 3 + key_count + upserts.iter().map(|upsert| 7 + 2 * upsert.fields.len()).sum::<usize>();
+        let data_len = 64
+            + upserts
+                .iter()
+                .map(|upsert| {
+                    let geo = upsert
+                        .geo
+                        .as_ref()
+                        .map_or(0, |geo| geo.key.len() + geo.member.len() + 2 * NUMBER_LEN);
+                    let fields: usize = upsert
+                        .fields
+                        .iter()
+                        .map(|field| field.field.len() + field.value.len())
+                        .sum();
+                    upsert.key.len() + upsert.version_field.len() + 2 * NUMBER_LEN + geo + fields
+                })
+                .sum::<usize>();
+        let mut command = redis::Cmd::with_capacity(arg_count, data_len);
+        command.arg("EVALSHA").arg(self.upsert_newer.get_hash()).arg(key_count);
         for upsert in &upserts {
             command.arg(&upsert.key);
             if let Some(geo) = &upsert.geo {
@@ -240,6 +265,7 @@ impl RedisKv {
                 command.arg(&field.field).arg(&field.value);
             }
         }
+        pipe.add_command(command);
         Ok(())
     }
 
@@ -283,7 +309,10 @@ impl RedisKv {
                 }
             }
             WriteOp::Publish(publish) => {
-                pipe.cmd("PUBLISH").arg(&publish.channel).arg(&publish.message);
+                // Sized up front, as the upserts: a batch publishes thousands.
+                let mut command = redis::Cmd::with_capacity(3, 16 + publish.channel.len() + publish.message.len());
+                command.arg("PUBLISH").arg(&publish.channel).arg(&publish.message);
+                pipe.add_command(command);
             }
         }
         Ok(())
