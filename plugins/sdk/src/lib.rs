@@ -28,8 +28,6 @@
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
 
-#[cfg(all(feature = "talc-allocator", target_family = "wasm"))]
-mod allocator;
 mod config;
 pub mod group;
 mod inline_str;
