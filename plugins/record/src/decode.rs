@@ -152,18 +152,9 @@ mod tests {
     #[test]
     fn reads_as_splitting_does_at_every_length_and_alignment() {
         let alphabet = ["a", "=", ";", "%", "%3B", "%25", "é", "bb", "12.5"];
-        // Every text of up to five pieces of the alphabet (66,430 texts, up
-        // to 20 bytes): marks at every offset of a chunk, across chunk ends
-        // and at the end.
-        let mut texts = vec![String::new()];
-        let mut longest = vec![String::new()];
-        for _ in 0..5 {
-            longest = longest
-                .iter()
-                .flat_map(|text| alphabet.iter().map(move |piece| format!("{text}{piece}")))
-                .collect();
-            texts.extend(longest.iter().cloned());
-        }
+        // 66,430 texts of up to 20 bytes: marks at every offset of a chunk,
+        // across chunk ends and at the end.
+        let texts = scan::texts_of(&alphabet, 5);
         for text in &texts {
             assert_eq!(decode(text).collect::<Vec<_>>(), decode_by_splitting(text), "{text:?}");
         }

@@ -45,6 +45,22 @@ pub fn first(marks: u64) -> usize {
     (marks.trailing_zeros() / 8) as usize
 }
 
+/// Every text of at most `most` of `pieces` in a row (the empty one too):
+/// for tests of code that reads text by words, so that each piece lands at
+/// every offset of a word, across word ends and at the end of the text.
+pub fn texts_of(pieces: &[&str], most: usize) -> Vec<String> {
+    let mut texts = vec![String::new()];
+    let mut longest = vec![String::new()];
+    for _ in 0..most {
+        longest = longest
+            .iter()
+            .flat_map(|text| pieces.iter().map(move |piece| format!("{text}{piece}")))
+            .collect();
+        texts.extend(longest.iter().cloned());
+    }
+    texts
+}
+
 /// `byte` in each of the eight bytes.
 const fn repeated(byte: u8) -> u64 {
     u64::from_le_bytes([byte; 8])
@@ -86,5 +102,11 @@ mod tests {
         assert_eq!(first(equal(word_at(b"abc;e;", 0), b';')), 3);
         assert_eq!(word_at(b"ab", 0), u64::from_le_bytes(*b"ab\0\0\0\0\0\0"));
         assert_eq!(word_at(b"ab", 2), 0);
+    }
+
+    #[test]
+    fn texts_of_pieces_are_every_sequence_up_to_the_length() {
+        assert_eq!(texts_of(&["a", "b"], 2), ["", "a", "b", "aa", "ab", "ba", "bb"]);
+        assert_eq!(texts_of(&["a"], 0), [""]);
     }
 }

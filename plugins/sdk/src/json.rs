@@ -170,15 +170,7 @@ mod tests {
     #[test]
     fn any_string_reads_back_the_same_whatever_its_escapes_and_their_offsets() {
         let pieces = ["a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "bcdefgh", " "];
-        let mut strings = vec![String::new()];
-        let mut longest = vec![String::new()];
-        for _ in 0..4 {
-            longest = longest
-                .iter()
-                .flat_map(|text| pieces.iter().map(move |piece| format!("{text}{piece}")))
-                .collect();
-            strings.extend(longest.iter().cloned());
-        }
+        let strings = scan::texts_of(&pieces, 4);
         for value in &strings {
             let text = JsonObject::new().string("v", value).finish();
             let read: std::collections::HashMap<String, String> =
