@@ -8,21 +8,15 @@
 //! `FLEETHOST_PLUGIN_DIR` pointing at them. `scripts/bench.sh` runs it and
 //! puts its figures into the results table.
 
-use std::path::PathBuf;
-
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleethost::capabilities::Backends;
-use fleethost::config::Config;
-use fleethost::runtime::{Batch, Event, LoadedPlugin, PluginRuntime};
+use fleethost::runtime::{Batch, Event};
+
+#[path = "../../tests/support/noop_plugin.rs"]
+mod noop_plugin;
+
+use noop_plugin::noop_instance;
 
 const BATCH_SIZES: [usize; 4] = [1, 10, 100, 1000];
-
-fn plugin_dir() -> PathBuf {
-    std::env::var_os("FLEETHOST_PLUGIN_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/wasm32-wasip2/plugin")),
-        PathBuf::from,
-    )
-}
 
 fn batch(size: usize) -> Batch {
     Batch {
@@ -47,27 +41,11 @@ fn batch(size: usize) -> Batch {
 }
 
 fn wasm_crossing(c: &mut Criterion) {
-    let path = plugin_dir().join("bench_noop.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: build the plugins first (source scripts/lib.sh; build_plugins)",
-        path.display()
-    );
-    let config_text = format!(
-        "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n\
-         [[pipelines]]\nname = \"bench\"\ngroup_id = \"bench\"\ntopics = [\"fixes\"]\nplugins = [\"noop\"]\n\n\
-         [plugins.noop]\npath = \"{}\"\n",
-        path.display()
-    );
-    let config = Config::parse(&config_text, std::path::Path::new("wasm_crossing.toml")).expect("bench config");
     // Instances hold capability handles that belong to a tokio runtime, as
     // in the host; the plugin calls none of them.
     let tokio = tokio::runtime::Runtime::new().expect("tokio runtime");
     let _inside_runtime = tokio.enter();
-    let backends = Backends::connect(&config, None).expect("backends");
-    let runtime = PluginRuntime::new().expect("plugin runtime");
-    let plugin = LoadedPlugin::load(&runtime, "noop", &config.plugins["noop"], backends).expect("bench-noop loads");
-    let mut instance = plugin.instantiate("bench").expect("bench-noop instantiates");
+    let mut instance = noop_instance("bench");
 
     let mut group = c.benchmark_group("wasm_crossing");
     for size in BATCH_SIZES {
