@@ -132,14 +132,8 @@ fn upsert(settings: &Settings, position: &Position) -> WriteOp {
         version_field: "ts_ms".to_string(),
         version: event.timestamp_ms,
         fields: vec![
-            FieldValue {
-                field: "lat".into(),
-                value: position.latitude.clone(),
-            },
-            FieldValue {
-                field: "lng".into(),
-                value: position.longitude.clone(),
-            },
+            FieldValue::new("lat", &position.latitude),
+            FieldValue::new("lng", &position.longitude),
             FieldValue::new("ts_ms", event.timestamp_ms),
         ],
         geo: Some(GeoMember {
