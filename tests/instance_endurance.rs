@@ -1,17 +1,20 @@
 //! One plugin instance serves every batch of its partition for as long as
 //! the partition stays assigned: hundreds of thousands of calls. This proves
-//! that a plugin's heap survives that many batches copied in and freed: a
-//! mismatch between the buffers the host lowers into a plugin and the way
-//! the bindings free them corrupts the heap, and may show only after many
-//! calls (a custom guest allocator did: README, "Writing a plugin"; this
-//! test fails with it at the first batch).
+//! that a plugin's heap survives that many batches copied in and freed,
+//! whatever allocator the plugin sets: test-checked-alloc's allocator traps
+//! on freeing a buffer it did not allocate. The buffers the host copies in
+//! come from the plugin's `cabi_realloc` and the bindings free them through
+//! the global allocator; without the `cabi_realloc` that `export_plugin!`
+//! defines (wasi-libc's, on `malloc`, was linked instead) this plugin traps
+//! on its config, and a faster allocator than `malloc` corrupted the heap
+//! after many batches (BENCHMARKS.md).
 
 use fleethost::runtime::{Batch, Event};
 
-#[path = "support/noop_plugin.rs"]
-mod noop_plugin;
+#[path = "support/standalone_plugin.rs"]
+mod standalone_plugin;
 
-use noop_plugin::noop_instance;
+use standalone_plugin::standalone_instance;
 
 /// Batches sent to one instance.
 const BATCHES: usize = 100_000;
@@ -44,7 +47,11 @@ fn batch(number: usize, size: usize) -> Batch {
 fn one_instance_processes_a_hundred_thousand_batches() {
     let tokio = tokio::runtime::Runtime::new().expect("tokio runtime");
     let _inside_runtime = tokio.enter();
-    let mut instance = noop_instance("endurance");
+    let mut instance = standalone_instance(
+        "endurance",
+        "test_checked_alloc.wasm",
+        "config = { key_prefix = \"endurance:\" }\ngrants = { kv_write = [\"endurance:\"] }\n",
+    );
     for number in 0..BATCHES {
         let batch = batch(number, 1 + number % 12);
         if let Err(error) = instance.process(&batch) {

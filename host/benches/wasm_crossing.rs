@@ -11,10 +11,10 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fleethost::runtime::{Batch, Event};
 
-#[path = "../../tests/support/noop_plugin.rs"]
-mod noop_plugin;
+#[path = "../../tests/support/standalone_plugin.rs"]
+mod standalone_plugin;
 
-use noop_plugin::noop_instance;
+use standalone_plugin::noop_instance;
 
 const BATCH_SIZES: [usize; 4] = [1, 10, 100, 1000];
 

@@ -28,6 +28,9 @@
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
 
+#[cfg(not(all(feature = "native", not(target_arch = "wasm32"))))]
+#[doc(hidden)]
+pub mod cabi_realloc;
 mod config;
 pub mod group;
 mod inline_str;
@@ -56,15 +59,13 @@ pub mod bindings {
         world: "plugin",
         pub_export_macro: true,
         additional_derives: [PartialEq],
-        export_macro_name: "export_plugin",
+        export_macro_name: "__export_plugin_bindings",
         default_bindings_module: "fleethost_plugin_sdk::bindings",
         runtime_path: "fleethost_plugin_sdk::__wit_bindgen::rt",
     });
 }
 
 pub use bindings::Guest;
-#[cfg(not(all(feature = "native", not(target_arch = "wasm32"))))]
-pub use bindings::export_plugin;
 pub use bindings::fleethost::plugin::types::{
     Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection,
 };
