@@ -255,7 +255,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     let mut child = Command::new(&ctx.fleethost_bin)
         .args(["run", "--config"])
         .arg(&config_path)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", &ctx.fleethost_log)
         .stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(log.with_extension("err.log"))?)
         .spawn()

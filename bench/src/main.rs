@@ -108,6 +108,11 @@ struct RunArgs {
     /// `KEY=VALUE` (repeatable), after the benchmark's tuned ones.
     #[arg(long = "consumer-property", value_parser = key_value)]
     consumer_properties: Vec<(String, String)>,
+    /// `RUST_LOG` of every fleethost contender, e.g.
+    /// `info,librdkafka=debug` with `--consumer-property debug=fetch` to see
+    /// the size of each fetch in its log.
+    #[arg(long, default_value = "info")]
+    fleethost_log: String,
     /// Where results, configs and logs go.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -203,6 +208,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
         seed_dir: args.seed_dir.clone(),
         out_dir: args.out.clone(),
         consumer_properties: args.consumer_properties.clone(),
+        fleethost_log: args.fleethost_log.clone(),
         dataset,
     };
     let mut measurements = Vec::new();

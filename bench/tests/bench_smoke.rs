@@ -68,7 +68,9 @@ fn every_contender_runs_on_a_tiny_data_set_and_the_results_are_written() {
             "1",
         ])
         .args(["--latency-rates", "400", "--latency-seconds", "2"])
-        .args(["--broker-version", "smoke-test"]);
+        .args(["--broker-version", "smoke-test"])
+        // The plugins' debug lines, to prove the filter reaches fleethost.
+        .args(["--fleethost-log", "info,plugin=debug"]);
     let with_native = native.exists();
     if with_native {
         command.arg("--native-bin").arg(&native);
@@ -126,6 +128,11 @@ fn every_contender_runs_on_a_tiny_data_set_and_the_results_are_written() {
     assert!(
         latency.iter().all(|row| row["samples"].as_u64().unwrap() > 0),
         "{latency:?}"
+    );
+    let live_log = std::fs::read_to_string(out.join("logs/fleethost-live-r1.log")).expect("live-location's log");
+    assert!(
+        live_log.contains("messages published"),
+        "--fleethost-log info,plugin=debug shows live-location's debug lines:\n{live_log}"
     );
     let markdown = std::fs::read_to_string(out.join("results.md")).expect("results.md");
     assert!(markdown.contains("| contender | events/s |"), "{markdown}");

@@ -71,7 +71,7 @@ pub async fn run(
     command
         .args(["run", "--config"])
         .arg(&config_path)
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", &ctx.fleethost_log);
     let measurement = watched_process::measure(
         command,
         &ctx.log_path(contender, round),

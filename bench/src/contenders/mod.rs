@@ -35,6 +35,8 @@ pub struct BenchContext {
     pub out_dir: PathBuf,
     /// Extra librdkafka properties for every fleethost pipeline's consumer.
     pub consumer_properties: Vec<(String, String)>,
+    /// `RUST_LOG` of the fleethost contenders (`info` unless asked).
+    pub fleethost_log: String,
     pub dataset: Dataset,
 }
 
