@@ -32,10 +32,11 @@
 
 pub mod publish;
 
-use publish::Position;
+use publish::{Position, Publication};
 
 use fleethost_plugin_sdk::group;
-use fleethost_plugin_sdk::kv::{self, FieldValue, GeoMember, UpsertNewerOp, WriteOp};
+use fleethost_plugin_sdk::kv;
+use fleethost_plugin_sdk::kv::borrowed::{FieldValue, GeoMember, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 /// The plugin's [`Guest`] implementation; public so that the host can link
@@ -95,20 +96,37 @@ impl Guest for LiveLocation {
 
 /// Writes the newest fix of every driver of the batch, in one `kv::write`,
 /// then publishes the ones that moved their driver forward, in a second one.
+/// Both pass borrowed ops ([`kv::borrowed`]): field names, ids and the
+/// formatted coordinates go to the host without a copy each.
 fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
     let newest: Vec<Position> = group::newest_fixes(&batch.events)
         .into_iter()
         .map(Position::of)
         .collect();
-    let ops: Vec<WriteOp> = newest.iter().map(|position| upsert(settings, position)).collect();
-    let results = kv::write(&ops)?;
-    let publishes = if settings.publish {
-        publish::publish_ops(settings, &newest, &results)?
+    let texts: Vec<DriverText> = newest
+        .iter()
+        .map(|position| DriverText::of(settings, position))
+        .collect();
+    let fields: Vec<[FieldValue; 3]> = newest
+        .iter()
+        .zip(&texts)
+        .map(|(position, text)| position_fields(position, text))
+        .collect();
+    let ops: Vec<WriteOp> = newest
+        .iter()
+        .zip(&texts)
+        .zip(&fields)
+        .map(|((position, text), fields)| upsert(settings, position, text, fields))
+        .collect();
+    let results = kv::borrowed::write(&ops)?;
+    let publications = if settings.publish {
+        publish::publications(settings, &newest, &results)?
     } else {
         Vec::new()
     };
-    if !publishes.is_empty() {
-        kv::write(&publishes)?;
+    if !publications.is_empty() {
+        let publishes: Vec<WriteOp> = publications.iter().map(Publication::op).collect();
+        kv::borrowed::write(&publishes)?;
     }
     log::debug(&format!(
         "partition {}: {} events, {} drivers, {} moved, {} messages published",
@@ -116,29 +134,66 @@ fn process(settings: &Settings, batch: &Batch) -> Result<(), PluginError> {
         batch.events.len(),
         ops.len(),
         publish::moved(&results),
-        publishes.len()
+        publications.len()
     ));
     Ok(())
 }
 
+/// The text of a driver's write that its [`Position`] does not hold.
+struct DriverText {
+    /// `{key_prefix}driver:{driver_id}`.
+    key: String,
+    /// The fix's `ts_ms`, as the hash field holds it.
+    timestamp_ms: String,
+}
+
+impl DriverText {
+    fn of(settings: &Settings, position: &Position) -> Self {
+        let event = position.event;
+        Self {
+            // `concat` allocates the key once; `format!` starting with an
+            // argument starts from an empty string and grows it.
+            key: [settings.key_prefix.as_str(), "driver:", &event.driver_id].concat(),
+            timestamp_ms: event.timestamp_ms.to_string(),
+        }
+    }
+}
+
+/// The hash fields of a driver's position: `lat`, `lng`, `ts_ms`.
+fn position_fields<'a>(position: &'a Position, text: &'a DriverText) -> [FieldValue<'a>; 3] {
+    [
+        FieldValue {
+            field: "lat",
+            value: &position.latitude,
+        },
+        FieldValue {
+            field: "lng",
+            value: &position.longitude,
+        },
+        FieldValue {
+            field: "ts_ms",
+            value: &text.timestamp_ms,
+        },
+    ]
+}
+
 /// The write of one driver's newest fix: an upsert on `ts_ms`, so that an
 /// older fix never replaces a newer one.
-fn upsert(settings: &Settings, position: &Position) -> WriteOp {
+fn upsert<'a>(
+    settings: &'a Settings,
+    position: &'a Position,
+    text: &'a DriverText,
+    fields: &'a [FieldValue<'a>],
+) -> WriteOp<'a> {
     let event = position.event;
     WriteOp::UpsertNewer(UpsertNewerOp {
-        // `concat` allocates the key once; `format!` starting with an argument
-        // starts from an empty string and grows it.
-        key: [settings.key_prefix.as_str(), "driver:", &event.driver_id].concat(),
-        version_field: "ts_ms".to_string(),
+        key: &text.key,
+        version_field: "ts_ms",
         version: event.timestamp_ms,
-        fields: vec![
-            FieldValue::new("lat", &position.latitude),
-            FieldValue::new("lng", &position.longitude),
-            FieldValue::new("ts_ms", event.timestamp_ms),
-        ],
+        fields,
         geo: Some(GeoMember {
-            key: settings.geo_key.clone(),
-            member: event.driver_id.clone(),
+            key: &settings.geo_key,
+            member: &event.driver_id,
             longitude: event.longitude,
             latitude: event.latitude,
         }),

@@ -15,7 +15,8 @@
 use std::fmt::Write;
 
 use fleethost_plugin_sdk::json::JsonObject;
-use fleethost_plugin_sdk::kv::{PublishOp, WriteOp, WriteResult};
+use fleethost_plugin_sdk::kv::WriteResult;
+use fleethost_plugin_sdk::kv::borrowed::{PublishOp, WriteOp};
 use fleethost_plugin_sdk::{Event, PluginError};
 
 use crate::Settings;
@@ -53,18 +54,37 @@ fn decimal(value: f64) -> String {
     text
 }
 
-/// The publishes for the fixes whose write was applied (`applied(true)`: the
+/// One message to publish on one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publication {
+    /// The pub/sub channel.
+    pub channel: String,
+    /// The JSON message.
+    pub message: String,
+}
+
+impl Publication {
+    /// The publish op of this message, borrowing its text.
+    pub fn op(&self) -> WriteOp<'_> {
+        WriteOp::Publish(PublishOp {
+            channel: &self.channel,
+            message: &self.message,
+        })
+    }
+}
+
+/// The messages for the fixes whose write was applied (`applied(true)`: the
 /// position moved forward in event time), in the order of `newest`; none for
 /// the others (older or equal to what Redis holds: nothing changed).
 ///
 /// `results` must hold one result per fix, in the same order (the answer of
 /// the `kv::write` of their upserts); anything else is a host bug, refused as
 /// fatal rather than pairing the wrong driver with a result.
-pub fn publish_ops(
+pub fn publications(
     settings: &Settings,
     newest: &[Position<'_>],
     results: &[WriteResult],
-) -> Result<Vec<WriteOp>, PluginError> {
+) -> Result<Vec<Publication>, PluginError> {
     if results.len() != newest.len() {
         return Err(PluginError::fatal(format!(
             "kv returned {} write results for {} upserts",
@@ -72,7 +92,7 @@ pub fn publish_ops(
             newest.len()
         )));
     }
-    let mut ops = Vec::new();
+    let mut publications = Vec::new();
     for (position, result) in newest.iter().zip(results) {
         if !matches!(result, WriteResult::Applied(true)) {
             continue;
@@ -81,11 +101,17 @@ pub fn publish_ops(
         let message = position_message(position);
         let order_id = event.order_id.as_deref().filter(|order_id| !order_id.is_empty());
         if let Some(order_id) = order_id {
-            ops.push(publish(order_channel(settings, order_id), message.clone()));
+            publications.push(Publication {
+                channel: order_channel(settings, order_id),
+                message: message.clone(),
+            });
         }
-        ops.push(publish(driver_channel(settings, &event.driver_id), message));
+        publications.push(Publication {
+            channel: driver_channel(settings, &event.driver_id),
+            message,
+        });
     }
-    Ok(ops)
+    Ok(publications)
 }
 
 /// How many of the upserts were applied: the drivers that moved.
@@ -122,10 +148,6 @@ pub fn position_message(position: &Position<'_>) -> String {
     .finish()
 }
 
-fn publish(channel: String, message: String) -> WriteOp {
-    WriteOp::Publish(PublishOp { channel, message })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,11 +178,12 @@ mod tests {
         events.iter().map(|event| Position::of(event)).collect()
     }
 
-    /// The (channel, message) pairs of `ops`.
-    fn published(ops: &[WriteOp]) -> Vec<(&str, &str)> {
-        ops.iter()
-            .map(|op| match op {
-                WriteOp::Publish(publish) => (publish.channel.as_str(), publish.message.as_str()),
+    /// The (channel, message) pairs of `publications`, through their ops.
+    fn published(publications: &[Publication]) -> Vec<(&str, &str)> {
+        publications
+            .iter()
+            .map(|publication| match publication.op() {
+                WriteOp::Publish(publish) => (publish.channel, publish.message),
                 other => panic!("only publishes expected, got {other:?}"),
             })
             .collect()
@@ -174,7 +197,7 @@ mod tests {
             WriteResult::Applied(false),
             WriteResult::Done,
         ];
-        let ops = publish_ops(&settings(), &positions(&[&a, &b, &c]), &results).expect("one result per fix");
+        let ops = publications(&settings(), &positions(&[&a, &b, &c]), &results).expect("one result per fix");
         assert_eq!(
             published(&ops),
             [(
@@ -188,7 +211,7 @@ mod tests {
     #[test]
     fn a_fix_with_an_order_is_published_on_the_order_channel_too() {
         let on_trip = fix("d1", Some("o-7"), 1_700_000_000_123);
-        let ops = publish_ops(&settings(), &positions(&[&on_trip]), &[WriteResult::Applied(true)]).expect("valid");
+        let ops = publications(&settings(), &positions(&[&on_trip]), &[WriteResult::Applied(true)]).expect("valid");
         let message =
             r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":1700000000123,"order_id":"o-7"}"#;
         assert_eq!(
@@ -197,7 +220,7 @@ mod tests {
         );
         // An empty order id is no order: no `live:order:` channel, no field.
         let no_order = fix("d1", Some(""), 5);
-        let ops = publish_ops(&settings(), &positions(&[&no_order]), &[WriteResult::Applied(true)]).expect("valid");
+        let ops = publications(&settings(), &positions(&[&no_order]), &[WriteResult::Applied(true)]).expect("valid");
         assert_eq!(
             published(&ops),
             [(
@@ -210,10 +233,10 @@ mod tests {
     #[test]
     fn nothing_moved_publishes_nothing() {
         let a = fix("a", Some("o"), 1);
-        let ops = publish_ops(&settings(), &positions(&[&a]), &[WriteResult::Applied(false)]).expect("valid");
+        let ops = publications(&settings(), &positions(&[&a]), &[WriteResult::Applied(false)]).expect("valid");
         assert!(ops.is_empty());
         assert!(
-            publish_ops(&settings(), &positions(&[]), &[])
+            publications(&settings(), &positions(&[]), &[])
                 .expect("valid")
                 .is_empty()
         );
@@ -222,7 +245,7 @@ mod tests {
     #[test]
     fn results_that_do_not_match_the_fixes_are_refused() {
         let a = fix("a", None, 1);
-        let error = publish_ops(&settings(), &positions(&[&a]), &[]).expect_err("no result for a");
+        let error = publications(&settings(), &positions(&[&a]), &[]).expect_err("no result for a");
         assert_eq!(error, PluginError::fatal("kv returned 0 write results for 1 upserts"));
     }
 

@@ -28,6 +28,7 @@
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
 
+mod borrowed_kv;
 #[cfg(not(all(feature = "native", not(target_arch = "wasm32"))))]
 #[doc(hidden)]
 pub mod cabi_realloc;
@@ -77,6 +78,15 @@ pub mod kv {
     pub use crate::bindings::fleethost::plugin::kv::*;
     #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
     pub use crate::native::kv::{get_many, hash_get_all_many, write};
+
+    /// `write` with borrowed ops (`&str` and slices instead of `String` and
+    /// `Vec`): no copy of each key, field name and value to allocate, the
+    /// same import and results. Prefer it on a hot path.
+    pub mod borrowed {
+        pub use crate::borrowed_kv::{
+            FieldValue, GeoMember, HashSetOp, IncrOp, PublishOp, SetOp, UpsertNewerOp, WriteOp, write,
+        };
+    }
 }
 
 /// The `sql` capability: the generated types and import functions of the WIT
