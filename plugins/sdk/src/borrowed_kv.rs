@@ -6,7 +6,7 @@
 //!
 //! Why: the owned ops cost one guest allocation (and its free) per key,
 //! field name and value. live-location writes ~10 strings per driver;
-//! switching it to these ops took its CPU per fix down 7% (BENCHMARKS.md,
+//! switching it to these ops took its CPU per fix down 5% (BENCHMARKS.md,
 //! "After: borrowed kv writes").
 //!
 //! The bindings of the world are generated a second time, with wit-bindgen's
