@@ -197,9 +197,9 @@ mod tests {
             WriteResult::Applied(false),
             WriteResult::Done,
         ];
-        let ops = publications(&settings(), &positions(&[&a, &b, &c]), &results).expect("one result per fix");
+        let sent = publications(&settings(), &positions(&[&a, &b, &c]), &results).expect("one result per fix");
         assert_eq!(
-            published(&ops),
+            published(&sent),
             [(
                 "p:live:driver:a",
                 r#"{"type":"position","driver_id":"a","lat":12.97,"lng":77.59,"ts_ms":1}"#
@@ -211,18 +211,18 @@ mod tests {
     #[test]
     fn a_fix_with_an_order_is_published_on_the_order_channel_too() {
         let on_trip = fix("d1", Some("o-7"), 1_700_000_000_123);
-        let ops = publications(&settings(), &positions(&[&on_trip]), &[WriteResult::Applied(true)]).expect("valid");
+        let sent = publications(&settings(), &positions(&[&on_trip]), &[WriteResult::Applied(true)]).expect("valid");
         let message =
             r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":1700000000123,"order_id":"o-7"}"#;
         assert_eq!(
-            published(&ops),
+            published(&sent),
             [("p:live:order:o-7", message), ("p:live:driver:d1", message)]
         );
         // An empty order id is no order: no `live:order:` channel, no field.
         let no_order = fix("d1", Some(""), 5);
-        let ops = publications(&settings(), &positions(&[&no_order]), &[WriteResult::Applied(true)]).expect("valid");
+        let sent = publications(&settings(), &positions(&[&no_order]), &[WriteResult::Applied(true)]).expect("valid");
         assert_eq!(
-            published(&ops),
+            published(&sent),
             [(
                 "p:live:driver:d1",
                 r#"{"type":"position","driver_id":"d1","lat":12.97,"lng":77.59,"ts_ms":5}"#
@@ -233,8 +233,8 @@ mod tests {
     #[test]
     fn nothing_moved_publishes_nothing() {
         let a = fix("a", Some("o"), 1);
-        let ops = publications(&settings(), &positions(&[&a]), &[WriteResult::Applied(false)]).expect("valid");
-        assert!(ops.is_empty());
+        let sent = publications(&settings(), &positions(&[&a]), &[WriteResult::Applied(false)]).expect("valid");
+        assert!(sent.is_empty());
         assert!(
             publications(&settings(), &positions(&[]), &[])
                 .expect("valid")

@@ -22,8 +22,9 @@
 //! again: [`PluginConfig`] (typed config getters), [`Slot`] (the settings
 //! `init` read), [`group`] (a batch per driver), [`state`] (all drivers' kv
 //! hashes in one read), [`Plan`] (send, then write), [`json`] (message
-//! payloads), [`record`] (many values in one hash field) and [`trip`] (the
-//! order lifecycle).
+//! payloads), [`record`] (many values in one hash field), [`trip`] (the
+//! order lifecycle) and [`kv::borrowed`] (kv writes without a copy of each
+//! string).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
