@@ -11,10 +11,9 @@
 
 use fleethost::runtime::{Batch, Event};
 
-#[path = "support/standalone_plugin.rs"]
-mod standalone_plugin;
+mod support;
 
-use standalone_plugin::standalone_instance;
+use support::standalone::standalone_instance;
 
 /// Batches sent to one instance.
 const BATCHES: usize = 100_000;
@@ -50,7 +49,7 @@ fn one_instance_processes_a_hundred_thousand_batches() {
     // A config, so that `init` too frees buffers the host copied in.
     let mut instance = standalone_instance(
         "endurance",
-        "test_checked_alloc.wasm",
+        "test_checked_alloc",
         "config = { region = \"south\", batch = \"any size\" }\n",
     );
     for number in 0..BATCHES {

@@ -11,10 +11,11 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fleethost::runtime::{Batch, Event};
 
-#[path = "../../tests/support/standalone_plugin.rs"]
-mod standalone_plugin;
+// The integration tests' helpers (the bench uses the standalone loader).
+#[path = "../../tests/support/mod.rs"]
+mod support;
 
-use standalone_plugin::noop_instance;
+use support::standalone::noop_instance;
 
 const BATCH_SIZES: [usize; 4] = [1, 10, 100, 1000];
 

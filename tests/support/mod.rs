@@ -12,6 +12,7 @@
 pub mod chromium;
 pub mod geometry;
 pub mod server;
+pub mod standalone;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

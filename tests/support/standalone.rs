@@ -3,51 +3,38 @@
 //! (`host/benches/wasm_crossing.rs`) and `tests/instance_endurance.rs` call
 //! into one instance many times.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fleethost::capabilities::Backends;
 use fleethost::config::Config;
 use fleethost::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
 
-/// Where the built plugins are: `FLEETHOST_PLUGIN_DIR`, else the workspace's
-/// `target/wasm32-wasip2/plugin`.
-pub fn plugin_dir() -> PathBuf {
-    std::env::var_os("FLEETHOST_PLUGIN_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/wasm32-wasip2/plugin")),
-        PathBuf::from,
-    )
-}
+use super::plugin_path;
 
 /// A fresh instance of bench-noop (it reads each fix and accepts every
 /// batch) in a pipeline named `pipeline`.
-#[allow(dead_code)] // the endurance test loads another plugin
 pub fn noop_instance(pipeline: &str) -> PluginInstance {
-    standalone_instance(pipeline, "bench_noop.wasm", "")
+    standalone_instance(pipeline, "bench_noop", "")
 }
 
-/// A fresh instance of the plugin built as `file` in a pipeline named
-/// `pipeline`; `plugin_toml` is added to its `[plugins.standalone]` table
-/// (its `config` and `grants`). kv is the in-process store. Call it inside a
-/// tokio runtime: instances hold capability handles of one, as in the host.
-pub fn standalone_instance(pipeline: &str, file: &str, plugin_toml: &str) -> PluginInstance {
-    let path = plugin_dir().join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: build the plugins first (source scripts/lib.sh; build_plugins)",
-        path.display()
-    );
+/// A fresh instance of the plugin built as `name` (see [`plugin_path`]) in a
+/// pipeline named `pipeline`; `plugin_toml` is added to its
+/// `[plugins.standalone]` table (its `config` and `grants`). kv is the
+/// in-process store. Call it inside a tokio runtime: instances hold
+/// capability handles of one, as in the host.
+pub fn standalone_instance(pipeline: &str, name: &str, plugin_toml: &str) -> PluginInstance {
     let config_text = format!(
         "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n[redis]\nurl = \"memory:\"\n\n\
          [[pipelines]]\nname = \"{pipeline}\"\ngroup_id = \"{pipeline}\"\ntopics = [\"fixes\"]\nplugins = [\"standalone\"]\n\n\
          [plugins.standalone]\npath = \"{}\"\n{plugin_toml}",
-        path.display()
+        plugin_path(name).display()
     );
     let config = Config::parse(&config_text, Path::new("standalone.toml")).expect("standalone plugin config");
     let backends = Backends::connect(&config, None).expect("backends");
     let runtime = PluginRuntime::new().expect("plugin runtime");
     let plugin = LoadedPlugin::load(&runtime, "standalone", &config.plugins["standalone"], backends)
-        .unwrap_or_else(|error| panic!("{file} loads: {error:?}"));
+        .unwrap_or_else(|error| panic!("{name} loads: {error:?}"));
     plugin
         .instantiate(pipeline)
-        .unwrap_or_else(|error| panic!("{file} instantiates: {error:?}"))
+        .unwrap_or_else(|error| panic!("{name} instantiates: {error:?}"))
 }
