@@ -13,6 +13,7 @@ use fleethost_plugin_sdk::Plan;
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::{FieldValue, PublishOp, WriteOp};
 use fleethost_plugin_sdk::produce::Message;
+use fleethost_plugin_sdk::record::Decimal;
 
 use crate::estimate::Estimate;
 use crate::settings::Settings;
@@ -58,8 +59,8 @@ fn estimate_fields(estimate: &Estimate) -> Vec<FieldValue> {
         FieldValue::new("order_id", &estimate.order_id),
         FieldValue::new("driver_id", &estimate.driver_id),
         FieldValue::new("phase", estimate.phase.as_str()),
-        FieldValue::new("distance_m", estimate.distance_m),
-        FieldValue::new("speed_mps", estimate.speed_mps),
+        FieldValue::new("distance_m", Decimal(estimate.distance_m)),
+        FieldValue::new("speed_mps", Decimal(estimate.speed_mps)),
         FieldValue::new("eta_s", estimate.eta_s),
         FieldValue::new("ts_ms", estimate.ts_ms),
     ]

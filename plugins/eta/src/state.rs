@@ -10,7 +10,7 @@
 //! its own field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::record::{self, Values, Writer};
+use fleethost_plugin_sdk::record::{self, Decimal, Values, Writer};
 use fleethost_plugin_sdk::trip::{self, Phase, Trip};
 
 use crate::estimate::Sent;
@@ -81,13 +81,13 @@ impl DriverState {
         let mut writer = Writer::new();
         writer
             .optional(LAST_TS_MS, self.motion.last_ts_ms)
-            .optional(LAT, position.map(|fix| fix.latitude))
-            .optional(LNG, position.map(|fix| fix.longitude))
+            .optional(LAT, position.map(|fix| Decimal(fix.latitude)))
+            .optional(LNG, position.map(|fix| Decimal(fix.longitude)))
             .optional(TS_MS, position.map(|fix| fix.ts_ms))
-            .optional(ANCHOR_LAT, anchor.map(|fix| fix.latitude))
-            .optional(ANCHOR_LNG, anchor.map(|fix| fix.longitude))
+            .optional(ANCHOR_LAT, anchor.map(|fix| Decimal(fix.latitude)))
+            .optional(ANCHOR_LNG, anchor.map(|fix| Decimal(fix.longitude)))
             .optional(ANCHOR_TS_MS, anchor.map(|fix| fix.ts_ms))
-            .optional(SPEED_MPS, self.motion.speed_mps)
+            .optional(SPEED_MPS, self.motion.speed_mps.map(Decimal))
             .optional(SENT_ORDER_ID, sent.map(|sent| &sent.order_id))
             .optional(SENT_PHASE, sent.map(|sent| sent.phase.as_str()))
             .optional(SENT_ETA_S, sent.map(|sent| sent.eta_s));

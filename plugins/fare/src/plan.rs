@@ -9,6 +9,7 @@ use fleethost_plugin_sdk::Plan;
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::{FieldValue, UpsertNewerOp, WriteOp};
 use fleethost_plugin_sdk::produce::Message;
+use fleethost_plugin_sdk::record::Decimal;
 use fleethost_plugin_sdk::trip::Trip;
 
 use crate::pricing::Quote;
@@ -125,11 +126,11 @@ fn record_fields(settings: &Settings, record: &FareRecord) -> Vec<FieldValue> {
         FieldValue::new("order_id", &record.order_id),
         FieldValue::new("driver_id", &record.driver_id),
         FieldValue::new("status", record.status.as_str()),
-        FieldValue::new("distance_m", rounded_distance(&record.quote)),
-        FieldValue::new("duration_s", rounded_duration(&record.quote)),
-        FieldValue::new("fare", record.quote.fare),
+        FieldValue::new("distance_m", Decimal(rounded_distance(&record.quote))),
+        FieldValue::new("duration_s", Decimal(rounded_duration(&record.quote))),
+        FieldValue::new("fare", Decimal(record.quote.fare)),
         FieldValue::new("currency", &settings.tariff.currency),
-        FieldValue::new("surge", record.quote.surge),
+        FieldValue::new("surge", Decimal(record.quote.surge)),
         FieldValue::new("ts_ms", record.ts_ms),
     ]
 }

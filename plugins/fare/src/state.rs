@@ -10,7 +10,7 @@
 //! field; such hashes still read.
 
 use fleethost_plugin_sdk::kv::FieldValue;
-use fleethost_plugin_sdk::record::{self, Values, Writer};
+use fleethost_plugin_sdk::record::{self, Decimal, Values, Writer};
 use fleethost_plugin_sdk::trip::{self, Trip};
 
 use crate::odometer::{Fix, Odometer};
@@ -116,11 +116,11 @@ impl DriverState {
         let mut writer = Writer::new();
         writer
             .value(ORDER_ID, &metering.order_id)
-            .value(DISTANCE_M, metering.odometer.distance_m)
+            .value(DISTANCE_M, Decimal(metering.odometer.distance_m))
             .optional(LAST_TS_MS, metering.last_ts_ms)
             .optional(NOW_MS, metering.now_ms)
-            .optional(ANCHOR_LAT, anchor.map(|fix| fix.latitude))
-            .optional(ANCHOR_LNG, anchor.map(|fix| fix.longitude))
+            .optional(ANCHOR_LAT, anchor.map(|fix| Decimal(fix.latitude)))
+            .optional(ANCHOR_LNG, anchor.map(|fix| Decimal(fix.longitude)))
             .optional(ANCHOR_TS_MS, anchor.map(|fix| fix.ts_ms))
             .optional(REGION, metering.region.as_ref());
         vec![record::field(RECORD, writer)]

@@ -13,7 +13,7 @@
 
 use std::fmt::Write;
 
-use fleethost_record::scan;
+use fleethost_record::{push_decimal, scan};
 
 /// A flat JSON object being written, field by field, in the order the fields
 /// are added (consumers and tests see the fields in a fixed order).
@@ -57,8 +57,8 @@ impl JsonObject {
     pub fn number(mut self, key: &str, value: f64) -> Self {
         self.key(key);
         if value.is_finite() {
-            // `Display` of f64 never uses an exponent and round-trips.
-            let _ = write!(self.text, "{value}");
+            // Never an exponent, and reads back as the same number.
+            push_decimal(&mut self.text, value);
         } else {
             self.text.push_str("null");
         }

@@ -22,9 +22,10 @@
 //! again: [`PluginConfig`] (typed config getters), [`Slot`] (the settings
 //! `init` read), [`group`] (a batch per driver), [`state`] (all drivers' kv
 //! hashes in one read), [`Plan`] (send, then write), [`json`] (message
-//! payloads), [`record`] (many values in one hash field), [`trip`] (the
-//! order lifecycle) and [`kv::borrowed`] (kv writes without a copy of each
-//! string).
+//! payloads), [`record`] (many values in one hash field, and
+//! [`record::Decimal`]: an `f64` as `Display` writes it, faster), [`trip`]
+//! (the order lifecycle) and [`kv::borrowed`] (kv writes without a copy of
+//! each string).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;

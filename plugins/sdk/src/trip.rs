@@ -11,7 +11,7 @@
 //! each step, and fixes are judged by their own event time against it.
 
 use crate::kv::FieldValue;
-use crate::record::{self, Values, Writer};
+use crate::record::{self, Decimal, Values, Writer};
 use crate::{OrderEvent, OrderKind, Point};
 
 /// Where a trip stands.
@@ -155,10 +155,10 @@ impl Trip {
             .value("trip_order_id", &self.order_id)
             .value("trip_driver_id", &self.driver_id)
             .value("trip_phase", self.phase.as_str())
-            .value("trip_pickup_lat", self.pickup.latitude)
-            .value("trip_pickup_lng", self.pickup.longitude)
-            .value("trip_dropoff_lat", self.dropoff.latitude)
-            .value("trip_dropoff_lng", self.dropoff.longitude)
+            .value("trip_pickup_lat", Decimal(self.pickup.latitude))
+            .value("trip_pickup_lng", Decimal(self.pickup.longitude))
+            .value("trip_dropoff_lat", Decimal(self.dropoff.latitude))
+            .value("trip_dropoff_lng", Decimal(self.dropoff.longitude))
             .value("trip_assigned_ms", self.assigned_ms)
             .optional("trip_picked_up_ms", self.picked_up_ms)
             .optional("trip_ended_ms", self.ended_ms);
