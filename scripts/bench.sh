@@ -2,7 +2,8 @@
 # The benchmark: fleethost side by side with the sinks' own limits (psql
 # \copy, redis-benchmark), a raw rdkafka consumer, the seed pipeline
 # (Node.js), and the same plugins compiled natively into the host; plus the
-# live-position latency at fixed rates and the wasm-crossing microbenchmark.
+# live-position latency at fixed rates and two microbenchmarks (the wasm
+# crossing, one live-location batch in wasm and natively).
 # Does its own set-up, starts its own broker, and writes
 # target/bench/results.md and results.json. Arguments go to
 # `fleethost-bench run` (e.g. `--rounds 1 --events 200000`; `--help` lists
@@ -16,6 +17,8 @@ ensure_redis
 ensure_postgres
 ensure_seed_pipeline
 build_native_host release
+step "measuring one live-location batch in wasm and natively (criterion: cargo bench -p fleethost --features native-plugins --bench plugin_batch)"
+(cd "$REPO" && FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR" cargo bench -p fleethost --features native-plugins --bench plugin_batch)
 step "building fleethost and the benchmark (release)"
 (cd "$REPO" && cargo build --release -p fleethost -p fleethost-bench)
 step "measuring the wasm crossing per batch (criterion: cargo bench -p fleethost --bench wasm_crossing)"

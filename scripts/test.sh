@@ -41,6 +41,8 @@ if [ $# -eq 0 ]; then
     (cd "$REPO" && cargo test -p fleethost --bench wasm_crossing)
     step "running the native-plugin test (plugins compiled into the host: cargo test --features native-plugins)"
     (cd "$REPO" && cargo test -p fleethost --features native-plugins --test native_plugins -- --nocapture)
+    step "running the plugin-batch benchmark once as a test (live-location in wasm and natively, criterion's test mode)"
+    (cd "$REPO" && cargo test -p fleethost --features native-plugins --bench plugin_batch)
     build_native_host dev
     step "running the benchmark's unit tests and its smoke run (every contender, tiny sizes)"
     (cd "$REPO" && cargo build -p fleethost && cargo test -p fleethost-bench -- --nocapture)

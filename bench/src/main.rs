@@ -8,11 +8,13 @@
 mod broker_latency;
 mod committed;
 mod contenders;
+mod criterion_estimates;
 mod dataset;
 mod environment;
 mod latency;
 mod measurement;
 mod offered_load;
+mod plugin_batch;
 mod process_stats;
 mod raw_consume;
 mod report;
@@ -79,7 +81,8 @@ struct RunArgs {
     /// The seed pipeline's folder (with node_modules installed).
     #[arg(long, default_value = "bench/seed-pipeline")]
     seed_dir: PathBuf,
-    /// criterion's output folder, to include the wasm-crossing figures.
+    /// criterion's output folder, to include the wasm-crossing and
+    /// plugin-batch figures.
     #[arg(long, default_value = "target/criterion")]
     criterion_dir: PathBuf,
     /// The broker's name and version, for the results.
@@ -281,6 +284,7 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
         measurements,
         latency,
         wasm_crossing: wasm_crossing::read(&args.criterion_dir),
+        plugin_batch: plugin_batch::read(&args.criterion_dir),
         errors,
     };
     report.write(&args.out)?;

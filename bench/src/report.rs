@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::environment::Environment;
 use crate::latency::LatencyResult;
 use crate::measurement::{Measurement, Spread, Summary};
+use crate::plugin_batch::{FIXES_PER_BATCH, PluginBatchResult};
 use crate::wasm_crossing::CrossingResult;
 
 /// Everything one benchmark run produced.
@@ -28,6 +29,8 @@ pub struct Report {
     pub summaries: Vec<Summary>,
     pub latency: Vec<LatencyResult>,
     pub wasm_crossing: Vec<CrossingResult>,
+    /// One real plugin's batch, wasm and native, without the sinks.
+    pub plugin_batch: Vec<PluginBatchResult>,
     /// Contenders that failed, with why.
     pub errors: Vec<String>,
 }
@@ -131,6 +134,30 @@ impl Report {
                     c.batch_size,
                     c.per_batch_ns / 1000.0,
                     c.per_batch_ns / c.batch_size as f64
+                );
+            }
+        }
+        if !self.plugin_batch.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nOne plugin's batch of {FIXES_PER_BATCH} fixes from as many drivers, kv in the in-process store, no broker (criterion, `cargo bench -p fleethost --features native-plugins --bench plugin_batch`):\n\n\
+                 | plugin | build | per batch ms | per fix µs | against native |\n|---|---|---:|---:|---:|"
+            );
+            for result in &self.plugin_batch {
+                let native = self
+                    .plugin_batch
+                    .iter()
+                    .find(|other| other.plugin == result.plugin && other.build == "native");
+                let against = native.map_or("—".to_string(), |native| {
+                    format!("{:.2}×", result.per_batch_ns / native.per_batch_ns)
+                });
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.2} | {:.2} | {against} |",
+                    result.plugin,
+                    result.build,
+                    result.per_batch_ns / 1e6,
+                    result.per_batch_ns / 1e3 / FIXES_PER_BATCH as f64
                 );
             }
         }

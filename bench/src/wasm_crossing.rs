@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::criterion_estimates::median_ns;
+
 /// Batch sizes the criterion benchmark measures.
 pub const BATCH_SIZES: [usize; 4] = [1, 10, 100, 1000];
 
@@ -24,15 +26,10 @@ pub fn read(criterion_dir: &Path) -> Vec<CrossingResult> {
     BATCH_SIZES
         .iter()
         .filter_map(|&batch_size| {
-            let path = criterion_dir
-                .join("wasm_crossing")
-                .join(batch_size.to_string())
-                .join("new/estimates.json");
-            let text = std::fs::read_to_string(path).ok()?;
-            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let function_dir = criterion_dir.join("wasm_crossing").join(batch_size.to_string());
             Some(CrossingResult {
                 batch_size,
-                per_batch_ns: value["median"]["point_estimate"].as_f64()?,
+                per_batch_ns: median_ns(&function_dir)?,
             })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! One built plugin instantiated on its own, without a broker, with the
 //! in-process kv store: the wasm-crossing benchmark
-//! (`host/benches/wasm_crossing.rs`) and `tests/instance_endurance.rs` call
+//! (`host/benches/wasm_crossing.rs`), the plugin-batch benchmark
+//! (`host/benches/plugin_batch.rs`) and `tests/instance_endurance.rs` call
 //! into one instance many times.
 
 use std::path::Path;
@@ -23,18 +24,24 @@ pub fn noop_instance(pipeline: &str) -> PluginInstance {
 /// in-process store. Call it inside a tokio runtime: instances hold
 /// capability handles of one, as in the host.
 pub fn standalone_instance(pipeline: &str, name: &str, plugin_toml: &str) -> PluginInstance {
+    instance_at(pipeline, &plugin_path(name).display().to_string(), plugin_toml)
+}
+
+/// As [`standalone_instance`], for the plugin at the config `path` given as
+/// is: a `.wasm` file, or `native:<name>` in a build with the
+/// `native-plugins` feature.
+pub fn instance_at(pipeline: &str, path: &str, plugin_toml: &str) -> PluginInstance {
     let config_text = format!(
         "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n[redis]\nurl = \"memory:\"\n\n\
          [[pipelines]]\nname = \"{pipeline}\"\ngroup_id = \"{pipeline}\"\ntopics = [\"fixes\"]\nplugins = [\"standalone\"]\n\n\
-         [plugins.standalone]\npath = \"{}\"\n{plugin_toml}",
-        plugin_path(name).display()
+         [plugins.standalone]\npath = \"{path}\"\n{plugin_toml}"
     );
     let config = Config::parse(&config_text, Path::new("standalone.toml")).expect("standalone plugin config");
     let backends = Backends::connect(&config, None).expect("backends");
     let runtime = PluginRuntime::new().expect("plugin runtime");
     let plugin = LoadedPlugin::load(&runtime, "standalone", &config.plugins["standalone"], backends)
-        .unwrap_or_else(|error| panic!("{name} loads: {error:?}"));
+        .unwrap_or_else(|error| panic!("{path} loads: {error:?}"));
     plugin
         .instantiate(pipeline)
-        .unwrap_or_else(|error| panic!("{name} instantiates: {error:?}"))
+        .unwrap_or_else(|error| panic!("{path} instantiates: {error:?}"))
 }

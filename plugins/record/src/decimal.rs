@@ -106,7 +106,9 @@ mod tests {
         }
         // The tie of the module's docs (exactly 994236187939.28125), so that
         // the rule above is exercised whatever the stream holds.
-        assert!(assert_as_display_or_even_at_a_tie(f64::from_bits(0x426c_efa3_08a4_6900)));
+        assert!(assert_as_display_or_even_at_a_tie(f64::from_bits(
+            0x426c_efa3_08a4_6900
+        )));
         assert!(ties < 1_000, "{ties} ties");
     }
 
