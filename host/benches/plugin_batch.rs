@@ -2,9 +2,12 @@
 //! one `process-batch` call of live-location on 1,000 fixes from 1,000
 //! drivers, each fix newer than the last (so every upsert applies and every
 //! position is published), kv in the in-process store. The end-to-end
-//! benchmark's rates move ±10% with the machine's other work; this moves
-//! little, so it shows a change inside a plugin (its formatting, its
-//! strings across the boundary) that the end-to-end rates hide.
+//! benchmark's rates move ±10% with the machine's other work, which hides a
+//! change of a few percent inside a plugin (its formatting, its strings
+//! across the boundary); this runs the plugin alone, and under `valgrind
+//! --tool=callgrind` gives instructions per batch, which the machine's
+//! other work does not move (BENCHMARKS.md, "After: floats formatted by
+//! Żmij", has the command).
 //!
 //! Built with `--features native-plugins` it also runs the same plugin
 //! compiled into the host (`native:live-location`), so the two figures give
