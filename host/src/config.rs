@@ -345,8 +345,9 @@ pub struct PluginLimits {
     /// Maximum milliseconds one `process-batch` call may run. Default 5000.
     #[serde(default = "default_batch_timeout_ms")]
     pub batch_timeout_ms: u64,
-    /// Maximum milliseconds one capability call (a Redis round trip) may take.
-    /// Default 2000.
+    /// Maximum milliseconds one capability call (a Redis round trip) may take:
+    /// the only limit on it (the Redis client's own timeout is off). Default
+    /// 2000.
     #[serde(default = "default_host_call_timeout_ms")]
     pub host_call_timeout_ms: u64,
 }

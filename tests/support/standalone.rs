@@ -1,8 +1,8 @@
 //! One built plugin instantiated on its own, without a broker, with the
-//! in-process kv store: the wasm-crossing benchmark
+//! in-process kv store (or a given Redis): the wasm-crossing benchmark
 //! (`host/benches/wasm_crossing.rs`), the plugin-batch benchmark
 //! (`host/benches/plugin_batch.rs`) and `tests/instance_endurance.rs` call
-//! into one instance many times.
+//! into one instance many times; `tests/redis_stall.rs` stalls its Redis.
 
 use std::path::Path;
 
@@ -31,8 +31,14 @@ pub fn standalone_instance(pipeline: &str, name: &str, plugin_toml: &str) -> Plu
 /// is: a `.wasm` file, or `native:<name>` in a build with the
 /// `native-plugins` feature.
 pub fn instance_at(pipeline: &str, path: &str, plugin_toml: &str) -> PluginInstance {
+    instance_with_redis(pipeline, path, "memory:", plugin_toml)
+}
+
+/// As [`instance_at`], with kv at `redis_url` (a Redis server, or
+/// `memory:`).
+pub fn instance_with_redis(pipeline: &str, path: &str, redis_url: &str, plugin_toml: &str) -> PluginInstance {
     let config_text = format!(
-        "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n[redis]\nurl = \"memory:\"\n\n\
+        "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n[redis]\nurl = \"{redis_url}\"\n\n\
          [[pipelines]]\nname = \"{pipeline}\"\ngroup_id = \"{pipeline}\"\ntopics = [\"fixes\"]\nplugins = [\"standalone\"]\n\n\
          [plugins.standalone]\npath = \"{path}\"\n{plugin_toml}"
     );

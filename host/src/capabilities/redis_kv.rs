@@ -73,12 +73,23 @@ pub struct RedisKv {
     upsert_newer: redis::Script,
 }
 
+/// How the kv connections are made: without a response timeout of the
+/// Redis client's own. Every kv call is already bounded by the calling
+/// plugin's `limits.host_call_timeout_ms` (`KvCapability`); redis-rs's
+/// default of 500 ms cut calls shorter than that limit whenever Redis
+/// stalled for half a second (a batch of thousands of hash reads, a loaded
+/// machine), failing batches the operator's limit allowed. A timeout does
+/// not make redis-rs reconnect either, so the client's own adds nothing.
+fn connection_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new().set_response_timeout(None)
+}
+
 impl RedisKv {
     /// Connects lazily to `url`: the host starts even when Redis is down, and
     /// calls fail with `unavailable` (retried by the pipeline) until it is up.
     pub fn connect_lazy(url: &str) -> Result<Self, RedisError> {
         let client = redis::Client::open(url)?;
-        let connection = client.get_connection_manager_lazy(ConnectionManagerConfig::new())?;
+        let connection = client.get_connection_manager_lazy(connection_config())?;
         Ok(Self {
             client: Arc::new(client),
             connection,
@@ -94,9 +105,7 @@ impl RedisKv {
         let connection = match pipelines.get(pipeline) {
             Some(connection) => connection.clone(),
             None => {
-                let connection = self
-                    .client
-                    .get_connection_manager_lazy(ConnectionManagerConfig::new())?;
+                let connection = self.client.get_connection_manager_lazy(connection_config())?;
                 pipelines.insert(pipeline.to_string(), connection.clone());
                 connection
             }
