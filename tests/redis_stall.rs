@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use fleethost::runtime::{Batch, Event, PluginInstance};
-use support::standalone::instance_with_redis;
+use support::standalone::{LIVE_LOCATION_GRANTS, instance_with_redis};
 use support::*;
 
 /// How long the private Redis is paused: well past redis-rs's default 500 ms
@@ -17,10 +17,7 @@ const PAUSE: Duration = Duration::from_millis(1_500);
 
 /// live-location on the Redis at `url` with `host_call_timeout_ms`.
 fn live_location(url: &str, host_call_timeout_ms: u64) -> PluginInstance {
-    let plugin_toml = format!(
-        "limits = {{ host_call_timeout_ms = {host_call_timeout_ms} }}\n\
-         grants = {{ kv_write = [\"driver:\", \"drivers:geo\", \"live:\"] }}\n"
-    );
+    let plugin_toml = format!("limits = {{ host_call_timeout_ms = {host_call_timeout_ms} }}\n{LIVE_LOCATION_GRANTS}");
     let path = plugin_path("live_location").display().to_string();
     instance_with_redis("stall", &path, url, &plugin_toml)
 }
@@ -46,8 +43,8 @@ fn batch(ts_ms: i64) -> Batch {
     }
 }
 
-/// Pauses every client of the Redis at `url` for [`PAUSE`] (`CLIENT PAUSE`
-/// answers at once; the commands that follow wait for its end).
+/// Pauses every client of `connection`'s Redis for [`PAUSE`] (`CLIENT
+/// PAUSE` answers at once; the commands that follow wait for its end).
 fn pause(connection: &mut redis::Connection) {
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")

@@ -19,15 +19,13 @@ use std::cell::Cell;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use fleethost::runtime::{Batch, Event, PluginInstance};
+use support::standalone::LIVE_LOCATION_GRANTS;
 
 // The integration tests' helpers (the bench uses the standalone loader).
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
 const FIXES: usize = 1_000;
-
-/// live-location's grants as the example config gives them.
-const LIVE_LOCATION: &str = "grants = { kv_write = [\"driver:\", \"drivers:geo\", \"live:\"] }\n";
 
 /// The `round`th batch: one fix per driver, a second later and a few metres
 /// on from the previous round's; every third driver on an order.
@@ -78,11 +76,11 @@ fn plugin_batch(c: &mut Criterion) {
     // in the host; the in-process kv store answers within the call.
     let tokio = tokio::runtime::Runtime::new().expect("tokio runtime");
     let _inside_runtime = tokio.enter();
-    let wasm = support::standalone::standalone_instance("bench", "live_location", LIVE_LOCATION);
+    let wasm = support::standalone::standalone_instance("bench", "live_location", LIVE_LOCATION_GRANTS);
     bench_instance(c, "live-location/wasm", wasm);
     #[cfg(feature = "native-plugins")]
     {
-        let native = support::standalone::instance_at("bench", "native:live-location", LIVE_LOCATION);
+        let native = support::standalone::instance_at("bench", "native:live-location", LIVE_LOCATION_GRANTS);
         bench_instance(c, "live-location/native", native);
     }
 }

@@ -12,6 +12,10 @@ use fleethost::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
 
 use super::plugin_path;
 
+/// live-location's grants as the example config gives them, for
+/// `plugin_toml`.
+pub const LIVE_LOCATION_GRANTS: &str = "grants = { kv_write = [\"driver:\", \"drivers:geo\", \"live:\"] }\n";
+
 /// A fresh instance of bench-noop (it reads each fix and accepts every
 /// batch) in a pipeline named `pipeline`.
 pub fn noop_instance(pipeline: &str) -> PluginInstance {

@@ -12,11 +12,10 @@
 //! - the message is `{"type":"position","driver_id","lat","lng","ts_ms"}`,
 //!   plus `"order_id"` when the fix had one, fields in that order.
 
-use fleethost_plugin_sdk::record::push_decimal;
-
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::WriteResult;
 use fleethost_plugin_sdk::kv::borrowed::{PublishOp, WriteOp};
+use fleethost_plugin_sdk::record::push_decimal;
 use fleethost_plugin_sdk::{Event, PluginError};
 
 use crate::Settings;

@@ -34,26 +34,41 @@ pub struct Decimal(pub f64);
 
 impl Display for Decimal {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = self.0;
-        // Width, precision or a `+` flag ask for core's own formatting, as do
-        // NaN and the infinities (Żmij formats finite numbers only).
+        // Width, precision or a `+` flag ask for core's own formatting.
         let plain = formatter.width().is_none() && formatter.precision().is_none() && !formatter.sign_plus();
-        if !plain || !value.is_finite() {
-            return Display::fmt(&value, formatter);
-        }
         let mut buffer = zmij::Buffer::new();
-        let text = buffer.format_finite(value);
-        if text.as_bytes().contains(&b'e') {
-            return Display::fmt(&value, formatter);
+        match shortest(self.0, &mut buffer) {
+            Some(text) if plain => formatter.write_str(text),
+            _ => Display::fmt(&self.0, formatter),
         }
-        formatter.write_str(text.strip_suffix(".0").unwrap_or(text))
     }
 }
 
-/// Appends `value` to `text` as [`Decimal`] writes it.
+/// Appends `value` to `text` as [`Decimal`] writes it, without going
+/// through `fmt` (live-location and the JSON writer call it per driver).
 pub fn push_decimal(text: &mut String, value: f64) {
-    use std::fmt::Write;
-    write!(text, "{}", Decimal(value)).expect("writing to a String cannot fail");
+    let mut buffer = zmij::Buffer::new();
+    match shortest(value, &mut buffer) {
+        Some(shortest) => text.push_str(shortest),
+        None => {
+            use std::fmt::Write;
+            write!(text, "{value}").expect("writing to a String cannot fail");
+        }
+    }
+}
+
+/// Żmij's text of `value` as `Display` writes it, or `None` where only
+/// `Display` writes it: NaN and the infinities (Żmij formats finite numbers
+/// only) and numbers Żmij would write with an exponent.
+fn shortest(value: f64, buffer: &mut zmij::Buffer) -> Option<&str> {
+    if !value.is_finite() {
+        return None;
+    }
+    let text = buffer.format_finite(value);
+    if text.as_bytes().contains(&b'e') {
+        return None;
+    }
+    Some(text.strip_suffix(".0").unwrap_or(text))
 }
 
 #[cfg(test)]
@@ -71,7 +86,16 @@ mod tests {
         })
     }
 
+    /// What [`push_decimal`] appends, which must be [`Decimal`]'s text.
+    fn pushed(value: f64) -> String {
+        let mut text = String::new();
+        push_decimal(&mut text, value);
+        assert_eq!(text, Decimal(value).to_string(), "bits {:#x}", value.to_bits());
+        text
+    }
+
     fn assert_as_display(value: f64) {
+        pushed(value);
         assert_eq!(
             Decimal(value).to_string(),
             value.to_string(),
@@ -83,7 +107,7 @@ mod tests {
     /// `Display`'s text, or at a tie its neighbour: the same length, the same
     /// digits but the last, which is even here and one more in `Display`'s.
     fn assert_as_display_or_even_at_a_tie(value: f64) -> bool {
-        let ours = Decimal(value).to_string();
+        let ours = pushed(value);
         let core = value.to_string();
         if ours == core {
             return false;
