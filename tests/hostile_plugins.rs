@@ -61,15 +61,17 @@ async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) 
 }
 
 impl HostileRun {
-    /// Every message was either processed or dead-lettered; every message of
-    /// the trigger driver was dead-lettered with `kind`; most of the stream
-    /// was processed.
+    /// Every message was either processed or dead-lettered; the trigger
+    /// driver's messages, and only those, were dead-lettered with `kind`.
     fn assert_contained(&self, kind: &str) {
         let all: BTreeSet<Position> = self.positions.iter().copied().collect();
         let seen = recorded_offsets(&self.prefix, &self.topic, 2);
         let dead = dead_letter_positions(&self.dead_letters);
         let trigger = self.trigger_positions();
-        assert!(trigger.is_subset(&dead), "every message of {TRIGGER} is dead-lettered");
+        assert_eq!(
+            dead, trigger,
+            "exactly the messages of {TRIGGER} are dead-lettered: their batches were split to isolate them"
+        );
         assert!(
             seen.is_disjoint(&trigger),
             "no batch holding {TRIGGER} counts as processed"
@@ -166,7 +168,7 @@ async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_plugin_that_traps_on_one_event_costs_that_batch_only() {
+async fn a_plugin_that_traps_on_one_driver_costs_that_drivers_events_only() {
     let run = hostile_run("trap", "trap", "", "retries = 2, backoff_ms = 10").await;
     run.assert_contained("trap");
     assert!(
@@ -180,6 +182,15 @@ async fn a_plugin_that_traps_on_one_event_costs_that_batch_only() {
             .lines()
             .any(|line| line.contains("progress") && line.contains("failures=trap="))
     });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_error_marked_retryable_cannot_hold_its_partition() {
+    // The plugin claims a backend of its own is down on every batch holding
+    // the trigger: only the host's finding may make a partition wait.
+    let run = hostile_run("claims", "retryable-error", "", "retries = 2, backoff_ms = 10").await;
+    run.assert_contained("plugin-error");
+    assert!(run.error().contains("try again forever"), "{}", run.error());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -241,20 +241,6 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
     );
 }
 
-/// Runs `fleethost ARGS` and returns (success, stdout + stderr).
-fn fleethost(args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fleethost"))
-        .args(args)
-        .output()
-        .expect("run fleethost");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
 /// The running version of plugin `stamp`, from `fleethost status`.
 fn running_version(admin: &str) -> String {
     let (ok, text) = fleethost(&["status", "--admin", admin]);
@@ -268,10 +254,7 @@ fn running_version(admin: &str) -> String {
 
 /// The admin interface's `/metrics` text.
 fn metrics(admin: &str) -> String {
-    let mut response = ureq::get(&format!("http://{admin}/metrics"))
-        .call()
-        .expect("GET /metrics");
-    response.body_mut().read_to_string().expect("metrics text")
+    admin_get(admin, "/metrics")
 }
 
 /// The value of the series `name` (with its labels, if it has any) in a

@@ -2,7 +2,7 @@
 //! `fleethost status`.
 
 use anyhow::Context;
-use fleethost::admin::{PluginStatus, ReloadReport};
+use fleethost::admin::{PipelineStatus, PluginStatus, ReloadReport};
 
 fn agent() -> ureq::Agent {
     // 4xx answers carry a report; read them instead of failing on the status.
@@ -18,6 +18,12 @@ pub fn reload(admin: &str, plugin: &str) -> anyhow::Result<ReloadReport> {
 /// `GET /plugins` on the host at `admin`.
 pub fn plugins(admin: &str) -> anyhow::Result<Vec<PluginStatus>> {
     let url = format!("http://{admin}/plugins");
+    read_json(agent().get(&url).call(), &url)
+}
+
+/// `GET /pipelines` on the host at `admin`.
+pub fn pipelines(admin: &str) -> anyhow::Result<Vec<PipelineStatus>> {
+    let url = format!("http://{admin}/pipelines");
     read_json(agent().get(&url).call(), &url)
 }
 

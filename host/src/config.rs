@@ -259,26 +259,38 @@ fn default_max_wait_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailurePolicy {
-    /// How many times a batch that trapped, timed out or failed with a
-    /// non-retryable plugin error is tried again (on a fresh instance after a
-    /// trap). Default 3.
+    /// How many times a batch that trapped, timed out, hit its memory cap or
+    /// failed with a plugin error marked retryable is tried again (on a fresh
+    /// instance after a trap, timeout or memory cap). A plugin error not
+    /// marked retryable and an invalid answer are not tried again. Default 3.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Milliseconds before the first retry; doubled for each further one.
     /// Default 200.
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
-    /// Longest pause between two retries, in ms. Plugin errors marked
-    /// retryable (a backend such as Redis is unavailable) are retried without
-    /// limit at this pace: the partition waits for the backend, nothing is
-    /// dead-lettered. Default 10000.
+    /// Longest pause between two retries, in ms. A batch whose plugin failed
+    /// after the host found a backend it called (Redis, the database, Kafka)
+    /// unavailable is retried without limit at this pace: the partition
+    /// waits for the backend, nothing is dead-lettered, and the wait shows in
+    /// the progress line, `/metrics`, `fleethost status` and a log line a
+    /// minute. Default 10000.
     #[serde(default = "default_max_backoff_ms")]
     pub max_backoff_ms: u64,
-    /// After the last retry: `dead-letter` (the batch's events go to
+    /// After the last retry: `dead-letter` (the events that fail go to
     /// `{topic}.dlq` and the partition moves on) or `stop` (the pipeline stops
     /// without committing the batch). Default `dead-letter`.
     #[serde(default)]
     pub on_exhausted: OnExhausted,
+    /// Under `dead-letter`, most plugin calls spent isolating the events that
+    /// fail on their own: the failed batch is split in halves, each tried
+    /// once (a fresh instance after a trap), and every failing half split
+    /// again, so one bad event costs itself and not its neighbours. When the
+    /// calls run out, or three rounds of splitting found no part that
+    /// passes (the plugin fails everything), the parts still failing are
+    /// dead-lettered whole. 0 dead-letters the whole failed batch. Default 64.
+    #[serde(default = "default_isolation_calls")]
+    pub isolation_calls: u32,
 }
 
 impl Default for FailurePolicy {
@@ -288,8 +300,13 @@ impl Default for FailurePolicy {
             backoff_ms: default_backoff_ms(),
             max_backoff_ms: default_max_backoff_ms(),
             on_exhausted: OnExhausted::default(),
+            isolation_calls: default_isolation_calls(),
         }
     }
+}
+
+fn default_isolation_calls() -> u32 {
+    64
 }
 
 fn default_retries() -> u32 {
@@ -606,6 +623,7 @@ path = "live_location.wasm"
         assert_eq!(pipeline.batch.max_wait_ms, 1000);
         assert_eq!(pipeline.failure.retries, 3);
         assert_eq!(pipeline.failure.on_exhausted, OnExhausted::DeadLetter);
+        assert_eq!(pipeline.failure.isolation_calls, 64);
         assert_eq!(config.redis.url, "redis://127.0.0.1:6379");
         assert_eq!(config.plugins["live-location"].limits.memory_mib, 64);
     }

@@ -46,7 +46,9 @@ enum Command {
         plugin: String,
     },
     /// Show the plugin versions a running host runs (through its admin
-    /// interface), with the reason of any refused reload.
+    /// interface), with the reason of any refused reload, and each
+    /// pipeline's state (running, or waiting for a backend: which partitions,
+    /// for how long, why) and totals.
     Status {
         /// The host's admin address (`admin.listen` in its config).
         #[arg(long, default_value = "127.0.0.1:9464")]
@@ -285,7 +287,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Status { admin } => {
-            let plugins = tokio::task::spawn_blocking(move || admin_client::plugins(&admin)).await??;
+            let (plugins, pipelines) = tokio::task::spawn_blocking(move || {
+                anyhow::Ok((admin_client::plugins(&admin)?, admin_client::pipelines(&admin)?))
+            })
+            .await??;
             for plugin in plugins {
                 println!(
                     "{}@{}  WIT {}  {}  (reloads: {} activated, {} refused or rolled back)",
@@ -293,6 +298,23 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 );
                 if let Some(refusal) = plugin.last_refusal {
                     println!("    last refused: {refusal}");
+                }
+            }
+            for pipeline in pipelines {
+                let state = if pipeline.waiting_for_backend.is_empty() {
+                    "running"
+                } else {
+                    "waiting for a backend"
+                };
+                println!(
+                    "pipeline {}: {state}  ({} events, {} batches, {} dead letters)",
+                    pipeline.name, pipeline.events, pipeline.batches, pipeline.dead_letters
+                );
+                for wait in pipeline.waiting_for_backend {
+                    println!(
+                        "    {}/{} waiting {} s: {}",
+                        wait.topic, wait.partition, wait.waited_s, wait.reason
+                    );
                 }
             }
             Ok(())

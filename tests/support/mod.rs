@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod chromium;
 pub mod geometry;
 pub mod server;
@@ -31,6 +32,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
+
+// Not every test file uses them.
+#[allow(unused_imports)]
+pub use admin::{admin_get, fleethost, fleethost_command};
 
 /// The broker the tests run against.
 pub fn bootstrap() -> String {

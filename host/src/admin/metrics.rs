@@ -58,9 +58,15 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
         .collect();
     family(
         "fleethost_plugin_failures_total",
-        "Failed plugin calls by kind (trap, timeout, memory, plugin-error, invalid-output); retries count.",
+        "Failed plugin calls by kind (trap, timeout, memory, plugin-error, backend-unavailable, invalid-output); retries count.",
         "counter",
         failures,
+    );
+    family(
+        "fleethost_partitions_waiting_for_backend",
+        "Partitions whose batch waits for a backend the host found unavailable (Redis, the database, Kafka).",
+        "gauge",
+        per_pipeline(|snapshot| snapshot.waiting.len() as u64),
     );
     let plugin_labels = |slot: &PluginSlot| {
         format!(

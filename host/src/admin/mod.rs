@@ -6,6 +6,8 @@
 //! - `GET /metrics` → the counters in the Prometheus text format
 //! - `GET /plugins` → every plugin with its running version, path and the
 //!   reason of its last refused reload
+//! - `GET /pipelines` → every pipeline's totals and the partitions waiting
+//!   for a backend
 //! - `POST /plugins/{name}/reload` → 200 with the new (or unchanged) version,
 //!   422 with the reason when the new version is refused, 404 for an unknown
 //!   plugin
@@ -44,6 +46,36 @@ pub struct PluginStatus {
     pub last_refusal: Option<String>,
 }
 
+/// A pipeline as `GET /pipelines` lists it: its totals and what it waits for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PipelineStatus {
+    /// Name from the config.
+    pub name: String,
+    /// Messages finished (processed or dead-lettered) since the host started.
+    pub events: u64,
+    /// Batches finished.
+    pub batches: u64,
+    /// Messages written to the dead-letter topic.
+    pub dead_letters: u64,
+    /// Failed plugin calls by kind; each retry counts.
+    pub failures: BTreeMap<String, u64>,
+    /// Partitions whose batch waits for a backend the host found unavailable:
+    /// the one failure that holds a partition without end, shown so that an
+    /// operator sees it.
+    pub waiting_for_backend: Vec<BackendWaitStatus>,
+}
+
+/// One partition waiting for a backend.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackendWaitStatus {
+    pub topic: String,
+    pub partition: i32,
+    /// Seconds since the wait began.
+    pub waited_s: u64,
+    /// What the host last found unavailable.
+    pub reason: String,
+}
+
 /// The answer of `POST /plugins/{name}/reload`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReloadReport {
@@ -80,6 +112,7 @@ pub async fn serve(
         .route("/health", get(|| async { "ok" }))
         .route("/metrics", get(render_metrics))
         .route("/plugins", get(list_plugins))
+        .route("/pipelines", get(list_pipelines))
         .route("/plugins/{name}/reload", post(reload_plugin))
         .with_state(Arc::new(AdminState { slots, pipelines }));
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -115,6 +148,39 @@ async fn list_plugins(State(state): State<Shared>) -> Json<Vec<PluginStatus>> {
                 activations: slot.activations(),
                 refusals: slot.refusals(),
                 last_refusal: slot.last_refusal(),
+            })
+            .collect(),
+    )
+}
+
+async fn list_pipelines(State(state): State<Shared>) -> Json<Vec<PipelineStatus>> {
+    Json(
+        state
+            .pipelines
+            .iter()
+            .map(|(name, stats)| {
+                let snapshot = stats.snapshot();
+                PipelineStatus {
+                    name: name.clone(),
+                    events: snapshot.events,
+                    batches: snapshot.batches,
+                    dead_letters: snapshot.dead_letters,
+                    failures: snapshot
+                        .failures
+                        .iter()
+                        .map(|(kind, count)| (kind.to_string(), *count))
+                        .collect(),
+                    waiting_for_backend: snapshot
+                        .waiting
+                        .into_iter()
+                        .map(|wait| BackendWaitStatus {
+                            topic: wait.topic,
+                            partition: wait.partition,
+                            waited_s: wait.waited_s,
+                            reason: wait.reason,
+                        })
+                        .collect(),
+                }
             })
             .collect(),
     )

@@ -74,16 +74,22 @@ impl KvCapability {
         self.block_on(self.backend.hash_get_all_many(&keys))
     }
 
+    /// Runs a backend call under the timeout; an unavailable backend is
+    /// noted for the host ([`super::outage`]).
     fn block_on<T>(&self, call: impl Future<Output = Result<T, KvError>>) -> Result<T, KvError> {
         let timeout = self.timeout;
-        self.runtime.block_on(async move {
+        let result = self.runtime.block_on(async move {
             tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
                 Err(KvError::Unavailable(format!(
                     "kv call timed out after {} ms",
                     timeout.as_millis()
                 )))
             })
-        })
+        });
+        if let Err(KvError::Unavailable(reason)) = &result {
+            super::outage::note("kv", reason);
+        }
+        result
     }
 }
 

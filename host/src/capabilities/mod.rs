@@ -9,6 +9,7 @@ pub mod kv;
 pub mod kv_backend;
 pub mod log;
 pub mod memory_kv;
+pub mod outage;
 pub mod postgres_copy;
 pub mod postgres_sql;
 pub mod produce;

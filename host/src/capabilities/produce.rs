@@ -90,7 +90,7 @@ impl ProduceCapability {
             })
             .collect();
         let timeout = self.timeout;
-        self.runtime.block_on(async {
+        let result = self.runtime.block_on(async {
             match tokio::time::timeout(timeout, producer.send_all(&records)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(ProduceError::Unavailable(format!("kafka: {error}"))),
@@ -99,7 +99,11 @@ impl ProduceCapability {
                     timeout.as_millis()
                 ))),
             }
-        })
+        });
+        if let Err(ProduceError::Unavailable(reason)) = &result {
+            super::outage::note("produce", reason);
+        }
+        result
     }
 }
 

@@ -5,16 +5,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, ServerErrorKind, Value};
+use redis::{RedisError, Value};
 
 use crate::runtime::kv::{FieldValue, GeoMember, KvError, WriteOp, WriteResult};
 
 /// Applies a run of upsert-newer ops in one script call: each writes its
 /// hash (and geo member) only when its version is newer than the one stored
 /// in the hash, atomically per op. One call for a whole batch's drivers
-/// instead of one per driver: Redis spent 9.8 µs per live-location fix with
-/// an `EVALSHA` per op, against 2.1 µs for a bare HSET + GEOADD
-/// (BENCHMARKS.md), much of it in setting up each script call.
+/// instead of one per driver: setting up a script call per op cost Redis
+/// several times the work of the writes themselves.
+///
+/// The script goes as `EVAL` with its text, never `EVALSHA`: an `EVALSHA`
+/// that meets an empty script cache (a new or restarted Redis, a failover,
+/// `SCRIPT FLUSH`) fails on its own while the other commands of the same
+/// pipeline take effect, so loading the script and sending the pipeline
+/// again would apply those (an `INCRBY`, a `PUBLISH`) twice. `EVAL` cannot
+/// miss the cache; Redis keeps the compiled script by its hash, so the text
+/// costs only its bytes, once per call rather than per op.
 ///
 /// KEYS = per op: the hash, then the geo set when the op has one;
 /// ARGV = the op count, then per op: field count, has-geo (`1`/`0`),
@@ -70,7 +77,6 @@ pub struct RedisKv {
     client: Arc<redis::Client>,
     connection: ConnectionManager,
     pipelines: Arc<Mutex<HashMap<String, ConnectionManager>>>,
-    upsert_newer: redis::Script,
 }
 
 /// How the kv connections are made: without a response timeout of the
@@ -94,7 +100,6 @@ impl RedisKv {
             client: Arc::new(client),
             connection,
             pipelines: Arc::default(),
-            upsert_newer: redis::Script::new(UPSERT_NEWER_MANY_LUA),
         })
     }
 
@@ -141,19 +146,7 @@ impl RedisKv {
                 start += 1;
             }
         }
-        let values: Vec<Value> = match self.query(&pipe).await {
-            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                // Redis restarted or was flushed: load the script and try once more.
-                let mut connection = self.connection.clone();
-                self.upsert_newer
-                    .prepare_invoke()
-                    .load_async(&mut connection)
-                    .await
-                    .map_err(unavailable)?;
-                self.query(&pipe).await.map_err(unavailable)?
-            }
-            other => other.map_err(unavailable)?,
-        };
+        let values = self.query(&pipe).await.map_err(unavailable)?;
         let mut results = Vec::with_capacity(ops.len());
         let mut start = 0;
         for (count, value) in answered_by_reply.into_iter().zip(values) {
@@ -251,7 +244,7 @@ impl RedisKv {
                 })
                 .sum::<usize>();
         let mut command = redis::Cmd::with_capacity(arg_count, data_len);
-        command.arg("EVALSHA").arg(self.upsert_newer.get_hash()).arg(key_count);
+        command.arg("EVAL").arg(UPSERT_NEWER_MANY_LUA).arg(key_count);
         for upsert in &upserts {
             command.arg(&upsert.key);
             if let Some(geo) = &upsert.geo {
@@ -351,6 +344,8 @@ fn unavailable(error: RedisError) -> KvError {
 /// the local one), under a key prefix of its own.
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::runtime::kv::{IncrOp, PublishOp, UpsertNewerOp};
 
@@ -422,6 +417,74 @@ mod tests {
             live.get_many(std::slice::from_ref(&key)).await.expect("read"),
             vec![Some("2".to_string())]
         );
+    }
+
+    /// `SCRIPT FLUSH` makes Redis look as it does to the host after a
+    /// restart, a failover or on a new machine. Flushed before the first call
+    /// and again between calls, every counter and every publication of a call
+    /// that also carries upserts takes effect exactly once.
+    #[tokio::test]
+    async fn an_empty_script_cache_applies_every_write_once() {
+        use futures::StreamExt;
+
+        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let kv = RedisKv::connect_lazy(&url).expect("redis url");
+        let prefix = format!(
+            "redis-kv-flush-{}-{}:",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let (driver, geo, counter, channel) = (
+            format!("{prefix}d"),
+            format!("{prefix}geo"),
+            format!("{prefix}n"),
+            format!("{prefix}live"),
+        );
+        let mut subscriber = redis::Client::open(url.as_str())
+            .expect("redis url")
+            .get_async_pubsub()
+            .await
+            .expect("pub/sub connection");
+        subscriber.subscribe(&channel).await.expect("SUBSCRIBE");
+        let mut connection = kv.connection.clone();
+        for round in 1..=3_i64 {
+            let _: () = redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query_async(&mut connection)
+                .await
+                .expect("SCRIPT FLUSH");
+            let ops = vec![
+                upsert(&driver, 100 * round, Some(&geo)),
+                WriteOp::Publish(PublishOp {
+                    channel: channel.clone(),
+                    message: format!("m{round}"),
+                }),
+                WriteOp::Incr(IncrOp {
+                    key: counter.clone(),
+                    by: 7,
+                    ttl_ms: Some(60_000),
+                }),
+            ];
+            let results = kv.write(&ops).await.expect("writes");
+            assert_eq!(
+                format!("{:?}", results[2]),
+                format!("{:?}", WriteResult::Counter(7 * round)),
+                "round {round}: the counter moved by 7 once"
+            );
+        }
+        let mut messages = subscriber.on_message();
+        let mut received = Vec::new();
+        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), messages.next()).await {
+            received.push(message.get_payload::<String>().expect("text payload"));
+        }
+        assert_eq!(received, ["m1", "m2", "m3"], "each publication exactly once");
+        let _: () = redis::cmd("DEL")
+            .arg(&driver)
+            .arg(&geo)
+            .arg(&counter)
+            .query_async(&mut connection)
+            .await
+            .expect("DEL");
     }
 
     #[tokio::test]

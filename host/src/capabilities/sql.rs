@@ -104,16 +104,22 @@ impl SqlCapability {
             .ok_or_else(|| SqlError::Invalid("no database is configured (set database.url)".into()))
     }
 
+    /// Runs a backend call under the timeout; an unavailable database is
+    /// noted for the host ([`super::outage`]).
     fn block_on<T>(&self, call: impl Future<Output = Result<T, SqlError>>) -> Result<T, SqlError> {
         let timeout = self.timeout;
-        self.runtime.block_on(async move {
+        let result = self.runtime.block_on(async move {
             tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
                 Err(SqlError::Unavailable(format!(
                     "sql call timed out after {} ms",
                     timeout.as_millis()
                 )))
             })
-        })
+        });
+        if let Err(SqlError::Unavailable(reason)) = &result {
+            super::outage::note("sql", reason);
+        }
+        result
     }
 }
 

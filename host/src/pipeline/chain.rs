@@ -3,8 +3,10 @@
 //!
 //! A failed call costs the instance, never the host: after a trap or timeout
 //! the instance is dropped and a fresh one is built for the retry. When the
-//! retries are used up, the batch's events are dead-lettered or the pipeline
-//! stops, as configured.
+//! retries are used up, the pipeline stops, or (`dead-letter`) the batch is
+//! split to find the events that fail on their own: only those are
+//! dead-lettered. Only the host's own finding that a backend is unavailable
+//! makes a batch wait without end; every other failure ends in the policy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,9 @@ use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
+
+/// How often a partition waiting for a backend says so in the log.
+const BACKEND_WAIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why a chain run ended without a result for every event.
 #[derive(Debug, thiserror::Error)]
@@ -80,32 +85,12 @@ impl PluginChain {
             if alive.is_empty() {
                 break;
             }
-            match self.call_with_retries(stage_index, batch.clone(), stop).await {
-                Ok((outcome, label)) => {
-                    let mut rejected = vec![false; alive.len()];
-                    for rejection in outcome.rejected {
-                        let index = rejection.index as usize;
-                        if index >= alive.len() || rejected[index] {
-                            tracing::warn!(pipeline = %self.pipeline, plugin = %label, index, "plugin rejected an event index it was not given; ignored");
-                            continue;
-                        }
-                        rejected[index] = true;
-                        failures.push((
-                            alive[index],
-                            Failure {
-                                kind: "rejected",
-                                reason: rejection.reason,
-                                plugin: Some(label.clone()),
-                            },
-                        ));
-                    }
-                    if rejected.contains(&true) {
-                        let mut remaining = Arc::unwrap_or_clone(batch);
-                        remaining.drop_records(&rejected);
-                        alive = without(alive, &rejected);
-                        batch = Arc::new(remaining);
-                    }
-                }
+            // This stage's failures, by index into `batch`.
+            let stage_failures = match self
+                .call_with_retries(stage_index, batch.clone(), self.policy.retries, stop)
+                .await
+            {
+                Ok((outcome, label)) => self.rejections(outcome, &label, batch.len()),
                 Err(ChainError::Stopped { plugin, error, .. })
                     if self.policy.on_exhausted == OnExhausted::DeadLetter =>
                 {
@@ -116,7 +101,7 @@ impl PluginChain {
                         reason: error.to_string(),
                         plugin: Some(plugin),
                     };
-                    failures.extend(alive.drain(..).map(|index| (index, failure.clone())));
+                    self.isolate(stage_index, &batch, failure, stop).await?
                 }
                 Err(ChainError::Stopped { plugin, error, .. }) => {
                     return Err(ChainError::Stopped {
@@ -127,26 +112,174 @@ impl PluginChain {
                     });
                 }
                 Err(ChainError::Cancelled) => return Err(ChainError::Cancelled),
+            };
+            if !stage_failures.is_empty() {
+                let mut dropped = vec![false; alive.len()];
+                for (index, failure) in stage_failures {
+                    dropped[index] = true;
+                    failures.push((alive[index], failure));
+                }
+                let mut remaining = Arc::unwrap_or_clone(batch);
+                remaining.drop_records(&dropped);
+                alive = without(alive, &dropped);
+                batch = Arc::new(remaining);
             }
         }
         Ok(failures)
     }
 
-    /// Calls one plugin, retrying with exponential backoff on a fresh instance
-    /// when the call poisoned the old one. `Stopped` means the retries are used
-    /// up (the caller applies `on_exhausted`). A retryable plugin error (a
-    /// backend is unavailable) is retried until it passes or the worker stops.
+    /// The events a plugin rejected, by index into the `batch_len` records it
+    /// was given; indices out of range or repeated are ignored (and logged).
+    fn rejections(&self, outcome: BatchOutcome, label: &str, batch_len: usize) -> Vec<(usize, Failure)> {
+        let mut rejected = vec![false; batch_len];
+        let mut failures = Vec::new();
+        for rejection in outcome.rejected {
+            let index = rejection.index as usize;
+            if index >= batch_len || rejected[index] {
+                tracing::warn!(pipeline = %self.pipeline, plugin = %label, index, "plugin rejected an event index it was not given; ignored");
+                continue;
+            }
+            rejected[index] = true;
+            failures.push((
+                index,
+                Failure {
+                    kind: "rejected",
+                    reason: rejection.reason,
+                    plugin: Some(label.to_string()),
+                },
+            ));
+        }
+        failures
+    }
+
+    /// Finds the events of `batch` that fail stage `stage_index` on their
+    /// own, after the whole batch failed with `failure` beyond its retries:
+    /// each failing part is split in halves and each half tried once, round
+    /// after round, until the failing parts are single events, the
+    /// policy's `isolation_calls` are spent, or three rounds found no part
+    /// that passes (the plugin fails everything: splitting further would
+    /// only cost time). What still fails then is dead-lettered whole; the
+    /// halves that passed are done for this stage, their rejections kept.
+    /// Returns the failures by index into `batch`.
+    async fn isolate(
+        &mut self,
+        stage_index: usize,
+        batch: &Arc<Batch>,
+        failure: Failure,
+        stop: &CancellationToken,
+    ) -> Result<Vec<(usize, Failure)>, ChainError> {
+        /// Rounds without a passing part after which the failure is taken to
+        /// be the plugin's rather than an event's.
+        const ROUNDS_WITHOUT_A_PASS: u32 = 3;
+        let mut failing: Vec<(Vec<usize>, Failure)> = vec![((0..batch.len()).collect(), failure)];
+        let mut failed = Vec::new();
+        let (mut calls, mut rounds, mut passed) = (0u32, 0u32, false);
+        while !failing.is_empty() {
+            if !passed && rounds >= ROUNDS_WITHOUT_A_PASS {
+                break;
+            }
+            rounds += 1;
+            let mut still_failing = Vec::new();
+            for (part, failure) in std::mem::take(&mut failing) {
+                if part.len() == 1 || calls >= self.policy.isolation_calls {
+                    still_failing.push((part, failure));
+                    continue;
+                }
+                let (left, right) = part.split_at(part.len() / 2);
+                for half in [left, right] {
+                    if calls >= self.policy.isolation_calls {
+                        still_failing.push((half.to_vec(), failure.clone()));
+                        continue;
+                    }
+                    calls += 1;
+                    let sub_batch = Arc::new(batch.subset(half));
+                    match self.call_with_retries(stage_index, sub_batch, 0, stop).await {
+                        Ok((outcome, label)) => {
+                            passed = true;
+                            let rejected = self.rejections(outcome, &label, half.len());
+                            failed.extend(rejected.into_iter().map(|(index, failure)| (half[index], failure)));
+                        }
+                        Err(ChainError::Stopped { plugin, error, .. }) => still_failing.push((
+                            half.to_vec(),
+                            Failure {
+                                kind: error.kind(),
+                                reason: error.to_string(),
+                                plugin: Some(plugin),
+                            },
+                        )),
+                        Err(ChainError::Cancelled) => return Err(ChainError::Cancelled),
+                    }
+                }
+            }
+            let (singles, parts): (Vec<_>, Vec<_>) = still_failing.into_iter().partition(|(part, _)| part.len() == 1);
+            failed.extend(singles.into_iter().map(|(part, failure)| (part[0], failure)));
+            if calls >= self.policy.isolation_calls {
+                failed.extend(
+                    parts
+                        .into_iter()
+                        .flat_map(|(part, failure)| part.into_iter().map(move |index| (index, failure.clone()))),
+                );
+                break;
+            }
+            failing = parts;
+        }
+        // Parts left when splitting stopped for want of a passing part.
+        failed.extend(
+            failing
+                .into_iter()
+                .flat_map(|(part, failure)| part.into_iter().map(move |index| (index, failure.clone()))),
+        );
+        if calls > 0 {
+            let (first_offset, last_offset) = batch.offset_range();
+            tracing::warn!(
+                pipeline = %self.pipeline, plugin = self.stages[stage_index].slot.name(), partition = batch.partition,
+                first_offset, last_offset, events = batch.len(), failing = failed.len(), calls, rounds,
+                "isolated the events that fail on their own"
+            );
+        }
+        Ok(failed)
+    }
+
+    /// Calls one plugin, retrying up to `retries` times with exponential
+    /// backoff, on a fresh instance when the call poisoned the old one.
+    /// `Stopped` means the retries are used up (the caller applies
+    /// `on_exhausted`). A batch that failed because the host found a backend
+    /// unavailable waits for it: retried at the backoff's pace without
+    /// counting against `retries`, visibly (the pipeline's stats, a log line
+    /// a minute), until it passes, fails otherwise, or the worker stops.
     async fn call_with_retries(
         &mut self,
         stage_index: usize,
         batch: Arc<Batch>,
+        retries: u32,
+        stop: &CancellationToken,
+    ) -> Result<(BatchOutcome, String), ChainError> {
+        let result = self.call_until_done(stage_index, &batch, retries, stop).await;
+        if let Some(waited) = self.stats.backend_back(&batch.topic, batch.partition) {
+            tracing::info!(
+                pipeline = %self.pipeline, plugin = self.stages[stage_index].slot.name(), partition = batch.partition,
+                waited_s = waited.as_secs(), "no longer waiting for a backend"
+            );
+        }
+        result
+    }
+
+    async fn call_until_done(
+        &mut self,
+        stage_index: usize,
+        batch: &Arc<Batch>,
+        retries: u32,
         stop: &CancellationToken,
     ) -> Result<(BatchOutcome, String), ChainError> {
         let pipeline = self.pipeline.clone();
+        let stats = self.stats.clone();
         let stage = &mut self.stages[stage_index];
         let (first_offset, last_offset) = batch.offset_range();
-        let mut attempt: u32 = 0;
+        // Failed attempts that count against `retries`, and pauses so far
+        // (backend waits included), which set the backoff.
+        let (mut attempt, mut pauses): (u32, u32) = (0, 0);
         let mut switched_at = None;
+        let mut last_wait_log: Option<std::time::Instant> = None;
         loop {
             // A batch starts on the slot's current version; a retry also picks
             // up a version put back after a failed reload.
@@ -210,38 +343,46 @@ impl PluginChain {
                 }
                 Err(join_error) => CallError::Trap(format!("plugin call panicked in the host: {join_error}")),
             };
-            self.stats.record_failure(error.kind());
+            stats.record_failure(error.kind());
             let label = stage.plugin.label();
-            tracing::warn!(
-                %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,
-                attempt = attempt + 1, kind = error.kind(), %error, "plugin failed the batch"
-            );
-            // A backend the plugin needs is down: the partition waits for it
-            // (its queue stops growing once librdkafka's prefetch is full)
-            // instead of dead-lettering healthy events.
-            let waits_for_backend = error.waits_for_backend();
-            if !waits_for_backend {
+            if let CallError::Backend { reason, .. } = &error {
+                // A backend the plugin needs is down: the partition waits for
+                // it instead of dead-lettering healthy events, and says so.
+                let waited = stats.waiting_for_backend(&batch.topic, batch.partition, reason);
+                if last_wait_log.is_none_or(|logged| logged.elapsed() >= BACKEND_WAIT_LOG_INTERVAL) {
+                    last_wait_log = Some(std::time::Instant::now());
+                    tracing::warn!(
+                        %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,
+                        waited_s = waited.as_secs(), %error, "waiting for a backend; the partition holds its batch and retries"
+                    );
+                }
+            } else {
                 stage.slot.report_call(stage.plugin.version(), false);
-            }
-            if !waits_for_backend && (!error.is_retryable() || attempt >= self.policy.retries) {
-                return Err(ChainError::Stopped {
-                    plugin: label,
-                    first_offset,
-                    last_offset,
-                    error,
-                });
+                tracing::warn!(
+                    %pipeline, plugin = %label, partition = batch.partition, first_offset, last_offset,
+                    attempt = attempt + 1, kind = error.kind(), %error, "plugin failed the batch"
+                );
+                if !error.is_retryable() || attempt >= retries {
+                    return Err(ChainError::Stopped {
+                        plugin: label,
+                        first_offset,
+                        last_offset,
+                        error,
+                    });
+                }
+                attempt += 1;
             }
             let backoff = Duration::from_millis(
                 self.policy
                     .backoff_ms
-                    .saturating_mul(1 << attempt.min(16))
+                    .saturating_mul(1 << pauses.min(16))
                     .min(self.policy.max_backoff_ms),
             );
+            pauses = pauses.saturating_add(1);
             tokio::select! {
                 _ = stop.cancelled() => return Err(ChainError::Cancelled),
                 _ = tokio::time::sleep(backoff) => {}
             }
-            attempt = attempt.saturating_add(1);
         }
     }
 }

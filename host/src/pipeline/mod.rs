@@ -358,6 +358,7 @@ impl Reporter {
                 batches = now.batches,
                 dead_letters = now.dead_letters,
                 failures = %now.failures_text(),
+                waiting_for_backend = %now.waiting_text(),
                 denied,
                 lag,
                 partitions = positions.len(),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Totals since the pipeline started; shared by its partition workers.
 #[derive(Debug, Default)]
@@ -16,6 +17,26 @@ pub struct PipelineStats {
     /// Failed plugin calls by kind (`trap`, `timeout`, `memory`,
     /// `plugin-error`, `invalid-output`); each retry counts.
     failures: Mutex<BTreeMap<&'static str, u64>>,
+    /// Partitions whose batch waits for a backend, by (topic, partition).
+    waits: Mutex<BTreeMap<(String, i32), Wait>>,
+}
+
+/// One partition's wait for a backend.
+#[derive(Debug)]
+struct Wait {
+    since: Instant,
+    reason: String,
+}
+
+/// A partition waiting for a backend, as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendWait {
+    pub topic: String,
+    pub partition: i32,
+    /// Whole seconds since the wait began.
+    pub waited_s: u64,
+    /// What the host last found unavailable.
+    pub reason: String,
 }
 
 /// A copy of the counters at one moment.
@@ -25,6 +46,8 @@ pub struct StatsSnapshot {
     pub batches: u64,
     pub dead_letters: u64,
     pub failures: BTreeMap<&'static str, u64>,
+    /// Partitions waiting for a backend right now.
+    pub waiting: Vec<BackendWait>,
 }
 
 impl StatsSnapshot {
@@ -38,6 +61,24 @@ impl StatsSnapshot {
             .map(|(kind, count)| format!("{kind}={count}"))
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The backend waits as `topic/partition` list with the first reason, or
+    /// `none`.
+    pub fn waiting_text(&self) -> String {
+        match self.waiting.first() {
+            None => "none".to_string(),
+            Some(first) => format!(
+                "{} ({} for {} s)",
+                self.waiting
+                    .iter()
+                    .map(|wait| format!("{}/{}", wait.topic, wait.partition))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                first.reason,
+                first.waited_s
+            ),
+        }
     }
 }
 
@@ -53,7 +94,48 @@ impl PipelineStats {
                 .lock()
                 .map(|failures| failures.clone())
                 .unwrap_or_default(),
+            waiting: self
+                .waits
+                .lock()
+                .map(|waits| {
+                    waits
+                        .iter()
+                        .map(|((topic, partition), wait)| BackendWait {
+                            topic: topic.clone(),
+                            partition: *partition,
+                            waited_s: wait.since.elapsed().as_secs(),
+                            reason: wait.reason.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// Marks `topic`/`partition` as waiting for a backend because of
+    /// `reason`; returns how long it has been waiting.
+    pub fn waiting_for_backend(&self, topic: &str, partition: i32, reason: &str) -> Duration {
+        let Ok(mut waits) = self.waits.lock() else {
+            return Duration::ZERO;
+        };
+        let wait = waits.entry((topic.to_string(), partition)).or_insert_with(|| Wait {
+            since: Instant::now(),
+            reason: String::new(),
+        });
+        wait.reason = reason.to_string();
+        wait.since.elapsed()
+    }
+
+    /// Ends the wait of `topic`/`partition`, if it had one; returns how long
+    /// it lasted.
+    pub fn backend_back(&self, topic: &str, partition: i32) -> Option<Duration> {
+        let mut waits = self.waits.lock().ok()?;
+        if waits.is_empty() {
+            return None;
+        }
+        waits
+            .remove(&(topic.to_string(), partition))
+            .map(|wait| wait.since.elapsed())
     }
 
     /// Adds one finished batch of `events` messages, `dead_letters` of which

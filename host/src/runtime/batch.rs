@@ -23,6 +23,22 @@ impl Batch {
         (first.unwrap_or(-1), last.unwrap_or(-1))
     }
 
+    /// The records at `indices` (positions as in [`Batch::drop_records`]), in
+    /// that order, as a batch of the same partition: how a failed batch is
+    /// split to find the records that fail on their own.
+    pub fn subset(&self, indices: &[usize]) -> Batch {
+        fn pick<T: Clone>(items: &[T], indices: &[usize]) -> Vec<T> {
+            indices.iter().filter_map(|&index| items.get(index).cloned()).collect()
+        }
+        Batch {
+            pipeline: self.pipeline.clone(),
+            topic: self.topic.clone(),
+            partition: self.partition,
+            events: pick(&self.events, indices),
+            orders: pick(&self.orders, indices),
+        }
+    }
+
     /// Drops the records whose flag in `dropped` is set (same positions as the
     /// records), keeping the order of the others.
     pub fn drop_records(&mut self, dropped: &[bool]) {

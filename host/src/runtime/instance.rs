@@ -11,6 +11,7 @@ use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budg
 use super::plugin::deadline_ticks;
 use super::world::{WorldVersion, batch_v0_1};
 use super::{Batch, BatchOutcome, PluginError};
+use crate::capabilities::outage;
 
 /// Why a `process-batch` call did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -18,6 +19,11 @@ pub enum CallError {
     /// The plugin returned an error for the whole batch.
     #[error("plugin error: {}", .0.message)]
     Plugin(PluginError),
+    /// The plugin returned an error after one of its capability calls found
+    /// the backend unavailable (`reason`, as the host saw it): the host's own
+    /// knowledge, never the plugin's claim (see `capabilities::outage`).
+    #[error("backend unavailable: {reason} (the plugin answered: {})", .error.message)]
+    Backend { reason: String, error: PluginError },
     /// The call ran past the plugin's `batch_timeout_ms` and was interrupted
     /// `elapsed_ms` after it started (the overshoot is at most one epoch tick
     /// plus scheduling delay).
@@ -39,6 +45,7 @@ impl CallError {
     pub fn kind(&self) -> &'static str {
         match self {
             CallError::Plugin(_) => "plugin-error",
+            CallError::Backend { .. } => "backend-unavailable",
             CallError::Timeout { .. } => "timeout",
             CallError::Memory(_) => "memory",
             CallError::Trap(_) => "trap",
@@ -49,20 +56,22 @@ impl CallError {
     /// Whether the instance is unusable afterwards (a trapped component
     /// instance cannot be entered again) and must be replaced.
     pub fn poisons_instance(&self) -> bool {
-        !matches!(self, CallError::Plugin(_))
+        !matches!(self, CallError::Plugin(_) | CallError::Backend { .. })
     }
 
-    /// Whether the plugin said a backend it needs is unavailable: the batch is
-    /// retried until the backend is back, without counting against `retries`.
+    /// Whether the host saw a backend the call needed unavailable: the batch
+    /// waits for it, retried without counting against `retries`. A plugin's
+    /// own error never waits, whatever it says.
     pub fn waits_for_backend(&self) -> bool {
-        matches!(self, CallError::Plugin(error) if error.retryable)
+        matches!(self, CallError::Backend { .. })
     }
 
-    /// Whether trying the batch again can help.
+    /// Whether trying the batch again can help: not for an answer that broke
+    /// the contract, nor for a plugin error not marked retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Plugin(error) => error.retryable,
-            CallError::Timeout { .. } | CallError::Memory(_) | CallError::Trap(_) => true,
+            CallError::Backend { .. } | CallError::Timeout { .. } | CallError::Memory(_) | CallError::Trap(_) => true,
             CallError::InvalidOutput(_) => false,
         }
     }
@@ -121,11 +130,19 @@ impl PluginInstance {
 
     /// Calls `process-batch`: a wasm instance with the plugin's time limit and
     /// memory caps, a native one directly.
+    /// A plugin error after a capability call found its backend unavailable
+    /// is the host's [`CallError::Backend`].
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
-        match &mut self.kind {
+        outage::clear();
+        let result = match &mut self.kind {
             InstanceKind::Wasm(instance) => instance.process(batch),
             #[cfg(feature = "native-plugins")]
             InstanceKind::Native(instance) => instance.process(batch),
+        };
+        let outage = outage::take();
+        match (result, outage) {
+            (Err(CallError::Plugin(error)), Some(reason)) => Err(CallError::Backend { reason, error }),
+            (result, _) => result,
         }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! For each batch it reduces the events to the newest fix per driver (by event
 //! time), then writes all drivers in one `kv.write` call: a `driver:{id}` hash
-//! with `lat`, `lng`, `ts_ms` and a member of the `drivers:geo` set. Each write
+//! with `lat`, `lng`, `ts_ms` and a member of the `drivers:geo` set (not for a
+//! fix beyond latitude ±85.05112878, which GEO sets cannot index: such a driver
+//! gets the hash only). Each write
 //! is an `upsert-newer` on `ts_ms`, so a late or redelivered older fix never
 //! moves a driver back, even across batches, partitions and host restarts.
 //!
@@ -191,7 +193,9 @@ fn upsert<'a>(
         version_field: "ts_ms",
         version: event.timestamp_ms,
         fields,
-        geo: Some(GeoMember {
+        // A valid fix beyond the GEO set's reach (near a pole) still moves
+        // the hash; only its GEO member is left out.
+        geo: kv::geo_indexable(event.latitude, event.longitude).then_some(GeoMember {
             key: &settings.geo_key,
             member: &event.driver_id,
             longitude: event.longitude,
@@ -221,6 +225,34 @@ mod tests {
         assert!(error.contains("`publish`") && error.contains("yes"), "{error}");
         let error = settings(&[("publsh", "false")]).err().expect("unknown key");
         assert!(error.contains("publsh"), "{error}");
+    }
+
+    #[test]
+    fn a_fix_beyond_the_geo_range_writes_the_hash_without_a_geo_member() {
+        let settings = settings(&[("key_prefix", "p:")]).expect("valid");
+        let fix = |latitude: f64| Event {
+            driver_id: "d1".into(),
+            latitude,
+            longitude: 10.0,
+            timestamp_ms: 7,
+            region: None,
+            order_id: None,
+            speed: None,
+            heading: None,
+            offset: 0,
+        };
+        for (latitude, indexed) in [(85.05, true), (-85.051_128_78, true), (85.06, false), (-90.0, false)] {
+            let event = fix(latitude);
+            let position = Position::of(&event);
+            let text = DriverText::of(&settings, &position);
+            let fields = position_fields(&position, &text);
+            let WriteOp::UpsertNewer(op) = upsert(&settings, &position, &text, &fields) else {
+                panic!("an upsert");
+            };
+            assert_eq!(op.key, "p:driver:d1");
+            assert_eq!(op.fields.len(), 3, "the hash is written at latitude {latitude}");
+            assert_eq!(op.geo.is_some(), indexed, "geo member at latitude {latitude}");
+        }
     }
 
     #[test]

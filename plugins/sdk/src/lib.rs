@@ -81,6 +81,18 @@ pub mod kv {
     #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
     pub use crate::native::kv::{get_many, hash_get_all_many, write};
 
+    /// The largest latitude, north or south, that a geo member may have:
+    /// the store's GEO sets (Redis's) index only the Web Mercator square,
+    /// and the host refuses a whole `write` carrying a member beyond it.
+    /// Valid fixes can lie beyond it (near the poles): leave them out of
+    /// the GEO set rather than fail the call.
+    pub const GEO_MAX_LATITUDE: f64 = 85.051_128_78;
+
+    /// Whether a position can be a geo member ([`GEO_MAX_LATITUDE`]).
+    pub fn geo_indexable(latitude: f64, longitude: f64) -> bool {
+        latitude.abs() <= GEO_MAX_LATITUDE && longitude.abs() <= 180.0
+    }
+
     /// `write` with borrowed ops (`&str` and slices instead of `String` and
     /// `Vec`): no copy of each key, field name and value to allocate, the
     /// same import and results. Prefer it on a hot path.

@@ -9,7 +9,9 @@
 //!   a key outside `key_prefix`), `produce-outside` (publishes to a topic it
 //!   is not granted), `sql-outside` (inserts into a system table it is not
 //!   granted), `reject` (well-behaved: rejects the
-//!   trigger driver's events one by one and processes the rest);
+//!   trigger driver's events one by one and processes the rest),
+//!   `retryable-error` (fails the batch with an error marked retryable, as
+//!   if a backend of its own were down);
 //! - `trigger_driver`: misbehave only on batches holding this driver id
 //!   (default: on every batch). Other batches are recorded normally.
 
@@ -31,7 +33,7 @@ thread_local! {
     static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
 }
 
-const MODES: [&str; 9] = [
+const MODES: [&str; 10] = [
     "loop",
     "memory-bomb",
     "trap",
@@ -41,6 +43,7 @@ const MODES: [&str; 9] = [
     "produce-outside",
     "sql-outside",
     "reject",
+    "retryable-error",
 ];
 
 impl Guest for Hostile {
@@ -145,6 +148,10 @@ fn misbehave(settings: &Settings, batch: &Batch) -> Result<Option<BatchOutcome>,
                 .collect(),
         })),
         "huge-error" => Err(PluginError::fatal("x".repeat(40 * 1024 * 1024))),
+        // Claims to be waiting for something: it must not hold the partition.
+        "retryable-error" => Err(PluginError::retryable(
+            "hostile plugin: my backend is down, try again forever",
+        )),
         "kv-outside" => {
             kv::write(&[WriteOp::Set(SetOp {
                 key: "driver:hijacked".into(),
