@@ -14,6 +14,7 @@ pub mod chromium;
 pub mod geometry;
 pub mod server;
 pub mod standalone;
+pub mod standalone_broker;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -31,6 +31,10 @@ pub struct EstimateRules {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     pub order_id: String,
+    /// Event time of the trip's assignment: with the order id, which trip
+    /// this estimates (an order assigned to the driver again later is a new
+    /// trip). Kept in [`Sent`], not published.
+    pub assigned_ms: i64,
     pub driver_id: String,
     /// `ToPickup` or `ToDropoff`.
     pub phase: Phase,
@@ -58,6 +62,7 @@ pub fn estimate(trip: &Trip, position: Fix, speed_mps: Option<f64>, rules: &Esti
     let speed = speed_mps.unwrap_or(rules.default_speed_mps).max(rules.min_speed_mps);
     Some(Estimate {
         order_id: trip.order_id.clone(),
+        assigned_ms: trip.assigned_ms,
         driver_id: trip.driver_id.clone(),
         phase: trip.phase,
         distance_m: (distance * 10.0).round() / 10.0,
@@ -68,9 +73,17 @@ pub fn estimate(trip: &Trip, position: Fix, speed_mps: Option<f64>, rules: &Esti
 }
 
 /// The last estimate published for a driver, kept to judge the next one.
+///
+/// It names the trip it was for (order id and assignment time) and its
+/// phase: only an estimate of that same trip and phase is judged against it.
+/// A fix batch writes it; order batches leave it alone (they write only the
+/// trip), so after a new assignment it still names the old trip and is
+/// simply not used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
     pub order_id: String,
+    /// Event time of the trip's assignment.
+    pub assigned_ms: i64,
     pub phase: Phase,
     pub eta_s: i64,
 }
@@ -80,6 +93,7 @@ impl Sent {
     pub fn of(estimate: &Estimate) -> Self {
         Self {
             order_id: estimate.order_id.clone(),
+            assigned_ms: estimate.assigned_ms,
             phase: estimate.phase,
             eta_s: estimate.eta_s,
         }
@@ -87,11 +101,14 @@ impl Sent {
 }
 
 /// Whether `next` should be published after `last`: when nothing was
-/// published for this order and phase yet, or when the ETA moved by at least
-/// `min_change_s` seconds AND by at least `min_change_ratio` times the last
-/// published ETA.
+/// published for this trip (order id and assignment time) and phase yet, or
+/// when the ETA moved by at least `min_change_s` seconds AND by at least
+/// `min_change_ratio` times the last published ETA.
 pub fn is_meaningful(last: Option<&Sent>, next: &Estimate, rules: &EstimateRules) -> bool {
-    let Some(last) = last.filter(|last| last.order_id == next.order_id && last.phase == next.phase) else {
+    let same_trip = |last: &&Sent| {
+        last.order_id == next.order_id && last.assigned_ms == next.assigned_ms && last.phase == next.phase
+    };
+    let Some(last) = last.filter(same_trip) else {
         return true;
     };
     let change = (next.eta_s - last.eta_s).abs() as f64;
@@ -139,6 +156,7 @@ mod tests {
     fn estimate_with(eta_s: i64, phase: Phase) -> Estimate {
         Estimate {
             order_id: "o1".into(),
+            assigned_ms: 0,
             driver_id: "d1".into(),
             phase,
             distance_m: 0.0,
@@ -206,6 +224,17 @@ mod tests {
         };
         assert!(is_meaningful(
             Some(&other_order),
+            &estimate_with(300, Phase::ToPickup),
+            &RULES
+        ));
+        // The same order assigned to the driver again (after another one) is
+        // a new trip: its first estimate is published.
+        let earlier_trip = Sent {
+            assigned_ms: -1_000,
+            ..last.clone()
+        };
+        assert!(is_meaningful(
+            Some(&earlier_trip),
             &estimate_with(300, Phase::ToPickup),
             &RULES
         ));

@@ -65,7 +65,9 @@ pub fn advance(state: &mut DriverState, fixes: &[Fix], settings: &Settings) -> D
 }
 
 /// The writes and messages of a fix batch, given each driver's fixes and their
-/// state as read from kv (in the same order).
+/// state as read from kv (in the same order): per driver at most the `eta`
+/// record (never the trip, which order batches own and write meanwhile) and
+/// the published estimate's writes.
 pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<Fix>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, fixes), mut state) in drivers.iter().zip(states) {
@@ -223,6 +225,66 @@ mod tests {
         state = DriverState::from_fields(&fields);
         let again = plan_fixes(&settings, &drivers, vec![state]);
         assert!(again.writes.is_empty() && again.messages.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn a_fix_batch_writes_only_the_eta_record_and_never_deletes_the_hash() {
+        let settings = settings();
+        let batch = vec![event(0.0, 0), event(10.0, 1_000), event(20.0, 2_000)];
+        let drivers = fixes_by_driver(&batch);
+        let mut picked_up = state_on_trip();
+        let mut delivered = state_on_trip();
+        if let (Some(picked_up), Some(delivered)) = (picked_up.trip.as_mut(), delivered.trip.as_mut()) {
+            picked_up.phase = Phase::ToDropoff;
+            delivered.phase = Phase::Delivered;
+        }
+        for state in [state_on_trip(), picked_up, delivered] {
+            let plan = plan_fixes(&settings, &drivers, vec![state]);
+            let to_state: Vec<&WriteOp> = plan
+                .writes
+                .iter()
+                .filter(|write| match write {
+                    WriteOp::HashSet(set) => set.key == "t:eta:trip:d1",
+                    WriteOp::Delete(key) => key == "t:eta:trip:d1",
+                    _ => false,
+                })
+                .collect();
+            assert_eq!(to_state.len(), 1, "one write of the state per batch: {plan:?}");
+            let WriteOp::HashSet(set) = to_state[0] else {
+                panic!("the state hash is never deleted: {plan:?}");
+            };
+            let names: Vec<&str> = set.fields.iter().map(|field| field.field.as_str()).collect();
+            assert_eq!(
+                names,
+                [crate::state::RECORD],
+                "only the eta record, never `trip`: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_order_assigned_again_is_a_new_trip_with_a_first_estimate() {
+        let settings = settings();
+        // The estimate last published was for o1 assigned at 0; o1 is now
+        // assigned again (after another order), at 10 s.
+        let mut state = state_on_trip();
+        let fixes = [Fix {
+            latitude: START.0,
+            longitude: START.1,
+            ts_ms: 20_000,
+        }];
+        let first = advance(&mut state.clone(), &fixes, &settings)
+            .publish
+            .expect("a first estimate");
+        state.sent = Some(Sent::of(&first));
+        if let Some(trip) = state.trip.as_mut() {
+            trip.assigned_ms = 10_000;
+        }
+        let again = advance(&mut state, &fixes, &settings);
+        assert_eq!(
+            again.publish.map(|estimate| (estimate.eta_s, estimate.assigned_ms)),
+            Some((first.eta_s, 10_000))
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! The plugin consumes the location topic (fixes) and the order topic
 //! (`order-events`). Per driver it keeps one kv hash
 //! `{key_prefix}eta:trip:{driver_id}` of two fields: its own copy of the trip
-//! (the SDK's `trip` record), and the speed measurement and the last published
-//! estimate (the `eta` record, see [`state`]). Each batch costs at most one
+//! (the SDK's `trip` record), written only by order batches, and the speed
+//! measurement and the last published estimate (the `eta` record, see
+//! [`state`]), written only by fix batches. Each batch costs at most one
 //! `kv::hash_get_all_many`, one `produce::send` and one `kv::write`.
 //!
 //! # Exact rules
@@ -40,10 +41,10 @@
 //! - `ts_ms` is the event time of the position.
 //!
 //! **Publishing** ([`estimate::is_meaningful`]): an estimate is published when
-//! none was published for this order and phase yet (the first fix after an
-//! assignment or after the pickup), or when `|eta_s - last published eta_s|
-//! >= min_change_s` (15) AND `>= min_change_ratio * last published eta_s`
-//! (0.1). Published means: a JSON message on `eta_topic` (`eta-updates`) keyed
+//! none was published for this trip (order id and assignment time) and phase
+//! yet (the first fix after an assignment or after the pickup), or when
+//! `|eta_s - last published eta_s| >= min_change_s` (15) AND
+//! `>= min_change_ratio * last published eta_s` (0.1). Published means: a JSON message on `eta_topic` (`eta-updates`) keyed
 //! by order id,
 //! `{"order_id","driver_id","phase":"to_pickup"|"to_dropoff","distance_m","speed_mps","eta_s","ts_ms"}`,
 //! the same fields in the hash `{key_prefix}eta:{order_id}`, expiring
@@ -53,12 +54,34 @@
 //! `kv_write` grants must cover `{key_prefix}live:`).
 //!
 //! **Order events** (see [`orders`]) move the trip along with
-//! `sdk::trip::Trip::apply`; they publish nothing. A new assignment rewrites
-//! the driver's hash (keeping the speed measurement); delivery, cancellation or
+//! `sdk::trip::Trip::apply`; they publish nothing. A new assignment writes the
+//! new trip's record over the old one's (no pickup or end time carried over;
+//! the speed measurement is untouched); delivery, cancellation or
 //! reassignment of an active trip deletes `{key_prefix}eta:{order_id}`. Fixes
-//! processed after that do not estimate the ended trip (a fix batch that read
-//! the trip just before it ended may still write the hash once; the expiry
-//! removes it).
+//! processed after that do not estimate the ended trip.
+//!
+//! **Concurrent batches.** The fix topic and the order topic have their own
+//! partitions and workers, so a fix batch and an order batch of the same
+//! driver run at the same time, each reading the hash and writing back (two
+//! fix batches of one driver never do: its fixes are on one partition, and
+//! its order events likewise). Each batch kind writes only its own record, one
+//! field of one `HSET`, and neither deletes the hash, so neither undoes the
+//! other's update: the stored trip is the last order batch's, the stored
+//! speed and position the last fix batch's. A fix batch that read the trip
+//! just before an order batch changed it still works on the trip it read,
+//! once (the driver's next fix batch reads the new trip):
+//! - after a pickup, it may publish one more `to_pickup` estimate; the next
+//!   fix publishes the first `to_dropoff` one;
+//! - after a delivery, a cancellation or a reassignment, it may publish one
+//!   last estimate of the ended order: a message on `eta_topic` and the
+//!   order's channel, and the `eta:{order_id}` hash written again after the
+//!   order batch deleted it (it expires after `eta_ttl_s`);
+//! - it records that estimate as the last published one, which names the old
+//!   trip and so never holds back the new trip's first estimate.
+//!
+//! It cannot change the trip or keep a new trip from its estimates. A fix
+//! batch that read no trip yet (the first assignment under way) skips the
+//! driver, as it skips every driver never assigned.
 //!
 //! Config keys (all optional): `key_prefix` (""), `eta_topic`
 //! ("eta-updates"), `eta_ttl_s` (3600), `route_factor` (1.0, >= 1),

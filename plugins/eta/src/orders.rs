@@ -1,5 +1,16 @@
 //! A batch of order events: move each driver's trip along.
 //!
+//! An order batch owns the `trip` record of the driver's hash and writes
+//! nothing else there: no delete of the hash, no `eta` record. A fix batch of
+//! the same driver runs at the same time on another worker (the order topic
+//! and the fix topic have their own partitions) and writes the `eta` record;
+//! each batch kind rewriting only its own field is what keeps either from
+//! undoing the other's update. The trip record holds every step time (empty
+//! when unset), so a new trip written over an old one inherits none of its
+//! pickup or end times; the last published estimate (`eta`'s `sent`) names
+//! the trip it was for, so it never applies to a new one (see
+//! [`crate::estimate::is_meaningful`]).
+//!
 //! Order events never publish an estimate themselves: a new trip waits for
 //! the driver's next fix, a pickup makes the next fix publish a `to_dropoff`
 //! estimate (a new phase is always published). When a trip ends (delivered,
@@ -19,34 +30,31 @@ use crate::state::DriverState;
 /// What a driver's order events of one batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TripUpdate {
-    /// A new trip started: the whole hash is rewritten (a new trip must not
-    /// inherit the old one's pickup or end times).
-    pub replaced: bool,
-    /// The trip changed: its fields are written.
+    /// The trip changed (a new one started or it moved to a later phase):
+    /// its record is written.
     pub changed: bool,
     /// Orders whose estimate is over.
     pub ended_orders: Vec<String>,
 }
 
-/// Applies one driver's order events to their state.
-pub fn advance(state: &mut DriverState, orders: &[&OrderEvent]) -> TripUpdate {
+/// Applies one driver's order events to their trip (the only part of the
+/// state an order batch may change).
+pub fn advance(trip: &mut Option<Trip>, orders: &[&OrderEvent]) -> TripUpdate {
     let mut update = TripUpdate::default();
     for order in orders {
-        match Trip::apply(state.trip.as_ref(), order) {
-            TripChange::Started(trip) => {
-                if let Some(old) = state.trip.take().filter(|old| old.phase.is_active()) {
+        match Trip::apply(trip.as_ref(), order) {
+            TripChange::Started(started) => {
+                if let Some(old) = trip.take().filter(|old| old.phase.is_active()) {
                     update.ended_orders.push(old.order_id);
                 }
-                state.trip = Some(trip);
-                state.sent = None;
-                update.replaced = true;
+                *trip = Some(started);
                 update.changed = true;
             }
-            TripChange::Advanced(trip) => {
-                if !trip.phase.is_active() {
-                    update.ended_orders.push(trip.order_id.clone());
+            TripChange::Advanced(advanced) => {
+                if !advanced.phase.is_active() {
+                    update.ended_orders.push(advanced.order_id.clone());
                 }
-                state.trip = Some(trip);
+                *trip = Some(advanced);
                 update.changed = true;
             }
             TripChange::Ignored => {}
@@ -56,18 +64,17 @@ pub fn advance(state: &mut DriverState, orders: &[&OrderEvent]) -> TripUpdate {
 }
 
 /// The writes of an order batch, given each driver's events and their state
-/// as read from kv (in the same order; see `sdk::group::orders_by_driver`).
-/// Order batches send no messages.
+/// as read from kv (in the same order; see `sdk::group::orders_by_driver`):
+/// per driver at most the `trip` record and the deletes of ended orders'
+/// estimates. Order batches send no messages.
 pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
-    for ((driver_id, orders), mut state) in drivers.iter().zip(states) {
-        let update = advance(&mut state, orders);
-        let key = state_key(settings, driver_id);
-        if update.replaced {
-            plan.writes.push(WriteOp::Delete(key.clone()));
-            plan.writes.push(WriteOp::hash_set(&key, state.all_fields()));
-        } else if let Some(trip) = state.trip.as_ref().filter(|_| update.changed) {
-            plan.writes.push(WriteOp::hash_set(&key, trip.to_fields()));
+    for ((driver_id, orders), state) in drivers.iter().zip(states) {
+        let mut trip = state.trip;
+        let update = advance(&mut trip, orders);
+        if let Some(trip) = trip.as_ref().filter(|_| update.changed) {
+            plan.writes
+                .push(WriteOp::hash_set(&state_key(settings, driver_id), trip.to_fields()));
         }
         for order_id in &update.ended_orders {
             plan.writes.push(WriteOp::Delete(eta_key(settings, order_id)));
@@ -80,11 +87,16 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
 mod tests {
     use super::*;
     use fleethost_plugin_sdk::group::orders_by_driver;
-    use fleethost_plugin_sdk::trip::Phase;
-    use fleethost_plugin_sdk::{OrderKind, PluginConfig, Point};
+    use fleethost_plugin_sdk::kv::FieldValue;
+    use fleethost_plugin_sdk::trip::{self, Phase};
+    use fleethost_plugin_sdk::{Event, OrderKind, PluginConfig, Point};
 
-    use crate::estimate::Sent;
-    use crate::motion::Fix;
+    use crate::estimate::{Sent, estimate, is_meaningful};
+    use crate::fixes::{fixes_by_driver, plan_fixes};
+    use crate::motion::{Fix, Motion};
+    use crate::state::RECORD;
+
+    const STATE_KEY: &str = "eta:trip:d1";
 
     fn order(kind: OrderKind, order_id: &str, ts_ms: i64) -> OrderEvent {
         let point = Some(Point {
@@ -106,35 +118,192 @@ mod tests {
         Settings::from_config(&PluginConfig::new(Vec::new())).expect("valid")
     }
 
-    #[test]
-    fn a_new_trip_keeps_the_speed_and_forgets_the_last_estimate() {
+    /// A driver on `o0`, picked up, with a measured speed and a published estimate.
+    fn state_on_o0() -> DriverState {
         let mut state = DriverState::default();
-        state.motion.speed_mps = Some(9.0);
-        state.motion.position = Some(Fix {
-            latitude: 1.0,
-            longitude: 2.0,
-            ts_ms: 5,
-        });
+        let TripChange::Started(trip) = Trip::apply(None, &order(OrderKind::Assigned, "o0", 100)) else {
+            panic!("an assignment starts a trip");
+        };
+        let TripChange::Advanced(trip) = Trip::apply(Some(&trip), &order(OrderKind::PickedUp, "o0", 200)) else {
+            panic!("a pickup advances the trip");
+        };
+        state.trip = Some(trip);
+        state.motion = Motion {
+            last_ts_ms: Some(300),
+            position: Some(Fix {
+                latitude: 12.8,
+                longitude: 77.6,
+                ts_ms: 300,
+            }),
+            anchor: None,
+            speed_mps: Some(9.0),
+        };
         state.sent = Some(Sent {
             order_id: "o0".into(),
+            assigned_ms: 100,
             phase: Phase::ToDropoff,
             eta_s: 10,
         });
-        let orders = [order(OrderKind::Assigned, "o1", 1_000)];
-        let drivers = orders_by_driver(&orders);
-        let plan = plan_orders(&settings(), &drivers, vec![state]);
-        assert_eq!(plan.writes.len(), 2, "{plan:?}");
-        assert_eq!(plan.writes[0], WriteOp::Delete("eta:trip:d1".into()));
-        let WriteOp::HashSet(written) = &plan.writes[1] else {
-            panic!("the new state follows the delete");
+        state
+    }
+
+    /// The driver's hash as stored.
+    fn stored(state: &DriverState) -> Vec<FieldValue> {
+        let mut fields = state.trip.as_ref().map(Trip::to_fields).unwrap_or_default();
+        fields.extend(state.eta_fields());
+        fields
+    }
+
+    /// `hash` (the driver's) after the plan's writes to its key, as Redis
+    /// applies them: `HSET` sets the fields given, `DEL` empties it.
+    fn apply(hash: &mut Vec<FieldValue>, plan: &Plan) {
+        for write in &plan.writes {
+            match write {
+                WriteOp::HashSet(set) if set.key == STATE_KEY => {
+                    for field in &set.fields {
+                        hash.retain(|stored| stored.field != field.field);
+                        hash.push(field.clone());
+                    }
+                }
+                WriteOp::Delete(key) if key == STATE_KEY => hash.clear(),
+                _ => {}
+            }
+        }
+    }
+
+    fn order_plan(state: &DriverState, orders: &[OrderEvent]) -> Plan {
+        plan_orders(&settings(), &orders_by_driver(orders), vec![state.clone()])
+    }
+
+    #[test]
+    fn an_order_batch_writes_only_the_trip_record_and_never_deletes_the_hash() {
+        let batches = [
+            vec![order(OrderKind::Assigned, "o1", 1_000)],
+            vec![order(OrderKind::Delivered, "o0", 1_000)],
+            vec![order(OrderKind::Cancelled, "o0", 1_000)],
+            vec![
+                order(OrderKind::Delivered, "o0", 1_000),
+                order(OrderKind::Assigned, "o1", 2_000),
+            ],
+            vec![
+                order(OrderKind::Assigned, "o1", 1_000),
+                order(OrderKind::PickedUp, "o1", 2_000),
+                order(OrderKind::Assigned, "o2", 3_000),
+            ],
+        ];
+        for (state, orders) in [DriverState::default(), state_on_o0()]
+            .iter()
+            .flat_map(|state| batches.iter().map(move |orders| (state, orders)))
+        {
+            let plan = order_plan(state, orders);
+            let to_state: Vec<&WriteOp> = plan
+                .writes
+                .iter()
+                .filter(|write| match write {
+                    WriteOp::HashSet(set) => set.key == STATE_KEY,
+                    WriteOp::Delete(key) => key == STATE_KEY,
+                    _ => false,
+                })
+                .collect();
+            let changed = advance(&mut state.trip.clone(), &orders.iter().collect::<Vec<_>>()).changed;
+            assert_eq!(
+                to_state.len(),
+                usize::from(changed),
+                "one write of the state per batch that changed the trip: {plan:?}"
+            );
+            for write in to_state {
+                let WriteOp::HashSet(set) = write else {
+                    panic!("the state hash is never deleted: {plan:?}");
+                };
+                let names: Vec<&str> = set.fields.iter().map(|field| field.field.as_str()).collect();
+                assert_eq!(
+                    names,
+                    [trip::RECORD],
+                    "only the trip record, never `{RECORD}`: {plan:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_trip_over_the_old_one_inherits_nothing_of_it_and_keeps_the_speed() {
+        let mut old = state_on_o0();
+        let TripChange::Advanced(delivered) = Trip::apply(old.trip.as_ref(), &order(OrderKind::Delivered, "o0", 400))
+        else {
+            panic!("a delivery ends the trip");
         };
-        let stored = DriverState::from_fields(&written.fields);
+        old.trip = Some(delivered);
+        let mut hash = stored(&old);
+        apply(&mut hash, &order_plan(&old, &[order(OrderKind::Assigned, "o1", 1_000)]));
+        let new = DriverState::from_fields(&hash);
+        let trip = new.trip.as_ref().expect("the new trip");
         assert_eq!(
-            stored.trip.map(|trip| (trip.order_id, trip.phase)),
-            Some(("o1".into(), Phase::ToPickup))
+            (
+                trip.order_id.as_str(),
+                trip.phase,
+                trip.assigned_ms,
+                trip.picked_up_ms,
+                trip.ended_ms
+            ),
+            ("o1", Phase::ToPickup, 1_000, None, None)
         );
-        assert_eq!((stored.motion.speed_mps, stored.sent), (Some(9.0), None));
-        assert!(plan.messages.is_empty());
+        assert_eq!(
+            (&new.motion, &new.sent),
+            (&old.motion, &old.sent),
+            "the eta record is untouched"
+        );
+        // The old trip's last estimate is not the new trip's: its first is published.
+        let position = new.motion.position.expect("a position");
+        let first = estimate(trip, position, new.motion.speed_mps, &settings().estimate).expect("active");
+        assert!(is_meaningful(new.sent.as_ref(), &first, &settings().estimate));
+    }
+
+    #[test]
+    fn racing_fix_and_order_batches_keep_both_updates() {
+        // Both batches read the same hash, then write in either order.
+        let settings = settings();
+        let read = state_on_o0();
+        let fix = Event {
+            driver_id: "d1".into(),
+            latitude: 12.8001,
+            longitude: 77.6,
+            timestamp_ms: 5_000,
+            region: None,
+            order_id: None,
+            speed: None,
+            heading: None,
+            offset: 0,
+        };
+        let fixes = [fix];
+        let fix_plan = plan_fixes(&settings, &fixes_by_driver(&fixes), vec![read.clone()]);
+        for orders in [
+            vec![order(OrderKind::Assigned, "o1", 1_000)],
+            vec![order(OrderKind::Delivered, "o0", 1_000)],
+        ] {
+            let order_plan = order_plan(&read, &orders);
+            for fix_first in [true, false] {
+                let mut hash = stored(&read);
+                if fix_first {
+                    apply(&mut hash, &fix_plan);
+                    apply(&mut hash, &order_plan);
+                } else {
+                    apply(&mut hash, &order_plan);
+                    apply(&mut hash, &fix_plan);
+                }
+                let after = DriverState::from_fields(&hash);
+                let mut trip = read.trip.clone();
+                advance(&mut trip, &orders.iter().collect::<Vec<_>>());
+                assert_eq!(
+                    after.trip, trip,
+                    "the order batch's trip ({orders:?}, fix first: {fix_first})"
+                );
+                assert_eq!(
+                    after.motion.position.map(|fix| fix.ts_ms),
+                    Some(5_000),
+                    "the fix batch's motion ({orders:?}, fix first: {fix_first})"
+                );
+            }
+        }
     }
 
     #[test]
@@ -144,12 +313,12 @@ mod tests {
             order(OrderKind::PickedUp, "o1", 2_000),
             order(OrderKind::Delivered, "o1", 3_000),
         ];
-        let mut state = DriverState::default();
-        let update = advance(&mut state, &orders.iter().collect::<Vec<_>>());
+        let mut trip = None;
+        let update = advance(&mut trip, &orders.iter().collect::<Vec<_>>());
         assert_eq!(update.ended_orders, vec!["o1".to_string()]);
-        assert_eq!(state.trip.as_ref().map(|trip| trip.phase), Some(Phase::Delivered));
+        assert_eq!(trip.as_ref().map(|trip| trip.phase), Some(Phase::Delivered));
         // The same events again (a redelivered batch) change nothing.
-        let again = advance(&mut state, &orders[1..].iter().collect::<Vec<_>>());
+        let again = advance(&mut trip, &orders[1..].iter().collect::<Vec<_>>());
         assert_eq!(again, TripUpdate::default());
     }
 
@@ -159,8 +328,8 @@ mod tests {
             order(OrderKind::Assigned, "o1", 1_000),
             order(OrderKind::Assigned, "o2", 2_000),
         ];
-        let drivers = orders_by_driver(&orders);
-        let plan = plan_orders(&settings(), &drivers, vec![DriverState::default()]);
+        let plan = order_plan(&DriverState::default(), &orders);
         assert_eq!(plan.writes.last(), Some(&WriteOp::Delete("eta:o1".into())));
+        assert!(plan.messages.is_empty());
     }
 }

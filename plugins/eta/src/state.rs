@@ -6,8 +6,22 @@
 //! (`eta_last_ts_ms`, `eta_lat`/`_lng`/`_ts_ms`, `eta_anchor_lat`/`_lng`/`_ts_ms`,
 //! `eta_speed_mps`, which outlive a trip: a driver's speed does not reset
 //! with a new order) and the last published estimate (`eta_sent_order_id`,
-//! `eta_sent_phase`, `eta_sent_eta_s`). Earlier versions kept each value in
-//! its own field; such hashes still read.
+//! `eta_sent_assigned_ms`, `eta_sent_phase`, `eta_sent_eta_s`).
+//!
+//! Order batches write only `trip`, fix batches only `eta`, each a whole
+//! record in one `HSET` field and never a delete of the hash: the two batch
+//! kinds run concurrently for the same driver, and neither can then undo the
+//! other's update (see the crate's docs for what a fix batch racing an order
+//! batch can still do).
+//!
+//! Earlier versions kept each value in its own field; such hashes still read,
+//! and their leftover fields are never removed (kv has no per-field delete,
+//! and deleting the hash would race the other batch kind) but can never
+//! shadow a record: a record's values are looked up first, and a record
+//! holds every value it can, empty when unset ([`record::Values`]). A last
+//! estimate read from such fields (or from an `eta` record of a version
+//! before `eta_sent_assigned_ms`) names no trip and is not used: the next
+//! estimate of the driver's trip is published.
 
 use fleethost_plugin_sdk::kv::FieldValue;
 use fleethost_plugin_sdk::record::{self, Decimal, Values, Writer};
@@ -28,16 +42,20 @@ const ANCHOR_LNG: &str = "eta_anchor_lng";
 const ANCHOR_TS_MS: &str = "eta_anchor_ts_ms";
 const SPEED_MPS: &str = "eta_speed_mps";
 const SENT_ORDER_ID: &str = "eta_sent_order_id";
+const SENT_ASSIGNED_MS: &str = "eta_sent_assigned_ms";
 const SENT_PHASE: &str = "eta_sent_phase";
 const SENT_ETA_S: &str = "eta_sent_eta_s";
 
 /// One driver's state as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DriverState {
-    /// The current or last trip; `None` for a driver never assigned.
+    /// The current or last trip (the `trip` record, written by order
+    /// batches); `None` for a driver never assigned.
     pub trip: Option<Trip>,
+    /// The speed measurement (in the `eta` record, written by fix batches).
     pub motion: Motion,
-    /// The last estimate published.
+    /// The last estimate published (in the `eta` record, written by fix
+    /// batches).
     pub sent: Option<Sent>,
 }
 
@@ -56,6 +74,7 @@ impl DriverState {
         let sent = || {
             Some(Sent {
                 order_id: values.text(SENT_ORDER_ID).filter(|id| !id.is_empty())?.to_string(),
+                assigned_ms: values.parse(SENT_ASSIGNED_MS)?,
                 phase: Phase::parse(values.text(SENT_PHASE)?)?,
                 eta_s: values.parse(SENT_ETA_S)?,
             })
@@ -73,7 +92,8 @@ impl DriverState {
     }
 
     /// The plugin's own fields (everything but the trip): the `eta` record,
-    /// every value written, empty when unset (see [`record::field`]).
+    /// every value written, empty when unset (see [`record::field`]). What a
+    /// fix batch writes; order batches write [`Trip::to_fields`].
     pub fn eta_fields(&self) -> Vec<FieldValue> {
         let position = self.motion.position;
         let anchor = self.motion.anchor;
@@ -89,16 +109,10 @@ impl DriverState {
             .optional(ANCHOR_TS_MS, anchor.map(|fix| fix.ts_ms))
             .optional(SPEED_MPS, self.motion.speed_mps.map(Decimal))
             .optional(SENT_ORDER_ID, sent.map(|sent| &sent.order_id))
+            .optional(SENT_ASSIGNED_MS, sent.map(|sent| sent.assigned_ms))
             .optional(SENT_PHASE, sent.map(|sent| sent.phase.as_str()))
             .optional(SENT_ETA_S, sent.map(|sent| sent.eta_s));
         vec![record::field(RECORD, writer)]
-    }
-
-    /// Every field: the trip's and the plugin's own.
-    pub fn all_fields(&self) -> Vec<FieldValue> {
-        let mut fields = self.trip.as_ref().map(Trip::to_fields).unwrap_or_default();
-        fields.extend(self.eta_fields());
-        fields
     }
 }
 
@@ -107,14 +121,21 @@ mod tests {
     use super::*;
     use fleethost_plugin_sdk::Point;
 
-    #[test]
-    fn state_round_trips_through_fields() {
+    /// Every field: the trip's and the plugin's own, as the two batch kinds
+    /// leave them in the hash.
+    fn all_fields(state: &DriverState) -> Vec<FieldValue> {
+        let mut fields = state.trip.as_ref().map(Trip::to_fields).unwrap_or_default();
+        fields.extend(state.eta_fields());
+        fields
+    }
+
+    fn state() -> DriverState {
         let fix = Fix {
             latitude: 12.9,
             longitude: 77.6,
             ts_ms: 1_000,
         };
-        let state = DriverState {
+        DriverState {
             trip: Some(Trip {
                 order_id: "o1".into(),
                 driver_id: "d1".into(),
@@ -139,27 +160,76 @@ mod tests {
             },
             sent: Some(Sent {
                 order_id: "o1".into(),
+                assigned_ms: 10,
                 phase: Phase::ToPickup,
                 eta_s: 90,
             }),
-        };
-        assert_eq!(DriverState::from_fields(&state.all_fields()), state);
-        assert_eq!(state.all_fields().len(), 2, "a trip record and an eta record");
+        }
+    }
+
+    #[test]
+    fn state_round_trips_through_fields() {
+        let state = state();
+        assert_eq!(DriverState::from_fields(&all_fields(&state)), state);
+        assert_eq!(all_fields(&state).len(), 2, "a trip record and an eta record");
         assert_eq!(DriverState::from_fields(&[]), DriverState::default());
-        // A hash of the earlier one-field-per-value layout reads the same.
-        let mut legacy = record::unpack(&state.all_fields(), &[trip::RECORD, RECORD]);
-        assert_eq!(DriverState::from_fields(&legacy), state);
-        // A new record written next to stale fields wins, unset values included.
-        let fresh = DriverState {
-            sent: None,
-            motion: Motion::default(),
-            ..state.clone()
-        };
-        legacy.extend(fresh.eta_fields());
-        assert_eq!(DriverState::from_fields(&legacy), fresh);
         assert_eq!(
             DriverState::from_fields(&DriverState::default().eta_fields()),
             DriverState::default()
         );
+    }
+
+    #[test]
+    fn leftover_fields_of_the_older_layout_never_shadow_a_record() {
+        let state = state();
+        // The older layout had no `eta_sent_assigned_ms`.
+        let mut legacy = record::unpack(&all_fields(&state), &[trip::RECORD, RECORD]);
+        legacy.retain(|field| field.field != SENT_ASSIGNED_MS);
+        // A hash of the one-field-per-value layout reads the same, except the
+        // last estimate: written before it named its trip, it is not used.
+        let legacy_state = DriverState::from_fields(&legacy);
+        assert_eq!(
+            legacy_state,
+            DriverState {
+                sent: None,
+                ..state.clone()
+            }
+        );
+        // The order batch of a new trip writes its record next to the
+        // leftovers (no delete of the hash): the new trip, no step time of
+        // the old one; the motion is still the leftovers'.
+        let new_trip = Trip {
+            order_id: "o2".into(),
+            phase: Phase::ToPickup,
+            assigned_ms: 30,
+            picked_up_ms: None,
+            ended_ms: None,
+            ..state.trip.clone().expect("a trip")
+        };
+        let mut hash = legacy.clone();
+        hash.extend(new_trip.to_fields());
+        let read = DriverState::from_fields(&hash);
+        assert_eq!(
+            (read.trip.as_ref(), &read.motion, &read.sent),
+            (Some(&new_trip), &state.motion, &None)
+        );
+        // The fix batch's record then wins for every value, unset ones included.
+        let fresh = DriverState {
+            trip: Some(new_trip),
+            motion: Motion::default(),
+            sent: None,
+        };
+        hash.extend(fresh.eta_fields());
+        assert_eq!(DriverState::from_fields(&hash), fresh);
+        // An eta record of a version before the estimate named its trip:
+        // the same, its last estimate is not used.
+        let mut older_record = legacy;
+        older_record.retain(|field| field.field.starts_with("eta_"));
+        let mut writer = Writer::new();
+        for field in &older_record {
+            writer.value(&field.field, &field.value);
+        }
+        let read = DriverState::from_fields(&[record::field(RECORD, writer)]);
+        assert_eq!((read.motion, read.sent), (state.motion, None));
     }
 }
