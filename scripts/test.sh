@@ -25,6 +25,9 @@ export FLEETHOST_TEST_REDIS="${FLEETHOST_TEST_REDIS:-redis://127.0.0.1:6379}"
 export FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR"
 export FLEETHOST_TEST_DATABASE="${FLEETHOST_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432/test}"
 
+step "flushing the test Redis's script cache: the tests run as against a new or restarted Redis"
+redis-cli -u "$FLEETHOST_TEST_REDIS" SCRIPT FLUSH >/dev/null
+
 step "checking formatting (cargo fmt --check)"
 (cd "$REPO" && cargo fmt --all -- --check)
 step "linting (cargo clippy --all-targets -- -D warnings)"

@@ -2,7 +2,8 @@
 //! ten times, by rename, by in-place write and by symlink swap, while events
 //! flow, loses no event and every event is processed by one of the versions;
 //! and that a corrupt file, a component of the wrong world, a plugin whose
-//! init fails and one that traps on every batch are refused (or rolled back)
+//! init fails, one that traps on every batch and one that fails every batch
+//! with errors marked retryable are refused (or rolled back)
 //! while the previous version keeps running; and that operators can reload on
 //! demand, see the running versions (also as metrics, with the memory the
 //! host and each plugin hold) and change a plugin's config.
@@ -62,6 +63,17 @@ fn config(names: &TestNames, dir: &PluginDir, plugin_extra: &str) -> PathBuf {
 }
 
 fn config_text(names: &TestNames, dir: &PluginDir, plugin_extra: &str, admin_port: Option<u16>) -> String {
+    config_text_in_mode(names, dir, plugin_extra, admin_port, "trap")
+}
+
+/// The config with `mode` for test-hostile (the stamp versions ignore it).
+fn config_text_in_mode(
+    names: &TestNames,
+    dir: &PluginDir,
+    plugin_extra: &str,
+    admin_port: Option<u16>,
+    mode: &str,
+) -> String {
     let mut text = config_header(&redis_url());
     if let Some(port) = admin_port {
         text.push_str(&format!("\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"));
@@ -77,7 +89,7 @@ fn config_text(names: &TestNames, dir: &PluginDir, plugin_extra: &str, admin_por
         r#"
 [plugins.stamp]
 path = "{path}"
-config = {{ key_prefix = "{prefix}", mode = "trap" }}
+config = {{ key_prefix = "{prefix}", mode = "{mode}" }}
 grants = {{ kv_write = ["{prefix}"] }}
 {plugin_extra}
 "#,
@@ -239,6 +251,42 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
         "only the trapping version's trial batches were dead-lettered ({})",
         dead.len()
     );
+}
+
+/// A version whose every batch fails with an error marked retryable (as if a
+/// backend of its own were down) is a failing version like any other: rolled
+/// back during its probation, and the partition never held.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_failing_with_retryable_errors_is_rolled_back() {
+    let names = TestNames::create("claims", 1).await;
+    let dir = PluginDir::new("test_stamp_v1");
+    let text = config_text_in_mode(&names, &dir, "", None, "retryable-error");
+    let host = Host::start("claims", &write_config_text("claims", &text));
+    let data = fleet_data(20, 2_000, 0, 23);
+    let stream = tokio::spawn(produce_paced(
+        names.topic.clone(),
+        data.clone(),
+        100,
+        Duration::from_millis(100),
+    ));
+    wait_until("the host processes the stream", Duration::from_secs(60), || {
+        recorded_offsets(&names.prefix, &names.topic, 1).len() > 200
+    });
+    dir.replace_by_rename("test_hostile");
+    wait_until("the failing version is rolled back", Duration::from_secs(60), || {
+        host.log().contains("rolled back to")
+    });
+    let positions = stream.await.expect("producer");
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&positions, 1),
+        Duration::from_secs(120),
+    );
+    let seen = recorded_offsets(&names.prefix, &names.topic, 1);
+    let dead = dead_letter_positions(&read_all(&format!("{}.dlq", names.topic), 0, Duration::from_secs(1)));
+    let all: std::collections::BTreeSet<Position> = positions.iter().copied().collect();
+    assert_covered(&all, &seen.union(&dead).copied().collect(), "events neither processed nor dead-lettered");
 }
 
 /// The running version of plugin `stamp`, from `fleethost status`.
