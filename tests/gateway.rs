@@ -144,7 +144,7 @@ fn fix_payload(driver: usize, sequence: usize, region: Option<&str>) -> (String,
 
 /// A bad frame of one of the kinds a driver app can get wrong.
 fn bad_frame(driver: usize, variant: usize) -> Frame {
-    let (text, kind, names) = match variant % 5 {
+    let (text, kind, names) = match variant % 6 {
         0 => (
             format!(r#"{{"driverId":"drv-{driver}","lat":95.5,"lng":77.6}}"#),
             "out-of-range",
@@ -160,6 +160,12 @@ fn bad_frame(driver: usize, variant: usize) -> Frame {
             format!(r#"{{"driverId":"drv-{driver}","lat":12.9,"longitude":-181}}"#),
             "out-of-range",
             "`longitude` = -181",
+        ),
+        // A phone whose clock is a century ahead: kept out, it would pin the driver.
+        4 => (
+            format!(r#"{{"driverId":"drv-{driver}","lat":12.9,"lng":77.6,"timestamp":"2126-01-01T00:00:00Z"}}"#),
+            "future-timestamp",
+            "the limit is 300000 ms",
         ),
         _ => return Frame::Binary,
     };

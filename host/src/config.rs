@@ -201,6 +201,11 @@ pub struct PipelineConfig {
     /// What happens when a plugin fails a batch.
     #[serde(default)]
     pub failure: FailurePolicy,
+    /// Bounds on the event time, speed and heading of the fixes and order
+    /// events this pipeline consumes; an event outside them is dead-lettered
+    /// like any message that is not a location.
+    #[serde(default)]
+    pub events: EventsConfig,
     /// Milliseconds between two commits of the offsets of finished batches.
     /// Offsets are also committed when partitions are revoked and at shutdown.
     /// Default 1000.
@@ -253,6 +258,53 @@ fn default_max_events() -> usize {
 
 fn default_max_wait_ms() -> u64 {
     1000
+}
+
+/// Bounds on the values of an input event, beyond the decoder's fixed ranges
+/// (coordinates, heading within [0, 360]): a phone with a bad clock or a
+/// broken speed sensor must not be taken at its word. An event time far
+/// ahead would pin the driver, since live positions are kept newest by event
+/// time and every later real fix would then look older. Event times are
+/// compared with the Kafka message timestamp (the producer's or the broker's
+/// clock), or with the host's clock when the message has none.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Milliseconds an event's `timestamp` may be ahead of its message
+    /// timestamp: phones' clocks drift, but not by hours. Further ahead, the
+    /// event is dead-lettered as `future-timestamp`. Default 300000 (5 min).
+    #[serde(default = "default_max_future_skew_ms")]
+    pub max_future_skew_ms: u64,
+    /// Milliseconds an event's `timestamp` may be behind its message
+    /// timestamp; older events are dead-lettered as `too-old`. 0 means no
+    /// limit: a phone that was offline may upload fixes hours late, and they
+    /// still belong in the history. Default 0.
+    #[serde(default)]
+    pub max_age_ms: u64,
+    /// Highest `speed` a fix may report, in metres per second; a fix above
+    /// it (or with a negative speed) is dead-lettered as `out-of-range`.
+    /// Default 100 (360 km/h: beyond any road vehicle, so only a broken
+    /// sensor or a unit mistake gets there).
+    #[serde(default = "default_max_speed_mps")]
+    pub max_speed_mps: f64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            max_future_skew_ms: default_max_future_skew_ms(),
+            max_age_ms: 0,
+            max_speed_mps: default_max_speed_mps(),
+        }
+    }
+}
+
+fn default_max_future_skew_ms() -> u64 {
+    300_000
+}
+
+fn default_max_speed_mps() -> f64 {
+    100.0
 }
 
 /// What the pipeline does with a batch a plugin fails (error, trap, timeout).
@@ -531,6 +583,15 @@ impl Config {
             if pipeline.commit_interval_ms == 0 {
                 return Err(invalid(key("commit_interval_ms"), "must be at least 1".into()));
             }
+            if !(pipeline.events.max_speed_mps.is_finite() && pipeline.events.max_speed_mps > 0.0) {
+                return Err(invalid(
+                    key("events.max_speed_mps"),
+                    format!(
+                        "must be a positive number of metres per second, not {}",
+                        pipeline.events.max_speed_mps
+                    ),
+                ));
+            }
             if pipeline.nice > crate::pipeline::cpu_priority::MAX_NICE {
                 return Err(invalid(
                     key("nice"),
@@ -717,6 +778,49 @@ path = "live_location.wasm"
         assert!(error.contains("between 0 and 19"), "{error}");
         let negative = with_nice("-5").unwrap_err().to_string();
         assert!(negative.contains("nice"), "{negative}");
+    }
+
+    #[test]
+    fn event_bounds_get_their_defaults_and_can_be_set() {
+        let events = &parse(MINIMAL).unwrap().pipelines[0].events;
+        assert_eq!(events, &EventsConfig::default());
+        assert_eq!(
+            (events.max_future_skew_ms, events.max_age_ms, events.max_speed_mps),
+            (300_000, 0, 100.0)
+        );
+        let text = MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nevents = { max_future_skew_ms = 1000, max_age_ms = 60000, max_speed_mps = 40 }",
+        );
+        let events = &parse(&text).unwrap().pipelines[0].events;
+        assert_eq!(
+            (events.max_future_skew_ms, events.max_age_ms, events.max_speed_mps),
+            (1000, 60_000, 40.0)
+        );
+    }
+
+    #[test]
+    fn unknown_event_bound_is_refused_naming_key_and_file() {
+        let text = MINIMAL.replace(
+            "plugins = [\"live-location\"]",
+            "plugins = [\"live-location\"]\nevents = { max_future_skew_s = 300 }",
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("/etc/fleethost.toml"), "{error}");
+        assert!(error.contains("max_future_skew_s"), "{error}");
+    }
+
+    #[test]
+    fn a_speed_limit_that_is_not_positive_is_refused() {
+        for bad in ["0", "-5", "nan", "inf"] {
+            let text = MINIMAL.replace(
+                "plugins = [\"live-location\"]",
+                &format!("plugins = [\"live-location\"]\nevents = {{ max_speed_mps = {bad} }}"),
+            );
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(error.contains("pipelines[0].events.max_speed_mps"), "{bad}: {error}");
+            assert!(error.contains("/etc/fleethost.toml"), "{bad}: {error}");
+        }
     }
 
     #[test]

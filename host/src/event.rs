@@ -4,9 +4,19 @@
 //! "Input events"). Anything that is not a usable location is a
 //! [`DecodeError`] that names what was wrong; the pipeline sends such messages
 //! to the dead-letter topic with that reason.
+//!
+//! Beyond parsing, an event is held to its pipeline's [`EventsConfig`]: an
+//! event time too far ahead of the message timestamp (a phone with a bad
+//! clock would otherwise pin its driver, since live positions are kept newest
+//! by event time), or too far behind it when a maximum age is set, and a
+//! speed or heading out of range are decode errors too.
 
-use chrono::DateTime;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat};
 use serde_json::{Map, Value};
+
+use crate::config::EventsConfig;
 
 /// Field names accepted for the driver id, in order of preference.
 pub const DRIVER_ID_FIELDS: [&str; 5] = ["driverId", "driver_id", "delivery_id", "car_id", "rider_id"];
@@ -14,6 +24,9 @@ pub const DRIVER_ID_FIELDS: [&str; 5] = ["driverId", "driver_id", "delivery_id",
 pub const LATITUDE_FIELDS: [&str; 2] = ["latitude", "lat"];
 /// Field names accepted for the longitude.
 pub const LONGITUDE_FIELDS: [&str; 3] = ["longitude", "lng", "lon"];
+
+/// Highest `heading` in degrees (0 and 360 are both north).
+const MAX_HEADING_DEG: f64 = 360.0;
 
 /// Epoch values below this are seconds, at or above it milliseconds
 /// (10^11 seconds is the year 5138; 10^11 milliseconds is 1973).
@@ -34,10 +47,41 @@ pub struct Location {
     pub region: Option<String>,
     /// `order_id`, when present.
     pub order_id: Option<String>,
-    /// `speed`, when present.
+    /// `speed` in m/s, when present: within [0, `max_speed_mps`].
     pub speed: Option<f64>,
-    /// `heading`, when present.
+    /// `heading` in degrees, when present: within [0, 360].
     pub heading: Option<f64>,
+}
+
+/// What an event time was compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeReference {
+    /// The Kafka message timestamp, in ms since the epoch.
+    Message(i64),
+    /// The host's clock when the message had no timestamp, in ms since the epoch.
+    HostClock(i64),
+}
+
+impl TimeReference {
+    /// The reference instant in ms since the epoch.
+    pub fn at_ms(self) -> i64 {
+        match self {
+            TimeReference::Message(at_ms) | TimeReference::HostClock(at_ms) => at_ms,
+        }
+    }
+}
+
+impl std::fmt::Display for TimeReference {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            TimeReference::Message(at_ms) => write!(formatter, "the message timestamp {}", time_text(at_ms)),
+            TimeReference::HostClock(at_ms) => write!(
+                formatter,
+                "the host's clock {} (the message has no timestamp)",
+                time_text(at_ms)
+            ),
+        }
+    }
 }
 
 /// Why a message is not a location.
@@ -66,6 +110,36 @@ pub enum DecodeError {
     /// No timestamp in the message and none from Kafka either.
     #[error("no `timestamp` field and no Kafka message timestamp")]
     NoTimestamp,
+    /// The event time is further ahead of the message timestamp than
+    /// `max_future_skew_ms` allows.
+    #[error(
+        "field `timestamp` = {} is {} ahead of {reference}; the limit is {limit_ms} ms (pipelines[].events.max_future_skew_ms)",
+        time_text(*.timestamp_ms),
+        span_text(.reference.at_ms().abs_diff(*.timestamp_ms))
+    )]
+    FutureTimestamp {
+        /// The event's time, ms since the epoch.
+        timestamp_ms: i64,
+        /// What it was compared with.
+        reference: TimeReference,
+        /// The configured limit.
+        limit_ms: u64,
+    },
+    /// The event time is further behind the message timestamp than
+    /// `max_age_ms` allows.
+    #[error(
+        "field `timestamp` = {} is {} behind {reference}; the limit is {limit_ms} ms (pipelines[].events.max_age_ms)",
+        time_text(*.timestamp_ms),
+        span_text(.reference.at_ms().abs_diff(*.timestamp_ms))
+    )]
+    TooOld {
+        /// The event's time, ms since the epoch.
+        timestamp_ms: i64,
+        /// What it was compared with.
+        reference: TimeReference,
+        /// The configured limit.
+        limit_ms: u64,
+    },
 }
 
 impl DecodeError {
@@ -79,14 +153,30 @@ impl DecodeError {
             DecodeError::Invalid { .. } => "invalid-field",
             DecodeError::OutOfRange { .. } => "out-of-range",
             DecodeError::NoTimestamp => "no-timestamp",
+            DecodeError::FutureTimestamp { .. } => "future-timestamp",
+            DecodeError::TooOld { .. } => "too-old",
         }
     }
 }
 
 impl Location {
-    /// Decodes one message payload. `message_timestamp_ms` is the Kafka message
-    /// timestamp, used when the payload carries no `timestamp`.
+    /// Decodes one message payload within the default [`EventsConfig`], for
+    /// callers that have no pipeline config (the gateway).
+    /// `message_timestamp_ms` is the Kafka message timestamp, used when the
+    /// payload carries no `timestamp`.
     pub fn decode(payload: Option<&[u8]>, message_timestamp_ms: Option<i64>) -> Result<Self, DecodeError> {
+        Self::decode_within(payload, message_timestamp_ms, &EventsConfig::default())
+    }
+
+    /// Decodes one message payload and holds it to `bounds` (a pipeline's
+    /// `events`): its event time against `message_timestamp_ms` (the host's
+    /// clock when the message has none), its speed and heading against their
+    /// ranges.
+    pub fn decode_within(
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
         let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
         let object: Map<String, Value> =
             serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
@@ -96,10 +186,7 @@ impl Location {
         let latitude = coordinate(&object, &LATITUDE_FIELDS, "latitude", 90.0)?;
         let longitude = coordinate(&object, &LONGITUDE_FIELDS, "longitude", 180.0)?;
 
-        let timestamp_ms = match object.get("timestamp") {
-            None | Some(Value::Null) => message_timestamp_ms.ok_or(DecodeError::NoTimestamp)?,
-            Some(value) => timestamp(value)?,
-        };
+        let timestamp_ms = event_time(&object, message_timestamp_ms, bounds)?;
 
         Ok(Location {
             driver_id,
@@ -108,9 +195,76 @@ impl Location {
             timestamp_ms,
             region: optional_text(&object, &["state", "region"])?,
             order_id: optional_text(&object, &["order_id"])?,
-            speed: optional_number(&object, "speed")?,
-            heading: optional_number(&object, "heading")?,
+            speed: bounded_number(&object, "speed", bounds.max_speed_mps)?,
+            heading: bounded_number(&object, "heading", MAX_HEADING_DEG)?,
         })
+    }
+}
+
+/// The event time of `object`: its `timestamp`, held to `bounds` against the
+/// message timestamp (the host's clock when there is none), or the message
+/// timestamp itself when the payload has none.
+pub(crate) fn event_time(
+    object: &Map<String, Value>,
+    message_timestamp_ms: Option<i64>,
+    bounds: &EventsConfig,
+) -> Result<i64, DecodeError> {
+    let timestamp_ms = match object.get("timestamp") {
+        None | Some(Value::Null) => return message_timestamp_ms.ok_or(DecodeError::NoTimestamp),
+        Some(value) => timestamp(value)?,
+    };
+    let reference = match message_timestamp_ms {
+        Some(at_ms) => TimeReference::Message(at_ms),
+        None => TimeReference::HostClock(host_clock_ms()),
+    };
+    let at_ms = reference.at_ms();
+    // A limit too large for i64 milliseconds is no limit.
+    let limit = |limit_ms: u64| i64::try_from(limit_ms).unwrap_or(i64::MAX);
+    if timestamp_ms.saturating_sub(at_ms) > limit(bounds.max_future_skew_ms) {
+        return Err(DecodeError::FutureTimestamp {
+            timestamp_ms,
+            reference,
+            limit_ms: bounds.max_future_skew_ms,
+        });
+    }
+    if bounds.max_age_ms > 0 && at_ms.saturating_sub(timestamp_ms) > limit(bounds.max_age_ms) {
+        return Err(DecodeError::TooOld {
+            timestamp_ms,
+            reference,
+            limit_ms: bounds.max_age_ms,
+        });
+    }
+    Ok(timestamp_ms)
+}
+
+/// The host's clock in ms since the epoch (0 if it is set before 1970).
+fn host_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// An instant as RFC 3339 text (UTC, with milliseconds only when it has any).
+fn time_text(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("{ms} ms since 1970"),
+        |time| time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    )
+}
+
+/// A time span as exact milliseconds, with a reading in minutes, hours or
+/// days once it is a minute or more.
+fn span_text(ms: u64) -> String {
+    const MINUTE: f64 = 60_000.0;
+    let minutes = ms as f64 / MINUTE;
+    if minutes < 1.0 {
+        format!("{ms} ms")
+    } else if minutes < 60.0 {
+        format!("{ms} ms ({minutes:.1} minutes)")
+    } else if minutes < 48.0 * 60.0 {
+        format!("{ms} ms ({:.1} hours)", minutes / 60.0)
+    } else {
+        format!("{ms} ms ({:.1} days)", minutes / (24.0 * 60.0))
     }
 }
 
@@ -224,11 +378,21 @@ pub(crate) fn optional_text(
     }
 }
 
-fn optional_number(object: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, DecodeError> {
-    match object.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => number(field, value).map(Some),
+/// An optional finite number within [0, `max`].
+fn bounded_number(object: &Map<String, Value>, field: &'static str, max: f64) -> Result<Option<f64>, DecodeError> {
+    let value = match object.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(value) => number(field, value)?,
+    };
+    if !(0.0..=max).contains(&value) {
+        return Err(DecodeError::OutOfRange {
+            field: field.to_string(),
+            value,
+            min: 0.0,
+            max,
+        });
     }
+    Ok(Some(value))
 }
 
 #[cfg(test)]
@@ -310,6 +474,151 @@ mod tests {
         assert!(error.to_string().contains("`lat` = 91"), "{error}");
         let error = decode(r#"{"driverId": "d", "lat": 1, "longitude": -180.5}"#).unwrap_err();
         assert!(error.to_string().contains("`longitude` = -180.5"), "{error}");
+    }
+
+    /// The message timestamp of the bound tests: 2023-11-14T22:13:20Z.
+    const MESSAGE_MS: i64 = 1_700_000_000_000;
+
+    fn fix_at(timestamp_ms: i64) -> String {
+        format!(r#"{{"driverId": "d", "lat": 1, "lng": 2, "timestamp": {timestamp_ms}}}"#)
+    }
+
+    fn decode_within(
+        json: &str,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Location, DecodeError> {
+        Location::decode_within(Some(json.as_bytes()), message_timestamp_ms, bounds)
+    }
+
+    #[test]
+    fn a_fix_at_the_future_skew_limit_is_accepted_and_past_it_refused() {
+        let bounds = EventsConfig::default();
+        let at_limit = MESSAGE_MS + 300_000;
+        let location = decode_within(&fix_at(at_limit), Some(MESSAGE_MS), &bounds).unwrap();
+        assert_eq!(location.timestamp_ms, at_limit);
+        let error = decode_within(&fix_at(at_limit + 1), Some(MESSAGE_MS), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert_eq!(
+            error.to_string(),
+            "field `timestamp` = 2023-11-14T22:18:20.001Z is 300001 ms (5.0 minutes) ahead of \
+             the message timestamp 2023-11-14T22:13:20Z; the limit is 300000 ms (pipelines[].events.max_future_skew_ms)"
+        );
+    }
+
+    #[test]
+    fn a_fix_years_ahead_is_refused_naming_its_time_the_message_time_and_the_limit() {
+        let bounds = EventsConfig {
+            max_future_skew_ms: 60_000,
+            ..EventsConfig::default()
+        };
+        let json = r#"{"driverId": "d", "lat": 1, "lng": 2, "timestamp": "2033-11-14T22:13:20Z"}"#;
+        let error = decode_within(json, Some(MESSAGE_MS), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert_eq!(
+            error.to_string(),
+            "field `timestamp` = 2033-11-14T22:13:20Z is 315619200000 ms (3653.0 days) ahead of \
+             the message timestamp 2023-11-14T22:13:20Z; the limit is 60000 ms (pipelines[].events.max_future_skew_ms)"
+        );
+        // The plain decoder holds fixes to the default bounds too.
+        let error = Location::decode(Some(json.as_bytes()), Some(MESSAGE_MS)).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert!(error.to_string().contains("the limit is 300000 ms"), "{error}");
+    }
+
+    #[test]
+    fn without_a_message_timestamp_the_fix_is_held_to_the_host_clock() {
+        let bounds = EventsConfig::default();
+        let now = host_clock_ms();
+        let location = decode_within(&fix_at(now + 60_000), None, &bounds).unwrap();
+        assert_eq!(location.timestamp_ms, now + 60_000);
+        let error = decode_within(&fix_at(now + 3_600_000), None, &bounds).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert!(error.to_string().contains("ahead of the host's clock"), "{error}");
+        assert!(error.to_string().contains("(the message has no timestamp)"), "{error}");
+    }
+
+    #[test]
+    fn a_fix_without_a_timestamp_takes_the_message_time_and_is_never_out_of_bounds() {
+        let bounds = EventsConfig {
+            max_future_skew_ms: 0,
+            max_age_ms: 1,
+            ..EventsConfig::default()
+        };
+        let location = decode_within(r#"{"driverId": "d", "lat": 1, "lng": 2}"#, Some(MESSAGE_MS), &bounds).unwrap();
+        assert_eq!(location.timestamp_ms, MESSAGE_MS);
+    }
+
+    #[test]
+    fn the_maximum_age_is_off_by_default_and_refuses_older_fixes_when_set() {
+        let old = MESSAGE_MS - 3 * 86_400_000;
+        let location = decode_within(&fix_at(old), Some(MESSAGE_MS), &EventsConfig::default()).unwrap();
+        assert_eq!(location.timestamp_ms, old);
+
+        let bounds = EventsConfig {
+            max_age_ms: 86_400_000,
+            ..EventsConfig::default()
+        };
+        let at_limit = MESSAGE_MS - 86_400_000;
+        assert_eq!(
+            decode_within(&fix_at(at_limit), Some(MESSAGE_MS), &bounds)
+                .unwrap()
+                .timestamp_ms,
+            at_limit
+        );
+        let error = decode_within(&fix_at(at_limit - 1), Some(MESSAGE_MS), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "too-old");
+        assert_eq!(
+            error.to_string(),
+            "field `timestamp` = 2023-11-13T22:13:19.999Z is 86400001 ms (24.0 hours) behind \
+             the message timestamp 2023-11-14T22:13:20Z; the limit is 86400000 ms (pipelines[].events.max_age_ms)"
+        );
+        let error = decode_within(&fix_at(old), Some(MESSAGE_MS), &bounds).unwrap_err();
+        assert!(error.to_string().contains("(3.0 days) behind"), "{error}");
+    }
+
+    #[test]
+    fn speed_is_held_within_zero_and_the_configured_maximum() {
+        let with_speed = |speed: &str| format!(r#"{{"driverId": "d", "lat": 1, "lng": 2, "speed": {speed}}}"#);
+        let bounds = EventsConfig {
+            max_speed_mps: 40.0,
+            ..EventsConfig::default()
+        };
+        for speed in ["0", "40", "12.5"] {
+            let location = decode_within(&with_speed(speed), Some(MESSAGE_MS), &bounds).unwrap();
+            assert_eq!(location.speed, Some(speed.parse().unwrap()), "{speed}");
+        }
+        for (speed, reason) in [
+            ("40.01", "field `speed` = 40.01 is out of range [0, 40]"),
+            ("-1", "field `speed` = -1 is out of range [0, 40]"),
+        ] {
+            let error = decode_within(&with_speed(speed), Some(MESSAGE_MS), &bounds).unwrap_err();
+            assert_eq!(error.kind(), "out-of-range", "{speed}");
+            assert_eq!(error.to_string(), reason);
+        }
+        let error = decode(&with_speed("150")).unwrap_err();
+        assert_eq!(error.to_string(), "field `speed` = 150 is out of range [0, 100]");
+        let error = decode(&with_speed("\"NaN\"")).unwrap_err();
+        assert_eq!(error.kind(), "invalid-field", "a speed that is not finite: {error}");
+    }
+
+    #[test]
+    fn heading_is_held_within_0_and_360() {
+        let with_heading = |heading: &str| format!(r#"{{"driverId": "d", "lat": 1, "lng": 2, "heading": {heading}}}"#);
+        for heading in ["0", "359.9", "360"] {
+            assert_eq!(
+                decode(&with_heading(heading)).unwrap().heading,
+                Some(heading.parse().unwrap())
+            );
+        }
+        for heading in ["-0.5", "360.5", "720"] {
+            let error = decode(&with_heading(heading)).unwrap_err();
+            assert_eq!(error.kind(), "out-of-range", "{heading}");
+            assert_eq!(
+                error.to_string(),
+                format!("field `heading` = {heading} is out of range [0, 360]")
+            );
+        }
     }
 
     #[test]

@@ -13,12 +13,16 @@
 //! as locations (`orderId` too); points are objects with the location
 //! coordinate spellings. An `order_assigned` event without both points, or
 //! anything else unusable, is a [`DecodeError`] and goes to the dead-letter topic.
+//! The event time is held to the pipeline's [`EventsConfig`] as a fix's is: an
+//! order step dated far ahead would make every real fix of its trip look
+//! earlier than it.
 
 use serde_json::{Map, Value};
 
+use crate::config::EventsConfig;
 use crate::event::{
-    DRIVER_ID_FIELDS, DecodeError, LATITUDE_FIELDS, LONGITUDE_FIELDS, coordinate, first_present, invalid, missing,
-    required_id, timestamp,
+    DRIVER_ID_FIELDS, DecodeError, LATITUDE_FIELDS, LONGITUDE_FIELDS, coordinate, event_time, first_present, invalid,
+    missing, required_id,
 };
 
 /// Field names accepted for the order id.
@@ -61,9 +65,21 @@ pub struct Order {
 }
 
 impl Order {
-    /// Decodes one message payload. `message_timestamp_ms` is the Kafka
-    /// message timestamp, used when the payload carries no `timestamp`.
+    /// Decodes one message payload within the default [`EventsConfig`].
+    /// `message_timestamp_ms` is the Kafka message timestamp, used when the
+    /// payload carries no `timestamp`.
     pub fn decode(payload: Option<&[u8]>, message_timestamp_ms: Option<i64>) -> Result<Self, DecodeError> {
+        Self::decode_within(payload, message_timestamp_ms, &EventsConfig::default())
+    }
+
+    /// Decodes one message payload and holds its event time to `bounds` (a
+    /// pipeline's `events`) against `message_timestamp_ms`, or the host's
+    /// clock when the message has none.
+    pub fn decode_within(
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
         let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
         let object: Map<String, Value> =
             serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
@@ -93,10 +109,7 @@ impl Order {
                 return Err(missing("drop-off point of an order_assigned event", &DROPOFF_FIELDS));
             }
         }
-        let timestamp_ms = match object.get("timestamp") {
-            None | Some(Value::Null) => message_timestamp_ms.ok_or(DecodeError::NoTimestamp)?,
-            Some(value) => timestamp(value)?,
-        };
+        let timestamp_ms = event_time(&object, message_timestamp_ms, bounds)?;
         Ok(Order {
             order_id,
             driver_id,
@@ -150,10 +163,13 @@ mod tests {
 
     #[test]
     fn an_assignment_decodes_with_both_points() {
-        let order = decode(
-            r#"{"type":"order_assigned","order_id":"o-1","driver_id":"d-7",
+        let order = Order::decode(
+            Some(
+                br#"{"type":"order_assigned","order_id":"o-1","driver_id":"d-7",
                 "pickup":{"lat":12.97,"lng":77.59},"dropoff":{"latitude":12.93,"longitude":77.62},
                 "timestamp":1764000000000}"#,
+            ),
+            Some(1_764_000_000_000),
         )
         .unwrap();
         assert_eq!(
@@ -180,6 +196,63 @@ mod tests {
             assert_eq!((order.step, order.order_id.as_str()), (step, "42"));
             assert_eq!(order.timestamp_ms, 1_700_000_000_000);
         }
+    }
+
+    #[test]
+    fn an_event_dated_past_the_future_skew_limit_is_refused() {
+        let at = |timestamp_ms: i64| {
+            format!(r#"{{"type":"picked_up","order_id":"o","driver_id":"d","timestamp":{timestamp_ms}}}"#)
+        };
+        let message_ms = 1_700_000_000_000;
+        let bounds = EventsConfig::default();
+        let order = Order::decode_within(Some(at(message_ms + 300_000).as_bytes()), Some(message_ms), &bounds).unwrap();
+        assert_eq!(order.timestamp_ms, message_ms + 300_000);
+        let error =
+            Order::decode_within(Some(at(message_ms + 300_001).as_bytes()), Some(message_ms), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert!(
+            error
+                .to_string()
+                .contains("the limit is 300000 ms (pipelines[].events.max_future_skew_ms)"),
+            "{error}"
+        );
+        let ten_years_ahead = message_ms + 10 * 365 * 86_400_000;
+        assert_eq!(decode(&at(ten_years_ahead)).unwrap_err().kind(), "future-timestamp");
+    }
+
+    #[test]
+    fn an_event_older_than_the_maximum_age_is_refused_when_one_is_set() {
+        let message_ms = 1_700_000_000_000;
+        let old = format!(
+            r#"{{"type":"delivered","order_id":"o","driver_id":"d","timestamp":{}}}"#,
+            message_ms - 600_000
+        );
+        let order = Order::decode_within(Some(old.as_bytes()), Some(message_ms), &EventsConfig::default()).unwrap();
+        assert_eq!(order.timestamp_ms, message_ms - 600_000);
+        let bounds = EventsConfig {
+            max_age_ms: 599_999,
+            ..EventsConfig::default()
+        };
+        let error = Order::decode_within(Some(old.as_bytes()), Some(message_ms), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "too-old");
+        assert!(
+            error
+                .to_string()
+                .contains("the limit is 599999 ms (pipelines[].events.max_age_ms)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn without_a_message_timestamp_the_event_is_held_to_the_host_clock() {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let at = |timestamp_ms: i64| {
+            format!(r#"{{"type":"picked_up","order_id":"o","driver_id":"d","timestamp":{timestamp_ms}}}"#)
+        };
+        assert!(Order::decode(Some(at(now_ms).as_bytes()), None).is_ok());
+        let error = Order::decode(Some(at(now_ms + 3_600_000).as_bytes()), None).unwrap_err();
+        assert_eq!(error.kind(), "future-timestamp");
+        assert!(error.to_string().contains("the host's clock"), "{error}");
     }
 
     #[test]

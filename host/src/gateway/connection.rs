@@ -182,8 +182,10 @@ impl DriverConnection {
         self.frames_read
     }
 
-    /// Validates one text frame with the host's decoder; queues a valid fix
-    /// (as received, byte for byte) or answers a bad one.
+    /// Validates one text frame with the host's decoder, within the default
+    /// event bounds against the time it was received (its Kafka timestamp),
+    /// so a fix dated far ahead is answered rather than produced; queues a
+    /// valid fix (as received, byte for byte) or answers a bad one.
     async fn take_fix(&mut self, text: Utf8Bytes) -> Result<(), Ending> {
         let frame = self.next_frame_number();
         let received_ms = now_ms();

@@ -6,7 +6,8 @@
 //!   binary frames count, from 1; pings, pongs and close frames do not).
 //!   `kind` is the decoder's kind for a fix that is not a location
 //!   (`empty`, `not-json`, `missing-field`, `invalid-field`, `out-of-range`,
-//!   `no-timestamp`: the same names as the host's dead-letter headers),
+//!   `no-timestamp`, `future-timestamp`, `too-old`: the same names as the
+//!   host's dead-letter headers),
 //!   `binary-frame` for a binary frame, or `unavailable` when a valid fix
 //!   could not be delivered to Kafka (send it again later).
 //! - An ack frame, only on connections opened with `?ack=true`:
@@ -111,6 +112,10 @@ mod tests {
             (b"{not json", "not-json"),
             (br#"{"lat":1,"lng":2}"#, "missing-field"),
             (br#"{"driverId":"","lat":1,"lng":2}"#, "invalid-field"),
+            (
+                br#"{"driverId":"d","lat":1,"lng":2,"timestamp":"2126-01-01T00:00:00Z"}"#,
+                "future-timestamp",
+            ),
         ] {
             let error = Location::decode(Some(payload), Some(1)).unwrap_err();
             let frame: serde_json::Value =

@@ -168,6 +168,7 @@ impl Pipeline {
             producer: self.producer.clone(),
             stats: stats.clone(),
             order_topics: self.config.order_topics.clone(),
+            events: self.config.events.clone(),
         });
         let driver_stop = CancellationToken::new();
         let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(|source| {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
 use super::stats::PipelineStats;
-use crate::config::BatchConfig;
+use crate::config::{BatchConfig, EventsConfig};
 use crate::event::{DecodeError, Location};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
 use crate::kafka::producer::Producer;
@@ -41,6 +41,8 @@ pub struct WorkerShared {
     pub stats: Arc<PipelineStats>,
     /// Topics whose records are order events rather than locations.
     pub order_topics: Vec<String>,
+    /// Bounds every decoded event is held to (event time, speed, heading).
+    pub events: EventsConfig,
     /// Where the partition workers run: the runtime of the pipeline's `nice`
     /// value (see [`super::cpu_priority`]).
     pub runtime: tokio::runtime::Handle,
@@ -162,10 +164,10 @@ impl PartitionWorker {
         let carries_orders = self.shared.order_topics.contains(&self.topic);
         for (index, record) in records.iter().enumerate() {
             let decoded = if carries_orders {
-                Order::decode(record.payload.as_deref(), record.timestamp_ms)
+                Order::decode_within(record.payload.as_deref(), record.timestamp_ms, &self.shared.events)
                     .map(|order| batch.orders.push(wit_order(order, record.offset)))
             } else {
-                Location::decode(record.payload.as_deref(), record.timestamp_ms)
+                Location::decode_within(record.payload.as_deref(), record.timestamp_ms, &self.shared.events)
                     .map(|location| batch.events.push(wit_event(location, record.offset)))
             };
             match decoded {
