@@ -286,7 +286,11 @@ async fn a_version_failing_with_retryable_errors_is_rolled_back() {
     let seen = recorded_offsets(&names.prefix, &names.topic, 1);
     let dead = dead_letter_positions(&read_all(&format!("{}.dlq", names.topic), 0, Duration::from_secs(1)));
     let all: std::collections::BTreeSet<Position> = positions.iter().copied().collect();
-    assert_covered(&all, &seen.union(&dead).copied().collect(), "events neither processed nor dead-lettered");
+    assert_covered(
+        &all,
+        &seen.union(&dead).copied().collect(),
+        "events neither processed nor dead-lettered",
+    );
 }
 
 /// The running version of plugin `stamp`, from `fleethost status`.

@@ -282,7 +282,8 @@ pub struct EventsConfig {
     #[serde(default)]
     pub max_age_ms: u64,
     /// Highest `speed` a fix may report, in metres per second; a fix above
-    /// it (or with a negative speed) is dead-lettered as `out-of-range`.
+    /// it is dead-lettered as `out-of-range`. A negative speed means unknown
+    /// (iOS reports -1) and is dropped, the fix kept.
     /// Default 100 (360 km/h: beyond any road vehicle, so only a broken
     /// sensor or a unit mistake gets there).
     #[serde(default = "default_max_speed_mps")]

@@ -47,9 +47,9 @@ pub struct Location {
     pub region: Option<String>,
     /// `order_id`, when present.
     pub order_id: Option<String>,
-    /// `speed` in m/s, when present: within [0, `max_speed_mps`].
+    /// `speed` in m/s, when known: within [0, `max_speed_mps`].
     pub speed: Option<f64>,
-    /// `heading` in degrees, when present: within [0, 360].
+    /// `heading` in degrees, when known: within [0, 360].
     pub heading: Option<f64>,
 }
 
@@ -378,13 +378,18 @@ pub(crate) fn optional_text(
     }
 }
 
-/// An optional finite number within [0, `max`].
+/// An optional finite number within [0, `max`]. A negative one means
+/// "unknown" (iOS reports an unknown speed or course as -1): absent, not an
+/// error, so the fix's position is kept.
 fn bounded_number(object: &Map<String, Value>, field: &'static str, max: f64) -> Result<Option<f64>, DecodeError> {
     let value = match object.get(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(value) => number(field, value)?,
     };
-    if !(0.0..=max).contains(&value) {
+    if value < 0.0 {
+        return Ok(None);
+    }
+    if value > max {
         return Err(DecodeError::OutOfRange {
             field: field.to_string(),
             value,
@@ -588,10 +593,9 @@ mod tests {
             let location = decode_within(&with_speed(speed), Some(MESSAGE_MS), &bounds).unwrap();
             assert_eq!(location.speed, Some(speed.parse().unwrap()), "{speed}");
         }
-        for (speed, reason) in [
-            ("40.01", "field `speed` = 40.01 is out of range [0, 40]"),
-            ("-1", "field `speed` = -1 is out of range [0, 40]"),
-        ] {
+        let unknown = decode_within(&with_speed("-1"), Some(MESSAGE_MS), &bounds).unwrap();
+        assert_eq!(unknown.speed, None, "a negative speed is unknown, the fix kept");
+        for (speed, reason) in [("40.01", "field `speed` = 40.01 is out of range [0, 40]")] {
             let error = decode_within(&with_speed(speed), Some(MESSAGE_MS), &bounds).unwrap_err();
             assert_eq!(error.kind(), "out-of-range", "{speed}");
             assert_eq!(error.to_string(), reason);
@@ -611,7 +615,8 @@ mod tests {
                 Some(heading.parse().unwrap())
             );
         }
-        for heading in ["-0.5", "360.5", "720"] {
+        assert_eq!(decode(&with_heading("-1")).unwrap().heading, None, "unknown");
+        for heading in ["360.5", "720"] {
             let error = decode(&with_heading(heading)).unwrap_err();
             assert_eq!(error.kind(), "out-of-range", "{heading}");
             assert_eq!(
