@@ -595,11 +595,9 @@ mod tests {
         }
         let unknown = decode_within(&with_speed("-1"), Some(MESSAGE_MS), &bounds).unwrap();
         assert_eq!(unknown.speed, None, "a negative speed is unknown, the fix kept");
-        for (speed, reason) in [("40.01", "field `speed` = 40.01 is out of range [0, 40]")] {
-            let error = decode_within(&with_speed(speed), Some(MESSAGE_MS), &bounds).unwrap_err();
-            assert_eq!(error.kind(), "out-of-range", "{speed}");
-            assert_eq!(error.to_string(), reason);
-        }
+        let error = decode_within(&with_speed("40.01"), Some(MESSAGE_MS), &bounds).unwrap_err();
+        assert_eq!(error.kind(), "out-of-range");
+        assert_eq!(error.to_string(), "field `speed` = 40.01 is out of range [0, 40]");
         let error = decode(&with_speed("150")).unwrap_err();
         assert_eq!(error.to_string(), "field `speed` = 150 is out of range [0, 100]");
         let error = decode(&with_speed("\"NaN\"")).unwrap_err();
