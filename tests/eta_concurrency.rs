@@ -2,10 +2,8 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::sync::Barrier;
-
-use fleethost::runtime::{Batch, Event, OrderEvent, OrderKind, PluginInstance, Point};
+use fleethost::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
+use support::concurrent_batches::{hashes, record_values, run_concurrently};
 use support::standalone_broker::instance_with_broker;
 use support::*;
 
@@ -145,26 +143,12 @@ fn expected_trip(driver: usize, round: usize) -> Trip {
     }
 }
 
-/// The values of a hash's record field `record`.
-fn record_values(hash: &HashMap<String, String>, record: &str) -> HashMap<String, String> {
-    hash.get(record)
-        .map(|text| {
-            fleethost_record::decode(text)
-                .map(|(name, value)| (name.to_string(), value.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Every driver's stored state, from `{prefix}eta:trip:{driver_id}`.
 fn stored(redis: &mut redis::Connection, prefix: &str) -> Vec<Stored> {
-    let mut pipe = redis::pipe();
-    for driver in 0..DRIVERS {
-        pipe.cmd("HGETALL")
-            .arg(format!("{prefix}eta:trip:{}", driver_id(driver)));
-    }
-    let hashes: Vec<HashMap<String, String>> = pipe.query(redis).expect("HGETALL of every driver");
-    hashes
+    let keys: Vec<String> = (0..DRIVERS)
+        .map(|driver| format!("{prefix}eta:trip:{}", driver_id(driver)))
+        .collect();
+    hashes(redis, &keys)
         .iter()
         .map(|hash| {
             let eta = record_values(hash, "eta");
@@ -187,29 +171,6 @@ fn stored(redis: &mut redis::Connection, prefix: &str) -> Vec<Stored> {
             Stored { position, trip }
         })
         .collect()
-}
-
-/// Runs `fixes` on one instance and `orders` on the other at the same time
-/// (both start together: their reads and writes overlap).
-fn run_concurrently(
-    fix_instance: &mut PluginInstance,
-    fixes: &Batch,
-    order_instance: &mut PluginInstance,
-    orders: &Batch,
-) {
-    let start = Barrier::new(2);
-    std::thread::scope(|scope| {
-        let fix_run = scope.spawn(|| {
-            start.wait();
-            fix_instance.process(fixes)
-        });
-        let order_run = scope.spawn(|| {
-            start.wait();
-            order_instance.process(orders)
-        });
-        fix_run.join().expect("fix thread").expect("fix batch");
-        order_run.join().expect("order thread").expect("order batch");
-    });
 }
 
 #[test]
@@ -289,12 +250,10 @@ fn concurrent_fix_and_order_batches_lose_no_update() {
     // from the old one must not keep the new trip from its first estimate.
     let last = ROUNDS;
     fix_instance.process(&fix_batch(last)).expect("the quiet fix batch");
-    let mut pipe = redis::pipe();
-    for driver in 0..DRIVERS {
-        pipe.cmd("HGETALL")
-            .arg(format!("{prefix}eta:{}", expected_trip(driver, last).order_id));
-    }
-    let estimates: Vec<HashMap<String, String>> = pipe.query(&mut redis).expect("HGETALL of every estimate");
+    let keys: Vec<String> = (0..DRIVERS)
+        .map(|driver| format!("{prefix}eta:{}", expected_trip(driver, last).order_id))
+        .collect();
+    let estimates = hashes(&mut redis, &keys);
     for (driver, estimate) in estimates.iter().enumerate() {
         let trip = expected_trip(driver, last);
         assert_eq!(trip.phase, "to_pickup", "the last step is an assignment");

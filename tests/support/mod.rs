@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod chromium;
+pub mod concurrent_batches;
 pub mod geometry;
 pub mod server;
 pub mod standalone;

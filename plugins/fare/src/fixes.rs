@@ -7,6 +7,12 @@
 //! the odometer. Fixes processed while the trip is still `to_pickup` in kv (the
 //! pickup event not processed yet) or already delivered are not counted: the
 //! final fare is computed when the delivery event is processed.
+//!
+//! A fix batch owns the `fare` record of the driver's hash and writes nothing
+//! else there (never the trip, which order batches write meanwhile on another
+//! worker, never a delete); the metering it writes names the trip it read
+//! (order id and assignment time), so if an order batch replaced that trip in
+//! the meantime, the new trip does not use it.
 
 use std::collections::BTreeMap;
 
@@ -78,8 +84,9 @@ pub fn advance(state: &mut DriverState, fixes: &[&Event], settings: &Settings) -
 }
 
 /// The writes of a fix batch, given each driver's fixes and their state as
-/// read from kv (in the same order; see `sdk::group::fixes_by_driver`).
-/// Running fares are stored, not published.
+/// read from kv (in the same order; see `sdk::group::fixes_by_driver`): per
+/// driver at most the `fare` record and the running fare. Running fares are
+/// stored, not published.
 pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<&Event>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, fixes), mut state) in drivers.iter().zip(states) {
@@ -239,6 +246,47 @@ mod tests {
         }
         let metering = state.metering.expect("metered");
         assert!((metering.odometer.distance_m - 300.0).abs() < 1e-6, "{metering:?}");
+    }
+
+    #[test]
+    fn a_fix_batch_writes_only_the_fare_record_and_never_deletes_the_hash() {
+        let settings = settings();
+        let events = vec![event(-100.0, -10, None), event(0.0, 0, None), event(100.0, 10, None)];
+        let drivers = fixes_by_driver(&events);
+        let mut delivered = picked_up();
+        if let Some(trip) = delivered.trip.as_mut() {
+            trip.phase = Phase::Delivered;
+            trip.ended_ms = Some(1_005_000);
+        }
+        let mut to_pickup = picked_up();
+        if let Some(trip) = to_pickup.trip.as_mut() {
+            trip.phase = Phase::ToPickup;
+            trip.picked_up_ms = None;
+        }
+        for (state, writes_state) in [(picked_up(), true), (delivered, false), (to_pickup, false)] {
+            let plan = plan_fixes(&settings, &drivers, vec![state]);
+            let to_state: Vec<&WriteOp> = plan
+                .writes
+                .iter()
+                .filter(|write| match write {
+                    WriteOp::HashSet(set) => set.key == "fare:trip:d1",
+                    WriteOp::Delete(key) => key == "fare:trip:d1",
+                    _ => false,
+                })
+                .collect();
+            assert_eq!(to_state.len(), usize::from(writes_state), "{plan:?}");
+            for write in to_state {
+                let WriteOp::HashSet(set) = write else {
+                    panic!("the state hash is never deleted: {plan:?}");
+                };
+                let names: Vec<&str> = set.fields.iter().map(|field| field.field.as_str()).collect();
+                assert_eq!(
+                    names,
+                    [crate::state::RECORD],
+                    "only the fare record, never `trip`: {plan:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! The plugin consumes the location topic (fixes) and the order topic
 //! (`order-events`). Per driver it keeps one kv hash
 //! `{key_prefix}fare:trip:{driver_id}` of two fields: its own copy of the trip
-//! (the SDK's `trip` record) and the metering of that trip (the `fare` record,
-//! see [`state`]). Each batch costs at most one `kv::hash_get_all_many`, one
+//! (the SDK's `trip` record), written only by order batches, and the metering
+//! of that trip (the `fare` record, see [`state`]), written only by fix
+//! batches. Each batch costs at most one `kv::hash_get_all_many`, one
 //! `produce::send` and one `kv::write`.
 //!
 //! # Exact rules
@@ -13,9 +14,10 @@
 //! 6 371 008.8 m (geo's `Haversine`).
 //!
 //! **Which fixes count** ([`fixes`]): fixes of a driver whose trip in kv is
-//! `to_dropoff`, newer than the last fix processed for that trip, with
-//! `timestamp_ms >= picked_up_ms` (and `<= ended_ms` once ended), in
-//! event-time order. Fixes processed while the trip in kv is still
+//! `to_dropoff` (as their batch read it, see *Concurrent batches* below),
+//! newer than the last fix processed for that trip (order id and assignment
+//! time), with `timestamp_ms >= picked_up_ms` (and `<= ended_ms` once ended),
+//! in event-time order. Fixes processed while the trip in kv is still
 //! `to_pickup`, or already delivered, are not counted: the delivered event may
 //! be processed before the batch holding the last fixes, and those fixes are
 //! then lost to the fare.
@@ -53,6 +55,35 @@
 //! published. The hash is written with an upsert on `version` (event time for
 //! running, 2^53 - 1 for final and cancelled), so a late running write never
 //! replaces the final fare; it expires `fare_ttl_s` after its last write.
+//!
+//! **Concurrent batches.** The fix topic and the order topic have their own
+//! partitions and workers, so a fix batch and an order batch of the same
+//! driver run at the same time, each reading the hash and writing back (two
+//! fix batches of one driver never do: its fixes are on one partition, and
+//! its order events likewise). Each batch kind writes only its own record,
+//! one field of one `HSET`, and neither deletes the hash, so neither undoes
+//! the other's update: the stored trip is the last order batch's, the stored
+//! metering the last fix batch's. A new trip does not clear the metering; the
+//! metering names its trip (order id and assignment time), so a new trip,
+//! even of the same order assigned to the driver again, meters from nothing.
+//! The fare hash `{key_prefix}fare:{order_id}`, which both kinds write, is
+//! written only through the upsert on `version`, one atomic script per hash.
+//! A fix batch that read the trip just before an order batch changed it
+//! still works on the trip it read, once (the driver's next fix batch reads
+//! the new trip):
+//! - racing the pickup, it read `to_pickup` and counts none of its fixes;
+//! - racing the delivery or a cancellation, it meters its fixes into the
+//!   ended trip's metering and writes a running fare of it, but the final
+//!   (or cancelled) fare is computed from the metering as the order batch
+//!   read it, before or after that write: when before, those fixes are not
+//!   in it, as if that fix batch had been processed after the delivery; its
+//!   running fare never replaces the final record (a lower version) and only
+//!   renews its expiry;
+//! - racing a new assignment or a reassignment, it writes a last running
+//!   fare and the metering of the old trip, which the new trip never uses.
+//!
+//! It cannot change the trip, undo a final fare or lend one trip's distance
+//! to another.
 //!
 //! Config keys (all optional): `key_prefix` (""), `fare_topic`
 //! ("fare-updates"), `fare_ttl_s` (86400), `base_fare` (30), `per_km` (12),

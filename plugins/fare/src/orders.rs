@@ -8,6 +8,19 @@
 //! Fixes whose batch is processed after the delivery event are not counted.
 //! A trip cancelled after pickup gets its fare record marked `cancelled`
 //! (not published); one cancelled before pickup has none.
+//!
+//! An order batch owns the `trip` record of the driver's hash and writes
+//! nothing else there: no `fare` record, no delete of the hash. A fix batch of
+//! the same driver runs at the same time on another worker (the order topic
+//! and the fix topic have their own partitions) and writes the `fare` record;
+//! a delete here would race it, and a metering that batch wrote just after the
+//! delete would survive next to the new trip. A new trip therefore starts its
+//! metering not by clearing the old one but by being another trip: the
+//! metering names its trip (order id and assignment time, see
+//! [`crate::state::Metering::is_of`]), so a new trip uses none of an earlier
+//! one's, even of the same order assigned again. The trip record holds every
+//! step time (empty when unset), so a new trip written over an old one
+//! inherits none of its pickup or end times.
 
 use std::collections::BTreeMap;
 
@@ -22,10 +35,8 @@ use crate::state::DriverState;
 /// What a driver's order events of one batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TripUpdate {
-    /// A new trip started: the hash is rewritten from scratch (a new trip must
-    /// not inherit the old one's pickup or end times).
-    pub replaced: bool,
-    /// The trip changed: its fields are written.
+    /// The trip changed (a new one started or it moved to a later phase):
+    /// its record is written.
     pub changed: bool,
     /// Final fares (published and stored).
     pub finals: Vec<FareRecord>,
@@ -33,7 +44,10 @@ pub struct TripUpdate {
     pub cancelled: Vec<FareRecord>,
 }
 
-/// Applies one driver's order events to their state.
+/// Applies one driver's order events to their state: the trip, and the
+/// metering only as this batch sees it (a new trip's later events in the same
+/// batch, a delivery say, use none of the old trip's metering); only the trip
+/// is written back.
 pub fn advance(state: &mut DriverState, orders: &[&OrderEvent], settings: &Settings) -> TripUpdate {
     let mut update = TripUpdate::default();
     for order in orders {
@@ -41,7 +55,6 @@ pub fn advance(state: &mut DriverState, orders: &[&OrderEvent], settings: &Setti
             TripChange::Started(trip) => {
                 state.trip = Some(trip);
                 state.metering = None;
-                update.replaced = true;
                 update.changed = true;
             }
             TripChange::Advanced(trip) => {
@@ -75,17 +88,15 @@ pub fn advance(state: &mut DriverState, orders: &[&OrderEvent], settings: &Setti
 
 /// The writes and messages of an order batch, given each driver's events and
 /// their state as read from kv (in the same order; see
-/// `sdk::group::orders_by_driver`).
+/// `sdk::group::orders_by_driver`): per driver at most the `trip` record and
+/// the final or cancelled fare records.
 pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent>>, states: Vec<DriverState>) -> Plan {
     let mut plan = Plan::default();
     for ((driver_id, orders), mut state) in drivers.iter().zip(states) {
         let update = advance(&mut state, orders, settings);
-        let key = state_key(settings, driver_id);
         if let Some(trip) = state.trip.as_ref().filter(|_| update.changed) {
-            if update.replaced {
-                plan.writes.push(WriteOp::Delete(key.clone()));
-            }
-            plan.writes.push(WriteOp::hash_set(&key, trip.to_fields()));
+            plan.writes
+                .push(WriteOp::hash_set(&state_key(settings, driver_id), trip.to_fields()));
         }
         for record in &update.finals {
             publish(&mut plan, settings, record);
@@ -101,12 +112,17 @@ pub fn plan_orders(settings: &Settings, drivers: &BTreeMap<&str, Vec<&OrderEvent
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleethost_plugin_sdk::group::orders_by_driver;
-    use fleethost_plugin_sdk::{OrderKind, PluginConfig, Point};
+    use fleethost_plugin_sdk::group::{fixes_by_driver, orders_by_driver};
+    use fleethost_plugin_sdk::kv::FieldValue;
+    use fleethost_plugin_sdk::trip;
+    use fleethost_plugin_sdk::{Event, OrderKind, PluginConfig, Point};
 
-    use crate::odometer::Odometer;
+    use crate::fixes::plan_fixes;
+    use crate::odometer::{Fix, Odometer};
     use crate::plan::FINAL_VERSION;
-    use crate::state::Metering;
+    use crate::state::{Metering, RECORD};
+
+    const STATE_KEY: &str = "fare:trip:d1";
 
     fn settings() -> Settings {
         let config = vec![("surge".to_string(), "south=1.5".to_string())];
@@ -129,8 +145,8 @@ mod tests {
         }
     }
 
-    /// Runs `orders` as one batch on `state`, returning the plan and the state
-    /// as it would read back from kv.
+    /// Runs `orders` as one batch on `state`, returning the plan and the
+    /// driver's state after it as the batch sees it.
     fn run(state: DriverState, orders: &[OrderEvent]) -> (Plan, DriverState) {
         let drivers = orders_by_driver(orders);
         let mut next = state.clone();
@@ -161,7 +177,7 @@ mod tests {
                     distance_m: 4_321.0,
                 },
                 region: Some("south".into()),
-                ..Metering::new("o1")
+                ..state.trip.as_ref().map(Metering::new).expect("a trip")
             }),
             ..state
         };
@@ -229,14 +245,230 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_new_trip_rewrites_the_hash_and_drops_the_metering() {
-        let state = DriverState {
-            metering: Some(Metering::new("o0")),
-            ..DriverState::default()
+    /// A fix `metres` north of (12.9, 77.6) at `ts_ms`.
+    fn fix(metres: f64, ts_ms: i64) -> Event {
+        Event {
+            driver_id: "d1".into(),
+            latitude: 12.9 + metres / 111_195.0,
+            longitude: 77.6,
+            timestamp_ms: ts_ms,
+            region: None,
+            order_id: None,
+            speed: None,
+            heading: None,
+            offset: 0,
+        }
+    }
+
+    /// The odometer's distance between two of [`fix`]'s fixes.
+    fn between(from: &Event, to: &Event) -> f64 {
+        let point = |event: &Event| Fix {
+            latitude: event.latitude,
+            longitude: event.longitude,
+            ts_ms: event.timestamp_ms,
         };
-        let (plan, after) = run(state, &[order(OrderKind::Assigned, "o1", 0)]);
-        assert_eq!(plan.writes[0], WriteOp::Delete("fare:trip:d1".into()));
-        assert_eq!(after.metering, None);
+        point(from).distance_to(&point(to))
+    }
+
+    /// A driver on `o1`, assigned at 0 and picked up at 1 000 ms, with 300 m
+    /// metered up to 31 000 ms.
+    fn metered_o1() -> DriverState {
+        let (_, state) = run(
+            DriverState::default(),
+            &[
+                order(OrderKind::Assigned, "o1", 0),
+                order(OrderKind::PickedUp, "o1", 1_000),
+            ],
+        );
+        let last = fix(300.0, 31_000);
+        DriverState {
+            metering: Some(Metering {
+                last_ts_ms: Some(last.timestamp_ms),
+                now_ms: Some(last.timestamp_ms),
+                odometer: Odometer {
+                    anchor: Some(Fix {
+                        latitude: last.latitude,
+                        longitude: last.longitude,
+                        ts_ms: last.timestamp_ms,
+                    }),
+                    distance_m: 300.0,
+                },
+                ..state.trip.as_ref().map(Metering::new).expect("a trip")
+            }),
+            ..state
+        }
+    }
+
+    /// The driver's hash as stored.
+    fn stored(state: &DriverState) -> Vec<FieldValue> {
+        let mut fields = state.trip.as_ref().map(Trip::to_fields).unwrap_or_default();
+        fields.extend(state.metering_fields());
+        fields
+    }
+
+    /// `hash` (the driver's) after the plan's writes to its key, as Redis
+    /// applies them: `HSET` sets the fields given, `DEL` empties it.
+    fn apply(hash: &mut Vec<FieldValue>, plan: &Plan) {
+        for write in &plan.writes {
+            match write {
+                WriteOp::HashSet(set) if set.key == STATE_KEY => {
+                    for field in &set.fields {
+                        hash.retain(|stored| stored.field != field.field);
+                        hash.push(field.clone());
+                    }
+                }
+                WriteOp::Delete(key) if key == STATE_KEY => hash.clear(),
+                _ => {}
+            }
+        }
+    }
+
+    fn fix_plan(state: &DriverState, fixes: &[Event]) -> Plan {
+        plan_fixes(&settings(), &fixes_by_driver(fixes), vec![state.clone()])
+    }
+
+    fn order_plan(state: &DriverState, orders: &[OrderEvent]) -> Plan {
+        plan_orders(&settings(), &orders_by_driver(orders), vec![state.clone()])
+    }
+
+    #[test]
+    fn an_order_batch_writes_only_the_trip_record_and_never_deletes_the_hash() {
+        let batches = [
+            vec![order(OrderKind::Assigned, "o2", 40_000)],
+            vec![order(OrderKind::Delivered, "o1", 40_000)],
+            vec![order(OrderKind::Cancelled, "o1", 40_000)],
+            vec![
+                order(OrderKind::Delivered, "o1", 40_000),
+                order(OrderKind::Assigned, "o2", 41_000),
+            ],
+            vec![
+                order(OrderKind::Assigned, "o2", 40_000),
+                order(OrderKind::Assigned, "o1", 41_000),
+            ],
+            vec![
+                order(OrderKind::Assigned, "o2", 40_000),
+                order(OrderKind::PickedUp, "o2", 41_000),
+                order(OrderKind::Delivered, "o2", 42_000),
+            ],
+        ];
+        for state in [DriverState::default(), metered_o1()] {
+            for orders in &batches {
+                let plan = order_plan(&state, orders);
+                let to_state: Vec<&WriteOp> = plan
+                    .writes
+                    .iter()
+                    .filter(|write| match write {
+                        WriteOp::HashSet(set) => set.key == STATE_KEY,
+                        WriteOp::Delete(key) => key == STATE_KEY,
+                        _ => false,
+                    })
+                    .collect();
+                let changed = run(state.clone(), orders).1.trip != state.trip;
+                assert_eq!(
+                    to_state.len(),
+                    usize::from(changed),
+                    "one write of the state per batch that changed the trip: {plan:?}"
+                );
+                for write in to_state {
+                    let WriteOp::HashSet(set) = write else {
+                        panic!("the state hash is never deleted: {plan:?}");
+                    };
+                    let names: Vec<&str> = set.fields.iter().map(|field| field.field.as_str()).collect();
+                    assert_eq!(
+                        names,
+                        [trip::RECORD],
+                        "only the trip record, never `{RECORD}`: {plan:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_trip_inherits_no_metering_of_the_old_one() {
+        // Another order, and the same order assigned again after another.
+        for orders in [
+            vec![
+                order(OrderKind::Delivered, "o1", 40_000),
+                order(OrderKind::Assigned, "o2", 41_000),
+            ],
+            vec![
+                order(OrderKind::Assigned, "o2", 40_000),
+                order(OrderKind::Assigned, "o1", 41_000),
+            ],
+        ] {
+            let old = metered_o1();
+            let mut hash = stored(&old);
+            apply(&mut hash, &order_plan(&old, &orders));
+            let new = DriverState::from_fields(&hash);
+            let trip = new.trip.as_ref().expect("the new trip");
+            assert_eq!(
+                (trip.assigned_ms, trip.picked_up_ms, trip.ended_ms),
+                (41_000, None, None),
+                "{orders:?}"
+            );
+            assert_eq!(new.current_metering(), Some(Metering::new(trip)), "{orders:?}");
+        }
+    }
+
+    #[test]
+    fn racing_fix_and_order_batches_keep_both_updates() {
+        // Both batches read the same hash (o1 under way), then write in
+        // either order; a fix batch after the order batch, and then (after
+        // the new trip's pickup) another, follow.
+        let read = metered_o1();
+        let racing_fixes = [fix(400.0, 41_000), fix(500.0, 51_000)];
+        let racing_fix_plan = fix_plan(&read, &racing_fixes);
+        let mut metered = read.clone();
+        crate::fixes::advance(&mut metered, &racing_fixes.iter().collect::<Vec<_>>(), &settings());
+        for orders in [
+            vec![order(OrderKind::Assigned, "o1b", 45_000)],
+            vec![order(OrderKind::Delivered, "o1", 45_000)],
+            vec![
+                order(OrderKind::Delivered, "o1", 45_000),
+                order(OrderKind::Assigned, "o2", 46_000),
+            ],
+            vec![
+                order(OrderKind::Assigned, "o2", 45_000),
+                order(OrderKind::Assigned, "o1", 46_000),
+            ],
+        ] {
+            let racing_order_plan = order_plan(&read, &orders);
+            let trip = run(read.clone(), &orders).1.trip;
+            for fix_first in [true, false] {
+                let mut hash = stored(&read);
+                if fix_first {
+                    apply(&mut hash, &racing_fix_plan);
+                    apply(&mut hash, &racing_order_plan);
+                } else {
+                    apply(&mut hash, &racing_order_plan);
+                    apply(&mut hash, &racing_fix_plan);
+                }
+                let after = DriverState::from_fields(&hash);
+                let case = format!("{orders:?}, fix first: {fix_first}");
+                assert_eq!(after.trip, trip, "the order batch's trip ({case})");
+                assert_eq!(after.metering, metered.metering, "the fix batch's metering ({case})");
+                // A new trip (the same order assigned again included) meters
+                // only its own fixes once picked up.
+                let Some(new_trip) = trip.as_ref().filter(|trip| trip.assigned_ms > 0) else {
+                    continue;
+                };
+                assert_eq!(after.current_metering(), Some(Metering::new(new_trip)), "{case}");
+                let pickup = [order(OrderKind::PickedUp, &new_trip.order_id, 60_000)];
+                apply(&mut hash, &order_plan(&after, &pickup));
+                let own_fixes = [fix(600.0, 61_000), fix(700.0, 71_000)];
+                let picked_up = DriverState::from_fields(&hash);
+                let mut next = picked_up.clone();
+                let running = crate::fixes::advance(&mut next, &own_fixes.iter().collect::<Vec<_>>(), &settings())
+                    .running
+                    .expect("metered");
+                let own = between(&own_fixes[0], &own_fixes[1]);
+                assert!(
+                    (running.quote.distance_m - own).abs() < 1e-6,
+                    "the new trip's {} m, not its own {own} m ({case})",
+                    running.quote.distance_m
+                );
+            }
+        }
     }
 }

@@ -200,6 +200,76 @@ mod tests {
     }
 
     #[test]
+    fn racing_fix_and_order_batches_end_as_if_the_fix_batch_ran_first() {
+        // A fix batch and an order batch that read the same hash, then write
+        // in either order, emit and leave exactly what the fix batch and then
+        // the order batch, one after the other, would have.
+        let settings = config();
+        let key = "t:geofence:d1";
+        let pickup = offset(CENTRE, 90.0, 2_000.0);
+        let dropoff = offset(CENTRE, 0.0, 4_000.0);
+        let mut start = Store::default();
+        start.run(
+            &settings,
+            &batch(
+                Vec::new(),
+                vec![order(OrderKind::Assigned, "d1", "o1", 1_000, pickup, dropoff)],
+            ),
+        );
+        start.run(&settings, &batch(vec![fix("d1", 2_000, CENTRE)], Vec::new()));
+        let fixes = batch(
+            vec![
+                fix("d1", 3_000, offset(pickup, 270.0, 450.0)),
+                fix("d1", 4_000, offset(pickup, 270.0, 40.0)),
+                fix("d1", 30_000, offset(dropoff, 180.0, 30.0)),
+            ],
+            Vec::new(),
+        );
+        let step = |kind, order_id, at| order(kind, "d1", order_id, at, pickup, dropoff);
+        for orders in [
+            vec![step(OrderKind::PickedUp, "o1", 20_000)],
+            vec![step(OrderKind::Delivered, "o1", 20_000)],
+            vec![step(OrderKind::Cancelled, "o1", 20_000)],
+            vec![step(OrderKind::Assigned, "o2", 20_000)],
+            vec![
+                step(OrderKind::Assigned, "o2", 20_000),
+                step(OrderKind::Assigned, "o1", 21_000),
+            ],
+        ] {
+            let orders = batch(Vec::new(), orders);
+            let mut serial = start.clone();
+            let serial_fixes = serial.run(&settings, &fixes);
+            let serial_orders = serial.run(&settings, &orders);
+            let racing_fixes = start.plan(&settings, &fixes);
+            let racing_orders = start.plan(&settings, &orders);
+            for (outcome, record) in [(&racing_fixes, driver_state::RECORD), (&racing_orders, trip::RECORD)] {
+                for write in &outcome.writes {
+                    let names: Vec<&str> = write.fields.iter().map(|field| field.field.as_str()).collect();
+                    assert_eq!(names, [record], "each batch kind writes only its own record");
+                }
+            }
+            assert_eq!(racing_fixes, serial_fixes, "{orders:?}");
+            assert_eq!(racing_orders, serial_orders, "{orders:?}");
+            for fix_first in [true, false] {
+                let mut racing = start.clone();
+                if fix_first {
+                    racing.write(&racing_fixes);
+                    racing.write(&racing_orders);
+                } else {
+                    racing.write(&racing_orders);
+                    racing.write(&racing_fixes);
+                }
+                let sorted = |store: &Store| {
+                    let mut fields = store.hashes[key].clone();
+                    fields.sort_by(|a, b| a.field.cmp(&b.field));
+                    fields
+                };
+                assert_eq!(sorted(&racing), sorted(&serial), "{orders:?}, fix first: {fix_first}");
+            }
+        }
+    }
+
+    #[test]
     fn redelivered_batches_emit_and_change_nothing() {
         let settings = config();
         let mut store = Store::default();

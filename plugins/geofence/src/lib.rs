@@ -15,6 +15,30 @@
 //! notification twice, but a notification is never lost because its state was
 //! saved without it.
 //!
+//! **Concurrent batches.** The fix topic and the order topic have their own
+//! partitions and workers, so a fix batch and an order batch of the same
+//! driver run at the same time, each reading the driver's hash and writing
+//! back (two fix batches of one driver never do: its fixes are on one
+//! partition, and its order events likewise). Neither can undo the other's
+//! update: an order batch writes only the `trip` record, computed from the
+//! trip alone (it never reads the `geofence` record); a fix batch writes only
+//! the `geofence` record, computed from that record and the trip; each is one
+//! field of one `HSET`, and nothing deletes the hash. Whichever lands first,
+//! the hash ends as if the fix batch had run wholly before the order batch,
+//! an order the two topics' interleaving allows anyway. What a fix batch that
+//! read the trip just before an order batch changed it can still do is
+//! therefore what it does when processed first: judge its fixes against the
+//! trip it read, once (its fixes are not judged again; the driver's next
+//! batch reads the new trip):
+//! - racing a pickup, fixes after the pickup time are judged against the
+//!   pickup point: a `near` or `arrived` at the pickup may come late, and
+//!   none at the drop-off for those fixes;
+//! - racing a delivery or a cancellation, fixes after its time are still
+//!   judged against the ended trip's drop-off or pickup;
+//! - racing a new assignment, none of its fixes is judged against the new
+//!   order's points (the new order's alerts fire from the next fix within
+//!   range).
+//!
 //! Files: [`settings`] (config keys), [`fence`] and [`fence_text`] (static
 //! fences and their config format), [`trip_state`] (order events on the trip,
 //! and the order point a fix is judged against),

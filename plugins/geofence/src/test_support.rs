@@ -78,7 +78,7 @@ pub fn settings(pairs: &[(&str, &str)]) -> Settings {
 }
 
 /// The kv hashes, as the store would hold them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Store {
     pub hashes: HashMap<String, Vec<FieldValue>>,
 }
@@ -86,6 +86,14 @@ pub struct Store {
 impl Store {
     /// Runs a batch as `process-batch` does: read, plan, write.
     pub fn run(&mut self, settings: &Settings, batch: &Batch) -> Outcome {
+        let outcome = self.plan(settings, batch);
+        self.write(&outcome);
+        outcome
+    }
+
+    /// The read and the plan of a batch, without its writes (two batches
+    /// that read the same hashes before either writes: workers racing).
+    pub fn plan(&self, settings: &Settings, batch: &Batch) -> Outcome {
         let groups = batch::group_by_driver(batch);
         let hashes: Vec<Vec<FieldValue>> = groups
             .iter()
@@ -96,7 +104,11 @@ impl Store {
                     .unwrap_or_default()
             })
             .collect();
-        let outcome = batch::plan(settings, &groups, &hashes);
+        batch::plan(settings, &groups, &hashes)
+    }
+
+    /// The writes of an outcome, as `HSET` applies them.
+    pub fn write(&mut self, outcome: &Outcome) {
         for write in &outcome.writes {
             let hash = self.hashes.entry(write.key.clone()).or_default();
             for field in &write.fields {
@@ -106,7 +118,6 @@ impl Store {
                 }
             }
         }
-        outcome
     }
 }
 
