@@ -262,20 +262,24 @@ async fn a_version_failing_with_retryable_errors_is_rolled_back() {
     let dir = PluginDir::new("test_stamp_v1");
     let text = config_text_in_mode(&names, &dir, "", None, "retryable-error");
     let host = Host::start("claims", &write_config_text("claims", &text));
-    let data = fleet_data(20, 2_000, 0, 23);
-    let stream = tokio::spawn(produce_paced(
+    // A stream that flows until the rollback happened (at most 60,000 fixes).
+    let data = fleet_data(20, 60_000, 0, 23);
+    let flowing = tokio_util::sync::CancellationToken::new();
+    let stream = tokio::spawn(produce_until(
         names.topic.clone(),
-        data.clone(),
-        100,
+        data,
+        50,
         Duration::from_millis(100),
+        flowing.clone(),
     ));
     wait_until("the host processes the stream", Duration::from_secs(60), || {
         recorded_offsets(&names.prefix, &names.topic, 1).len() > 200
     });
     dir.replace_by_rename("test_hostile");
-    wait_until("the failing version is rolled back", Duration::from_secs(60), || {
+    wait_until("the failing version is rolled back", Duration::from_secs(90), || {
         host.log().contains("rolled back to")
     });
+    flowing.cancel();
     let positions = stream.await.expect("producer");
     wait_for_commits(
         &names.group,
