@@ -97,6 +97,8 @@ pub async fn run_with_kv(
     kv: Option<KvBackend>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
+    // What the shutdown report names if a signal comes before the pipelines run.
+    let starting = crate::shutdown::progress().start("host", "loading plugins");
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
     let producer = Producer::new(&config.kafka)?;
     let mut backends = Backends::connect(&config, Some(producer.clone()))?;
@@ -120,6 +122,7 @@ pub async fn run_with_kv(
     watch_plugin_files(slots.clone(), config_path, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
+    starting.doing("creating topics");
     let (dead_letter_topics, output_topics) = topics_to_create(&config);
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
@@ -153,6 +156,8 @@ pub async fn run_with_kv(
     for pipeline in pipelines {
         tasks.spawn(pipeline.run(shutdown.child_token()));
     }
+    // From here on each pipeline reports its own progress.
+    drop(starting);
     let mut failures = Vec::new();
     while let Some(result) = tasks.join_next().await {
         match result {

@@ -10,7 +10,10 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod demo_run;
 pub mod geometry;
+pub mod pipes;
+pub mod private_broker;
 pub mod server;
 pub mod standalone;
 

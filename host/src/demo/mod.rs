@@ -225,9 +225,10 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     outcome.and(stopped)
 }
 
-/// One line of the demo's own output.
+/// One line of the demo's own output, on stdout; never waits for its
+/// reader, nor fails when it is gone (`fleethost demo | head -1`).
 fn say(line: &str) {
-    println!("[demo] {line}");
+    crate::console::out(&format!("[demo] {line}"));
 }
 
 type Part = JoinHandle<Result<(), DemoError>>;
@@ -264,13 +265,28 @@ impl Parts {
         tracking: &CancellationToken,
     ) -> Result<(), DemoError> {
         let mut outcome = Ok(());
-        for (part, token) in [
-            (&mut self.fleet, fleet),
-            (&mut self.gateway, gateway),
-            (&mut self.host, host),
-            (&mut self.tracking, tracking),
+        // What the shutdown report names if a part holds the shutdown up
+        // (the pipelines report their own steps).
+        for (part, token, report) in [
+            (
+                &mut self.fleet,
+                fleet,
+                Some(("simulated fleet", "closing its WebSockets")),
+            ),
+            (
+                &mut self.gateway,
+                gateway,
+                Some(("gateway", "settling its connections and flushing")),
+            ),
+            (&mut self.host, host, None),
+            (
+                &mut self.tracking,
+                tracking,
+                Some(("tracking server", "closing its WebSockets")),
+            ),
         ] {
             token.cancel();
+            let _progress = report.map(|(name, doing)| crate::shutdown::progress().start(name, doing));
             if let Some(task) = part.take() {
                 let ended = task.await.unwrap_or_else(|error| {
                     Err(DemoError::Part {
