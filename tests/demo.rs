@@ -108,8 +108,9 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
     screenshot(&url, "demo-map.png").await;
 
-    // The history is in the SQLite file, and the figures line says so.
-    let table = "driver_locations";
+    // The history is in the run's table of the SQLite file, and the figures
+    // line says so.
+    let (_, table) = support::demo_run::namespace(&demo.log()).expect("the demo names its namespace");
     let database = data_dir.join("fleethost-demo.sqlite");
     let mut sqlite = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
         .await

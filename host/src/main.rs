@@ -160,6 +160,11 @@ enum Command {
     /// SIGINT/SIGTERM: the fleet stops, the gateway flushes, the pipelines
     /// commit, the tracking server closes; exit 0 (124 when that took longer
     /// than the shutdown bound).
+    ///
+    /// Each run writes under its own namespace, which it names at start: a
+    /// key prefix for every plugin with kv grants, the tracking server and
+    /// the figures, and its own copy of every table the plugins write, so
+    /// that an earlier run's drivers and history never show.
     Demo {
         /// The host's config: pipelines and plugins (e.g. examples/fleethost.toml).
         #[arg(long, short)]

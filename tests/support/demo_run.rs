@@ -114,3 +114,14 @@ pub fn map_drivers(map_url: &str) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// The namespace a demo run named at start in its `log`: its key prefix
+/// and its history table (`None` until it said).
+pub fn namespace(log: &str) -> Option<(String, String)> {
+    let line = log
+        .lines()
+        .find_map(|line| line.strip_prefix("[demo] this run's namespace: key prefix "))?;
+    let (prefix, rest) = line.split_once(", table ")?;
+    let table = rest.split_whitespace().next()?;
+    Some((prefix.to_string(), table.to_string()))
+}
