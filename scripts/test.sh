@@ -23,6 +23,8 @@ trap 'kill "$BROKER_PID" 2>/dev/null || true' EXIT
 export FLEETHOST_TEST_BOOTSTRAP="127.0.0.1:$PORT"
 export FLEETHOST_TEST_REDIS="${FLEETHOST_TEST_REDIS:-redis://127.0.0.1:6379}"
 export FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR"
+# The broker binary, for tests that start (and stop) a private broker.
+export FLEETHOST_TEST_TANSU="$TANSU"
 export FLEETHOST_TEST_DATABASE="${FLEETHOST_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432/test}"
 
 step "flushing the test Redis's script cache: the tests run as against a new or restarted Redis"

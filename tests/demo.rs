@@ -18,79 +18,23 @@ use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
 use support::chromium::{body_number, chromium, screenshot};
+use support::demo_run::{Stores, demo_args, demo_config, get_json};
 use support::*;
 
 /// Simulated drivers of the run.
 const DRIVERS: usize = 30;
 
-/// The example config, on this test's own topics and groups, with the
-/// plugins from the build and a Redis and a PostgreSQL that do not answer.
-fn demo_config(run: &str) -> String {
-    let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fleethost.toml"))
-        .expect("examples/fleethost.toml");
-    for name in [
-        "rider-updates",
-        "order-events",
-        "eta-updates",
-        "fare-updates",
-        "delivery-notifications",
-    ] {
-        text = text.replace(&format!("\"{name}\""), &format!("\"{run}-{name}\""));
-    }
-    text = text.replace("group_id = \"fleethost-", &format!("group_id = \"{run}-"));
-    for plugin in ["live_location", "db_writer", "eta", "fare", "geofence"] {
-        text = text.replace(
-            &format!("\"../target/wasm32-wasip2/plugin/{plugin}.wasm\""),
-            &format!("{:?}", plugin_path(plugin).display().to_string()),
-        );
-    }
-    text = text.replace(
-        "bootstrap_servers = \"127.0.0.1:9092\"",
-        &format!("bootstrap_servers = {:?}", bootstrap()),
-    );
-    text = text.replace("url = \"redis://127.0.0.1:6379\"", "url = \"redis://127.0.0.1:1\"");
-    text = text.replace(
-        "url = \"postgres://postgres@127.0.0.1:5432/test\"",
-        "url = \"postgres://postgres@127.0.0.1:1/test\"",
-    );
-    text.replace(
-        "listen = \"127.0.0.1:9464\"",
-        &format!("listen = \"127.0.0.1:{}\"", free_port()),
-    )
-}
-
-/// `GET url` as JSON, `None` while the server does not answer.
-fn get_json(url: &str) -> Option<Value> {
-    let mut response = ureq::get(url).call().ok()?;
-    serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move() {
     let run = unique("demo");
-    let config = write_config_text(&run, &demo_config(&run));
+    let config = write_config_text(&run, &demo_config(&run, Stores::Unreachable));
     let data_dir = std::env::temp_dir().join(&run);
     let (gateway_port, map_port) = (free_port(), free_port());
+    let args = demo_args(&config, &data_dir, gateway_port, map_port, DRIVERS, 2);
     let mut demo = Host::start_with(
         "demo",
         config.with_extension("demo.log"),
-        &[
-            "demo",
-            "--config",
-            config.to_str().expect("UTF-8 path"),
-            "--data-dir",
-            data_dir.to_str().expect("UTF-8 path"),
-            "--gateway-listen",
-            &format!("127.0.0.1:{gateway_port}"),
-            "--map-listen",
-            &format!("127.0.0.1:{map_port}"),
-            "--drivers",
-            &DRIVERS.to_string(),
-            "--rate",
-            &(DRIVERS * 2).to_string(),
-            "--figures-interval",
-            "2",
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let map_url = format!("http://127.0.0.1:{map_port}");
 
@@ -164,12 +108,14 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     assert!(moved > 0, "no driver moved between the last two polls ({polls} polls)");
     screenshot(&url, "demo-map.png").await;
 
-    // The history is in the SQLite file, and the figures line says so.
+    // The history is in the run's table of the SQLite file, and the figures
+    // line says so.
+    let (_, table) = support::demo_run::namespace(&demo.log()).expect("the demo names its namespace");
     let database = data_dir.join("fleethost-demo.sqlite");
     let mut sqlite = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
         .await
         .expect("the demo's SQLite file");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM driver_locations")
+    let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(&mut sqlite)
         .await
         .expect("count the history");
@@ -179,8 +125,8 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
             demo.log().lines().any(|line| {
                 line.starts_with("[demo] figures: ")
                     && line.contains(&format!("{DRIVERS} drivers live"))
-                    && !line.contains("driver_locations: ? rows")
-                    && !line.contains("driver_locations: 0 rows")
+                    && !line.contains(&format!("{table}: ? rows"))
+                    && !line.contains(&format!("{table}: 0 rows"))
             })
         })
     });

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::kafka::producer::Producer;
 use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::runtime::{LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
+use crate::runtime::{ConfigRewrite, LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
 
 /// Partitions of a plugin output topic (`grants.produce_topics`) the host
 /// creates when it is missing. Create the topic beforehand for another layout.
@@ -85,18 +85,23 @@ fn topics_to_create(config: &Config) -> (Vec<String>, Vec<String>) {
 /// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
 /// each finish its in-flight batches and commit.
 pub async fn run(config: Config, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Result<(), RunError> {
-    run_with_kv(config, config_path, None, shutdown).await
+    run_with_kv(config, config_path, None, None, shutdown).await
 }
 
 /// [`run`], with the kv store given (`Some`) instead of built from
 /// `redis.url`: how `fleethost demo` shares its embedded store with the
-/// tracking server it runs beside.
+/// tracking server it runs beside; and with the rewrite `config` got from
+/// the file at `config_path` (the demo's namespace), applied again when the
+/// file changes.
 pub async fn run_with_kv(
     config: Config,
     config_path: Option<PathBuf>,
     kv: Option<KvBackend>,
+    rewrite: Option<ConfigRewrite>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
+    // What the shutdown report names if a signal comes before the pipelines run.
+    let starting = crate::shutdown::progress().start("host", "loading plugins");
     let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
     let producer = Producer::new(&config.kafka)?;
     let mut backends = Backends::connect(&config, Some(producer.clone()))?;
@@ -117,9 +122,10 @@ pub async fn run_with_kv(
             (name, Arc::new(slot))
         })
         .collect();
-    watch_plugin_files(slots.clone(), config_path, shutdown.clone())
+    watch_plugin_files(slots.clone(), config_path, rewrite, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
+    starting.doing("creating topics");
     let (dead_letter_topics, output_topics) = topics_to_create(&config);
     if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
         tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
@@ -153,6 +159,8 @@ pub async fn run_with_kv(
     for pipeline in pipelines {
         tasks.spawn(pipeline.run(shutdown.child_token()));
     }
+    // From here on each pipeline reports its own progress.
+    drop(starting);
     let mut failures = Vec::new();
     while let Some(result) = tasks.join_next().await {
         match result {

@@ -51,6 +51,9 @@ pub struct Config {
     /// The admin HTTP interface (plugin versions, reload on demand).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// How long a shutdown may take.
+    #[serde(default)]
+    pub shutdown: ShutdownConfig,
     /// The pipelines to run; each is its own consumer group.
     pub pipelines: Vec<PipelineConfig>,
     /// The plugins pipelines may use, by name.
@@ -175,6 +178,33 @@ pub struct AdminConfig {
     /// network.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// The bound of a shutdown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Milliseconds from the first SIGINT/SIGTERM within which the host must
+    /// have stopped consuming, finished its in-flight batches, committed and
+    /// closed its consumers. When it has not (a broker that stopped
+    /// answering can hold a commit or a consumer's close forever), it logs
+    /// and prints which parts did not finish and what each was doing, and
+    /// exits with status 124 ([`crate::shutdown::EXIT_TIMED_OUT`]); what it
+    /// had not committed is redelivered. Default 30000.
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: default_shutdown_timeout_ms(),
+        }
+    }
+}
+
+fn default_shutdown_timeout_ms() -> u64 {
+    crate::shutdown::DEFAULT_TIMEOUT_MS
 }
 
 /// One pipeline: a consumer group, its topics, and the plugins each batch goes
@@ -517,6 +547,9 @@ impl Config {
                 ));
             }
         }
+        if self.shutdown.timeout_ms == 0 {
+            return Err(invalid("shutdown.timeout_ms".into(), "must be at least 1".into()));
+        }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
         }
@@ -688,6 +721,18 @@ path = "live_location.wasm"
         assert_eq!(pipeline.failure.isolation_calls, 64);
         assert_eq!(config.redis.url, "redis://127.0.0.1:6379");
         assert_eq!(config.plugins["live-location"].limits.memory_mib, 64);
+        assert_eq!(config.shutdown.timeout_ms, 30_000);
+    }
+
+    #[test]
+    fn a_zero_shutdown_timeout_is_refused_naming_the_key() {
+        let error = parse(&MINIMAL.replace("[[pipelines]]", "[shutdown]\ntimeout_ms = 0\n\n[[pipelines]]"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`shutdown.timeout_ms`: must be at least 1"), "{error}");
+        let config =
+            parse(&MINIMAL.replace("[[pipelines]]", "[shutdown]\ntimeout_ms = 3000\n\n[[pipelines]]")).unwrap();
+        assert_eq!(config.shutdown.timeout_ms, 3000);
     }
 
     #[test]

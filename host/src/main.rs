@@ -3,12 +3,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 use fleethost::config::Config;
+use fleethost::console;
+use fleethost::shutdown::Signals;
 
 mod admin_client;
+
+/// The shutdown bound of the commands without a config file (tail,
+/// gateway, track, simulate): generous, since each bounds its own steps
+/// (the gateway waits up to 50 s for its connections and its flush).
+const UNCONFIGURED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Consumer host for real-time location streams: Kafka consumer groups,
 /// batching and at-least-once commits, with the business logic in sandboxed
@@ -23,7 +31,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every pipeline of the config until SIGINT/SIGTERM, then finish
-    /// in-flight batches, commit and exit 0.
+    /// in-flight batches, commit and exit 0; when that has not ended within
+    /// `shutdown.timeout_ms`, name what did not finish and exit 124. A
+    /// second signal exits at once (130).
     Run {
         /// The TOML config file.
         #[arg(long, short)]
@@ -150,7 +160,13 @@ enum Command {
     /// the pipelines and the tracking server; gone at exit) and a SQLite
     /// file in --data-dir. The demo says which it runs on.
     /// SIGINT/SIGTERM: the fleet stops, the gateway flushes, the pipelines
-    /// commit, the tracking server closes; exit 0.
+    /// commit, the tracking server closes; exit 0 (124 when that took longer
+    /// than the shutdown bound).
+    ///
+    /// Each run writes under its own namespace, which it names at start: a
+    /// key prefix for every plugin with kv grants, the tracking server and
+    /// the figures, and its own copy of every table the plugins write, so
+    /// that an earlier run's drivers and history never show.
     Demo {
         /// The host's config: pipelines and plugins (e.g. examples/fleethost.toml).
         #[arg(long, short)]
@@ -190,6 +206,11 @@ enum Command {
         /// Seconds between the demo's figure lines.
         #[arg(long, default_value_t = 10)]
         figures_interval: u64,
+        /// Milliseconds from the first SIGINT/SIGTERM within which the demo
+        /// must have stopped, else it names what did not finish and exits
+        /// with status 124 [default: the config's `shutdown.timeout_ms`].
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+        shutdown_timeout_ms: Option<u64>,
     },
     /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
     /// lifecycle events, produced to Kafka.
@@ -245,42 +266,63 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First, before any other thread exists: every thread inherits the
+    // blocked SIGINT/SIGTERM, and only the signal thread takes them.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            console::err(&format!("fleethost: cannot set up the signal handling: {error}"));
+            console::flush_all(Duration::from_secs(1));
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn,sqlx::postgres::notice=warn")
             }),
         )
-        .with_writer(std::io::stderr)
+        // Never blocks, never fails: a closed or stalled stderr cannot
+        // panic or park the threads that log.
+        .with_writer(console::LogWriter)
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("fleethost: cannot start the async runtime: {error}");
+            console::err(&format!("fleethost: cannot start the async runtime: {error}"));
+            console::flush_all(Duration::from_secs(1));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli.command)) {
+    let outcome = runtime.block_on(execute(cli.command, &signals));
+    // Everything the command waits for has ended; a blocking task left
+    // behind (a lag probe of a broker that stopped answering) must not hold
+    // the exit up.
+    runtime.shutdown_background();
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("fleethost: {error:#}");
+            console::err(&format!("fleethost: {error:#}"));
             ExitCode::FAILURE
         }
-    }
+    };
+    console::flush_all(Duration::from_secs(1));
+    code
 }
 
-async fn execute(command: Command) -> anyhow::Result<()> {
+async fn execute(command: Command, signals: &Signals) -> anyhow::Result<()> {
     match command {
         Command::Run { config: path } => {
             let config = Config::load(&path)?;
-            let shutdown = shutdown_on_signal();
+            let shutdown = signals.graceful(Duration::from_millis(config.shutdown.timeout_ms));
             fleethost::app::run(config, Some(path), shutdown).await?;
             Ok(())
         }
         Command::Reload { admin, plugin } => {
             let report = tokio::task::spawn_blocking(move || admin_client::reload(&admin, &plugin)).await??;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            console::out(&serde_json::to_string_pretty(&report)?);
             match report.error {
                 Some(error) => anyhow::bail!("reload of {} refused: {error}", report.plugin),
                 None => Ok(()),
@@ -292,12 +334,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             })
             .await??;
             for plugin in plugins {
-                println!(
+                console::out(&format!(
                     "{}@{}  WIT {}  {}  (reloads: {} activated, {} refused or rolled back)",
                     plugin.name, plugin.version, plugin.wit, plugin.path, plugin.activations, plugin.refusals
-                );
+                ));
                 if let Some(refusal) = plugin.last_refusal {
-                    println!("    last refused: {refusal}");
+                    console::out(&format!("    last refused: {refusal}"));
                 }
             }
             for pipeline in pipelines {
@@ -325,14 +367,18 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             // No producer: `check` does not touch Kafka (plugins' init cannot produce).
             let backends = fleethost::capabilities::Backends::connect(&config, None)?;
             let plugins = fleethost::app::load_plugins(&config, &runtime, &backends).await?;
-            println!("{}: ok, {} pipeline(s)", path.display(), config.pipelines.len());
+            console::out(&format!(
+                "{}: ok, {} pipeline(s)",
+                path.display(),
+                config.pipelines.len()
+            ));
             for plugin in plugins.values() {
-                println!(
+                console::out(&format!(
                     "  plugin {} (WIT {}, {})",
                     plugin.label(),
                     plugin.world().as_str(),
                     plugin.path().display()
-                );
+                ));
             }
             Ok(())
         }
@@ -346,7 +392,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 topics,
                 summary: summary.map(|seconds| std::time::Duration::from_secs(seconds.max(1))),
             };
-            let stop = shutdown_on_signal();
+            let stop = signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT);
             tokio::task::spawn_blocking(move || fleethost::tail::tail(&config, &stop)).await??;
             Ok(())
         }
@@ -370,7 +416,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 status_interval: std::time::Duration::from_secs(status_interval.max(1)),
                 idle_timeout: (idle_timeout > 0).then(|| std::time::Duration::from_secs(idle_timeout)),
             };
-            fleethost::gateway::run(config, shutdown_on_signal()).await?;
+            fleethost::gateway::run(config, signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
             Ok(())
         }
         Command::Track {
@@ -390,7 +436,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 key_prefix,
                 buffer,
             };
-            fleethost::tracking::run(config, shutdown_on_signal()).await?;
+            fleethost::tracking::run(config, signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
             Ok(())
         }
         Command::Demo {
@@ -406,11 +452,16 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             seed,
             partitions,
             figures_interval,
+            shutdown_timeout_ms,
         } => {
             let mut config = Config::load(&path)?;
             if let Some(bootstrap_servers) = bootstrap_servers {
                 config.kafka.bootstrap_servers = bootstrap_servers;
             }
+            if let Some(timeout_ms) = shutdown_timeout_ms {
+                config.shutdown.timeout_ms = timeout_ms;
+            }
+            let shutdown = signals.graceful(Duration::from_millis(config.shutdown.timeout_ms));
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -431,7 +482,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 partitions,
                 figures_interval: std::time::Duration::from_secs(figures_interval.max(1)),
             };
-            fleethost::demo::run(demo, shutdown_on_signal()).await?;
+            fleethost::demo::run(demo, shutdown).await?;
             Ok(())
         }
         Command::Simulate {
@@ -457,40 +508,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 partitions,
                 gateway,
             };
-            fleethost::simulate::run(config, shutdown_on_signal()).await?;
+            fleethost::simulate::run(config, signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
             Ok(())
         }
     }
-}
-
-/// A token cancelled by the first SIGINT or SIGTERM. A second signal exits at
-/// once, without committing (at-least-once delivery makes that safe).
-fn shutdown_on_signal() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                return;
-            }
-        };
-        for count in 0.. {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            if count == 0 {
-                tracing::info!(
-                    "shutting down: finishing in-flight batches and committing (signal again to exit at once)"
-                );
-                cancel.cancel();
-            } else {
-                tracing::warn!("second signal: exiting without committing");
-                std::process::exit(130);
-            }
-        }
-    });
-    token
 }

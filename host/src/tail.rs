@@ -27,7 +27,9 @@ pub struct TailConfig {
 const MAX_PRINTED: usize = 240;
 
 /// Follows the topics until `stop` is cancelled. Blocking: run it on a
-/// thread of its own.
+/// thread of its own. Records are printed as fast as stdout's reader takes
+/// them (a slow reader slows the tail down); a reader that went away is
+/// not an error.
 pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka::error::KafkaError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.bootstrap_servers)
@@ -56,7 +58,7 @@ pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka
         if stop.is_cancelled() {
             return Ok(());
         }
-        eprintln!("tail: waiting for topics {missing:?} to exist");
+        crate::console::err(&format!("tail: waiting for topics {missing:?} to exist"));
         std::thread::sleep(Duration::from_secs(2));
     };
     consumer.assign(&assignment)?;
@@ -74,12 +76,14 @@ pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka
             let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
             let payload: String = text(message.payload()).chars().take(MAX_PRINTED).collect();
             match config.summary {
-                None => println!(
-                    "{} [{}] {}: {payload}",
-                    message.topic(),
-                    text(message.key()),
-                    message.offset()
-                ),
+                None => {
+                    crate::console::out_blocking(&format!(
+                        "{} [{}] {}: {payload}",
+                        message.topic(),
+                        text(message.key()),
+                        message.offset()
+                    ));
+                }
                 Some(_) => {
                     if let Some((count, latest)) = counts.get_mut(message.topic()) {
                         *count += 1;
@@ -94,11 +98,11 @@ pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka
             last_summary = Instant::now();
             let seconds = started.elapsed().as_secs_f64().max(1.0);
             for (topic, (count, latest)) in &counts {
-                println!(
+                crate::console::out_blocking(&format!(
                     "{topic}: {count} records ({:.1}/s){}{latest}",
                     *count as f64 / seconds,
                     if latest.is_empty() { "" } else { ", newest: " }
-                );
+                ));
             }
         }
     }

@@ -12,7 +12,10 @@
 pub mod admin;
 pub mod chromium;
 pub mod concurrent_batches;
+pub mod demo_run;
 pub mod geometry;
+pub mod pipes;
+pub mod private_broker;
 pub mod server;
 pub mod standalone;
 pub mod standalone_broker;

@@ -12,16 +12,18 @@ use crate::capabilities::sql_backend::SqlBackend;
 use crate::tracking::live_store::LiveSource;
 use crate::tracking::map_snapshot::MapReader;
 
-/// Prints a figures line every `interval` until `shutdown`; `tables` are
+/// Prints a figures line every `interval` until `shutdown`: the drivers and
+/// ETAs under `key_prefix` (the run's namespace) and the rows of `tables`,
 /// the tables the plugins write (their `sql_write` grants).
 pub async fn report(
     source: LiveSource,
+    key_prefix: String,
     database_url: String,
     tables: Vec<String>,
     interval: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), super::DemoError> {
-    let map = MapReader::connect_lazy(&source, "").map_err(|error| super::DemoError::Part {
+    let map = MapReader::connect_lazy(&source, &key_prefix).map_err(|error| super::DemoError::Part {
         part: "figures",
         reason: error.to_string(),
     })?;

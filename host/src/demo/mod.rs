@@ -7,7 +7,9 @@
 //! pipelines and the tracking server share the embedded store
 //! ([`embedded_defaults`] chooses, and says, which stores run), and the
 //! history goes to a SQLite file. [`figures`] prints what the plugins
-//! produced every few seconds.
+//! produced every few seconds. Each run writes under its own
+//! [`namespace`], so that a Redis or PostgreSQL that outlives it never
+//! mixes an earlier run's drivers and history into this one's.
 //!
 //! Shutdown runs in the order that loses nothing: the fleet stops, the
 //! gateway settles and flushes what it accepted, the pipelines finish their
@@ -15,6 +17,7 @@
 
 pub mod embedded_defaults;
 pub mod figures;
+pub mod namespace;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ use crate::simulate::SimulationConfig;
 use crate::tracking::TrackConfig;
 use crate::tracking::live_store::LiveSource;
 use embedded_defaults::{ChoiceError, choose_database, choose_kv};
+use namespace::{Namespace, new_run_id};
 
 /// How long the demo waits for its gateway to accept connections.
 const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +88,12 @@ pub enum DemoError {
 /// Runs the demo until `shutdown`, then stops its parts in order.
 pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), DemoError> {
     let mut config = demo.config.clone();
+    let run_id = new_run_id();
+    let namespace = Namespace::apply(&mut config, &run_id);
+    // A change to the config file reaches the plugins in this namespace too.
+    let rewrite: crate::runtime::ConfigRewrite = std::sync::Arc::new(move |config: &mut Config| {
+        Namespace::apply(config, &run_id);
+    });
     let topic = config
         .pipelines
         .iter()
@@ -107,6 +117,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     .await?;
     say(&kv.note);
     say(&database.note);
+    say(&namespace.describe());
     if matches!(kv.source, LiveSource::Memory(_)) {
         config.redis.url = MEMORY_URL.to_string();
     }
@@ -120,7 +131,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
             TrackConfig {
                 listen: demo.map_listen,
                 source: kv.source.clone(),
-                key_prefix: String::new(),
+                key_prefix: namespace.key_prefix.clone(),
                 buffer: 64,
             },
             stop_tracking.clone(),
@@ -133,6 +144,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
             config.clone(),
             Some(demo.config_path.clone()),
             Some(kv.backend.clone()),
+            Some(rewrite),
             stop_host.clone(),
         ),
     );
@@ -210,6 +222,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     tables.dedup();
     let reporting = figures::report(
         kv.source.clone(),
+        namespace.key_prefix.clone(),
         database.url.clone(),
         tables,
         demo.figures_interval,
@@ -225,9 +238,10 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     outcome.and(stopped)
 }
 
-/// One line of the demo's own output.
+/// One line of the demo's own output, on stdout; never waits for its
+/// reader, nor fails when it is gone (`fleethost demo | head -1`).
 fn say(line: &str) {
-    println!("[demo] {line}");
+    crate::console::out(&format!("[demo] {line}"));
 }
 
 type Part = JoinHandle<Result<(), DemoError>>;
@@ -264,13 +278,28 @@ impl Parts {
         tracking: &CancellationToken,
     ) -> Result<(), DemoError> {
         let mut outcome = Ok(());
-        for (part, token) in [
-            (&mut self.fleet, fleet),
-            (&mut self.gateway, gateway),
-            (&mut self.host, host),
-            (&mut self.tracking, tracking),
+        // What the shutdown report names if a part holds the shutdown up
+        // (the pipelines report their own steps).
+        for (part, token, report) in [
+            (
+                &mut self.fleet,
+                fleet,
+                Some(("simulated fleet", "closing its WebSockets")),
+            ),
+            (
+                &mut self.gateway,
+                gateway,
+                Some(("gateway", "settling its connections and flushing")),
+            ),
+            (&mut self.host, host, None),
+            (
+                &mut self.tracking,
+                tracking,
+                Some(("tracking server", "closing its WebSockets")),
+            ),
         ] {
             token.cancel();
+            let _progress = report.map(|(name, doing)| crate::shutdown::progress().start(name, doing));
             if let Some(task) = part.take() {
                 let ended = task.await.unwrap_or_else(|error| {
                     Err(DemoError::Part {

@@ -153,6 +153,8 @@ impl Pipeline {
             .collect();
         consumer.subscribe(&topics).map_err(kafka_error)?;
         tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
+        // What the shutdown report names if this pipeline holds it up.
+        let part = crate::shutdown::progress().start(format!("pipeline {name}"), "consuming");
 
         let runtime = cpu_priority::runtime_for(self.config.nice).map_err(|source| PipelineError::Priority {
             pipeline: name.clone(),
@@ -199,6 +201,7 @@ impl Pipeline {
 
         // Stop polling first; keep answering rebalance callbacks meanwhile so a
         // callback that is already waiting cannot deadlock the shutdown.
+        part.doing("stopping its consumer's poll thread");
         driver_stop.cancel();
         let mut driver_done = tokio::task::spawn_blocking(move || driver.join());
         loop {
@@ -207,14 +210,23 @@ impl Pipeline {
                 Some(event) = events_rx.recv() => self.handle_rebalance(event, &shared, &mut workers, &exit_tx).await,
             }
         }
+        part.doing("finishing in-flight batches");
         stop_workers(std::mem::take(&mut workers)).await;
-        commit_stored(consumer.as_ref(), &name);
+        // The synchronous commit and the consumer's close wait for the
+        // broker, without limit when it stopped answering: both run on
+        // blocking threads, never on a runtime worker, and the shutdown's
+        // bound (crate::shutdown) ends the process if they do not return.
+        part.doing("committing offsets");
+        let committing = (consumer.clone(), name.clone());
+        let _ = tokio::task::spawn_blocking(move || commit_stored(committing.0.as_ref(), &committing.1)).await;
         let total = stats.snapshot();
         tracing::info!(pipeline = %name, events = total.events, batches = total.batches, dead_letters = total.dead_letters, "pipeline totals");
         drop(events_rx);
         drop(shared);
-        // Closing the consumer leaves the group; it blocks, so not on a worker.
+        // Closing the consumer leaves the group.
+        part.doing("closing its consumer");
         let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
+        drop(part);
         tracing::info!(pipeline = %name, "pipeline stopped; offsets committed");
         match failure {
             Some(source) => Err(PipelineError::Stopped { pipeline: name, source }),

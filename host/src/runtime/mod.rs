@@ -27,7 +27,7 @@ pub use host_state::{Capabilities, HostState, PluginIdentity};
 pub use instance::{CallError, PluginInstance};
 pub use plugin::{LoadError, LoadedPlugin};
 pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};
-pub use watch::watch_plugin_files;
+pub use watch::{ConfigRewrite, watch_plugin_files};
 pub use world::WorldVersion;
 
 pub(crate) use bindings::v0_1::fleethost::plugin as v0_1;

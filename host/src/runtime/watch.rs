@@ -21,10 +21,18 @@ use crate::config::Config;
 /// written in several steps is read once, whole.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Starts watching the plugins' files and the config file until `shutdown`.
+/// What the config file, read again after a change, goes through before it
+/// is compared with the running plugins: the rewrite the running config got
+/// at start (the demo's namespace), so that an edit changes only what it
+/// edits.
+pub type ConfigRewrite = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
+/// Starts watching the plugins' files and the config file until `shutdown`;
+/// the config read again goes through `rewrite` when given.
 pub fn watch_plugin_files(
     slots: BTreeMap<String, Arc<PluginSlot>>,
     config_path: Option<PathBuf>,
+    rewrite: Option<ConfigRewrite>,
     shutdown: CancellationToken,
 ) -> notify::Result<()> {
     let (events_tx, mut events_rx) = unbounded_channel::<PathBuf>();
@@ -59,7 +67,13 @@ pub fn watch_plugin_files(
         }
         let (trigger, triggered) = unbounded_channel();
         triggers.entry(path).or_default().push(trigger);
-        tokio::spawn(reconfigure_on_change(slots, config_path, triggered, shutdown.clone()));
+        tokio::spawn(reconfigure_on_change(
+            slots,
+            config_path,
+            rewrite,
+            triggered,
+            shutdown.clone(),
+        ));
     }
     for folder in &folders {
         watcher.watch(folder, RecursiveMode::NonRecursive)?;
@@ -151,12 +165,18 @@ async fn reload_on_change(slot: Arc<PluginSlot>, mut triggered: UnboundedReceive
 async fn reconfigure_on_change(
     slots: BTreeMap<String, Arc<PluginSlot>>,
     config_path: PathBuf,
+    rewrite: Option<ConfigRewrite>,
     mut triggered: UnboundedReceiver<()>,
     shutdown: CancellationToken,
 ) {
     while settled_change(&mut triggered, &shutdown).await {
         let config = match Config::load(&config_path) {
-            Ok(config) => config,
+            Ok(mut config) => {
+                if let Some(rewrite) = &rewrite {
+                    rewrite(&mut config);
+                }
+                config
+            }
             Err(error) => {
                 tracing::error!(%error, "config change refused; the running config stays");
                 continue;

@@ -1,0 +1,127 @@
+//! `fleethost demo` in a test: the example config on the test's own topics
+//! and consumer groups, with the plugins from the build, against the test
+//! broker and either the test's Redis and PostgreSQL or stores that do not
+//! answer (so that the demo falls back to its embedded defaults); and the
+//! demo's command line.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{bootstrap, database_url, free_port, plugin_path, redis_url};
+
+/// Which stores the example config names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stores {
+    /// A Redis and a PostgreSQL that do not answer: the demo runs on its
+    /// embedded store and SQLite.
+    Unreachable,
+    /// The tests' Redis and PostgreSQL.
+    Test,
+}
+
+/// The example config, on topics and groups named after `run`, with the
+/// plugins from the build and the given stores.
+pub fn demo_config(run: &str, stores: Stores) -> String {
+    let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fleethost.toml"))
+        .expect("examples/fleethost.toml");
+    for name in [
+        "rider-updates",
+        "order-events",
+        "eta-updates",
+        "fare-updates",
+        "delivery-notifications",
+    ] {
+        text = text.replace(&format!("\"{name}\""), &format!("\"{run}-{name}\""));
+    }
+    text = text.replace("group_id = \"fleethost-", &format!("group_id = \"{run}-"));
+    for plugin in ["live_location", "db_writer", "eta", "fare", "geofence"] {
+        text = text.replace(
+            &format!("\"../target/wasm32-wasip2/plugin/{plugin}.wasm\""),
+            &format!("{:?}", plugin_path(plugin).display().to_string()),
+        );
+    }
+    text = text.replace(
+        "bootstrap_servers = \"127.0.0.1:9092\"",
+        &format!("bootstrap_servers = {:?}", bootstrap()),
+    );
+    let (redis, database) = match stores {
+        Stores::Unreachable => (
+            "redis://127.0.0.1:1".to_string(),
+            "postgres://postgres@127.0.0.1:1/test".to_string(),
+        ),
+        Stores::Test => (redis_url(), database_url()),
+    };
+    text = text.replace("url = \"redis://127.0.0.1:6379\"", &format!("url = {redis:?}"));
+    text = text.replace(
+        "url = \"postgres://postgres@127.0.0.1:5432/test\"",
+        &format!("url = {database:?}"),
+    );
+    text.replace(
+        "listen = \"127.0.0.1:9464\"",
+        &format!("listen = \"127.0.0.1:{}\"", free_port()),
+    )
+}
+
+/// The arguments of `fleethost demo` with `config`, its SQLite file in
+/// `data_dir`, the gateway and the map on the given ports, `drivers`
+/// drivers at two fixes per driver per second and a figures line every
+/// `figures_interval` seconds.
+pub fn demo_args(
+    config: &Path,
+    data_dir: &Path,
+    gateway_port: u16,
+    map_port: u16,
+    drivers: usize,
+    figures_interval: u64,
+) -> Vec<String> {
+    [
+        "demo",
+        "--config",
+        config.to_str().expect("UTF-8 path"),
+        "--data-dir",
+        data_dir.to_str().expect("UTF-8 path"),
+        "--gateway-listen",
+        &format!("127.0.0.1:{gateway_port}"),
+        "--map-listen",
+        &format!("127.0.0.1:{map_port}"),
+        "--drivers",
+        &drivers.to_string(),
+        "--rate",
+        &(drivers * 2).to_string(),
+        "--figures-interval",
+        &figures_interval.to_string(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `GET url` as JSON, `None` while the server does not answer.
+pub fn get_json(url: &str) -> Option<Value> {
+    let mut response = ureq::get(url).call().ok()?;
+    serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
+}
+
+/// The drivers on the demo's `/api/map` at `map_url`, `None` while it does
+/// not answer.
+pub fn map_drivers(map_url: &str) -> Option<Vec<String>> {
+    let map = get_json(&format!("{map_url}/api/map"))?;
+    Some(
+        map["drivers"]
+            .as_array()?
+            .iter()
+            .filter_map(|driver| driver["id"].as_str().map(String::from))
+            .collect(),
+    )
+}
+
+/// The namespace a demo run named at start in its `log`: its key prefix
+/// and its history table (`None` until it said).
+pub fn namespace(log: &str) -> Option<(String, String)> {
+    let line = log
+        .lines()
+        .find_map(|line| line.strip_prefix("[demo] this run's namespace: key prefix "))?;
+    let (prefix, rest) = line.split_once(", table ")?;
+    let table = rest.split_whitespace().next()?;
+    Some((prefix.to_string(), table.to_string()))
+}
