@@ -80,7 +80,7 @@ start_broker() {
 }
 
 # Starts PostgreSQL and Redis when they are installed but down (the commands of
-# this machine kind; see README "Machine set-up").
+# this machine kind; see docs/operating.md, "Machine set-up").
 ensure_redis() {
     if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
         step "Redis: running on 127.0.0.1:6379"

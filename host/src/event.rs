@@ -1,7 +1,7 @@
 //! The location event: decoding and validation of one Kafka message.
 //!
-//! The decoder accepts the field spellings of the seed systems (DESIGN.md,
-//! "Input events"). Anything that is not a usable location is a
+//! The decoder accepts the field spellings of the seed systems
+//! (docs/events.md). Anything that is not a usable location is a
 //! [`DecodeError`] that names what was wrong; the pipeline sends such messages
 //! to the dead-letter topic with that reason.
 //!

@@ -3,8 +3,8 @@
 //!
 //! Data flow: [`kafka`] consumer groups → [`event`] / [`order_event`] decoding → [`pipeline`]
 //! batches per partition → [`runtime`] plugin calls → [`capabilities`] (Redis,
-//! ...) → offsets committed once a batch is done. See `DESIGN.md` and the
-//! README for the contracts.
+//! ...) → offsets committed once a batch is done. docs/architecture.md
+//! describes the whole, docs/events.md and docs/configuration.md the contracts.
 
 pub mod admin;
 pub mod app;

@@ -124,8 +124,13 @@ impl TestNames {
 
 /// Creates a topic with `partitions` partitions.
 pub async fn create_topic(topic: &str, partitions: i32) {
+    create_topic_at(&bootstrap(), topic, partitions).await;
+}
+
+/// Creates a topic with `partitions` partitions on the broker at `bootstrap`.
+pub async fn create_topic_at(bootstrap: &str, topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .create()
         .expect("admin client");
     let results = admin
@@ -220,8 +225,13 @@ pub struct Position {
 
 /// Produces every fixture, keyed by driver id, and returns where each landed.
 pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
+    produce_at(&bootstrap(), topic, data).await
+}
+
+/// [`produce`] to the broker at `bootstrap`.
+pub async fn produce_at(bootstrap: &str, topic: &str, data: &[Fixture]) -> Vec<Position> {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "10")
         .set("enable.idempotence", "true")
         .create()

@@ -8,11 +8,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-
 use super::{Fixture, free_port};
 
 /// The private broker; resumed and killed when dropped.
@@ -74,39 +69,12 @@ impl PrivateBroker {
 
     /// Creates `topic` with `partitions` partitions.
     pub async fn create_topic(&self, topic: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .create()
-            .expect("admin client");
-        let results = admin
-            .create_topics(
-                &[NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))],
-                &AdminOptions::new(),
-            )
-            .await
-            .expect("create topic");
-        for result in results {
-            result.expect("topic created");
-        }
+        super::create_topic_at(&self.bootstrap, topic, partitions).await;
     }
 
     /// Produces every fixture to `topic`, keyed by driver id.
     pub async fn produce(&self, topic: &str, data: &[Fixture]) {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .create()
-            .expect("producer");
-        let sends = data.iter().map(|fixture| {
-            producer.send(
-                FutureRecord::to(topic)
-                    .key(fixture.key.as_bytes())
-                    .payload(fixture.payload.as_bytes()),
-                Duration::from_secs(30),
-            )
-        });
-        for result in futures::future::join_all(sends).await {
-            result.map_err(|(error, _)| error).expect("message delivered");
-        }
+        super::produce_at(&self.bootstrap, topic, data).await;
     }
 }
 

@@ -1,5 +1,5 @@
 //! `fleethost gateway`: the WebSocket endpoint of the drivers' apps, the
-//! first hop of the data flow (DESIGN.md): each text frame is one location
+//! first hop of the data flow (docs/architecture.md): each text frame is one location
 //! fix, validated with the host's own decoder ([`crate::event::Location`]:
 //! one definition of a fix) and produced to Kafka exactly as received, keyed
 //! by driver id.

@@ -52,7 +52,7 @@ pub enum LoadError {
     /// an interface the host does not offer).
     #[error(
         "plugin {name}: {path} imports {imports:?}, which fleethost does not offer to plugins \
-         (no filesystem, sockets, HTTP or unknown interfaces; see README \"Security model\")"
+         (no filesystem, sockets, HTTP or unknown interfaces; see docs/security.md)"
     )]
     ForbiddenImports {
         name: String,

@@ -9,7 +9,7 @@ use fleethost_plugin_sdk::PluginConfig;
 /// Config key: the history table, `name` or `schema.name`.
 pub const TABLE_KEY: &str = "table";
 
-/// The table written when the config names none (DESIGN.md's `driver_locations`).
+/// The table written when the config names none (the history table the rest of the system reads).
 pub const DEFAULT_TABLE: &str = "driver_locations";
 
 /// Every key this plugin accepts; anything else refuses the instance.
