@@ -4,8 +4,9 @@
 //! On Linux the allocator is jemalloc, for Rust's allocations and, because it
 //! is built with unprefixed `malloc`/`free`, for librdkafka's C code too (its
 //! per-message operations and fetch buffers are most of the host's heap).
-//! With glibc's malloc the host spent 14% more CPU per fix running all five
-//! example pipelines, at the same peak RSS (docs/perf-log.md, "After: jemalloc").
+//! With glibc's malloc the host spent more CPU per fix running all five
+//! example pipelines, at the same peak RSS (docs/perf-log.md, "After:
+//! jemalloc", has the figures).
 //! Elsewhere the host keeps the system allocator and reports no allocator
 //! figures. The allocator is set by this library, so every binary, test and
 //! benchmark built on it runs on the same one as `fleethost` itself.

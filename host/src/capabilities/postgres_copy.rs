@@ -1,9 +1,9 @@
 //! The fast path of a batch insert: PostgreSQL's binary `COPY … FROM STDIN`.
 //!
-//! The benchmark (BENCHMARKS.md) measured PostgreSQL spending 14.8 CPU
-//! seconds per million rows on the `INSERT … SELECT FROM UNNEST … ON
-//! CONFLICT DO NOTHING` of `postgres_sql.rs`, and 7.0 on `COPY` of the same
-//! rows. `COPY` cannot skip a conflicting row, but a conflict only happens
+//! The benchmark measured PostgreSQL spending about twice the CPU per row on
+//! the `INSERT … SELECT FROM UNNEST … ON CONFLICT DO NOTHING` of
+//! `postgres_sql.rs` as on `COPY` of the same rows (docs/plugins/db-writer.md
+//! has the figures). `COPY` cannot skip a conflicting row, but a conflict only happens
 //! when a batch is delivered again (after a crash or a rebalance), so an
 //! insert first tries `COPY`; `COPY` is one statement, all or nothing, so a
 //! conflict (or any other refusal, e.g. a column of another type than the

@@ -49,32 +49,25 @@ fn with_user_properties(
 }
 
 /// librdkafka defaults fleethost changes for its consumers (a user's
-/// properties still override them), measured with `scripts/bench.sh`:
+/// properties still override them), each chosen by measuring with
+/// `scripts/bench.sh` (figures in docs/perf-log.md, "Consumer settings
+/// chosen"):
 /// - `fetch.queue.backoff.ms` 10 (librdkafka: 1000): a broker may answer one
-///   fetch with tens of thousands of messages of one partition, which fills
-///   the pre-fetch queue; librdkafka then waits a whole second before
-///   fetching again, even when the workers drained the queue long before.
-///   With 0 instead, the fetcher thread of a pipeline that is behind (its
-///   queue full) spins on poll() between its checks: 10 ms costs a fast
-///   consumer nothing (2 MiB of fixes last it far longer) and took the live
-///   pipeline from 13.4 to 9.1 CPU µs per fix, all five from 107 to 84.
+///   fetch with a partition's whole backlog, which fills the pre-fetch queue;
+///   librdkafka then waits the backoff before fetching again, even when the
+///   workers drained the queue long before. 0 made the fetcher of a pipeline
+///   that is behind spin on `poll()`; 10 ms costs a fast consumer nothing.
 /// - `queued.min.messages` 5000 per partition (librdkafka: 100000): a
 ///   pipeline hands over batches of at most a few thousand events, so 5,000
-///   pre-fetched ones per partition keep it busy (a second of work for all
-///   five pipelines), and five pipelines over four partitions no longer
-///   pre-fetch (and hold in memory) the whole backlog each. A heap profile of
-///   all five found 88 of their 227 MiB in librdkafka's pre-fetched message
-///   ops at 20,000; 5,000 took their peak RSS from 365–372 to 301–304 MiB at
-///   the same rate, and live-location's from 94 to 81 MiB (2,000 starved
-///   live-location: 77,000 fixes/s against 87,000–98,000).
+///   pre-fetched ones keep it busy, and five pipelines over the same
+///   partitions no longer each hold the whole backlog in memory; fewer
+///   starved the live pipeline.
 /// - `queued.max.messages.kbytes` 2048 per partition (librdkafka: 65536),
 ///   `fetch.max.bytes` 1 MiB (librdkafka: 50 MiB) and
 ///   `max.partition.fetch.bytes` 256 KiB (librdkafka: 1 MiB): a heap profile
-///   of the live pipeline (heaptrack, 300,000 fixes) found 96 of its 106 MiB
-///   of heap in librdkafka's pre-fetched messages and fetch buffers; location
-///   fixes are small (~150 bytes), so 2 MiB per partition is still over
-///   10,000 of them. Measured: live-location 149 → 100 MiB, all five
-///   pipelines 540 → 397 MiB, at the same rates (BENCHMARKS.md).
+///   found most of a pipeline's heap in librdkafka's pre-fetched messages
+///   and fetch buffers; location fixes are small, so 2 MiB per partition is
+///   still thousands of them, and the rates stayed the same.
 pub const CONSUMER_DEFAULTS: [(&str, &str); 5] = [
     ("fetch.queue.backoff.ms", "10"),
     ("queued.min.messages", "5000"),

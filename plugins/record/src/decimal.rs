@@ -1,12 +1,13 @@
-//! Floating-point numbers as text, the way `f64`'s `Display` writes them, in
-//! a quarter of the time.
+//! Floating-point numbers as text, the way `f64`'s `Display` writes them,
+//! faster.
 //!
 //! Plugins format every driver's coordinates, speed and distance on every
-//! batch (eta's six floats per driver were 3.8% of all five pipelines' CPU,
-//! BENCHMARKS.md). core's shortest-digits algorithm multiplies 128-bit
+//! batch, a visible share of their CPU (docs/perf-log.md, "After: floats
+//! formatted by Żmij"). core's shortest-digits algorithm multiplies 128-bit
 //! numbers, a library call on wasm32; Żmij (the `zmij` crate, dtolnay's port
 //! of Victor Zverovich's algorithm, already what `serde_json` formats floats
-//! with) finds the same shortest digits about 3× faster in wasm and 4× natively.
+//! with) finds the same shortest digits several times faster, in wasm and
+//! natively.
 //! Its text differs from `Display`'s in two ways, both undone here: an
 //! integral number ends in `.0` (`Display`: `45`), and very large or very
 //! small numbers use an exponent (`Display` never does; those fall back to

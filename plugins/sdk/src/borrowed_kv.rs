@@ -5,9 +5,8 @@
 //! `write`.
 //!
 //! Why: the owned ops cost one guest allocation (and its free) per key,
-//! field name and value. live-location writes ~10 strings per driver;
-//! switching it to these ops took its CPU per fix down 5% (BENCHMARKS.md,
-//! "After: borrowed kv writes").
+//! field name and value, and live-location writes about ten strings per
+//! driver (measured in docs/perf-log.md, "After: borrowed kv writes").
 //!
 //! The bindings of the world are generated a second time, with wit-bindgen's
 //! borrowing mode, for the `kv` interface only (every other interface is
