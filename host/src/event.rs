@@ -177,9 +177,7 @@ impl Location {
         message_timestamp_ms: Option<i64>,
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
-        let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
-        let object: Map<String, Value> =
-            serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
+        let object = json_object(payload)?;
 
         let driver_id = required_id(&object, &DRIVER_ID_FIELDS, "driver id")?;
 
@@ -266,6 +264,12 @@ fn span_text(ms: u64) -> String {
     } else {
         format!("{ms} ms ({:.1} days)", minutes / (24.0 * 60.0))
     }
+}
+
+/// The payload as a JSON object: the first step of every decoder.
+pub(crate) fn json_object(payload: Option<&[u8]>) -> Result<Map<String, Value>, DecodeError> {
+    let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
+    serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))
 }
 
 pub(crate) fn first_present<'a>(

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use crate::config::EventsConfig;
 use crate::event::{
     DRIVER_ID_FIELDS, DecodeError, LATITUDE_FIELDS, LONGITUDE_FIELDS, coordinate, event_time, first_present, invalid,
-    missing, required_id,
+    json_object, missing, required_id,
 };
 
 /// Field names accepted for the order id.
@@ -80,9 +80,7 @@ impl Order {
         message_timestamp_ms: Option<i64>,
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
-        let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
-        let object: Map<String, Value> =
-            serde_json::from_slice(payload).map_err(|error| DecodeError::NotJson(error.to_string()))?;
+        let object = json_object(payload)?;
         let (type_field, kind) =
             first_present(&object, &TYPE_FIELDS).ok_or_else(|| missing("order event type", &TYPE_FIELDS))?;
         let step = match kind.as_str() {

@@ -154,23 +154,6 @@ mod tests {
         fields
     }
 
-    /// `hash` (the driver's) after the plan's writes to its key, as Redis
-    /// applies them: `HSET` sets the fields given, `DEL` empties it.
-    fn apply(hash: &mut Vec<FieldValue>, plan: &Plan) {
-        for write in &plan.writes {
-            match write {
-                WriteOp::HashSet(set) if set.key == STATE_KEY => {
-                    for field in &set.fields {
-                        hash.retain(|stored| stored.field != field.field);
-                        hash.push(field.clone());
-                    }
-                }
-                WriteOp::Delete(key) if key == STATE_KEY => hash.clear(),
-                _ => {}
-            }
-        }
-    }
-
     fn order_plan(state: &DriverState, orders: &[OrderEvent]) -> Plan {
         plan_orders(&settings(), &orders_by_driver(orders), vec![state.clone()])
     }
@@ -234,7 +217,7 @@ mod tests {
         };
         old.trip = Some(delivered);
         let mut hash = stored(&old);
-        apply(&mut hash, &order_plan(&old, &[order(OrderKind::Assigned, "o1", 1_000)]));
+        order_plan(&old, &[order(OrderKind::Assigned, "o1", 1_000)]).apply_to_hash(STATE_KEY, &mut hash);
         let new = DriverState::from_fields(&hash);
         let trip = new.trip.as_ref().expect("the new trip");
         assert_eq!(
@@ -284,11 +267,11 @@ mod tests {
             for fix_first in [true, false] {
                 let mut hash = stored(&read);
                 if fix_first {
-                    apply(&mut hash, &fix_plan);
-                    apply(&mut hash, &order_plan);
+                    fix_plan.apply_to_hash(STATE_KEY, &mut hash);
+                    order_plan.apply_to_hash(STATE_KEY, &mut hash);
                 } else {
-                    apply(&mut hash, &order_plan);
-                    apply(&mut hash, &fix_plan);
+                    order_plan.apply_to_hash(STATE_KEY, &mut hash);
+                    fix_plan.apply_to_hash(STATE_KEY, &mut hash);
                 }
                 let after = DriverState::from_fields(&hash);
                 let mut trip = read.trip.clone();

@@ -306,23 +306,6 @@ mod tests {
         fields
     }
 
-    /// `hash` (the driver's) after the plan's writes to its key, as Redis
-    /// applies them: `HSET` sets the fields given, `DEL` empties it.
-    fn apply(hash: &mut Vec<FieldValue>, plan: &Plan) {
-        for write in &plan.writes {
-            match write {
-                WriteOp::HashSet(set) if set.key == STATE_KEY => {
-                    for field in &set.fields {
-                        hash.retain(|stored| stored.field != field.field);
-                        hash.push(field.clone());
-                    }
-                }
-                WriteOp::Delete(key) if key == STATE_KEY => hash.clear(),
-                _ => {}
-            }
-        }
-    }
-
     fn fix_plan(state: &DriverState, fixes: &[Event]) -> Plan {
         plan_fixes(&settings(), &fixes_by_driver(fixes), vec![state.clone()])
     }
@@ -399,7 +382,7 @@ mod tests {
         ] {
             let old = metered_o1();
             let mut hash = stored(&old);
-            apply(&mut hash, &order_plan(&old, &orders));
+            order_plan(&old, &orders).apply_to_hash(STATE_KEY, &mut hash);
             let new = DriverState::from_fields(&hash);
             let trip = new.trip.as_ref().expect("the new trip");
             assert_eq!(
@@ -438,11 +421,11 @@ mod tests {
             for fix_first in [true, false] {
                 let mut hash = stored(&read);
                 if fix_first {
-                    apply(&mut hash, &racing_fix_plan);
-                    apply(&mut hash, &racing_order_plan);
+                    racing_fix_plan.apply_to_hash(STATE_KEY, &mut hash);
+                    racing_order_plan.apply_to_hash(STATE_KEY, &mut hash);
                 } else {
-                    apply(&mut hash, &racing_order_plan);
-                    apply(&mut hash, &racing_fix_plan);
+                    racing_order_plan.apply_to_hash(STATE_KEY, &mut hash);
+                    racing_fix_plan.apply_to_hash(STATE_KEY, &mut hash);
                 }
                 let after = DriverState::from_fields(&hash);
                 let case = format!("{orders:?}, fix first: {fix_first}");
@@ -455,7 +438,7 @@ mod tests {
                 };
                 assert_eq!(after.current_metering(), Some(Metering::new(new_trip)), "{case}");
                 let pickup = [order(OrderKind::PickedUp, &new_trip.order_id, 60_000)];
-                apply(&mut hash, &order_plan(&after, &pickup));
+                order_plan(&after, &pickup).apply_to_hash(STATE_KEY, &mut hash);
                 let own_fixes = [fix(600.0, 61_000), fix(700.0, 71_000)];
                 let picked_up = DriverState::from_fields(&hash);
                 let mut next = picked_up.clone();

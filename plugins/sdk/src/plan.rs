@@ -5,7 +5,7 @@
 //! without a host) and then calls [`Plan::apply`] once.
 
 use crate::PluginError;
-use crate::kv::{self, WriteOp};
+use crate::kv::{self, FieldValue, WriteOp};
 use crate::produce::{self, Message};
 
 /// The outputs of one batch.
@@ -34,6 +34,26 @@ impl Plan {
             kv::write(&self.writes)?;
         }
         Ok(())
+    }
+
+    /// What the plan's writes do to the hash at `key` (`hash`, its fields as
+    /// stored), as the store applies them: a hash-set sets the fields it
+    /// gives, a delete empties the hash, other writes leave it alone. For a
+    /// plugin's own tests, which check plans without a host, e.g. that two
+    /// plans made from one read keep each other's fields in either order.
+    pub fn apply_to_hash(&self, key: &str, hash: &mut Vec<FieldValue>) {
+        for write in &self.writes {
+            match write {
+                WriteOp::HashSet(set) if set.key == key => {
+                    for field in &set.fields {
+                        hash.retain(|stored| stored.field != field.field);
+                        hash.push(field.clone());
+                    }
+                }
+                WriteOp::Delete(deleted) if deleted == key => hash.clear(),
+                _ => {}
+            }
+        }
     }
 }
 
