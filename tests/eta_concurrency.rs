@@ -2,8 +2,8 @@
 
 mod support;
 
-use fleethost::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
-use support::concurrent_batches::{hashes, record_values, run_concurrently};
+use fleethost::runtime::{Batch, OrderEvent, OrderKind, Point};
+use support::concurrent_batches::{self, hashes, record_values, run_concurrently};
 use support::standalone_broker::instance_with_broker;
 use support::*;
 
@@ -51,28 +51,14 @@ fn fix(driver: usize, round: usize) -> (f64, f64, i64) {
 }
 
 fn fix_batch(round: usize) -> Batch {
-    Batch {
-        pipeline: "eta-concurrency".into(),
-        topic: "fixes".into(),
-        partition: 0,
-        events: (0..DRIVERS)
-            .map(|driver| {
-                let (latitude, longitude, timestamp_ms) = fix(driver, round);
-                Event {
-                    driver_id: driver_id(driver),
-                    latitude,
-                    longitude,
-                    timestamp_ms,
-                    region: None,
-                    order_id: None,
-                    speed: None,
-                    heading: None,
-                    offset: round as i64,
-                }
-            })
-            .collect(),
-        orders: Vec::new(),
-    }
+    concurrent_batches::fix_batch(
+        "eta-concurrency",
+        round,
+        (0..DRIVERS).map(|driver| {
+            let (latitude, longitude, timestamp_ms) = fix(driver, round);
+            (driver_id(driver), latitude, longitude, timestamp_ms)
+        }),
+    )
 }
 
 /// Event time of round `round`'s order events: between its fix and the next.
@@ -112,13 +98,7 @@ fn order_event(driver: usize, round: usize) -> OrderEvent {
 }
 
 fn order_batch(round: usize) -> Batch {
-    Batch {
-        pipeline: "eta-concurrency".into(),
-        topic: "order-events".into(),
-        partition: 0,
-        events: Vec::new(),
-        orders: (0..DRIVERS).map(|driver| order_event(driver, round)).collect(),
-    }
+    concurrent_batches::order_batch("eta-concurrency", (0..DRIVERS).map(|driver| order_event(driver, round)))
 }
 
 /// The trip of `driver` after the order steps of rounds `0..=round`: the

@@ -2,8 +2,8 @@
 
 mod support;
 
-use fleethost::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
-use support::concurrent_batches::{hashes, record_values, run_concurrently};
+use fleethost::runtime::{Batch, OrderEvent, OrderKind, Point};
+use support::concurrent_batches::{self, hashes, record_values, run_concurrently};
 use support::geometry::{LatLng, haversine_m};
 use support::standalone_broker::instance_with_broker;
 use support::*;
@@ -78,28 +78,14 @@ fn fix_ms(round: usize) -> i64 {
 }
 
 fn fix_batch(round: usize) -> Batch {
-    Batch {
-        pipeline: "fare-concurrency".into(),
-        topic: "fixes".into(),
-        partition: 0,
-        events: (0..DRIVERS)
-            .map(|driver| {
-                let position = fix(driver, round);
-                Event {
-                    driver_id: driver_id(driver),
-                    latitude: position.lat,
-                    longitude: position.lng,
-                    timestamp_ms: fix_ms(round),
-                    region: None,
-                    order_id: None,
-                    speed: None,
-                    heading: None,
-                    offset: round as i64,
-                }
-            })
-            .collect(),
-        orders: Vec::new(),
-    }
+    concurrent_batches::fix_batch(
+        "fare-concurrency",
+        round,
+        (0..DRIVERS).map(|driver| {
+            let position = fix(driver, round);
+            (driver_id(driver), position.lat, position.lng, fix_ms(round))
+        }),
+    )
 }
 
 /// Event time of order step `step`: between the fix of its round and the next.
@@ -143,13 +129,10 @@ fn order_events(driver: usize, step: usize) -> Vec<OrderEvent> {
 }
 
 fn order_batch(step: usize) -> Batch {
-    Batch {
-        pipeline: "fare-concurrency".into(),
-        topic: "order-events".into(),
-        partition: 0,
-        events: Vec::new(),
-        orders: (0..DRIVERS).flat_map(|driver| order_events(driver, step)).collect(),
-    }
+    concurrent_batches::order_batch(
+        "fare-concurrency",
+        (0..DRIVERS).flat_map(|driver| order_events(driver, step)),
+    )
 }
 
 /// The trip of `driver` after the order steps `0..=step`: the test's own

@@ -7,7 +7,42 @@
 use std::collections::HashMap;
 use std::sync::Barrier;
 
-use fleethost::runtime::{Batch, PluginInstance};
+use fleethost::runtime::{Batch, Event, OrderEvent, PluginInstance};
+
+/// One fix per driver, `(driver id, latitude, longitude, event time)`, as
+/// the batch of `round` on partition 0 of topic `fixes` (offset = round).
+pub fn fix_batch(pipeline: &str, round: usize, fixes: impl Iterator<Item = (String, f64, f64, i64)>) -> Batch {
+    Batch {
+        pipeline: pipeline.into(),
+        topic: "fixes".into(),
+        partition: 0,
+        events: fixes
+            .map(|(driver_id, latitude, longitude, timestamp_ms)| Event {
+                driver_id,
+                latitude,
+                longitude,
+                timestamp_ms,
+                region: None,
+                order_id: None,
+                speed: None,
+                heading: None,
+                offset: round as i64,
+            })
+            .collect(),
+        orders: Vec::new(),
+    }
+}
+
+/// `orders` as a batch of partition 0 of topic `order-events`.
+pub fn order_batch(pipeline: &str, orders: impl Iterator<Item = OrderEvent>) -> Batch {
+    Batch {
+        pipeline: pipeline.into(),
+        topic: "order-events".into(),
+        partition: 0,
+        events: Vec::new(),
+        orders: orders.collect(),
+    }
+}
 
 /// Runs `fixes` on one instance and `orders` on the other at the same time
 /// (both start together, so that their reads and writes overlap), and panics
