@@ -17,12 +17,12 @@ ensure_redis
 ensure_postgres
 ensure_seed_pipeline
 build_native_host release
-step "measuring one live-location batch in wasm and natively (criterion: cargo bench -p fleethost --features native-plugins --bench plugin_batch)"
-(cd "$REPO" && FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR" cargo bench -p fleethost --features native-plugins --bench plugin_batch)
+step "measuring one live-location batch in wasm and natively (criterion: cargo bench -p fleethost-native --bench plugin_batch)"
+(cd "$REPO" && FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR" cargo bench -p fleethost-native --bench plugin_batch)
 step "building fleethost and the benchmark (release)"
 (cd "$REPO" && cargo build --release -p fleethost -p fleethost-bench)
-step "measuring the wasm crossing per batch (criterion: cargo bench -p fleethost --bench wasm_crossing)"
-(cd "$REPO" && FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR" cargo bench -p fleethost --bench wasm_crossing)
+step "measuring the wasm crossing per batch (criterion: cargo bench -p fleethost-native --bench wasm_crossing)"
+(cd "$REPO" && FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR" cargo bench -p fleethost-native --bench wasm_crossing)
 
 PORT="$(free_port)"
 LOG_DIR="$REPO/target/bench"

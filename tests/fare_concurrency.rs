@@ -2,7 +2,7 @@
 
 mod support;
 
-use fleethost::runtime::{Batch, OrderEvent, OrderKind, Point};
+use fleethost_core::runtime::{Batch, OrderEvent, OrderKind, Point};
 use support::concurrent_batches::{self, hashes, record_values, run_concurrently};
 use support::geometry::{LatLng, haversine_m};
 use support::standalone_broker::instance_with_broker;

@@ -9,7 +9,7 @@
 //! on its config, and a faster allocator than `malloc` corrupted the heap
 //! after many batches (BENCHMARKS.md).
 
-use fleethost::runtime::{Batch, Event};
+use fleethost_core::runtime::{Batch, Event};
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! Proves that a native plugin (`path = "native:<name>"`, the benchmark's
-//! build with the `native-plugins` feature) does what its wasm build does:
+//! registry in fleethost-native) does what its wasm build does:
 //! the same batches through a wasm and a native instance of live-location
 //! (and of db-writer), built from one config that differs only in the key
 //! prefix (table), leave the same Redis hashes and GEO positions (the same
@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleethost::capabilities::Backends;
-use fleethost::config::Config;
-use fleethost::runtime::{Batch, BatchOutcome, CallError, Event, LoadedPlugin, PluginInstance, PluginRuntime};
+use fleethost_core::capabilities::Backends;
+use fleethost_core::config::Config;
+use fleethost_core::runtime::{Batch, BatchOutcome, CallError, Event, LoadedPlugin, PluginInstance, PluginRuntime};
 use support::*;
 
 /// A config with a wasm and a native instance of one plugin, `wasm` and
@@ -51,7 +51,9 @@ path = "native:{native_name}"
 
 /// Loads and instantiates both plugins of a [`comparison_config`].
 async fn instances(config: &Config) -> (PluginInstance, PluginInstance) {
-    let runtime = PluginRuntime::new().expect("engine");
+    let runtime = PluginRuntime::new()
+        .expect("engine")
+        .with_native_plugins(Arc::new(fleethost_native::FivePlugins));
     let backends = Backends::connect(config, None).expect("backends");
     let mut made = Vec::new();
     for name in ["wasm", "native"] {
@@ -309,4 +311,44 @@ async fn a_pipeline_runs_a_native_plugin_end_to_end() {
         "the host says the plugin runs natively:\n{}",
         host.log()
     );
+}
+
+/// `fleethost-native check` loads the example config with every plugin
+/// path replaced by `native:<name>`, and lists each as native.
+#[test]
+fn fleethost_native_checks_a_config_of_native_plugins() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleethost.toml"))
+        .expect("examples/fleethost.toml");
+    let mut config = example;
+    for (file, name) in [
+        ("live_location", "live-location"),
+        ("db_writer", "db-writer"),
+        ("eta", "eta"),
+        ("fare", "fare"),
+        ("geofence", "geofence"),
+    ] {
+        config = config.replace(
+            &format!("\"../target/wasm32-wasip2/plugin/{file}.wasm\""),
+            &format!("\"native:{name}\""),
+        );
+    }
+    assert!(!config.contains(".wasm\""), "every plugin path replaced:\n{config}");
+    let path = write_config_text("native-check", &config);
+    let output = std::process::Command::new(fleethost_binary())
+        .args(["check", "--config", &path.display().to_string()])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run fleethost-native");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["live-location", "db-writer", "eta", "fare", "geofence"] {
+        assert!(
+            stdout.contains(&format!("native:{name})")),
+            "{name} runs natively:\n{stdout}"
+        );
+    }
 }

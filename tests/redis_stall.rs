@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use fleethost::runtime::{Batch, Event, PluginInstance};
+use fleethost_core::runtime::{Batch, Event, PluginInstance};
 use support::standalone::{LIVE_LOCATION_GRANTS, instance_with_redis};
 use support::*;
 

@@ -28,7 +28,7 @@ async fn a_wit_0_1_0_plugin_processes_fixes_and_is_spared_order_batches() {
         .collect();
     let order_positions = produce_messages(&orders, &order_events).await;
 
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/test_recorder-wit-0.1.0.wasm");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/test_recorder-wit-0.1.0.wasm");
     let mut config = config_header(&redis_url());
     config.push_str(&pipeline_section(
         "wit01",

@@ -35,9 +35,9 @@ pub async fn run(ctx: &BenchContext, options: &LatencyOptions) -> anyhow::Result
 
 async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> anyhow::Result<LatencyResult> {
     let topic = format!("fhb-{}-broker-latency{rate}", ctx.run_id);
-    let kafka = fleethost::config::KafkaConfig::bootstrap_only(ctx.bootstrap.clone());
+    let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(ctx.bootstrap.clone());
     let partitions = ctx.dataset.spec.partitions;
-    fleethost::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&topic), partitions).await?;
+    fleethost_core::kafka::admin::ensure_topics(&kafka, std::slice::from_ref(&topic), partitions).await?;
 
     // Assigned, not subscribed: no group join, reading from the end at once.
     let consumer: BaseConsumer =

@@ -3,7 +3,7 @@
 //! same topics, and written as a CSV file of the very rows the history table
 //! receives, for PostgreSQL's own bulk load.
 //!
-//! The fleet is the simulator's ([`fleethost::simulate::trip_model`]): each
+//! The fleet is the simulator's ([`fleethost_apps::simulate::trip_model`]): each
 //! driver sends one fix per second of event time along its trips, so the
 //! order events and fixes agree and the ETA, fare and geofence plugins have
 //! real work to do.
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use fleethost::config::KafkaConfig;
-use fleethost::simulate::trip_model::{DriverModel, Fix, TripRules};
-use fleethost::simulate::{CITY, messages};
+use fleethost_apps::simulate::trip_model::{DriverModel, Fix, TripRules};
+use fleethost_apps::simulate::{CITY, messages};
+use fleethost_core::config::KafkaConfig;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -71,10 +71,10 @@ struct PendingRow {
 pub async fn produce(bootstrap: &str, spec: DatasetSpec, out_dir: &Path) -> anyhow::Result<Dataset> {
     let kafka = KafkaConfig::bootstrap_only(bootstrap.to_string());
     let topics = [spec.fixes_topic.clone(), spec.orders_topic.clone()];
-    fleethost::kafka::admin::ensure_topics(&kafka, &topics, spec.partitions)
+    fleethost_core::kafka::admin::ensure_topics(&kafka, &topics, spec.partitions)
         .await
         .context("creating the benchmark topics")?;
-    let producer: FutureProducer = fleethost::kafka::client_config::producer(&kafka)
+    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
         .create()

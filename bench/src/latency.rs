@@ -187,8 +187,8 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
     let names = ctx.names(&contender, 1);
     let fixes_topic = format!("fhb-{}-latency{rate}-fixes", ctx.run_id);
     let orders_topic = format!("fhb-{}-latency{rate}-orders", ctx.run_id);
-    let kafka = fleethost::config::KafkaConfig::bootstrap_only(ctx.bootstrap.clone());
-    fleethost::kafka::admin::ensure_topics(
+    let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(ctx.bootstrap.clone());
+    fleethost_core::kafka::admin::ensure_topics(
         &kafka,
         &[fixes_topic.clone(), orders_topic.clone()],
         ctx.dataset.spec.partitions,

@@ -2,8 +2,8 @@
 //! (and their order events) with `timestamp` = the wall clock, paced by the
 //! caller. Shared by the fleethost latency runs and the broker's own floor.
 
-use fleethost::simulate::trip_model::{DriverModel, TripRules};
-use fleethost::simulate::{CITY, messages};
+use fleethost_apps::simulate::trip_model::{DriverModel, TripRules};
+use fleethost_apps::simulate::{CITY, messages};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
 /// A fleet of drivers and the producer their fixes go out through.
@@ -20,13 +20,13 @@ impl OfferedLoad {
     /// `orders_topic` when given. The producer batches for at most
     /// `linger_ms`.
     pub fn new(
-        kafka: &fleethost::config::KafkaConfig,
+        kafka: &fleethost_core::config::KafkaConfig,
         drivers: usize,
         fixes_topic: &str,
         orders_topic: Option<&str>,
         linger_ms: u64,
     ) -> anyhow::Result<Self> {
-        let producer: FutureProducer = fleethost::kafka::client_config::producer(kafka)
+        let producer: FutureProducer = fleethost_core::kafka::client_config::producer(kafka)
             .set("linger.ms", linger_ms.to_string())
             .create()?;
         let fleet = (0..drivers.max(1))

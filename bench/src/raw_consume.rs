@@ -17,7 +17,7 @@ use crate::process_stats;
 /// The consumer settings the raw consumer and the fleethost configs of the
 /// benchmark set: a short session timeout (the broker joins a group in
 /// about half of it). The raw consumer also gets fleethost's own consumer
-/// defaults ([`fleethost::kafka::client_config::CONSUMER_DEFAULTS`]: no
+/// defaults ([`fleethost_core::kafka::client_config::CONSUMER_DEFAULTS`]: no
 /// fetch-queue backoff, a bounded pre-fetch), so that it is the ceiling of
 /// the same client settings.
 pub const TUNED_CONSUMER_PROPERTIES: [(&str, &str); 1] = [("session.timeout.ms", "6000")];
@@ -32,7 +32,7 @@ pub fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false");
-    for (key, value) in fleethost::kafka::client_config::CONSUMER_DEFAULTS
+    for (key, value) in fleethost_core::kafka::client_config::CONSUMER_DEFAULTS
         .into_iter()
         .chain(TUNED_CONSUMER_PROPERTIES)
     {

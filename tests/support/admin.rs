@@ -4,7 +4,7 @@
 /// Runs `fleethost ARGS` to completion; whether it succeeded, and its stdout
 /// followed by its stderr.
 pub fn fleethost(args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fleethost"))
+    let output = std::process::Command::new(super::fleethost_binary())
         .args(args)
         .output()
         .expect("run fleethost");

@@ -102,7 +102,8 @@ pub async fn screenshot(url: &str, file: &str) -> (PathBuf, u64) {
 /// what a person may want to look at, such as screenshots.
 pub fn test_output(file: &str) -> PathBuf {
     let output = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .expect("the workspace")
         .join("target/test-output");
     std::fs::create_dir_all(&output).expect("target/test-output");

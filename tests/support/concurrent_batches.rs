@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Barrier;
 
-use fleethost::runtime::{Batch, Event, OrderEvent, PluginInstance};
+use fleethost_core::runtime::{Batch, Event, OrderEvent, PluginInstance};
 
 /// One fix per driver, `(driver id, latitude, longitude, event time)`, as
 /// the batch of `round` on partition 0 of topic `fixes` (offset = round).

@@ -23,7 +23,7 @@ pub enum Stores {
 /// The example config, on topics and groups named after `run`, with the
 /// plugins from the build and the given stores.
 pub fn demo_config(run: &str, stores: Stores) -> String {
-    let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fleethost.toml"))
+    let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleethost.toml"))
         .expect("examples/fleethost.toml");
     for name in [
         "rider-updates",

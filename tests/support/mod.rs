@@ -42,6 +42,15 @@ use rdkafka::{Offset, TopicPartitionList};
 #[allow(unused_imports)]
 pub use admin::{admin_get, fleethost, fleethost_command};
 
+/// The host binary the tests start: `fleethost`, or in the native
+/// plugins' tests (package fleethost-native) `fleethost-native`, the same
+/// command line with the plugins compiled in.
+pub fn fleethost_binary() -> &'static str {
+    option_env!("CARGO_BIN_EXE_fleethost-native")
+        .or(option_env!("CARGO_BIN_EXE_fleethost"))
+        .expect("a test target of the fleethost or fleethost-native package")
+}
+
 /// The broker the tests run against.
 pub fn bootstrap() -> String {
     std::env::var("FLEETHOST_TEST_BOOTSTRAP").expect(
@@ -77,7 +86,7 @@ pub fn unique_table(name: &str) -> String {
 pub fn plugin_path(name: &str) -> PathBuf {
     let dir = std::env::var("FLEETHOST_PLUGIN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin"));
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm32-wasip2/plugin"));
     let path = dir.join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -513,7 +522,7 @@ impl Host {
     /// Starts `fleethost ARGS`, its stdout and stderr into `log`.
     pub fn start_with(name: &str, log: PathBuf, args: &[&str]) -> Self {
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        let child = Command::new(fleethost_binary())
             .args(args)
             .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
             .env("NO_COLOR", "1")

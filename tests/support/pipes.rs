@@ -22,7 +22,7 @@ impl PipedHost {
     /// `stderr_marker` are the lines after which [`PipedHost::close_after`]
     /// closes each pipe (`None`: close it at once).
     pub fn start(args: &[&str], stdout_marker: Option<&str>, stderr_marker: Option<&str>) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        let mut child = Command::new(super::fleethost_binary())
             .args(args)
             .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
             .env("NO_COLOR", "1")

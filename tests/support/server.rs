@@ -25,7 +25,7 @@ impl Server {
         let port = free_port();
         let log = write_config_text(&format!("{name}-log"), "").with_extension("log");
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        let child = Command::new(super::fleethost_binary())
             .args(args)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")

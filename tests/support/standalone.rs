@@ -1,14 +1,14 @@
 //! One built plugin instantiated on its own, without a broker, with the
 //! in-process kv store (or a given Redis): the wasm-crossing benchmark
-//! (`host/benches/wasm_crossing.rs`), the plugin-batch benchmark
-//! (`host/benches/plugin_batch.rs`) and `tests/instance_endurance.rs` call
+//! (`host/core/benches/wasm_crossing.rs`), the plugin-batch benchmark
+//! (`bench/native/benches/plugin_batch.rs`) and `tests/instance_endurance.rs` call
 //! into one instance many times; `tests/redis_stall.rs` stalls its Redis.
 
 use std::path::Path;
 
-use fleethost::capabilities::Backends;
-use fleethost::config::Config;
-use fleethost::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
+use fleethost_core::capabilities::Backends;
+use fleethost_core::config::Config;
+use fleethost_core::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
 
 use super::plugin_path;
 
@@ -32,8 +32,7 @@ pub fn standalone_instance(pipeline: &str, name: &str, plugin_toml: &str) -> Plu
 }
 
 /// As [`standalone_instance`], for the plugin at the config `path` given as
-/// is: a `.wasm` file, or `native:<name>` in a build with the
-/// `native-plugins` feature.
+/// is (a `.wasm` file).
 pub fn instance_at(pipeline: &str, path: &str, plugin_toml: &str) -> PluginInstance {
     instance_with_redis(pipeline, path, "memory:", plugin_toml)
 }
@@ -41,6 +40,19 @@ pub fn instance_at(pipeline: &str, path: &str, plugin_toml: &str) -> PluginInsta
 /// As [`instance_at`], with kv at `redis_url` (a Redis server, or
 /// `memory:`).
 pub fn instance_with_redis(pipeline: &str, path: &str, redis_url: &str, plugin_toml: &str) -> PluginInstance {
+    let runtime = PluginRuntime::new().expect("plugin runtime");
+    instance_in(&runtime, pipeline, path, redis_url, plugin_toml)
+}
+
+/// As [`instance_with_redis`], loaded by `runtime` (one given native plugins
+/// runs `native:<name>` paths).
+pub fn instance_in(
+    runtime: &PluginRuntime,
+    pipeline: &str,
+    path: &str,
+    redis_url: &str,
+    plugin_toml: &str,
+) -> PluginInstance {
     let config_text = format!(
         "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n\n[redis]\nurl = \"{redis_url}\"\n\n\
          [[pipelines]]\nname = \"{pipeline}\"\ngroup_id = \"{pipeline}\"\ntopics = [\"fixes\"]\nplugins = [\"standalone\"]\n\n\
@@ -48,8 +60,7 @@ pub fn instance_with_redis(pipeline: &str, path: &str, redis_url: &str, plugin_t
     );
     let config = Config::parse(&config_text, Path::new("standalone.toml")).expect("standalone plugin config");
     let backends = Backends::connect(&config, None).expect("backends");
-    let runtime = PluginRuntime::new().expect("plugin runtime");
-    let plugin = LoadedPlugin::load(&runtime, "standalone", &config.plugins["standalone"], backends)
+    let plugin = LoadedPlugin::load(runtime, "standalone", &config.plugins["standalone"], backends)
         .unwrap_or_else(|error| panic!("{path} loads: {error:?}"));
     plugin
         .instantiate(pipeline)

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use fleethost::capabilities::Backends;
-use fleethost::config::Config;
-use fleethost::kafka::producer::Producer;
-use fleethost::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
+use fleethost_core::capabilities::Backends;
+use fleethost_core::config::Config;
+use fleethost_core::kafka::producer::Producer;
+use fleethost_core::runtime::{LoadedPlugin, PluginInstance, PluginRuntime};
 
 use super::bootstrap;
 

@@ -280,7 +280,7 @@ mod tests {
                 consumer_properties: &[("queued.max.messages.kbytes".into(), "16384".into())],
             };
             let text = config_toml(scenario, &inputs);
-            let config = fleethost::config::Config::parse(&text, Path::new("/tmp/bench.toml"))
+            let config = fleethost_core::config::Config::parse(&text, Path::new("/tmp/bench.toml"))
                 .unwrap_or_else(|error| panic!("{scenario:?}: {error}\n{text}"));
             assert_eq!(config.pipelines.len(), scenario.pipelines().len());
             assert_eq!(config.kafka.consumer_properties["queued.max.messages.kbytes"], "16384");

@@ -1,0 +1,646 @@
+//! One driver app's WebSocket: read a frame, validate it, queue the valid fix
+//! to Kafka, answer a bad one, and keep reading while Kafka keeps up.
+//!
+//! Backpressure: a connection has at most `max_in_flight` fixes whose delivery
+//! report is outstanding. At that limit, or while librdkafka's queue is full,
+//! it stops reading its socket: the frames wait in the kernel's buffers and
+//! TCP slows the driver app down. Nothing is buffered in the gateway beyond
+//! the frame being handled, and the WebSocket's read buffer and frame size are
+//! capped (see the server module).
+//!
+//! Delivery reports are awaited in the order the fixes were sent (one driver's
+//! fixes land in one partition, in order, so they settle in that order
+//! anyway), which makes a cumulative ack a single number.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures::StreamExt;
+use futures::future::{Join, Ready, join, ready};
+use futures::stream::FuturesOrdered;
+use rdkafka::producer::DeliveryFuture;
+
+use super::GatewayShared;
+use super::frames::{AckFrame, ErrorFrame};
+use super::producing::{SendRefused, delivery_outcome};
+use fleethost_core::event::Location;
+
+/// How long a connection waits before retrying when librdkafka's queue is full
+/// and it has no delivery of its own to wait for.
+const QUEUE_FULL_RETRY: Duration = Duration::from_millis(5);
+/// How long the gateway waits for a driver app's answer to its close frame.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A delivery report tagged with the frame number of its fix.
+type PendingDelivery = Join<Ready<u64>, DeliveryFuture>;
+/// What a [`PendingDelivery`] resolves to.
+type DeliveryReport = (u64, <DeliveryFuture as std::future::Future>::Output);
+
+/// What a driver app asked for when it connected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    /// Send cumulative `{"ack":N}` frames (`?ack=true`).
+    pub ack: bool,
+}
+
+/// Why the read loop ended.
+#[derive(Debug)]
+enum Ending {
+    /// The gateway is shutting down: settle, then close with 1001.
+    Shutdown,
+    /// The driver app closed the connection or went away.
+    ClientGone,
+    /// The WebSocket protocol failed (e.g. a frame above the size limit).
+    ProtocolError(axum::Error),
+    /// The driver app sent nothing for the idle timeout: close with 1000.
+    Idle(Duration),
+}
+
+/// One connection's state.
+struct DriverConnection {
+    socket: WebSocket,
+    shared: Arc<GatewayShared>,
+    options: ConnectionOptions,
+    /// Data frames read so far; the number of the newest frame.
+    frames_read: u64,
+    /// Delivery reports outstanding, in the order the fixes were sent.
+    deliveries: FuturesOrdered<PendingDelivery>,
+    /// The frame numbers of `deliveries`, front first.
+    in_flight_frames: VecDeque<u64>,
+    /// The newest ack sent.
+    acked: u64,
+    /// Whether this connection has logged a delivery failure (once each).
+    failure_logged: bool,
+    /// When the driver app last sent anything (for the idle timeout).
+    last_heard: tokio::time::Instant,
+}
+
+/// Serves one driver app until it leaves or the gateway shuts down.
+pub async fn serve(socket: WebSocket, shared: Arc<GatewayShared>, options: ConnectionOptions) {
+    let _open = OpenConnection::count(&shared);
+    let connection = DriverConnection {
+        socket,
+        shared,
+        options,
+        frames_read: 0,
+        deliveries: FuturesOrdered::new(),
+        in_flight_frames: VecDeque::new(),
+        acked: 0,
+        failure_logged: false,
+        last_heard: tokio::time::Instant::now(),
+    };
+    connection.run().await;
+}
+
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection(Arc<GatewayShared>);
+
+impl OpenConnection {
+    fn count(shared: &Arc<GatewayShared>) -> Self {
+        shared.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+        shared.stats.connections_total.fetch_add(1, Ordering::Relaxed);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The driver app can no longer be written to.
+struct ClientGone;
+
+impl DriverConnection {
+    async fn run(mut self) {
+        let ending = self.read_until_done().await;
+        match &ending {
+            Ending::ProtocolError(error) => tracing::debug!(%error, "driver connection failed"),
+            Ending::Idle(after) => {
+                self.shared.stats.idle_closes.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(?after, "closing an idle driver connection");
+            }
+            Ending::Shutdown | Ending::ClientGone => {}
+        }
+        self.finish(ending).await;
+    }
+
+    /// Reads frames while fewer than `max_in_flight` fixes are outstanding,
+    /// and settles delivery reports as they arrive.
+    async fn read_until_done(&mut self) -> Ending {
+        loop {
+            let may_read = self.deliveries.len() < self.shared.max_in_flight;
+            // Idle only counts while nothing of this app awaits Kafka.
+            let idle_deadline = self
+                .shared
+                .idle_timeout
+                .filter(|_| self.deliveries.is_empty())
+                .map(|timeout| (timeout, self.last_heard + timeout));
+            tokio::select! {
+                biased;
+                _ = self.shared.shutdown.cancelled() => return Ending::Shutdown,
+                _ = sleep_until(idle_deadline) => {
+                    return Ending::Idle(idle_deadline.map(|(timeout, _)| timeout).unwrap_or_default());
+                }
+                Some(report) = self.deliveries.next(), if !self.deliveries.is_empty() => {
+                    if self.settle(report).await.is_err() || self.settle_ready().await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
+                incoming = self.socket.recv(), if may_read => {
+                    self.last_heard = tokio::time::Instant::now();
+                    match incoming {
+                    None | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
+                    Some(Err(error)) => return Ending::ProtocolError(error),
+                    // tungstenite answers pings itself.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Binary(_))) => {
+                        let frame = self.next_frame_number();
+                        self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
+                        if self.reply(ErrorFrame::binary(frame).to_json()).await.is_err() {
+                            return Ending::ClientGone;
+                        }
+                    }
+                    Some(Ok(Message::Text(text))) => {
+                        if let Err(ending) = self.take_fix(text).await {
+                            return ending;
+                        }
+                    }
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_frame_number(&mut self) -> u64 {
+        self.frames_read += 1;
+        self.shared.stats.frames.fetch_add(1, Ordering::Relaxed);
+        self.frames_read
+    }
+
+    /// Validates one text frame with the host's decoder, within the default
+    /// event bounds against the time it was received (its Kafka timestamp),
+    /// so a fix dated far ahead is answered rather than produced; queues a
+    /// valid fix (as received, byte for byte) or answers a bad one.
+    async fn take_fix(&mut self, text: Utf8Bytes) -> Result<(), Ending> {
+        let frame = self.next_frame_number();
+        let received_ms = now_ms();
+        let payload = text.as_str().as_bytes();
+        let fix = match Location::decode(Some(payload), Some(received_ms)) {
+            Ok(fix) => fix,
+            Err(error) => {
+                self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
+                return self
+                    .reply(ErrorFrame::invalid_fix(frame, &error).to_json())
+                    .await
+                    .map_err(|ClientGone| Ending::ClientGone);
+            }
+        };
+        loop {
+            match self.shared.producer.try_send(&fix, payload, received_ms) {
+                Ok(delivery) => {
+                    self.deliveries.push_back(join(ready(frame), delivery));
+                    self.in_flight_frames.push_back(frame);
+                    self.shared.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(SendRefused::QueueFull) => {
+                    self.shared.stats.queue_full_waits.fetch_add(1, Ordering::Relaxed);
+                    if let Err(ending) = self.wait_for_room().await {
+                        // The fix never reached the producer: say so.
+                        let _ = self
+                            .reply(ErrorFrame::unavailable(frame, "the gateway is shutting down").to_json())
+                            .await;
+                        return Err(ending);
+                    }
+                }
+                Err(SendRefused::Failed(error)) => {
+                    return self
+                        .fail_delivery(frame, &error.to_string())
+                        .await
+                        .map_err(|ClientGone| Ending::ClientGone);
+                }
+            }
+        }
+    }
+
+    /// While librdkafka's queue is full: waits for one of this connection's
+    /// deliveries, or a moment when it has none, without reading.
+    async fn wait_for_room(&mut self) -> Result<(), Ending> {
+        tokio::select! {
+            _ = self.shared.shutdown.cancelled() => Err(Ending::Shutdown),
+            Some(report) = self.deliveries.next(), if !self.deliveries.is_empty() => {
+                self.settle(report).await.map_err(|ClientGone| Ending::ClientGone)?;
+                self.send_ack().await.map_err(|ClientGone| Ending::ClientGone)
+            }
+            _ = tokio::time::sleep(QUEUE_FULL_RETRY), if self.deliveries.is_empty() => Ok(()),
+        }
+    }
+
+    /// Counts one delivery report; a failure is answered with `unavailable`.
+    async fn settle(&mut self, report: DeliveryReport) -> Result<(), ClientGone> {
+        match self.count(report) {
+            None => Ok(()),
+            Some((frame, reason)) => self.fail_delivery(frame, &reason).await,
+        }
+    }
+
+    /// Counts one delivery report; returns the frame and reason of a failure.
+    fn count(&mut self, (frame, report): DeliveryReport) -> Option<(u64, String)> {
+        self.in_flight_frames.pop_front();
+        self.shared.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match delivery_outcome(report) {
+            Ok(()) => {
+                self.shared.stats.fixes_delivered.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(reason) => Some((frame, reason)),
+        }
+    }
+
+    /// Settles the reports that have already arrived, then acks (if asked).
+    async fn settle_ready(&mut self) -> Result<(), ClientGone> {
+        while let Some(Some(report)) = futures::FutureExt::now_or_never(self.deliveries.next()) {
+            self.settle(report).await?;
+        }
+        self.send_ack().await
+    }
+
+    async fn fail_delivery(&mut self, frame: u64, reason: &str) -> Result<(), ClientGone> {
+        self.shared.stats.record_delivery_failure(reason);
+        if !self.failure_logged {
+            self.failure_logged = true;
+            tracing::warn!(frame, %reason, "a fix could not be delivered to Kafka (logged once per connection)");
+        }
+        self.reply(ErrorFrame::unavailable(frame, reason).to_json()).await
+    }
+
+    /// Every frame up to the first outstanding delivery is settled.
+    fn settled_through(&self) -> u64 {
+        self.in_flight_frames
+            .front()
+            .map_or(self.frames_read, |first_outstanding| first_outstanding - 1)
+    }
+
+    async fn send_ack(&mut self) -> Result<(), ClientGone> {
+        let settled = self.settled_through();
+        if !self.options.ack || settled <= self.acked {
+            return Ok(());
+        }
+        self.acked = settled;
+        self.reply(AckFrame { ack: settled }.to_json()).await
+    }
+
+    async fn reply(&mut self, text: String) -> Result<(), ClientGone> {
+        self.socket.send(Message::text(text)).await.map_err(|_| ClientGone)
+    }
+
+    /// Settles every outstanding delivery (librdkafka's delivery timeout
+    /// bounds the wait), answers failures and acks while the driver app is
+    /// there, and on shutdown closes with 1001 "going away".
+    async fn finish(mut self, ending: Ending) {
+        let mut client_there = matches!(ending, Ending::Shutdown | Ending::Idle(_));
+        while let Some(report) = self.deliveries.next().await {
+            if client_there {
+                client_there = self.settle(report).await.is_ok();
+            } else if let Some((frame, reason)) = self.count(report) {
+                self.shared.stats.record_delivery_failure(&reason);
+                tracing::debug!(frame, %reason, "a fix could not be delivered after its driver app left");
+            }
+        }
+        if !client_there {
+            return;
+        }
+        if self.send_ack().await.is_err() {
+            return;
+        }
+        let close = Message::Close(Some(match ending {
+            Ending::Idle(after) => CloseFrame {
+                code: close_code::NORMAL,
+                reason: Utf8Bytes::from(format!(
+                    "idle: nothing received for {} s; reconnect to send again",
+                    after.as_secs()
+                )),
+            },
+            _ => CloseFrame {
+                code: close_code::AWAY,
+                reason: Utf8Bytes::from_static("the gateway is shutting down"),
+            },
+        }));
+        if self.socket.send(close).await.is_err() {
+            return;
+        }
+        // Give the driver app a moment to answer the close frame.
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Sleeps until the deadline, or forever without one.
+async fn sleep_until(deadline: Option<(Duration, tokio::time::Instant)>) {
+    match deadline {
+        Some((_, at)) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// The connection loop against librdkafka's mock cluster, whose brokers can
+/// be slowed down or stopped: what the real broker of the integration tests
+/// cannot be made to do.
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use futures::SinkExt;
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{DefaultProducerContext, FutureProducer};
+    use tokio_tungstenite::tungstenite::Message as ClientMessage;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::gateway::partitioning::{Partitioner, Partitioning};
+    use crate::gateway::producing::FixProducer;
+    use crate::gateway::routes;
+    use crate::gateway::stats::GatewayStats;
+
+    const TOPIC: &str = "fixes";
+    /// The harness's idle timeout: longer than any pause of the other tests.
+    const IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+
+    type Client = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    /// A gateway on a loopback port producing to a one-broker mock cluster.
+    struct Harness {
+        cluster: MockCluster<'static, DefaultProducerContext>,
+        shared: Arc<GatewayShared>,
+        address: std::net::SocketAddr,
+    }
+
+    impl Harness {
+        async fn start(max_in_flight: usize, producer_settings: &[(&str, &str)]) -> Self {
+            let cluster = MockCluster::new(1).expect("mock cluster");
+            cluster.create_topic(TOPIC, 1, 1).expect("topic");
+            let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
+            let mut config = fleethost_core::kafka::client_config::producer(&kafka);
+            for (key, value) in producer_settings {
+                config.set(*key, *value);
+            }
+            let producer: FutureProducer = config.create().expect("producer");
+            let shared = Arc::new(GatewayShared {
+                producer: FixProducer::from_parts(producer, TOPIC, Partitioner::new(Partitioning::Driver, 1)),
+                stats: Arc::new(GatewayStats::default()),
+                max_in_flight,
+                idle_timeout: Some(IDLE_TIMEOUT),
+                shutdown: CancellationToken::new(),
+                connections: TaskTracker::new(),
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let address = listener.local_addr().expect("address");
+            let router = routes::router(shared.clone());
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            Self {
+                cluster,
+                shared,
+                address,
+            }
+        }
+
+        async fn connect(&self, query: &str) -> Client {
+            let url = format!("ws://{}/ws/driver{query}", self.address);
+            tokio_tungstenite::connect_async(url.as_str()).await.expect("connect").0
+        }
+
+        fn stat(&self, counter: fn(&GatewayStats) -> &std::sync::atomic::AtomicU64) -> u64 {
+            counter(&self.shared.stats).load(Ordering::Relaxed)
+        }
+    }
+
+    fn fix(sequence: usize) -> ClientMessage {
+        ClientMessage::text(format!(r#"{{"driverId":"d1","lat":12.9,"lng":77.6,"seq":{sequence}}}"#))
+    }
+
+    /// The next JSON text frame from the gateway (10 s at most).
+    async fn next_reply(client: &mut Client) -> serde_json::Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), client.next())
+                .await
+                .expect("a reply within 10 s")
+                .expect("connection open")
+                .expect("frame");
+            if let ClientMessage::Text(text) = message {
+                return serde_json::from_str(text.as_str()).expect("JSON reply");
+            }
+        }
+    }
+
+    /// Sends every frame, then reads replies until `{"ack": total}`.
+    async fn send_and_await_ack(
+        client: &mut Client,
+        frames: impl Iterator<Item = ClientMessage>,
+    ) -> Vec<serde_json::Value> {
+        let mut total = 0;
+        for frame in frames {
+            client.send(frame).await.expect("send");
+            total += 1;
+        }
+        let mut errors = Vec::new();
+        loop {
+            let reply = next_reply(client).await;
+            match reply["ack"].as_u64() {
+                Some(ack) if ack == total => return errors,
+                Some(_) => {}
+                None => errors.push(reply),
+            }
+        }
+    }
+
+    /// Waits until `condition` holds (10 s at most).
+    async fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_talking_one_is_not() {
+        let harness = Harness::start(1000, &[("linger.ms", "1")]).await;
+        let mut silent = harness.connect("").await;
+        let mut talking = harness.connect("?ack=true").await;
+        let started = Instant::now();
+        // Acks are cumulative: after fix N the ack is N + 1.
+        let mut send_one = async |sequence: u64| {
+            talking.send(fix(sequence as usize)).await.expect("send");
+            let reply = next_reply(&mut talking).await;
+            assert_eq!(reply["ack"].as_u64(), Some(sequence + 1), "{reply}");
+        };
+        for sequence in 0..5 {
+            send_one(sequence).await;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+        let close = loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), silent.next())
+                .await
+                .expect("the silent connection is closed")
+                .expect("a close frame before the end")
+                .expect("frame");
+            if let ClientMessage::Close(frame) = message {
+                break frame.expect("a close code and reason");
+            }
+        };
+        assert_eq!(u16::from(close.code), 1000);
+        assert_eq!(
+            close.reason.as_str(),
+            "idle: nothing received for 3 s; reconnect to send again"
+        );
+        assert!(started.elapsed() >= IDLE_TIMEOUT, "not before the timeout");
+        // Five seconds in, the talking one is open and served.
+        send_one(5).await;
+        assert_eq!(harness.stat(|s| &s.idle_closes), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_stops_reading_at_its_in_flight_limit() {
+        let harness = Harness::start(5, &[("linger.ms", "1")]).await;
+        harness
+            .cluster
+            .broker_round_trip_time(1, Duration::from_millis(300))
+            .expect("slow broker");
+        let mut client = harness.connect("?ack=true").await;
+        for sequence in 0..30 {
+            client.send(fix(sequence)).await.expect("send");
+        }
+        // The first deliveries take several 300 ms round trips.
+        eventually("5 fixes are in flight", || harness.stat(|s| &s.in_flight) == 5).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(harness.stat(|s| &s.frames), 5, "frames read while 5 are in flight");
+        let mut acked = 0;
+        while acked < 30 {
+            let reply = next_reply(&mut client).await;
+            acked = reply["ack"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("only acks expected: {reply}"));
+            assert!(harness.stat(|s| &s.in_flight) <= 5);
+        }
+        assert_eq!(harness.stat(|s| &s.fixes_delivered), 30);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_producer_queue_stops_reading_until_deliveries_make_room() {
+        let harness = Harness::start(1000, &[("linger.ms", "1"), ("queue.buffering.max.messages", "3")]).await;
+        harness
+            .cluster
+            .broker_round_trip_time(1, Duration::from_millis(200))
+            .expect("slow broker");
+        let mut client = harness.connect("?ack=true").await;
+        let errors = send_and_await_ack(&mut client, (0..20).map(fix)).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(harness.stat(|s| &s.queue_full_waits) > 0, "the queue filled up");
+        assert_eq!(harness.stat(|s| &s.fixes_delivered), 20);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_undeliverable_fix_is_answered_as_unavailable_and_the_connection_stays_open() {
+        let harness = Harness::start(1000, &[("message.timeout.ms", "500")]).await;
+        harness.cluster.broker_down(1).expect("broker down");
+        let mut client = harness.connect("?ack=true").await;
+        let errors = send_and_await_ack(
+            &mut client,
+            [fix(1), ClientMessage::text(r#"{"driverId":"d1","lat":91,"lng":0}"#)].into_iter(),
+        )
+        .await;
+        let kinds: Vec<(u64, &str)> = errors
+            .iter()
+            .map(|error| {
+                (
+                    error["frame"].as_u64().unwrap_or(0),
+                    error["kind"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert!(kinds.contains(&(1, "unavailable")), "{errors:?}");
+        assert!(kinds.contains(&(2, "out-of-range")), "{errors:?}");
+        let unavailable = errors.iter().find(|error| error["kind"] == "unavailable");
+        let reason = unavailable
+            .and_then(|error| error["error"].as_str())
+            .unwrap_or_default();
+        assert!(reason.contains("timed out"), "names Kafka's reason: {reason}");
+        assert_eq!(harness.stat(|s| &s.delivery_failures), 1);
+
+        // The app sends again on the same connection until the broker, back
+        // up, takes the fix (librdkafka reconnects with backoff).
+        harness.cluster.broker_up(1).expect("broker up");
+        let mut frame = 2;
+        let delivered = loop {
+            frame += 1;
+            assert!(frame < 40, "no fix delivered after the broker came back");
+            client.send(fix(frame as usize)).await.expect("send after the failure");
+            let mut unavailable = false;
+            loop {
+                let reply = next_reply(&mut client).await;
+                unavailable |= reply["frame"] == frame && reply["kind"] == "unavailable";
+                if reply["ack"] == frame {
+                    break;
+                }
+            }
+            if !unavailable {
+                break frame;
+            }
+        };
+        assert!(delivered > 2);
+        assert_eq!(harness.stat(|s| &s.fixes_delivered), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_settles_in_flight_fixes_then_closes_with_going_away() {
+        let harness = Harness::start(1000, &[("linger.ms", "1")]).await;
+        harness
+            .cluster
+            .broker_round_trip_time(1, Duration::from_millis(200))
+            .expect("slow broker");
+        let mut client = harness.connect("?ack=true").await;
+        for sequence in 0..10 {
+            client.send(fix(sequence)).await.expect("send");
+        }
+        eventually("10 frames read", || harness.stat(|s| &s.frames) == 10).await;
+        harness.shared.shutdown.cancel();
+        let mut acked = 0;
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(10), client.next()).await {
+                Ok(Some(Ok(ClientMessage::Text(text)))) => {
+                    let reply: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+                    acked = reply["ack"]
+                        .as_u64()
+                        .unwrap_or_else(|| panic!("only acks expected: {reply}"));
+                }
+                Ok(Some(Ok(ClientMessage::Close(frame)))) => break frame,
+                other => panic!("expected acks then a close frame, got {other:?}"),
+            }
+        };
+        assert_eq!(acked, 10, "every fix settled before the close");
+        assert_eq!(
+            close.map(|frame| u16::from(frame.code)),
+            Some(close_code::AWAY),
+            "close code"
+        );
+        assert_eq!(harness.stat(|s| &s.fixes_delivered), 10);
+    }
+}

@@ -1,0 +1,207 @@
+//! `fleethost gateway`: the WebSocket endpoint of the drivers' apps, the
+//! first hop of the data flow (docs/architecture.md): each text frame is one location
+//! fix, validated with the host's own decoder ([`fleethost_core::event::Location`]:
+//! one definition of a fix) and produced to Kafka exactly as received, keyed
+//! by driver id.
+//!
+//! Files: [`routes`] (the HTTP routes and WebSocket limits), [`connection`]
+//! (one driver app: read, validate, produce, answer; its backpressure),
+//! [`frames`] (the error and ack frames), [`partitioning`] (driver or region),
+//! [`producing`] (the topic and the producer), [`open_files`] (the
+//! descriptor limit), [`stats`] (counters and the status line); this file
+//! wires them and shuts them down.
+
+pub mod connection;
+pub mod frames;
+pub mod open_files;
+pub mod partitioning;
+pub mod producing;
+pub mod routes;
+pub mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use rdkafka::error::KafkaError;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use partitioning::{Partitioner, Partitioning};
+use producing::FixProducer;
+use stats::GatewayStats;
+
+/// How long shutdown waits for the connections to settle their in-flight
+/// fixes and close: longer than the producer's delivery timeout (30 s), so
+/// that every driver app hears about every fix it sent.
+const CONNECTIONS_GRACE: Duration = Duration::from_secs(40);
+/// How long shutdown waits for the producer to deliver what is still queued.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to run the gateway (the `fleethost gateway` flags).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Kafka bootstrap servers.
+    pub bootstrap_servers: String,
+    /// Address of the HTTP/WebSocket listener.
+    pub listen: SocketAddr,
+    /// Topic of the fixes.
+    pub topic: String,
+    /// Partitions of the topic when the gateway creates it.
+    pub partitions: i32,
+    /// How fixes are spread over the partitions.
+    pub partitioning: Partitioning,
+    /// The most fixes of one connection awaiting their delivery report;
+    /// at the limit the connection stops reading.
+    pub max_in_flight_per_connection: usize,
+    /// How often the status line is logged.
+    pub status_interval: Duration,
+    /// A connection whose driver app sends nothing (no frame, not even a
+    /// ping) for this long, while none of its fixes awaits Kafka, is
+    /// closed: a phone that vanished without closing its socket (radio
+    /// gone, NAT entry dropped) would otherwise hold it forever. `None`:
+    /// never.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Why the gateway could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}: {source} (is another process using it? choose another with --listen)")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The fixes topic is missing and cannot be created.
+    #[error("cannot create the topic `{topic}`: {source} (is the broker at --bootstrap-servers reachable?)")]
+    CreateTopic { topic: String, source: KafkaError },
+    /// librdkafka refused the producer's settings.
+    #[error("cannot create the Kafka producer: {0}")]
+    Producer(KafkaError),
+    /// The topic's metadata cannot be read.
+    #[error("cannot read the metadata of the topic `{topic}`: {source}")]
+    Metadata { topic: String, source: KafkaError },
+    /// The broker lists no partitions for the topic.
+    #[error("the topic `{topic}` has no partitions in the broker's metadata: check that it exists")]
+    NoPartitions { topic: String },
+    /// The HTTP server stopped with an error.
+    #[error("the HTTP server on {address} failed: {source}")]
+    Serve {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    /// Fixes were still queued when the flush at shutdown gave up.
+    #[error("cannot flush the producer at shutdown: {0}; the fixes still queued are lost")]
+    Flush(KafkaError),
+    /// A blocking task of the gateway panicked or was cancelled.
+    #[error("a background task of the gateway failed: {0}")]
+    Task(String),
+}
+
+/// What every connection shares.
+pub struct GatewayShared {
+    producer: FixProducer,
+    stats: Arc<GatewayStats>,
+    max_in_flight: usize,
+    /// See [`GatewayConfig::idle_timeout`].
+    idle_timeout: Option<Duration>,
+    /// Cancelled at shutdown: connections stop reading and close.
+    shutdown: CancellationToken,
+    /// The open connections, so that shutdown can wait for them.
+    connections: TaskTracker,
+}
+
+/// Runs the gateway until `shutdown`: then it stops accepting, lets every
+/// connection settle its in-flight fixes and close, flushes the producer and
+/// returns the final counters.
+pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<Arc<GatewayStats>, GatewayError> {
+    match open_files::raise_to_hard_limit() {
+        Ok(limit) => tracing::info!(
+            before = limit.before,
+            now = limit.after,
+            "open-files limit (one per connection)"
+        ),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit: fewer connections fit"),
+    }
+    let producer = FixProducer::connect(
+        &config.bootstrap_servers,
+        &config.topic,
+        config.partitions,
+        config.partitioning,
+    )
+    .await?;
+    let partitioner = producer.partitioner();
+    if partitioner.scheme() == Partitioning::Region && partitioner.partitions() < 2 {
+        tracing::warn!(
+            topic = %config.topic,
+            "region partitioning needs at least 2 partitions: every fix goes to partition 0"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| GatewayError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().unwrap_or(config.listen);
+    let shared = Arc::new(GatewayShared {
+        producer: producer.clone(),
+        stats: Arc::new(GatewayStats::default()),
+        max_in_flight: config.max_in_flight_per_connection.max(1),
+        idle_timeout: config.idle_timeout,
+        shutdown: shutdown.clone(),
+        connections: TaskTracker::new(),
+    });
+    let stats = shared.stats.clone();
+    let stop_status = CancellationToken::new();
+    let status = tokio::spawn({
+        let (stats, stop) = (stats.clone(), stop_status.clone());
+        let interval = config.status_interval.max(Duration::from_millis(100));
+        async move { stats.report_every(interval, stop).await }
+    });
+    tracing::info!(
+        %address,
+        topic = %config.topic,
+        partitions = partitioner.partitions(),
+        partitioning = ?partitioner.scheme(),
+        max_in_flight_per_connection = shared.max_in_flight,
+        "gateway listening: driver apps connect to ws://{address}/ws/driver"
+    );
+
+    // Nagle off: an error frame or ack goes out at once, not up to 40 ms later.
+    let listener = listener.tap_io(|socket| {
+        if let Err(error) = socket.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a driver connection");
+        }
+    });
+    let served = axum::serve(listener, routes::router(shared.clone()))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .map_err(|source| GatewayError::Serve { address, source });
+    // Also on a server error: close the connections before flushing.
+    shutdown.cancel();
+    tracing::info!(
+        connections = shared.connections.len(),
+        "gateway stopping: no new connections; settling in-flight fixes and closing connections"
+    );
+    shared.connections.close();
+    if tokio::time::timeout(CONNECTIONS_GRACE, shared.connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            still_open = shared.connections.len(),
+            "connections did not close within {CONNECTIONS_GRACE:?}; flushing anyway"
+        );
+    }
+    let flushed = producer.flush(FLUSH_TIMEOUT).await;
+    stop_status.cancel();
+    let _ = status.await;
+    stats.log_status(0.0);
+    served?;
+    flushed?;
+    tracing::info!("gateway stopped");
+    Ok(stats)
+}

@@ -1,0 +1,12 @@
+//! One file per subcommand: its clap argument struct (the flags and their
+//! documentation, which `fleethost help` prints) and `execute`, which runs it.
+
+pub mod check;
+pub mod demo;
+pub mod gateway;
+pub mod reload;
+pub mod run;
+pub mod simulate;
+pub mod status;
+pub mod tail;
+pub mod track;

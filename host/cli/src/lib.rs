@@ -1,0 +1,126 @@
+//! The `fleethost` command line: one clap argument struct per subcommand
+//! (`commands/`), each turning its flags into the config of the core or app
+//! it runs.
+//!
+//! A library so that a binary can run the same command line with plugins
+//! compiled in: the benchmark's `fleethost-native` calls [`main`] with its
+//! registry; the `fleethost` binary calls it with none.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use fleethost_core::console;
+use fleethost_core::runtime::native::NativePlugins;
+use fleethost_core::shutdown::Signals;
+
+mod admin_client;
+pub mod commands;
+
+/// The shutdown bound of the commands without a config file (tail,
+/// gateway, track, simulate): generous, since each bounds its own steps
+/// (the gateway waits up to 50 s for its connections and its flush).
+pub const UNCONFIGURED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Consumer host for real-time location streams: Kafka consumer groups,
+/// batching and at-least-once commits, with the business logic in sandboxed
+/// WebAssembly plugins.
+#[derive(Parser)]
+#[command(name = "fleethost", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Run(commands::run::RunArgs),
+    Check(commands::check::CheckArgs),
+    Reload(commands::reload::ReloadArgs),
+    Status(commands::status::StatusArgs),
+    Tail(commands::tail::TailArgs),
+    Gateway(commands::gateway::GatewayArgs),
+    Track(commands::track::TrackArgs),
+    Demo(commands::demo::DemoArgs),
+    Simulate(commands::simulate::SimulateArgs),
+}
+
+/// What every subcommand may need beyond its flags.
+pub struct Context<'a> {
+    /// The process's SIGINT/SIGTERM handling: each command asks it for its
+    /// graceful-shutdown token with its own bound.
+    pub signals: &'a Signals,
+    /// Plugins compiled into the binary for `native:<name>` paths; `None` in
+    /// the `fleethost` binary.
+    pub native_plugins: Option<Arc<dyn NativePlugins>>,
+}
+
+/// Parses the command line and runs the subcommand; the process's exit
+/// status. `native_plugins` is the registry `run` and `check` give the
+/// plugin runtime.
+pub fn main(native_plugins: Option<Arc<dyn NativePlugins>>) -> ExitCode {
+    // First, before any other thread exists: every thread inherits the
+    // blocked SIGINT/SIGTERM, and only the signal thread takes them.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            console::err(&format!("fleethost: cannot set up the signal handling: {error}"));
+            console::flush_all(Duration::from_secs(1));
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn,sqlx::postgres::notice=warn")
+            }),
+        )
+        // Never blocks, never fails: a closed or stalled stderr cannot
+        // panic or park the threads that log.
+        .with_writer(console::LogWriter)
+        .log_internal_errors(false)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            console::err(&format!("fleethost: cannot start the async runtime: {error}"));
+            console::flush_all(Duration::from_secs(1));
+            return ExitCode::FAILURE;
+        }
+    };
+    let context = Context {
+        signals: &signals,
+        native_plugins,
+    };
+    let outcome = runtime.block_on(execute(cli.command, &context));
+    // Everything the command waits for has ended; a blocking task left
+    // behind (a lag probe of a broker that stopped answering) must not hold
+    // the exit up.
+    runtime.shutdown_background();
+    let code = match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            console::err(&format!("fleethost: {error:#}"));
+            ExitCode::FAILURE
+        }
+    };
+    console::flush_all(Duration::from_secs(1));
+    code
+}
+
+async fn execute(command: Command, context: &Context<'_>) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => args.execute(context).await,
+        Command::Check(args) => args.execute(context).await,
+        Command::Reload(args) => args.execute().await,
+        Command::Status(args) => args.execute().await,
+        Command::Tail(args) => args.execute(context).await,
+        Command::Gateway(args) => args.execute(context).await,
+        Command::Track(args) => args.execute(context).await,
+        Command::Demo(args) => args.execute(context).await,
+        Command::Simulate(args) => args.execute(context).await,
+    }
+}

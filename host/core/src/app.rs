@@ -1,0 +1,243 @@
+//! `fleethost run` and `fleethost check`: wires config, runtime, capabilities
+//! and pipelines together.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::capabilities::kv_backend::KvBackend;
+use crate::capabilities::{BackendError, Backends};
+use crate::config::Config;
+use crate::kafka::producer::Producer;
+use crate::pipeline::dead_letter::dead_letter_topic;
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::runtime::native::NativePlugins;
+use crate::runtime::{ConfigRewrite, LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
+
+/// Partitions of a plugin output topic (`grants.produce_topics`) the host
+/// creates when it is missing. Create the topic beforehand for another layout.
+pub const OUTPUT_TOPIC_PARTITIONS: i32 = 4;
+
+/// Why the host could not start or ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The wasm engine could not be set up.
+    #[error("cannot start the WebAssembly runtime: {0}")]
+    Runtime(String),
+    /// A backend (Redis, PostgreSQL) cannot be set up.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The Kafka producer could not be created.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// A plugin could not be loaded or initialised.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// One or more pipelines ended with an error.
+    #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Pipelines(Vec<PipelineError>),
+}
+
+/// Compiles every plugin of the config and initialises one instance of each,
+/// so that a broken plugin is refused before anything is consumed.
+pub async fn load_plugins(
+    config: &Config,
+    runtime: &PluginRuntime,
+    backends: &Backends,
+) -> Result<BTreeMap<String, Arc<LoadedPlugin>>, RunError> {
+    let mut loaded = BTreeMap::new();
+    for (name, plugin_config) in &config.plugins {
+        let (runtime, backends, name_owned, plugin_config) =
+            (runtime.clone(), backends.clone(), name.clone(), plugin_config.clone());
+        let plugin = tokio::task::spawn_blocking(move || {
+            let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, backends)?;
+            plugin.instantiate("check")?;
+            Ok::<_, LoadError>(plugin)
+        })
+        .await
+        .map_err(|error| RunError::Runtime(format!("plugin loader panicked: {error}")))??;
+        tracing::info!(plugin = %name, version = plugin.version(), wit = plugin.world().as_str(), path = %plugin.path().display(), "plugin loaded");
+        loaded.insert(name.clone(), Arc::new(plugin));
+    }
+    Ok(loaded)
+}
+
+/// The topics the host creates at start when missing, each once: the
+/// dead-letter topics of every consumed topic, and the plugins' output topics
+/// (`grants.produce_topics`).
+fn topics_to_create(config: &Config) -> (Vec<String>, Vec<String>) {
+    let dead_letters: BTreeSet<String> = config
+        .pipelines
+        .iter()
+        .flat_map(|pipeline| pipeline.topics.iter().chain(&pipeline.order_topics))
+        .map(|topic| dead_letter_topic(topic))
+        .collect();
+    let outputs: BTreeSet<String> = config
+        .plugins
+        .values()
+        .flat_map(|plugin| plugin.grants.produce_topics.iter().cloned())
+        .collect();
+    (dead_letters.into_iter().collect(), outputs.into_iter().collect())
+}
+
+/// What [`run`] is given instead of building it from the config, for the
+/// programs that embed the host; `Default` is a plain `fleethost run`.
+#[derive(Default)]
+pub struct RunOptions {
+    /// The file the config came from: watched, so a config change reloads
+    /// the plugins it touches.
+    pub config_path: Option<PathBuf>,
+    /// The kv store to use instead of one built from `redis.url`: how
+    /// `fleethost demo` shares its embedded store with the tracking server
+    /// it runs beside.
+    pub kv: Option<KvBackend>,
+    /// The rewrite the config got from the file at `config_path` (the demo's
+    /// namespace), applied again when the file changes.
+    pub rewrite: Option<ConfigRewrite>,
+    /// Plugins compiled into the process for `native:<name>` paths (the
+    /// benchmark's `fleethost-native`); none in production.
+    pub native_plugins: Option<Arc<dyn NativePlugins>>,
+}
+
+/// The plugin runtime `native_plugins` asks for: the sandbox, plus the
+/// registry's native code when there is one.
+pub fn plugin_runtime(native_plugins: Option<Arc<dyn NativePlugins>>) -> Result<PluginRuntime, RunError> {
+    let runtime = PluginRuntime::new().map_err(|error| RunError::Runtime(format!("{error:#}")))?;
+    Ok(match native_plugins {
+        Some(registry) => runtime.with_native_plugins(registry),
+        None => runtime,
+    })
+}
+
+/// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
+/// each finish its in-flight batches and commit.
+pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToken) -> Result<(), RunError> {
+    let RunOptions {
+        config_path,
+        kv,
+        rewrite,
+        native_plugins,
+    } = options;
+    // What the shutdown report names if a signal comes before the pipelines run.
+    let starting = crate::shutdown::progress().start("host", "loading plugins");
+    let runtime = plugin_runtime(native_plugins)?;
+    let producer = Producer::new(&config.kafka)?;
+    let mut backends = Backends::connect(&config, Some(producer.clone()))?;
+    if let Some(kv) = kv {
+        backends.kv = kv;
+    }
+    let plugins = load_plugins(&config, &runtime, &backends).await?;
+    let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
+        .into_iter()
+        .map(|(name, plugin)| {
+            let slot = PluginSlot::new(
+                &name,
+                config.plugins[&name].clone(),
+                runtime.clone(),
+                backends.clone(),
+                plugin,
+            );
+            (name, Arc::new(slot))
+        })
+        .collect();
+    watch_plugin_files(slots.clone(), config_path, rewrite, shutdown.clone())
+        .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
+
+    starting.doing("creating topics");
+    let (dead_letter_topics, output_topics) = topics_to_create(&config);
+    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
+        tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
+    }
+    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
+    {
+        tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
+    }
+
+    let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut pipelines = Vec::new();
+    let mut pipeline_stats = BTreeMap::new();
+    for pipeline_config in &config.pipelines {
+        let pipeline_plugins = pipeline_config.plugins.iter().map(|name| slots[name].clone()).collect();
+        let pipeline = Pipeline::new(
+            pipeline_config.clone(),
+            config.kafka.clone(),
+            pipeline_plugins,
+            producer.clone(),
+            status_interval,
+        );
+        pipeline_stats.insert(pipeline.name().to_string(), pipeline.stats());
+        pipelines.push(pipeline);
+    }
+    if let Some(listen) = config.admin.listen {
+        crate::admin::serve(listen, slots.clone(), pipeline_stats, shutdown.clone())
+            .await
+            .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
+    }
+    for pipeline in pipelines {
+        tasks.spawn(pipeline.run(shutdown.child_token()));
+    }
+    // From here on each pipeline reports its own progress.
+    drop(starting);
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "pipeline ended with an error");
+                failures.push(error);
+            }
+            Err(error) => tracing::error!(%error, "pipeline task panicked"),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Pipelines(failures))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_to_create_are_listed_once() {
+        let config = Config::parse(
+            r#"
+[kafka]
+bootstrap_servers = "127.0.0.1:9092"
+
+[[pipelines]]
+name = "a"
+group_id = "a"
+topics = ["rider-updates"]
+order_topics = ["order-events"]
+plugins = ["p"]
+
+[[pipelines]]
+name = "b"
+group_id = "b"
+topics = ["rider-updates"]
+order_topics = ["order-events"]
+plugins = ["q"]
+
+[plugins.p]
+path = "p.wasm"
+grants = { produce_topics = ["eta-updates", "fare-updates"] }
+
+[plugins.q]
+path = "q.wasm"
+grants = { produce_topics = ["eta-updates"] }
+"#,
+            std::path::Path::new("test.toml"),
+        )
+        .expect("valid config");
+        let (dead_letters, outputs) = topics_to_create(&config);
+        assert_eq!(dead_letters, ["order-events.dlq", "rider-updates.dlq"]);
+        assert_eq!(outputs, ["eta-updates", "fare-updates"]);
+    }
+}

@@ -1,0 +1,118 @@
+//! The `kv` capability as plugins see it: grant checks, a timeout per call,
+//! then the backend. Guest calls are synchronous; they run on a blocking thread
+//! and wait for the async backend there.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::grants::KvGrants;
+use super::kv_backend::KvBackend;
+use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
+
+/// Most operations or keys one kv call may carry.
+pub const MAX_KEYS_PER_CALL: usize = 100_000;
+
+/// One instance's view of the kv store.
+pub struct KvCapability {
+    grants: Arc<KvGrants>,
+    backend: KvBackend,
+    timeout: Duration,
+    runtime: tokio::runtime::Handle,
+    denials: Arc<AtomicU64>,
+}
+
+impl KvCapability {
+    /// A capability limited by `grants`, each call bounded by `timeout`;
+    /// refusals are counted in `denials`. Must be created inside the tokio
+    /// runtime whose handle it keeps.
+    pub fn new(grants: Arc<KvGrants>, backend: KvBackend, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
+        Self {
+            grants,
+            backend,
+            timeout,
+            runtime: tokio::runtime::Handle::current(),
+            denials,
+        }
+    }
+
+    /// Counts and logs a refused key, then passes the refusal on.
+    fn refused(&self, error: KvError) -> KvError {
+        self.denials.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(?error, "kv call refused");
+        error
+    }
+
+    /// Checks every key of `ops` against the write grants, then applies them in
+    /// one round trip.
+    pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteResult>, KvError> {
+        check_count(ops.len())?;
+        for op in &ops {
+            for key in write_keys(op) {
+                self.grants.check_write(key).map_err(|error| self.refused(error))?;
+            }
+        }
+        self.block_on(self.backend.write(&ops))
+    }
+
+    /// Reads many string keys in one round trip.
+    pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
+        check_count(keys.len())?;
+        for key in &keys {
+            self.grants.check_read(key).map_err(|error| self.refused(error))?;
+        }
+        self.block_on(self.backend.get_many(&keys))
+    }
+
+    /// Reads many hashes in one round trip.
+    pub fn hash_get_all_many(&self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
+        check_count(keys.len())?;
+        for key in &keys {
+            self.grants.check_read(key).map_err(|error| self.refused(error))?;
+        }
+        self.block_on(self.backend.hash_get_all_many(&keys))
+    }
+
+    /// Runs a backend call under the timeout; an unavailable backend is
+    /// noted for the host ([`super::outage`]).
+    fn block_on<T>(&self, call: impl Future<Output = Result<T, KvError>>) -> Result<T, KvError> {
+        let timeout = self.timeout;
+        let result = self.runtime.block_on(async move {
+            tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
+                Err(KvError::Unavailable(format!(
+                    "kv call timed out after {} ms",
+                    timeout.as_millis()
+                )))
+            })
+        });
+        if let Err(KvError::Unavailable(reason)) = &result {
+            super::outage::note("kv", reason);
+        }
+        result
+    }
+}
+
+fn check_count(count: usize) -> Result<(), KvError> {
+    if count > MAX_KEYS_PER_CALL {
+        return Err(KvError::Invalid(format!(
+            "{count} operations in one call; the limit is {MAX_KEYS_PER_CALL}"
+        )));
+    }
+    Ok(())
+}
+
+/// Every key a write operation touches (one, or two for an upsert with a geo
+/// member); no allocation, it runs for every operation of every call.
+fn write_keys(op: &WriteOp) -> impl Iterator<Item = &str> {
+    let (key, second) = match op {
+        WriteOp::Set(set) => (set.key.as_str(), None),
+        WriteOp::HashSet(hash) => (hash.key.as_str(), None),
+        WriteOp::UpsertNewer(upsert) => (upsert.key.as_str(), upsert.geo.as_ref().map(|geo| geo.key.as_str())),
+        WriteOp::GeoAdd(member) => (member.key.as_str(), None),
+        WriteOp::Expire((key, _)) => (key.as_str(), None),
+        WriteOp::Delete(key) => (key.as_str(), None),
+        WriteOp::Incr(incr) => (incr.key.as_str(), None),
+        WriteOp::Publish(publish) => (publish.channel.as_str(), None),
+    };
+    std::iter::once(key).chain(second)
+}

@@ -1,0 +1,90 @@
+//! Which store is behind the `kv` capability: Redis, or the embedded
+//! in-process store (`memory_kv.rs`), chosen by `redis.url`'s scheme.
+
+use super::memory_kv::MemoryKv;
+use super::redis_kv::RedisKv;
+use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
+
+/// The `redis.url` that selects the embedded store.
+pub const MEMORY_URL: &str = "memory:";
+
+/// The store shared by every plugin instance of the process.
+#[derive(Clone)]
+pub enum KvBackend {
+    /// A Redis server (`redis://`, `rediss://`, `unix://`).
+    Redis(RedisKv),
+    /// The in-process store (`memory:`): one process only, nothing kept.
+    Memory(MemoryKv),
+}
+
+impl KvBackend {
+    /// The store `url` names: [`MEMORY_URL`] for a new embedded store,
+    /// anything else a Redis URL, connected lazily (the host starts while
+    /// Redis is down).
+    pub fn connect_lazy(url: &str) -> Result<Self, redis::RedisError> {
+        if is_memory_url(url) {
+            return Ok(Self::Memory(MemoryKv::new()));
+        }
+        Ok(Self::Redis(RedisKv::connect_lazy(url)?))
+    }
+
+    /// The store as `pipeline`'s instances use it: Redis over the pipeline's
+    /// own connection (see [`RedisKv::for_pipeline`]); the embedded store is
+    /// in-process and shared as it is.
+    pub fn for_pipeline(&self, pipeline: &str) -> Result<Self, redis::RedisError> {
+        Ok(match self {
+            Self::Redis(redis) => Self::Redis(redis.for_pipeline(pipeline)?),
+            Self::Memory(memory) => Self::Memory(memory.clone()),
+        })
+    }
+
+    /// Applies `ops` in order, in one round trip.
+    pub async fn write(&self, ops: &[WriteOp]) -> Result<Vec<WriteResult>, KvError> {
+        match self {
+            Self::Redis(redis) => redis.write(ops).await,
+            Self::Memory(memory) => memory.write(ops),
+        }
+    }
+
+    /// The string at each key; `None` where absent.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, KvError> {
+        match self {
+            Self::Redis(redis) => redis.get_many(keys).await,
+            Self::Memory(memory) => memory.get_many(keys),
+        }
+    }
+
+    /// Every field of each hash; empty where absent.
+    pub async fn hash_get_all_many(&self, keys: &[String]) -> Result<Vec<Vec<FieldValue>>, KvError> {
+        match self {
+            Self::Redis(redis) => redis.hash_get_all_many(keys).await,
+            Self::Memory(memory) => memory.hash_get_all_many(keys),
+        }
+    }
+}
+
+/// True for `memory:` (and `memory://`, with anything after it).
+pub fn is_memory_url(url: &str) -> bool {
+    url.trim().starts_with(MEMORY_URL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_chooses_the_store() {
+        assert!(matches!(KvBackend::connect_lazy("memory:"), Ok(KvBackend::Memory(_))));
+        assert!(matches!(
+            KvBackend::connect_lazy("memory://demo"),
+            Ok(KvBackend::Memory(_))
+        ));
+        let tokio = tokio::runtime::Runtime::new().expect("runtime");
+        let _guard = tokio.enter();
+        assert!(matches!(
+            KvBackend::connect_lazy("redis://127.0.0.1:1"),
+            Ok(KvBackend::Redis(_))
+        ));
+        assert!(KvBackend::connect_lazy("http://127.0.0.1:6379").is_err());
+    }
+}

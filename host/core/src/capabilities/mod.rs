@@ -1,0 +1,69 @@
+//! The capabilities plugins import, one file each. A capability's WIT-facing
+//! code (the `Host` trait impls, grant checks) is kept apart from its backend
+//! (Redis or the embedded store, PostgreSQL or SQLite, Kafka), so grant checks and backends can be
+//! tested and swapped on their own.
+
+pub mod grants;
+pub mod identity;
+pub mod kv;
+pub mod kv_backend;
+pub mod log;
+pub mod memory_kv;
+pub mod outage;
+pub mod postgres_copy;
+pub mod postgres_sql;
+pub mod produce;
+pub mod redis_kv;
+pub mod sql;
+pub mod sql_backend;
+pub mod sql_text;
+pub mod sqlite_sql;
+
+use crate::config::Config;
+use crate::kafka::producer::Producer;
+
+/// The backends behind the capabilities, shared by every plugin instance of
+/// the process. Each connects lazily: the host starts while a backend is
+/// down, and calls report `unavailable` until it is up.
+#[derive(Clone)]
+pub struct Backends {
+    /// Redis, or the embedded in-process store (`redis.url = "memory:"`),
+    /// behind `kv`.
+    pub kv: kv_backend::KvBackend,
+    /// The database behind `sql`, PostgreSQL or an SQLite file by the
+    /// scheme of `database.url`; `None` without one.
+    pub sql: Option<sql_backend::SqlBackend>,
+    /// The shared idempotent producer, behind `produce` (and dead letters);
+    /// `None` for `fleethost check`, which does not touch Kafka.
+    pub producer: Option<Producer>,
+}
+
+/// Why a backend could not be set up; names the config key.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The Redis URL is not usable.
+    #[error("redis.url: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The database URL is not usable (unknown scheme, malformed).
+    #[error("database.url: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Backends {
+    /// The backends `config` names, with `producer` behind `produce`. Must run
+    /// inside the tokio runtime.
+    pub fn connect(config: &Config, producer: Option<Producer>) -> Result<Self, BackendError> {
+        let sql = match &config.database.url {
+            Some(url) => Some(sql_backend::SqlBackend::connect_lazy(
+                url,
+                config.database.max_connections,
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            kv: kv_backend::KvBackend::connect_lazy(&config.redis.url)?,
+            sql,
+            producer,
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! One live plugin instance: a `Store` and the handles of its exports.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+use wasmtime::component::Func;
+
+use super::host_state::HostState;
+use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budget};
+use super::plugin::deadline_ticks;
+use super::world::{WorldVersion, batch_v0_1};
+use super::{Batch, BatchOutcome, PluginError};
+use crate::capabilities::outage;
+
+/// Why a `process-batch` call did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The plugin returned an error for the whole batch.
+    #[error("plugin error: {}", .0.message)]
+    Plugin(PluginError),
+    /// The plugin returned an error after one of its capability calls found
+    /// the backend unavailable (`reason`, as the host saw it): the host's own
+    /// knowledge, never the plugin's claim (see `capabilities::outage`).
+    #[error("backend unavailable: {reason} (the plugin answered: {})", .error.message)]
+    Backend { reason: String, error: PluginError },
+    /// The call ran past the plugin's `batch_timeout_ms` and was interrupted
+    /// `elapsed_ms` after it started (the overshoot is at most one epoch tick
+    /// plus scheduling delay).
+    #[error("timed out: interrupted after {elapsed_ms} ms (limit {limit_ms} ms)")]
+    Timeout { limit_ms: u64, elapsed_ms: u64 },
+    /// The guest tried to grow its memory or tables beyond the caps.
+    #[error("memory: {0}")]
+    Memory(String),
+    /// The guest trapped (a panic, an out-of-bounds access, `unreachable`...).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// The plugin's answer breaks the contract (too large, bad indices).
+    #[error("invalid output: {0}")]
+    InvalidOutput(String),
+}
+
+impl CallError {
+    /// Short name of the failure kind, for dead-letter headers and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Plugin(_) => "plugin-error",
+            CallError::Backend { .. } => "backend-unavailable",
+            CallError::Timeout { .. } => "timeout",
+            CallError::Memory(_) => "memory",
+            CallError::Trap(_) => "trap",
+            CallError::InvalidOutput(_) => "invalid-output",
+        }
+    }
+
+    /// Whether the instance is unusable afterwards (a trapped component
+    /// instance cannot be entered again) and must be replaced.
+    pub fn poisons_instance(&self) -> bool {
+        !matches!(self, CallError::Plugin(_) | CallError::Backend { .. })
+    }
+
+    /// Whether the host saw a backend the call needed unavailable: the batch
+    /// waits for it, retried without counting against `retries`. A plugin's
+    /// own error never waits, whatever it says.
+    pub fn waits_for_backend(&self) -> bool {
+        matches!(self, CallError::Backend { .. })
+    }
+
+    /// Whether trying the batch again can help: not for an answer that broke
+    /// the contract, nor for a plugin error not marked retryable.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CallError::Plugin(error) => error.retryable,
+            CallError::Backend { .. } | CallError::Timeout { .. } | CallError::Memory(_) | CallError::Trap(_) => true,
+            CallError::InvalidOutput(_) => false,
+        }
+    }
+}
+
+/// A plugin instance owned by one partition worker; calls are blocking and run
+/// on a blocking thread.
+pub struct PluginInstance {
+    kind: InstanceKind,
+}
+
+/// What runs the plugin's code.
+enum InstanceKind {
+    /// A component instance in its own store: the sandbox.
+    Wasm(WasmInstance),
+    /// The plugin compiled into the process (the benchmark's registry
+    /// only): no sandbox.
+    Native(Box<dyn super::native::NativeInstance>),
+}
+
+/// A component instance and the handle of its `process-batch`.
+struct WasmInstance {
+    // Behind a mutex only to make the instance `Sync` (WASI's context is not),
+    // so a worker holding it can be borrowed across awaits; calls take
+    // `&mut self` and never lock.
+    store: Mutex<Store<HostState>>,
+    process_batch: Func,
+    world: WorldVersion,
+    batch_timeout_ms: u64,
+}
+
+impl PluginInstance {
+    pub(super) fn new(
+        store: Store<HostState>,
+        process_batch: Func,
+        world: WorldVersion,
+        batch_timeout_ms: u64,
+    ) -> Self {
+        Self {
+            kind: InstanceKind::Wasm(WasmInstance {
+                store: Mutex::new(store),
+                process_batch,
+                world,
+                batch_timeout_ms,
+            }),
+        }
+    }
+
+    /// An instance of a plugin compiled into the process.
+    pub(super) fn native(instance: Box<dyn super::native::NativeInstance>) -> Self {
+        Self {
+            kind: InstanceKind::Native(instance),
+        }
+    }
+
+    /// Calls `process-batch`: a wasm instance with the plugin's time limit and
+    /// memory caps, a native one directly.
+    /// A plugin error after a capability call found its backend unavailable
+    /// is the host's [`CallError::Backend`].
+    pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
+        outage::clear();
+        let result = match &mut self.kind {
+            InstanceKind::Wasm(instance) => instance.process(batch),
+            InstanceKind::Native(instance) => instance.process(batch),
+        };
+        let outage = outage::take();
+        match (result, outage) {
+            (Err(CallError::Plugin(error)), Some(reason)) => Err(CallError::Backend { reason, error }),
+            (result, _) => result,
+        }
+    }
+}
+
+impl WasmInstance {
+    fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
+        let old_batch = match self.world {
+            WorldVersion::V0_2 => None,
+            // Order events did not exist in 0.1.0: such a batch is done for it.
+            WorldVersion::V0_1 if batch.events.is_empty() => return Ok(BatchOutcome { rejected: Vec::new() }),
+            WorldVersion::V0_1 => Some(batch_v0_1(batch)),
+        };
+        let store = self.store.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
+        let started = Instant::now();
+        reset_text_budget();
+        let batch_len = batch.events.len() + batch.orders.len();
+        let result = match &old_batch {
+            None => self
+                .process_batch
+                .typed::<(&Batch,), (CheckedResult,)>(&*store)
+                .and_then(|function| function.call(&mut *store, (batch,))),
+            Some(old_batch) => self
+                .process_batch
+                .typed::<(&_,), (CheckedResult,)>(&*store)
+                .and_then(|function| function.call(&mut *store, (old_batch,))),
+        }
+        .map(|(checked,)| into_outcome(checked, batch_len));
+        match result {
+            Ok(Ok(Ok(outcome))) => Ok(outcome),
+            Ok(Ok(Err(error))) => Err(CallError::Plugin(error)),
+            Ok(Err(reason)) => Err(CallError::InvalidOutput(reason)),
+            Err(error) => Err(classify(store, error, self.batch_timeout_ms, started.elapsed())),
+        }
+    }
+}
+
+/// Turns a failed call into the failure kind, quoting the plugin's stderr
+/// (where a Rust panic message lands) for traps.
+fn classify(
+    store: &mut Store<HostState>,
+    error: wasmtime::Error,
+    batch_timeout_ms: u64,
+    elapsed: Duration,
+) -> CallError {
+    if let Some(refused) = error.downcast_ref::<OutputRefused>() {
+        return CallError::InvalidOutput(refused.0.clone());
+    }
+    if let Some(limit) = store.data_mut().limiter.take_exceeded() {
+        return CallError::Memory(limit);
+    }
+    if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
+        return CallError::Timeout {
+            limit_ms: batch_timeout_ms,
+            elapsed_ms: elapsed.as_millis() as u64,
+        };
+    }
+    let stderr = store.data().stderr_text();
+    if stderr.is_empty() {
+        CallError::Trap(format!("{error:#}"))
+    } else {
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(1024)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        CallError::Trap(format!("{error:#}; plugin stderr: {tail}"))
+    }
+}

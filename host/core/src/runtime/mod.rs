@@ -1,0 +1,27 @@
+//! The wasmtime component runtime: one engine for the process, plugins compiled
+//! and pre-linked once, an instance (with its own `Store`) per partition worker.
+
+mod batch;
+mod compat_v0_1;
+mod engine;
+mod host_state;
+mod imports;
+mod instance;
+mod limits;
+mod linked_capabilities;
+pub mod native;
+pub mod outcome;
+mod plugin;
+mod slot;
+mod watch;
+mod world;
+
+pub use crate::bindings::types::{Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection};
+pub use crate::capabilities::identity::PluginIdentity;
+pub use engine::PluginRuntime;
+pub use host_state::{Capabilities, HostState};
+pub use instance::{CallError, PluginInstance};
+pub use plugin::{LoadError, LoadedPlugin};
+pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};
+pub use watch::{ConfigRewrite, watch_plugin_files};
+pub use world::WorldVersion;

@@ -1,0 +1,379 @@
+//! A plugin version: its component compiled and pre-linked once, ready to
+//! instantiate for every partition worker that runs it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use super::engine::{EPOCH_TICK, PluginRuntime};
+use super::host_state::{Capabilities, HostState};
+use super::imports::forbidden_imports;
+use super::instance::PluginInstance;
+use super::limits::InstanceLimiter;
+use super::native::NativePlugins;
+use super::world::{WorldPre, WorldVersion};
+use crate::capabilities::Backends;
+use crate::capabilities::grants::{KvGrants, TableGrants, TopicGrants};
+use crate::capabilities::identity::PluginIdentity;
+use crate::capabilities::kv::KvCapability;
+use crate::capabilities::produce::ProduceCapability;
+use crate::capabilities::sql::SqlCapability;
+use crate::config::{PluginConfig, PluginLimits};
+
+/// Why a plugin (version) cannot be used. Each variant names the plugin and
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The component file cannot be read.
+    #[error("plugin {name}: cannot read {path}: {source}")]
+    Read {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid WebAssembly component.
+    #[error("plugin {name}: {path} is not a valid WebAssembly component (build it for wasm32-wasip2): {message}")]
+    Compile {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// The component does not fit the `fleethost:plugin` world: an import the
+    /// host does not offer, or a missing export.
+    #[error("plugin {name}: {path} does not implement the fleethost:plugin world: {message}")]
+    Link {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// The component imports something plugins may not use (files, sockets,
+    /// an interface the host does not offer).
+    #[error(
+        "plugin {name}: {path} imports {imports:?}, which fleethost does not offer to plugins \
+         (no filesystem, sockets, HTTP or unknown interfaces; see docs/security.md)"
+    )]
+    ForbiddenImports {
+        name: String,
+        path: PathBuf,
+        imports: Vec<String>,
+    },
+    /// This version failed its trial after a reload and was rolled back.
+    #[error(
+        "plugin {name}@{version}: this version was rolled back after failing its first batches; deploy another one"
+    )]
+    RolledBack { name: String, version: String },
+    /// A `native:<name>` path this runtime cannot run (see `runtime/native.rs`).
+    #[error("plugins.{name}.path = {path:?}: {message}")]
+    Native {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    /// Instantiation or `init` failed.
+    #[error("plugin {name}@{version}: init failed: {message}")]
+    Init {
+        name: String,
+        version: String,
+        message: String,
+    },
+}
+
+/// One compiled plugin version with everything needed to make instances.
+pub struct LoadedPlugin {
+    name: String,
+    version: String,
+    path: PathBuf,
+    code: PluginCode,
+    config: Vec<(String, String)>,
+    limits: PluginLimits,
+    kv_grants: Arc<KvGrants>,
+    table_grants: Arc<TableGrants>,
+    topic_grants: Arc<TopicGrants>,
+    backends: Backends,
+    denied: Arc<AtomicU64>,
+    memory: Arc<AtomicU64>,
+}
+
+/// What runs a plugin version's code.
+enum PluginCode {
+    /// A compiled, pre-linked component: the sandbox.
+    Wasm(WorldPre),
+    /// A plugin compiled into the process (`path = "native:<name>"`, the
+    /// benchmark's registry only).
+    Native(Arc<dyn NativePlugins>, String),
+}
+
+impl LoadedPlugin {
+    /// Reads and compiles the component at `config.path` and links it against
+    /// the host's imports; a `native:<name>` path picks the plugin compiled
+    /// into the host instead (benchmark builds). Compilation takes CPU time:
+    /// call this off the async workers (`spawn_blocking`).
+    pub fn load(
+        runtime: &PluginRuntime,
+        name: &str,
+        config: &PluginConfig,
+        backends: Backends,
+    ) -> Result<Self, LoadError> {
+        if let Some(native) = super::native::native_name(&config.path) {
+            return Self::load_native(runtime, name, native, config, backends);
+        }
+        let path = config.path.clone();
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            name: name.to_string(),
+            path: path.clone(),
+            source,
+        })?;
+        let version = content_version(&bytes, config);
+        check_component_header(&bytes).map_err(|message| LoadError::Compile {
+            name: name.to_string(),
+            path: path.clone(),
+            message: message.to_string(),
+        })?;
+        let component = Component::new(runtime.engine(), &bytes).map_err(|error| LoadError::Compile {
+            name: name.to_string(),
+            path: path.clone(),
+            message: format!("{error:#}"),
+        })?;
+        let link_error = |error: wasmtime::Error| LoadError::Link {
+            name: name.to_string(),
+            path: path.clone(),
+            message: format!("{error:#}"),
+        };
+        // The world first (is this a fleethost plugin at all?), then what it imports.
+        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
+        let pre = WorldPre::new(instance_pre).map_err(link_error)?;
+        let forbidden = forbidden_imports(runtime.engine(), &component);
+        if !forbidden.is_empty() {
+            return Err(LoadError::ForbiddenImports {
+                name: name.to_string(),
+                path: path.clone(),
+                imports: forbidden,
+            });
+        }
+        Ok(Self::new(name, version, PluginCode::Wasm(pre), config, backends))
+    }
+
+    /// The native plugin `native` (from `path = "native:<native>"`), refused
+    /// unless the runtime was given a registry that has it.
+    fn load_native(
+        runtime: &PluginRuntime,
+        name: &str,
+        native: &str,
+        config: &PluginConfig,
+        backends: Backends,
+    ) -> Result<Self, LoadError> {
+        let registry = runtime.native_plugins();
+        if let Some(message) = super::native::refusal(registry.as_deref(), native) {
+            return Err(LoadError::Native {
+                name: name.to_string(),
+                path: config.path.clone(),
+                message,
+            });
+        }
+        let registry = registry.expect("refused without a registry");
+        // No file to hash: the version covers the name, the host build's
+        // version and what the plugin runs with.
+        let code_id = format!("native:{native} fleethost {}", env!("CARGO_PKG_VERSION"));
+        let version = content_version(code_id.as_bytes(), config);
+        let code = PluginCode::Native(registry, native.to_string());
+        Ok(Self::new(name, version, code, config, backends))
+    }
+
+    fn new(name: &str, version: String, code: PluginCode, config: &PluginConfig, backends: Backends) -> Self {
+        Self {
+            name: name.to_string(),
+            version,
+            path: config.path.clone(),
+            code,
+            config: config
+                .config
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            limits: config.limits.clone(),
+            kv_grants: Arc::new(KvGrants::new(&config.grants)),
+            table_grants: Arc::new(TableGrants::new(&config.grants)),
+            topic_grants: Arc::new(TopicGrants::new(&config.grants)),
+            backends,
+            denied: Arc::new(AtomicU64::new(0)),
+            memory: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The plugin's name from the config.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The plugin's version: the first 12 hex digits of the SHA-256 of the
+    /// component file and its config, limits and grants.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// `name@version`, how logs and dead-letter headers name this plugin version.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The component file this version was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Capability calls (kv, sql, produce) of this version refused by its
+    /// grants, over all its instances.
+    pub fn denied(&self) -> u64 {
+        self.denied.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of linear memory the live instances of this version hold (the
+    /// size their memories grew to; what `limits.memory_mib` caps per
+    /// instance). 0 for a native plugin, which uses the host's heap.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory.load(Ordering::Relaxed)
+    }
+
+    /// The version of the WIT world the component was built against (a
+    /// native plugin: the SDK's, the newest).
+    pub fn world(&self) -> WorldVersion {
+        match &self.code {
+            PluginCode::Wasm(pre) => pre.version(),
+            PluginCode::Native(..) => WorldVersion::V0_2,
+        }
+    }
+
+    /// The plugin's resource limits.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// Creates a fresh instance for `pipeline` and runs its `init` with the
+    /// plugin's config. Blocking (runs guest code): call off the async workers.
+    pub fn instantiate(&self, pipeline: &str) -> Result<PluginInstance, LoadError> {
+        let identity = PluginIdentity {
+            pipeline: pipeline.to_string(),
+            plugin: self.name.clone(),
+            version: self.version.clone(),
+        };
+        match &self.code {
+            PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
+            PluginCode::Native(registry, native) => {
+                let capabilities = self.capabilities(&identity.pipeline)?;
+                let instance = registry
+                    .instantiate(native, self.config.clone(), identity, capabilities)
+                    .map_err(|message| self.init_error(message))?;
+                Ok(PluginInstance::native(instance))
+            }
+        }
+    }
+
+    /// Why an instance could not be made: instantiation or `init` failed.
+    fn init_error(&self, message: String) -> LoadError {
+        LoadError::Init {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            message,
+        }
+    }
+
+    /// A component instance in its own store, with the plugin's limits.
+    fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
+        let init_error = |message: String| self.init_error(message);
+        let limiter = InstanceLimiter::new(
+            usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            self.memory.clone(),
+        );
+        let capabilities = self.capabilities(&identity.pipeline)?;
+        let mut store = wasmtime::Store::new(
+            pre.instance_pre().engine(),
+            HostState::new(identity, limiter, capabilities),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));
+        let instance = pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .map_err(|error| init_error(format!("{error:#}")))?;
+        let process_batch = instance
+            .get_func(&mut store, "process-batch")
+            .ok_or_else(|| init_error("the component exports no process-batch".into()))?;
+        pre.call_init(&mut store, &instance, &self.config)
+            .map_err(|error| {
+                let stderr = store.data().stderr_text();
+                init_error(format!("trapped: {error:#} {stderr}").trim().to_string())
+            })?
+            .map_err(init_error)?;
+        Ok(PluginInstance::new(
+            store,
+            process_batch,
+            pre.version(),
+            self.limits.batch_timeout_ms,
+        ))
+    }
+
+    /// The capabilities of a new instance of `pipeline`, limited by the
+    /// plugin's grants (kv over the pipeline's own Redis connection); wasm
+    /// and native instances get the same.
+    fn capabilities(&self, pipeline: &str) -> Result<Capabilities, LoadError> {
+        let host_call_timeout = std::time::Duration::from_millis(self.limits.host_call_timeout_ms);
+        let kv = self
+            .backends
+            .kv
+            .for_pipeline(pipeline)
+            .map_err(|error| self.init_error(format!("redis.url: {error}")))?;
+        Ok(Capabilities {
+            kv: KvCapability::new(self.kv_grants.clone(), kv, host_call_timeout, self.denied.clone()),
+            sql: SqlCapability::new(
+                self.table_grants.clone(),
+                self.backends.sql.clone(),
+                host_call_timeout,
+                self.denied.clone(),
+            ),
+            produce: ProduceCapability::new(
+                self.topic_grants.clone(),
+                self.backends.producer.clone(),
+                host_call_timeout,
+                self.denied.clone(),
+            ),
+        })
+    }
+}
+
+/// Epoch ticks for a deadline of `timeout_ms`. The first tick can come at any
+/// moment after the deadline is set, so one tick is added: a call always gets
+/// its whole limit and is interrupted at most one tick after it.
+pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick_ms = EPOCH_TICK.as_millis() as u64;
+    timeout_ms.div_ceil(tick_ms) + 1
+}
+
+/// Tells a non-wasm file and a core module (built without the component
+/// step) apart from a component before compiling, for a clearer message.
+fn check_component_header(bytes: &[u8]) -> Result<(), &'static str> {
+    const MAGIC: &[u8] = b"\0asm";
+    if !bytes.starts_with(MAGIC) {
+        return Err("the file does not start with the WebAssembly magic bytes");
+    }
+    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
+    if bytes.get(6..8) == Some(&[0, 0]) {
+        return Err("the file is a core WebAssembly module, not a component");
+    }
+    Ok(())
+}
+
+/// The version of a plugin: a hash of the component and of what it runs with
+/// (its config map, limits and grants), so that a config change is a new
+/// version too, attributable like a new build.
+fn content_version(bytes: &[u8], config: &PluginConfig) -> String {
+    let settings = format!("{:?}{:?}{:?}", config.config, config.limits, config.grants);
+    let digest = Sha256::new()
+        .chain_update(bytes)
+        .chain_update(settings.as_bytes())
+        .finalize();
+    digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
+}
