@@ -71,7 +71,7 @@ struct RunArgs {
     /// The fleethost binary to measure (a release build).
     #[arg(long)]
     fleethost_bin: PathBuf,
-    /// fleethost built with `--features native-plugins`; without it the
+    /// fleethost-native (bench/native: the plugins compiled in); without it the
     /// native contenders are skipped.
     #[arg(long)]
     native_bin: Option<PathBuf>,

@@ -124,7 +124,7 @@ impl Report {
         if !self.wasm_crossing.is_empty() {
             let _ = writeln!(
                 out,
-                "\nCrossing into wasm (criterion, `cargo bench -p fleethost --bench wasm_crossing`), one `process-batch` call of a plugin that does nothing:\n\n\
+                "\nCrossing into wasm (criterion, `cargo bench -p fleethost-native --bench wasm_crossing`), one `process-batch` call of a plugin that does nothing:\n\n\
                  | batch size | per batch µs | per event ns |\n|---:|---:|---:|"
             );
             for c in &self.wasm_crossing {
@@ -140,7 +140,7 @@ impl Report {
         if !self.plugin_batch.is_empty() {
             let _ = writeln!(
                 out,
-                "\nOne plugin's batch of {FIXES_PER_BATCH} fixes from as many drivers, kv in the in-process store, no broker (criterion, `cargo bench -p fleethost --features native-plugins --bench plugin_batch`):\n\n\
+                "\nOne plugin's batch of {FIXES_PER_BATCH} fixes from as many drivers, kv in the in-process store, no broker (criterion, `cargo bench -p fleethost-native --bench plugin_batch`):\n\n\
                  | plugin | build | per batch ms | per fix µs | against native |\n|---|---|---:|---:|---:|"
             );
             for result in &self.plugin_batch {

@@ -1,5 +1,5 @@
 //! The per-batch cost of crossing into wasm, as the criterion benchmark
-//! `cargo bench -p fleethost --bench wasm_crossing` measured it: read from
+//! `cargo bench -p fleethost-native --bench wasm_crossing` measured it: read from
 //! criterion's own result files so that the table shows them beside the
 //! end-to-end figures.
 

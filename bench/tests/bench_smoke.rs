@@ -7,8 +7,8 @@
 //! Needs what `scripts/test.sh` sets up: FLEETHOST_TEST_BOOTSTRAP (a
 //! broker), FLEETHOST_PLUGIN_DIR (the built plugins), the host binary in
 //! `target/debug`, the seed pipeline's `node_modules`, and, for the native
-//! contenders, `target/debug/fleethost-native` (fleethost built with
-//! `--features native-plugins`; skipped with a message when absent).
+//! contenders, `target/debug/fleethost-native` (the command line with
+//! the plugins compiled in, bench/native; skipped with a message when absent).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -25,7 +25,7 @@ pub struct BenchContext {
     pub redis: redis::Client,
     /// The fleethost binary (release build).
     pub fleethost_bin: PathBuf,
-    /// fleethost built with the `native-plugins` feature, for the native contender.
+    /// fleethost-native (bench/native: the plugins compiled into the host), for the native contender.
     pub native_bin: Option<PathBuf>,
     /// The plugins' `.wasm` files.
     pub plugin_dir: PathBuf,
@@ -151,7 +151,7 @@ impl Contender {
             }
             Contender::Native(scenario) => {
                 let binary = ctx.native_bin.as_ref().context(
-                    "the native contender needs --native-bin (fleethost built with --features native-plugins)",
+                    "the native contender needs --native-bin (target/release/fleethost-native, built by bench/native)",
                 )?;
                 fleethost_run::run(ctx, round, &name, scenario, binary, true)
                     .await

@@ -8,7 +8,7 @@
 //! batch from one connection, as one partition worker does.
 //!
 //! ```sh
-//! cargo run --release -p fleethost --example insert_strategies [DATABASE_URL] [BATCHES] [ROWS_PER_BATCH]
+//! cargo run --release -p fleethost-core --example insert_strategies [DATABASE_URL] [BATCHES] [ROWS_PER_BATCH]
 //! ```
 
 use std::time::Instant;

@@ -57,7 +57,7 @@ impl PluginRuntime {
         // (MVP, bulk memory, reference types, multi-value, SIMD): every other
         // proposal is attack surface without a user. GC, threads, exceptions,
         // stack switching and async components are not even compiled into this
-        // build of wasmtime (see host/Cargo.toml).
+        // build of wasmtime (see host/core/Cargo.toml).
         config
             .wasm_memory64(false)
             .wasm_multi_memory(false)

@@ -3,7 +3,7 @@
 //!
 //! The host works with the newest version's types. A component built against
 //! an older version is linked against that version's interfaces (served by
-//! the same capabilities, see `capabilities/compat_v0_1.rs`) and gets its
+//! the same capabilities, see `runtime/compat_v0_1.rs`) and gets its
 //! batches converted: 0.1.0 knows location fixes only, so order batches are
 //! not shown to it (they count as done for it).
 
