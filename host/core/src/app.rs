@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::capabilities::kv_backend::KvBackend;
+use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
 use crate::kafka::producer::Producer;

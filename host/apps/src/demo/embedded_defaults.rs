@@ -10,8 +10,8 @@ use std::time::Duration;
 use sqlx::Connection;
 
 use crate::tracking::live_store::LiveSource;
-use fleethost_core::capabilities::kv_backend::{KvBackend, MEMORY_URL, is_memory_url};
-use fleethost_core::capabilities::memory_kv::MemoryKv;
+use fleethost_core::capabilities::kv::backend::{KvBackend, MEMORY_URL, is_memory_url};
+use fleethost_core::capabilities::kv::memory::MemoryKv;
 
 /// How long a store may take to answer the probe before the demo falls
 /// back to its embedded default.

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::tracking::live_store::LiveSource;
 use crate::tracking::map_snapshot::MapReader;
-use fleethost_core::capabilities::sql_backend::SqlBackend;
+use fleethost_core::capabilities::sql::backend::SqlBackend;
 
 /// Prints a figures line every `interval` until `shutdown`: the drivers and
 /// ETAs under `key_prefix` (the run's namespace) and the rows of `tables`,

@@ -32,7 +32,7 @@ use crate::tracking::TrackConfig;
 use crate::tracking::live_store::LiveSource;
 use embedded_defaults::{ChoiceError, choose_database, choose_kv};
 use fleethost_core::app::RunOptions;
-use fleethost_core::capabilities::kv_backend::MEMORY_URL;
+use fleethost_core::capabilities::kv::backend::MEMORY_URL;
 use fleethost_core::config::Config;
 use namespace::{Namespace, new_run_id};
 

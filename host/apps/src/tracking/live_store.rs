@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use fleethost_core::capabilities::memory_kv::MemoryKv;
+use fleethost_core::capabilities::kv::memory::MemoryKv;
 
 /// Keys asked per `SCAN` step.
 const SCAN_COUNT: usize = 1_000;

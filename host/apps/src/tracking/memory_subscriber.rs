@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::registry::{Registry, SubscriptionRequest};
 use super::stats::TrackingStats;
-use fleethost_core::capabilities::memory_kv::MemoryKv;
+use fleethost_core::capabilities::kv::memory::MemoryKv;
 
 /// Forwards the store's publications to the registry until `shutdown`.
 pub async fn follow(

@@ -118,7 +118,7 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let url_error = |source| TrackingError::RedisUrl {
         url: match &config.source {
             LiveSource::Redis(url) => url.clone(),
-            LiveSource::Memory(_) => fleethost_core::capabilities::kv_backend::MEMORY_URL.to_string(),
+            LiveSource::Memory(_) => fleethost_core::capabilities::kv::backend::MEMORY_URL.to_string(),
         },
         source,
     };

@@ -2,7 +2,7 @@
 
 use fleethost_apps::tracking::TrackConfig;
 use fleethost_apps::tracking::live_store::LiveSource;
-use fleethost_core::capabilities::kv_backend::is_memory_url;
+use fleethost_core::capabilities::kv::backend::is_memory_url;
 
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 

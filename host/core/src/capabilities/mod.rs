@@ -1,23 +1,17 @@
-//! The capabilities plugins import, one file each. A capability's WIT-facing
-//! code (the `Host` trait impls, grant checks) is kept apart from its backend
-//! (Redis or the embedded store, PostgreSQL or SQLite, Kafka), so grant checks and backends can be
-//! tested and swapped on their own.
+//! The capabilities plugins import, one module each, with its backends in
+//! its folder: `kv/` (Redis, the embedded store), `sql/` (PostgreSQL with
+//! its COPY path, SQLite, the shared statement text), `produce` (the shared
+//! producer), `log`. A capability's grant checks are kept apart from its
+//! backends, so each can be tested and swapped on its own; the WIT `Host`
+//! impls that call them live in the runtime (`runtime/linked_capabilities.rs`).
 
 pub mod grants;
 pub mod identity;
 pub mod kv;
-pub mod kv_backend;
 pub mod log;
-pub mod memory_kv;
 pub mod outage;
-pub mod postgres_copy;
-pub mod postgres_sql;
 pub mod produce;
-pub mod redis_kv;
 pub mod sql;
-pub mod sql_backend;
-pub mod sql_text;
-pub mod sqlite_sql;
 
 use crate::config::Config;
 use crate::kafka::producer::Producer;
@@ -29,10 +23,10 @@ use crate::kafka::producer::Producer;
 pub struct Backends {
     /// Redis, or the embedded in-process store (`redis.url = "memory:"`),
     /// behind `kv`.
-    pub kv: kv_backend::KvBackend,
+    pub kv: kv::backend::KvBackend,
     /// The database behind `sql`, PostgreSQL or an SQLite file by the
     /// scheme of `database.url`; `None` without one.
-    pub sql: Option<sql_backend::SqlBackend>,
+    pub sql: Option<sql::backend::SqlBackend>,
     /// The shared idempotent producer, behind `produce` (and dead letters);
     /// `None` for `fleethost check`, which does not touch Kafka.
     pub producer: Option<Producer>,
@@ -54,14 +48,14 @@ impl Backends {
     /// inside the tokio runtime.
     pub fn connect(config: &Config, producer: Option<Producer>) -> Result<Self, BackendError> {
         let sql = match &config.database.url {
-            Some(url) => Some(sql_backend::SqlBackend::connect_lazy(
+            Some(url) => Some(sql::backend::SqlBackend::connect_lazy(
                 url,
                 config.database.max_connections,
             )?),
             None => None,
         };
         Ok(Self {
-            kv: kv_backend::KvBackend::connect_lazy(&config.redis.url)?,
+            kv: kv::backend::KvBackend::connect_lazy(&config.redis.url)?,
             sql,
             producer,
         })

@@ -16,9 +16,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Column, Row, TypeInfo};
 
-use super::postgres_copy;
+use crate::capabilities::sql::postgres_copy;
 
-use super::sql_text::{self, conflict_clause, quote, quoted_list};
+use crate::capabilities::sql::text::{self as sql_text, conflict_clause, quote, quoted_list};
 use crate::bindings::sql::{
     ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
 };

@@ -1,8 +1,8 @@
 //! Which store is behind the `kv` capability: Redis, or the embedded
-//! in-process store (`memory_kv.rs`), chosen by `redis.url`'s scheme.
+//! in-process store (`kv/memory.rs`), chosen by `redis.url`'s scheme.
 
-use super::memory_kv::MemoryKv;
-use super::redis_kv::RedisKv;
+use crate::capabilities::kv::memory::MemoryKv;
+use crate::capabilities::kv::redis::RedisKv;
 use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 
 /// The `redis.url` that selects the embedded store.

@@ -1,18 +1,24 @@
 //! The `sql` capability as plugins see it: requests are checked (identifiers,
 //! shapes, sizes) and the tables against the plugin's grants before anything
 //! reaches the database; then the backend (PostgreSQL, or an embedded SQLite
-//! file for a demo; see `sql_backend.rs`) runs them with a timeout per call.
+//! file for a demo; see `sql/backend.rs`) runs them with a timeout per call.
 //!
 //! No SQL text comes from a plugin: it names tables and columns, which must be
 //! plain lowercase identifiers, and hands over values, which are bound.
+
+pub mod backend;
+pub mod postgres;
+pub mod postgres_copy;
+pub mod sqlite;
+pub mod text;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::grants::TableGrants;
-use super::sql_backend::SqlBackend;
+use crate::capabilities::grants::TableGrants;
+use crate::capabilities::sql::backend::SqlBackend;
 use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 
 /// Most rows one insert op may carry (the largest batch).
@@ -104,7 +110,7 @@ impl SqlCapability {
     }
 
     /// Runs a backend call under the timeout; an unavailable database is
-    /// noted for the host ([`super::outage`]).
+    /// noted for the host ([`crate::capabilities::outage`]).
     fn block_on<T>(&self, call: impl Future<Output = Result<T, SqlError>>) -> Result<T, SqlError> {
         let timeout = self.timeout;
         let result = self.runtime.block_on(async move {
@@ -116,7 +122,7 @@ impl SqlCapability {
             })
         });
         if let Err(SqlError::Unavailable(reason)) = &result {
-            super::outage::note("sql", reason);
+            crate::capabilities::outage::note("sql", reason);
         }
         result
     }

@@ -2,7 +2,7 @@
 //!
 //! The benchmark measured PostgreSQL spending about twice the CPU per row on
 //! the `INSERT … SELECT FROM UNNEST … ON CONFLICT DO NOTHING` of
-//! `postgres_sql.rs` as on `COPY` of the same rows (docs/plugins/db-writer.md
+//! `sql/postgres.rs` as on `COPY` of the same rows (docs/plugins/db-writer.md
 //! has the figures). `COPY` cannot skip a conflicting row, but a conflict only happens
 //! when a batch is delivered again (after a crash or a rebalance), so an
 //! insert first tries `COPY`; `COPY` is one statement, all or nothing, so a
@@ -12,7 +12,7 @@
 
 use sqlx::postgres::PgPool;
 
-use super::sql::column_len;
+use crate::capabilities::sql::column_len;
 use crate::bindings::sql::{ColumnValues, InsertOp};
 
 /// The binary COPY header: signature, flags, header extension length.

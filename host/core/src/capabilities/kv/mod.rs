@@ -2,12 +2,16 @@
 //! then the backend. Guest calls are synchronous; they run on a blocking thread
 //! and wait for the async backend there.
 
+pub mod backend;
+pub mod memory;
+pub mod redis;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::grants::KvGrants;
-use super::kv_backend::KvBackend;
+use crate::capabilities::grants::KvGrants;
+use crate::capabilities::kv::backend::KvBackend;
 use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 
 /// Most operations or keys one kv call may carry.
@@ -74,7 +78,7 @@ impl KvCapability {
     }
 
     /// Runs a backend call under the timeout; an unavailable backend is
-    /// noted for the host ([`super::outage`]).
+    /// noted for the host ([`crate::capabilities::outage`]).
     fn block_on<T>(&self, call: impl Future<Output = Result<T, KvError>>) -> Result<T, KvError> {
         let timeout = self.timeout;
         let result = self.runtime.block_on(async move {
@@ -86,7 +90,7 @@ impl KvCapability {
             })
         });
         if let Err(KvError::Unavailable(reason)) = &result {
-            super::outage::note("kv", reason);
+            crate::capabilities::outage::note("kv", reason);
         }
         result
     }

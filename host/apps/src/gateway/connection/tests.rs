@@ -1,0 +1,280 @@
+//! Unit tests of `connection.rs`.
+
+use std::time::Instant;
+
+use futures::SinkExt;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer};
+use tokio_tungstenite::tungstenite::Message as ClientMessage;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::*;
+use crate::gateway::partitioning::{Partitioner, Partitioning};
+use crate::gateway::producing::FixProducer;
+use crate::gateway::routes;
+use crate::gateway::stats::GatewayStats;
+
+const TOPIC: &str = "fixes";
+/// The harness's idle timeout: longer than any pause of the other tests.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Client = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A gateway on a loopback port producing to a one-broker mock cluster.
+struct Harness {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+    shared: Arc<GatewayShared>,
+    address: std::net::SocketAddr,
+}
+
+impl Harness {
+    async fn start(max_in_flight: usize, producer_settings: &[(&str, &str)]) -> Self {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster.create_topic(TOPIC, 1, 1).expect("topic");
+        let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
+        let mut config = fleethost_core::kafka::client_config::producer(&kafka);
+        for (key, value) in producer_settings {
+            config.set(*key, *value);
+        }
+        let producer: FutureProducer = config.create().expect("producer");
+        let shared = Arc::new(GatewayShared {
+            producer: FixProducer::from_parts(producer, TOPIC, Partitioner::new(Partitioning::Driver, 1)),
+            stats: Arc::new(GatewayStats::default()),
+            max_in_flight,
+            idle_timeout: Some(IDLE_TIMEOUT),
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let router = routes::router(shared.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            cluster,
+            shared,
+            address,
+        }
+    }
+
+    async fn connect(&self, query: &str) -> Client {
+        let url = format!("ws://{}/ws/driver{query}", self.address);
+        tokio_tungstenite::connect_async(url.as_str()).await.expect("connect").0
+    }
+
+    fn stat(&self, counter: fn(&GatewayStats) -> &std::sync::atomic::AtomicU64) -> u64 {
+        counter(&self.shared.stats).load(Ordering::Relaxed)
+    }
+}
+
+fn fix(sequence: usize) -> ClientMessage {
+    ClientMessage::text(format!(r#"{{"driverId":"d1","lat":12.9,"lng":77.6,"seq":{sequence}}}"#))
+}
+
+/// The next JSON text frame from the gateway (10 s at most).
+async fn next_reply(client: &mut Client) -> serde_json::Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .expect("a reply within 10 s")
+            .expect("connection open")
+            .expect("frame");
+        if let ClientMessage::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("JSON reply");
+        }
+    }
+}
+
+/// Sends every frame, then reads replies until `{"ack": total}`.
+async fn send_and_await_ack(
+    client: &mut Client,
+    frames: impl Iterator<Item = ClientMessage>,
+) -> Vec<serde_json::Value> {
+    let mut total = 0;
+    for frame in frames {
+        client.send(frame).await.expect("send");
+        total += 1;
+    }
+    let mut errors = Vec::new();
+    loop {
+        let reply = next_reply(client).await;
+        match reply["ack"].as_u64() {
+            Some(ack) if ack == total => return errors,
+            Some(_) => {}
+            None => errors.push(reply),
+        }
+    }
+}
+
+/// Waits until `condition` holds (10 s at most).
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_talking_one_is_not() {
+    let harness = Harness::start(1000, &[("linger.ms", "1")]).await;
+    let mut silent = harness.connect("").await;
+    let mut talking = harness.connect("?ack=true").await;
+    let started = Instant::now();
+    // Acks are cumulative: after fix N the ack is N + 1.
+    let mut send_one = async |sequence: u64| {
+        talking.send(fix(sequence as usize)).await.expect("send");
+        let reply = next_reply(&mut talking).await;
+        assert_eq!(reply["ack"].as_u64(), Some(sequence + 1), "{reply}");
+    };
+    for sequence in 0..5 {
+        send_one(sequence).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    let close = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), silent.next())
+            .await
+            .expect("the silent connection is closed")
+            .expect("a close frame before the end")
+            .expect("frame");
+        if let ClientMessage::Close(frame) = message {
+            break frame.expect("a close code and reason");
+        }
+    };
+    assert_eq!(u16::from(close.code), 1000);
+    assert_eq!(
+        close.reason.as_str(),
+        "idle: nothing received for 3 s; reconnect to send again"
+    );
+    assert!(started.elapsed() >= IDLE_TIMEOUT, "not before the timeout");
+    // Five seconds in, the talking one is open and served.
+    send_one(5).await;
+    assert_eq!(harness.stat(|s| &s.idle_closes), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_stops_reading_at_its_in_flight_limit() {
+    let harness = Harness::start(5, &[("linger.ms", "1")]).await;
+    harness
+        .cluster
+        .broker_round_trip_time(1, Duration::from_millis(300))
+        .expect("slow broker");
+    let mut client = harness.connect("?ack=true").await;
+    for sequence in 0..30 {
+        client.send(fix(sequence)).await.expect("send");
+    }
+    // The first deliveries take several 300 ms round trips.
+    eventually("5 fixes are in flight", || harness.stat(|s| &s.in_flight) == 5).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(harness.stat(|s| &s.frames), 5, "frames read while 5 are in flight");
+    let mut acked = 0;
+    while acked < 30 {
+        let reply = next_reply(&mut client).await;
+        acked = reply["ack"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("only acks expected: {reply}"));
+        assert!(harness.stat(|s| &s.in_flight) <= 5);
+    }
+    assert_eq!(harness.stat(|s| &s.fixes_delivered), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_producer_queue_stops_reading_until_deliveries_make_room() {
+    let harness = Harness::start(1000, &[("linger.ms", "1"), ("queue.buffering.max.messages", "3")]).await;
+    harness
+        .cluster
+        .broker_round_trip_time(1, Duration::from_millis(200))
+        .expect("slow broker");
+    let mut client = harness.connect("?ack=true").await;
+    let errors = send_and_await_ack(&mut client, (0..20).map(fix)).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(harness.stat(|s| &s.queue_full_waits) > 0, "the queue filled up");
+    assert_eq!(harness.stat(|s| &s.fixes_delivered), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undeliverable_fix_is_answered_as_unavailable_and_the_connection_stays_open() {
+    let harness = Harness::start(1000, &[("message.timeout.ms", "500")]).await;
+    harness.cluster.broker_down(1).expect("broker down");
+    let mut client = harness.connect("?ack=true").await;
+    let errors = send_and_await_ack(
+        &mut client,
+        [fix(1), ClientMessage::text(r#"{"driverId":"d1","lat":91,"lng":0}"#)].into_iter(),
+    )
+    .await;
+    let kinds: Vec<(u64, &str)> = errors
+        .iter()
+        .map(|error| {
+            (
+                error["frame"].as_u64().unwrap_or(0),
+                error["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(kinds.contains(&(1, "unavailable")), "{errors:?}");
+    assert!(kinds.contains(&(2, "out-of-range")), "{errors:?}");
+    let unavailable = errors.iter().find(|error| error["kind"] == "unavailable");
+    let reason = unavailable
+        .and_then(|error| error["error"].as_str())
+        .unwrap_or_default();
+    assert!(reason.contains("timed out"), "names Kafka's reason: {reason}");
+    assert_eq!(harness.stat(|s| &s.delivery_failures), 1);
+
+    // The app sends again on the same connection until the broker, back
+    // up, takes the fix (librdkafka reconnects with backoff).
+    harness.cluster.broker_up(1).expect("broker up");
+    let mut frame = 2;
+    let delivered = loop {
+        frame += 1;
+        assert!(frame < 40, "no fix delivered after the broker came back");
+        client.send(fix(frame as usize)).await.expect("send after the failure");
+        let mut unavailable = false;
+        loop {
+            let reply = next_reply(&mut client).await;
+            unavailable |= reply["frame"] == frame && reply["kind"] == "unavailable";
+            if reply["ack"] == frame {
+                break;
+            }
+        }
+        if !unavailable {
+            break frame;
+        }
+    };
+    assert!(delivered > 2);
+    assert_eq!(harness.stat(|s| &s.fixes_delivered), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_settles_in_flight_fixes_then_closes_with_going_away() {
+    let harness = Harness::start(1000, &[("linger.ms", "1")]).await;
+    harness
+        .cluster
+        .broker_round_trip_time(1, Duration::from_millis(200))
+        .expect("slow broker");
+    let mut client = harness.connect("?ack=true").await;
+    for sequence in 0..10 {
+        client.send(fix(sequence)).await.expect("send");
+    }
+    eventually("10 frames read", || harness.stat(|s| &s.frames) == 10).await;
+    harness.shared.shutdown.cancel();
+    let mut acked = 0;
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next()).await {
+            Ok(Some(Ok(ClientMessage::Text(text)))) => {
+                let reply: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+                acked = reply["ack"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("only acks expected: {reply}"));
+            }
+            Ok(Some(Ok(ClientMessage::Close(frame)))) => break frame,
+            other => panic!("expected acks then a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(acked, 10, "every fix settled before the close");
+    assert_eq!(
+        close.map(|frame| u16::from(frame.code)),
+        Some(close_code::AWAY),
+        "close code"
+    );
+    assert_eq!(harness.stat(|s| &s.fixes_delivered), 10);
+}

@@ -1,0 +1,258 @@
+//! The TOML configuration file: typed, validated, with errors that name the key
+//! and the file.
+//!
+//! Every field's doc comment doubles as user documentation; the annotated
+//! example in `examples/fleethost.toml` shows every key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+mod pipeline;
+mod plugin;
+mod services;
+
+pub use pipeline::{BatchConfig, EventsConfig, FailurePolicy, OnExhausted, PipelineConfig};
+pub use plugin::{Grants, PluginConfig, PluginLimits};
+pub use services::{AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig};
+
+/// Why a config file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema (unknown key,
+    /// wrong type, missing key); toml's message names the key and the line.
+    #[error("invalid config file {path}:\n{message}")]
+    Parse { path: PathBuf, message: String },
+    /// The file parsed but a value is not acceptable.
+    #[error("invalid config file {path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration of one fleethost process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How to reach Kafka.
+    pub kafka: KafkaConfig,
+    /// How to reach Redis, the store behind the `kv` capability.
+    #[serde(default)]
+    pub redis: RedisConfig,
+    /// How to reach the database behind the `sql` capability (PostgreSQL, or
+    /// an embedded SQLite file).
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// How often the host prints its progress line per pipeline.
+    #[serde(default)]
+    pub status: StatusConfig,
+    /// The admin HTTP interface (plugin versions, reload on demand).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// How long a shutdown may take.
+    #[serde(default)]
+    pub shutdown: ShutdownConfig,
+    /// The pipelines to run; each is its own consumer group.
+    pub pipelines: Vec<PipelineConfig>,
+    /// The plugins pipelines may use, by name.
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+impl Config {
+    /// Reads, parses and validates the config file at `path`. Relative plugin
+    /// paths are resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for plugin in config.plugins.values_mut() {
+            let native = crate::runtime::native::native_name(&plugin.path).is_some();
+            if plugin.path.is_relative() && !native {
+                plugin.path = base.join(&plugin.path);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        if self.kafka.bootstrap_servers.trim().is_empty() {
+            return Err(invalid("kafka.bootstrap_servers".into(), "must not be empty".into()));
+        }
+        for (field, properties) in [
+            ("properties", &self.kafka.properties),
+            ("consumer_properties", &self.kafka.consumer_properties),
+            ("producer_properties", &self.kafka.producer_properties),
+        ] {
+            if let Some(owned) = crate::kafka::client_config::host_owned_property(properties) {
+                return Err(invalid(
+                    format!("kafka.{field}.\"{owned}\""),
+                    "is set by fleethost itself and cannot be overridden".into(),
+                ));
+            }
+        }
+        if self.shutdown.timeout_ms == 0 {
+            return Err(invalid("shutdown.timeout_ms".into(), "must be at least 1".into()));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
+        }
+        if self.pipelines.is_empty() {
+            return Err(invalid(
+                "pipelines".into(),
+                "at least one [[pipelines]] entry is required".into(),
+            ));
+        }
+        let mut names = HashSet::new();
+        for (index, pipeline) in self.pipelines.iter().enumerate() {
+            let key = |field: &str| format!("pipelines[{index}].{field}");
+            if pipeline.name.trim().is_empty() {
+                return Err(invalid(key("name"), "must not be empty".into()));
+            }
+            if !names.insert(pipeline.name.as_str()) {
+                return Err(invalid(
+                    key("name"),
+                    format!("pipeline name {:?} is used twice", pipeline.name),
+                ));
+            }
+            if pipeline.group_id.trim().is_empty() {
+                return Err(invalid(key("group_id"), "must not be empty".into()));
+            }
+            if let Some(owned) = crate::kafka::client_config::host_owned_property(&pipeline.consumer_properties) {
+                return Err(invalid(
+                    key(&format!("consumer_properties.\"{owned}\"")),
+                    "is set by fleethost itself and cannot be overridden".into(),
+                ));
+            }
+            if pipeline.topics.is_empty() || pipeline.topics.iter().any(|topic| topic.trim().is_empty()) {
+                return Err(invalid(key("topics"), "must list at least one non-empty topic".into()));
+            }
+            if pipeline.order_topics.iter().any(|topic| topic.trim().is_empty()) {
+                return Err(invalid(key("order_topics"), "must not contain an empty topic".into()));
+            }
+            if let Some(topic) = pipeline
+                .order_topics
+                .iter()
+                .find(|topic| pipeline.topics.contains(topic))
+            {
+                return Err(invalid(
+                    key("order_topics"),
+                    format!("topic {topic:?} is also in topics; a topic carries either locations or orders"),
+                ));
+            }
+            if pipeline.plugins.is_empty() {
+                return Err(invalid(key("plugins"), "must list at least one plugin".into()));
+            }
+            for (plugin_index, plugin) in pipeline.plugins.iter().enumerate() {
+                if !self.plugins.contains_key(plugin) {
+                    let known: Vec<&String> = self.plugins.keys().collect();
+                    return Err(invalid(
+                        key(&format!("plugins[{plugin_index}]")),
+                        format!("no plugin named {plugin:?} in [plugins] (known: {known:?})"),
+                    ));
+                }
+            }
+            if pipeline.batch.max_events == 0 || pipeline.batch.max_events > 100_000 {
+                return Err(invalid(key("batch.max_events"), "must be between 1 and 100000".into()));
+            }
+            if pipeline.batch.max_wait_ms == 0 {
+                return Err(invalid(key("batch.max_wait_ms"), "must be at least 1".into()));
+            }
+            if pipeline.commit_interval_ms == 0 {
+                return Err(invalid(key("commit_interval_ms"), "must be at least 1".into()));
+            }
+            if !(pipeline.events.max_speed_mps.is_finite() && pipeline.events.max_speed_mps > 0.0) {
+                return Err(invalid(
+                    key("events.max_speed_mps"),
+                    format!(
+                        "must be a positive number of metres per second, not {}",
+                        pipeline.events.max_speed_mps
+                    ),
+                ));
+            }
+            if pipeline.nice > crate::pipeline::cpu_priority::MAX_NICE {
+                return Err(invalid(
+                    key("nice"),
+                    format!(
+                        "must be between 0 and {} (a Linux nice value), not {}",
+                        crate::pipeline::cpu_priority::MAX_NICE,
+                        pipeline.nice
+                    ),
+                ));
+            }
+        }
+        for (name, plugin) in &self.plugins {
+            let key = |field: &str| format!("plugins.{name}.{field}");
+            if plugin.limits.memory_mib == 0 || plugin.limits.memory_mib > 4096 {
+                return Err(invalid(key("limits.memory_mib"), "must be between 1 and 4096".into()));
+            }
+            if plugin.limits.batch_timeout_ms == 0 {
+                return Err(invalid(key("limits.batch_timeout_ms"), "must be at least 1".into()));
+            }
+            if plugin.limits.host_call_timeout_ms == 0 {
+                return Err(invalid(key("limits.host_call_timeout_ms"), "must be at least 1".into()));
+            }
+            for (field, prefixes) in [
+                ("grants.kv_read", &plugin.grants.kv_read),
+                ("grants.kv_write", &plugin.grants.kv_write),
+            ] {
+                if prefixes.iter().any(|prefix| prefix.is_empty()) {
+                    return Err(invalid(
+                        key(field),
+                        "an empty prefix would grant every key; list the prefixes explicitly".into(),
+                    ));
+                }
+            }
+            for (field, names) in [
+                ("grants.sql_read", &plugin.grants.sql_read),
+                ("grants.sql_write", &plugin.grants.sql_write),
+                ("grants.produce_topics", &plugin.grants.produce_topics),
+            ] {
+                if let Some(bad) = names.iter().find(|name| name.trim().is_empty() || name.contains('*')) {
+                    return Err(invalid(
+                        key(field),
+                        format!("{bad:?}: list exact names (no empty names, no wildcards)"),
+                    ));
+                }
+            }
+            let uses_sql = !plugin.grants.sql_read.is_empty() || !plugin.grants.sql_write.is_empty();
+            if uses_sql && self.database.url.is_none() {
+                return Err(invalid(
+                    key("grants"),
+                    "grants sql tables, but there is no database.url to reach a database".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! A pipeline's config: its topics and group, batching, event bounds and
+//! failure policy.
+
+use serde::Deserialize;
+
+/// One pipeline: a consumer group, its topics, and the plugins each batch goes
+/// through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Name used in logs, metrics and dead-letter headers; unique in the file.
+    pub name: String,
+    /// Kafka consumer group id. Processes with the same group id split the
+    /// partitions between them.
+    pub group_id: String,
+    /// Topics of location fixes to consume.
+    pub topics: Vec<String>,
+    /// Topics of order lifecycle events (`order-events`) to consume as well;
+    /// their batches reach plugins as `batch.orders`. Default none.
+    #[serde(default)]
+    pub order_topics: Vec<String>,
+    /// Names of the plugins (keys of `[plugins]`) each batch goes through, in order.
+    pub plugins: Vec<String>,
+    /// When a batch is full.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// What happens when a plugin fails a batch.
+    #[serde(default)]
+    pub failure: FailurePolicy,
+    /// Bounds on the event time, speed and heading of the fixes and order
+    /// events this pipeline consumes; an event outside them is dead-lettered
+    /// like any message that is not a location.
+    #[serde(default)]
+    pub events: EventsConfig,
+    /// Milliseconds between two commits of the offsets of finished batches.
+    /// Offsets are also committed when partitions are revoked and at shutdown.
+    /// Default 1000.
+    #[serde(default = "default_commit_interval_ms")]
+    pub commit_interval_ms: u64,
+    /// librdkafka properties of this pipeline's consumer only, applied over
+    /// `kafka.consumer_properties`: a live-position pipeline can fetch with a
+    /// short `fetch.wait.max.ms` while a history pipeline fetches in bulk.
+    /// The host-owned keys are refused here too. Default none.
+    #[serde(default)]
+    pub consumer_properties: BTreeMap<String, String>,
+    /// CPU priority of this pipeline's work as a Linux nice value, 0 (as the
+    /// rest of the host) to 19: a pipeline that may lag (history, fares)
+    /// yields the cores to the others when they are short, so that live
+    /// positions stay fresh on a full machine. See
+    /// [`crate::pipeline::cpu_priority`]. Default 0.
+    #[serde(default)]
+    pub nice: u8,
+}
+
+fn default_commit_interval_ms() -> u64 {
+    1000
+}
+
+/// Batch limits: a partition's batch is handed to the plugins when it holds
+/// `max_events` events or when `max_wait_ms` has passed since its first event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Maximum events in one batch. Default 1000.
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    /// Maximum milliseconds a batch waits for more events. Default 1000.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_events: default_max_events(),
+            max_wait_ms: default_max_wait_ms(),
+        }
+    }
+}
+
+fn default_max_events() -> usize {
+    1000
+}
+
+fn default_max_wait_ms() -> u64 {
+    1000
+}
+
+/// Bounds on the values of an input event, beyond the decoder's fixed ranges
+/// (coordinates, heading within [0, 360]): a phone with a bad clock or a
+/// broken speed sensor must not be taken at its word. An event time far
+/// ahead would pin the driver, since live positions are kept newest by event
+/// time and every later real fix would then look older. Event times are
+/// compared with the Kafka message timestamp (the producer's or the broker's
+/// clock), or with the host's clock when the message has none.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Milliseconds an event's `timestamp` may be ahead of its message
+    /// timestamp: phones' clocks drift, but not by hours. Further ahead, the
+    /// event is dead-lettered as `future-timestamp`. Default 300000 (5 min).
+    #[serde(default = "default_max_future_skew_ms")]
+    pub max_future_skew_ms: u64,
+    /// Milliseconds an event's `timestamp` may be behind its message
+    /// timestamp; older events are dead-lettered as `too-old`. 0 means no
+    /// limit: a phone that was offline may upload fixes hours late, and they
+    /// still belong in the history. Default 0.
+    #[serde(default)]
+    pub max_age_ms: u64,
+    /// Highest `speed` a fix may report, in metres per second; a fix above
+    /// it is dead-lettered as `out-of-range`. A negative speed means unknown
+    /// (iOS reports -1) and is dropped, the fix kept.
+    /// Default 100 (360 km/h: beyond any road vehicle, so only a broken
+    /// sensor or a unit mistake gets there).
+    #[serde(default = "default_max_speed_mps")]
+    pub max_speed_mps: f64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            max_future_skew_ms: default_max_future_skew_ms(),
+            max_age_ms: 0,
+            max_speed_mps: default_max_speed_mps(),
+        }
+    }
+}
+
+fn default_max_future_skew_ms() -> u64 {
+    300_000
+}
+
+fn default_max_speed_mps() -> f64 {
+    100.0
+}
+
+/// What the pipeline does with a batch a plugin fails (error, trap, timeout).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePolicy {
+    /// How many times a batch that trapped, timed out, hit its memory cap or
+    /// failed with a plugin error marked retryable is tried again (on a fresh
+    /// instance after a trap, timeout or memory cap). A plugin error not
+    /// marked retryable and an invalid answer are not tried again. Default 3.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Milliseconds before the first retry; doubled for each further one.
+    /// Default 200.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// Longest pause between two retries, in ms. A batch whose plugin failed
+    /// after the host found a backend it called (Redis, the database, Kafka)
+    /// unavailable is retried without limit at this pace: the partition
+    /// waits for the backend, nothing is dead-lettered, and the wait shows in
+    /// the progress line, `/metrics`, `fleethost status` and a log line a
+    /// minute. Default 10000.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// After the last retry: `dead-letter` (the events that fail go to
+    /// `{topic}.dlq` and the partition moves on) or `stop` (the pipeline stops
+    /// without committing the batch). Default `dead-letter`.
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+    /// Under `dead-letter`, most plugin calls spent isolating the events that
+    /// fail on their own: the failed batch is split in halves, each tried
+    /// once (a fresh instance after a trap), and every failing half split
+    /// again, so one bad event costs itself and not its neighbours. When the
+    /// calls run out, or three rounds of splitting found no part that
+    /// passes (the plugin fails everything), the parts still failing are
+    /// dead-lettered whole. 0 dead-letters the whole failed batch. Default 64.
+    #[serde(default = "default_isolation_calls")]
+    pub isolation_calls: u32,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        Self {
+            retries: default_retries(),
+            backoff_ms: default_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            on_exhausted: OnExhausted::default(),
+            isolation_calls: default_isolation_calls(),
+        }
+    }
+}
+
+fn default_isolation_calls() -> u32 {
+    64
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+fn default_max_backoff_ms() -> u64 {
+    10_000
+}
+
+fn default_backoff_ms() -> u64 {
+    200
+}
+
+/// The last step of a failure policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnExhausted {
+    /// Send the failed batch to the dead-letter topic and go on.
+    #[default]
+    DeadLetter,
+    /// Stop the pipeline; its uncommitted batches are redelivered on restart.
+    Stop,
+}
