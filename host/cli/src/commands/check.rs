@@ -1,5 +1,6 @@
 //! `fleethost check`: a config and its plugins validated without consuming.
 
+use anyhow::Context as _;
 use fleethost_core::capabilities::Backends;
 use fleethost_core::config::Config;
 use fleethost_core::console;
@@ -23,7 +24,9 @@ impl CheckArgs {
         let runtime = fleethost_core::app::plugin_runtime(context.native_plugins.clone())?;
         // No producer: `check` does not touch Kafka (plugins' init cannot produce).
         let backends = Backends::connect(&config, None)?;
-        let plugins = fleethost_core::app::load_plugins(&config, &runtime, &backends).await?;
+        let plugins = fleethost_core::app::load_plugins(&config, &runtime, &backends)
+            .await
+            .with_context(|| self.config.display().to_string())?;
         console::out(&format!(
             "{}: ok, {} pipeline(s)",
             self.config.display(),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use fleethost_core::app::RunOptions;
 use fleethost_core::config::Config;
 
@@ -27,12 +28,15 @@ impl RunArgs {
         let shutdown = context
             .signals
             .graceful(Duration::from_millis(config.shutdown.timeout_ms));
+        let file = self.config.display().to_string();
         let options = RunOptions {
             config_path: Some(self.config),
             native_plugins: context.native_plugins.clone(),
             ..RunOptions::default()
         };
-        fleethost_core::app::run(config, options, shutdown).await?;
+        fleethost_core::app::run(config, options, shutdown)
+            .await
+            .context(file)?;
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! A pipeline's config: its topics and group, batching, event bounds and
 //! failure policy.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// One pipeline: a consumer group, its topics, and the plugins each batch goes

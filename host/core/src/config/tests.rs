@@ -40,14 +40,13 @@ fn a_zero_shutdown_timeout_is_refused_naming_the_key() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("`shutdown.timeout_ms`: must be at least 1"), "{error}");
-    let config =
-        parse(&MINIMAL.replace("[[pipelines]]", "[shutdown]\ntimeout_ms = 3000\n\n[[pipelines]]")).unwrap();
+    let config = parse(&MINIMAL.replace("[[pipelines]]", "[shutdown]\ntimeout_ms = 3000\n\n[[pipelines]]")).unwrap();
     assert_eq!(config.shutdown.timeout_ms, 3000);
 }
 
 #[test]
 fn the_annotated_example_config_is_valid() {
-    let example = include_str!("../../../examples/fleethost.toml");
+    let example = include_str!("../../../../examples/fleethost.toml");
     Config::parse(example, Path::new("examples/fleethost.toml")).unwrap();
 }
 

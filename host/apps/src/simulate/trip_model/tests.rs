@@ -80,8 +80,7 @@ fn a_driver_is_at_the_pickup_for_the_dwell_before_picked_up() {
             let arrival = log
                 .fixes()
                 .find(|fix| {
-                    fix.timestamp_ms >= events[0].timestamp_ms
-                        && fix.position.distance_m(pickup) <= ARRIVAL_RADIUS_M
+                    fix.timestamp_ms >= events[0].timestamp_ms && fix.position.distance_m(pickup) <= ARRIVAL_RADIUS_M
                 })
                 .expect("the driver reached the pickup");
             assert!(

@@ -1,9 +1,9 @@
 //! Which store is behind the `kv` capability: Redis, or the embedded
 //! in-process store (`kv/memory.rs`), chosen by `redis.url`'s scheme.
 
+use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::kv::memory::MemoryKv;
 use crate::capabilities::kv::redis::RedisKv;
-use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 
 /// The `redis.url` that selects the embedded store.
 pub const MEMORY_URL: &str = "memory:";

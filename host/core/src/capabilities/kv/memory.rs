@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
-use crate::capabilities::kv::redis::check_geo;
 use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
+use crate::capabilities::kv::redis::check_geo;
 
 /// Publications buffered for a subscriber that falls behind, before it
 /// starts missing some (as a slow Redis pub/sub client would be cut off).

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::backend::KvBackend;
-use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 
 /// Most operations or keys one kv call may carry.
 pub const MAX_KEYS_PER_CALL: usize = 100_000;

@@ -3,9 +3,9 @@
 //! demo without a database server. Both take the same checked requests and
 //! give the same errors, so plugins cannot tell them apart.
 
+use crate::bindings::sql::{InsertOp, SelectOp, SqlError, TableDef, Value};
 use crate::capabilities::sql::postgres::PostgresSql;
 use crate::capabilities::sql::sqlite::SqliteSql;
-use crate::bindings::sql::{InsertOp, SelectOp, SqlError, TableDef, Value};
 
 /// The URL schemes `database.url` accepts, for the message that refuses
 /// another one.

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 use crate::capabilities::grants::TableGrants;
 use crate::capabilities::sql::backend::SqlBackend;
-use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 
 /// Most rows one insert op may carry (the largest batch).
 pub const MAX_ROWS_PER_INSERT: usize = 100_000;

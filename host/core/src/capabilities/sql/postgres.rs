@@ -18,10 +18,10 @@ use sqlx::{Arguments, AssertSqlSafe, Column, Row, TypeInfo};
 
 use crate::capabilities::sql::postgres_copy;
 
-use crate::capabilities::sql::text::{self as sql_text, conflict_clause, quote, quoted_list};
 use crate::bindings::sql::{
     ColumnData, ColumnType, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value,
 };
+use crate::capabilities::sql::text::{self as sql_text, conflict_clause, quote, quoted_list};
 
 /// How long a call waits for a free connection before reporting the
 /// database unavailable.

@@ -12,8 +12,8 @@
 
 use sqlx::postgres::PgPool;
 
-use crate::capabilities::sql::column_len;
 use crate::bindings::sql::{ColumnValues, InsertOp};
+use crate::capabilities::sql::column_len;
 
 /// The binary COPY header: signature, flags, header extension length.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";

@@ -26,9 +26,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, Row, SqliteConnection};
 
+use crate::bindings::sql::{ColumnData, ColumnType, ColumnValues, InsertOp, SelectOp, SqlError, TableDef, Value};
 use crate::capabilities::sql::column_len;
 use crate::capabilities::sql::text::{self as sql_text, conflict_clause, quote, quoted_list};
-use crate::bindings::sql::{ColumnData, ColumnType, ColumnValues, InsertOp, SelectOp, SqlError, TableDef, Value};
 
 /// How long a call waits for a free connection before reporting the
 /// database unavailable.
