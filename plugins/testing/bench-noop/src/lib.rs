@@ -1,5 +1,5 @@
 //! bench-noop: accepts every batch and does nothing else. The wasm-crossing
-//! benchmark (`cargo bench -p fleethost --bench wasm_crossing`) calls it, so
+//! benchmark (`cargo bench -p fleethost-native --bench wasm_crossing`) calls it, so
 //! that a call's time is only what the sandbox costs: entering the instance,
 //! copying the batch into its memory, and lifting the answer back.
 
