@@ -9,11 +9,11 @@
 //! live-location publishes its positions on (`fleethost track` fans it out to
 //! customers). It rides in the plan's kv writes: no extra round trip.
 
-use fleethost_plugin_sdk::Plan;
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::{FieldValue, PublishOp, WriteOp};
 use fleethost_plugin_sdk::produce::Message;
 use fleethost_plugin_sdk::record::Decimal;
+use fleethost_plugin_sdk::{Plan, names};
 
 use crate::estimate::Estimate;
 use crate::settings::Settings;
@@ -26,7 +26,7 @@ pub fn publish(plan: &mut Plan, settings: &Settings, estimate: &Estimate) {
     plan.writes.push(WriteOp::hash_set(&key, estimate_fields(estimate)));
     plan.writes.push(WriteOp::Expire((key, settings.eta_ttl_ms)));
     plan.writes.push(WriteOp::Publish(PublishOp {
-        channel: live_order_channel(settings, &estimate.order_id),
+        channel: names::order_channel(&settings.key_prefix, &estimate.order_id),
         message: live_eta_json(estimate),
     }));
     plan.messages.push(Message::text(
@@ -36,21 +36,16 @@ pub fn publish(plan: &mut Plan, settings: &Settings, estimate: &Estimate) {
     ));
 }
 
-/// The kv key of a driver's state: `{key_prefix}eta:trip:{driver_id}`.
+/// The kv key of a driver's state: `{key_prefix}eta:trip:{driver_id}`
+/// ([`names::eta_trip_key`]: the live map reads the trip from it).
 pub fn state_key(settings: &Settings, driver_id: &str) -> String {
-    format!("{}eta:trip:{driver_id}", settings.key_prefix)
+    names::eta_trip_key(&settings.key_prefix, driver_id)
 }
 
-/// The kv key of an order's current estimate: `{key_prefix}eta:{order_id}`.
+/// The kv key of an order's current estimate: `{key_prefix}eta:{order_id}`
+/// ([`names::eta_key`]: the live map reads the estimate from it).
 pub fn eta_key(settings: &Settings, order_id: &str) -> String {
-    format!("{}eta:{order_id}", settings.key_prefix)
-}
-
-/// The pub/sub channel of an order's live updates:
-/// `{key_prefix}live:order:{order_id}` (the same channel live-location
-/// publishes the order's positions on).
-pub fn live_order_channel(settings: &Settings, order_id: &str) -> String {
-    format!("{}live:order:{order_id}", settings.key_prefix)
+    names::eta_key(&settings.key_prefix, order_id)
 }
 
 /// The estimate as hash fields (the same names and values as the JSON).

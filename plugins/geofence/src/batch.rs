@@ -9,12 +9,12 @@
 //! therefore writes only trip fields and a location batch only fix fields, so
 //! the two workers never overwrite each other's fields of a shared hash.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use fleethost_plugin_sdk::kv::{FieldValue, HashSetOp, PublishOp, WriteOp};
 use fleethost_plugin_sdk::record::Values;
 use fleethost_plugin_sdk::trip::{self, Trip};
-use fleethost_plugin_sdk::{Batch, Event, OrderEvent, Plan};
+use fleethost_plugin_sdk::{Batch, Event, OrderEvent, Plan, group};
 
 use crate::driver_state::{self, DriverState};
 use crate::notification::Notification;
@@ -29,42 +29,37 @@ pub struct DriverRecords<'a> {
     pub driver_id: &'a str,
     /// Order events, in offset order.
     pub orders: Vec<&'a OrderEvent>,
-    /// Location fixes, in offset order.
+    /// Location fixes, in event-time order (batch order on equal times).
     pub fixes: Vec<&'a Event>,
 }
 
-/// The batch's records per driver, drivers in order of first appearance.
+/// The batch's records per driver, grouped as every plugin groups them (the
+/// SDK's [`group`]): drivers in id order, so that the reads, the writes and
+/// the notifications of a batch come in the same order every time it is
+/// processed. A batch holds fixes or order events; both are grouped, a
+/// driver's order events applied before its fixes.
 pub fn group_by_driver(batch: &Batch) -> Vec<DriverRecords<'_>> {
-    let mut groups = Groups::default();
-    for order in &batch.orders {
-        groups.of(&order.driver_id).orders.push(order);
-    }
-    for fix in &batch.events {
-        groups.of(&fix.driver_id).fixes.push(fix);
-    }
-    groups.records
-}
-
-/// Records per driver while grouping.
-#[derive(Default)]
-struct Groups<'a> {
-    records: Vec<DriverRecords<'a>>,
-    positions: HashMap<&'a str, usize>,
-}
-
-impl<'a> Groups<'a> {
-    /// The driver's group, added when new.
-    fn of(&mut self, driver_id: &'a str) -> &mut DriverRecords<'a> {
-        let records = &mut self.records;
-        let position = *self.positions.entry(driver_id).or_insert_with(|| {
-            records.push(DriverRecords {
+    let mut drivers: BTreeMap<&str, DriverRecords<'_>> = group::orders_by_driver(&batch.orders)
+        .into_iter()
+        .map(|(driver_id, orders)| {
+            let records = DriverRecords {
+                driver_id,
+                orders,
+                fixes: Vec::new(),
+            };
+            (driver_id, records)
+        })
+        .collect();
+    for (driver_id, fixes) in group::fixes_by_driver(&batch.events) {
+        drivers
+            .entry(driver_id)
+            .or_insert_with(|| DriverRecords {
                 driver_id,
                 ..DriverRecords::default()
-            });
-            records.len() - 1
-        });
-        &mut self.records[position]
+            })
+            .fixes = fixes;
     }
+    drivers.into_values().collect()
 }
 
 /// What a batch leads to.
@@ -120,13 +115,7 @@ pub fn plan(settings: &Settings, groups: &[DriverRecords<'_>], hashes: &[Vec<Fie
         if !records.fixes.is_empty() {
             let before = DriverState::from_values(&values);
             let mut state = before.clone();
-            let notifications = track_fixes(
-                records.driver_id,
-                records.fixes.clone(),
-                trip.as_ref(),
-                fences,
-                &mut state,
-            );
+            let notifications = track_fixes(records.driver_id, &records.fixes, trip.as_ref(), fences, &mut state);
             outcome.notifications.extend(notifications);
             if state != before {
                 fields.extend(state.to_fields());

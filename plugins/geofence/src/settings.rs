@@ -9,7 +9,7 @@
 //! | `near_m`              | `500`                    | `near` within this distance of the pickup/drop-off |
 //! | `arrived_m`           | `50`                     | `arrived` within this distance (at most `near_m`) |
 
-use fleethost_plugin_sdk::PluginConfig;
+use fleethost_plugin_sdk::{PluginConfig, names};
 
 use crate::fence::Fence;
 use crate::fence_text::parse_fences;
@@ -91,9 +91,10 @@ impl Settings {
     }
 
     /// The Redis pub/sub channel every notification is also published on,
-    /// for the live map of `fleethost track`.
+    /// for the live map of `fleethost track`
+    /// ([`names::notifications_channel`]).
     pub fn live_channel(&self) -> String {
-        format!("{}live:notifications", self.key_prefix)
+        names::notifications_channel(&self.key_prefix)
     }
 }
 

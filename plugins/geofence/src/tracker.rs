@@ -1,7 +1,8 @@
 //! The crossing logic: one driver's fixes against the static fences and the
 //! points of the driver's trip, giving the notifications and the new state.
 //!
-//! Fixes are taken in event-time order (then offset order); a fix not newer
+//! Fixes are taken in event-time order (then batch order), as the SDK's
+//! [`group`](fleethost_plugin_sdk::group) hands them over; a fix not newer
 //! than the last one processed (`last_fix_ms`) is skipped, so a redelivered or
 //! late fix emits nothing and cannot undo a crossing.
 //!
@@ -41,16 +42,17 @@ pub struct Fences<'a> {
     pub thresholds: Thresholds,
 }
 
-/// Runs one driver's fixes (in any order) through the fences, updating
-/// `state`; returns the notifications in event-time order.
+/// Runs one driver's fixes, in event-time order (as
+/// [`group::fixes_by_driver`](fleethost_plugin_sdk::group::fixes_by_driver)
+/// gives them), through the fences, updating `state`; returns the
+/// notifications in event-time order.
 pub fn track_fixes(
     driver_id: &str,
-    mut fixes: Vec<&Event>,
+    fixes: &[&Event],
     trip: Option<&Trip>,
     fences: Fences<'_>,
     state: &mut DriverState,
 ) -> Vec<Notification> {
-    fixes.sort_by_key(|fix| (fix.timestamp_ms, fix.offset));
     state
         .inside
         .retain(|id| fences.fixed.iter().any(|fence| &fence.id == id));
@@ -116,7 +118,7 @@ mod tests {
     use crate::notification::Stop;
     use crate::test_support::{CENTRE, fix, kinds, offset, order};
     use crate::trip_state::apply_order_events;
-    use fleethost_plugin_sdk::OrderKind;
+    use fleethost_plugin_sdk::{OrderKind, group};
 
     /// A 200 m circle `hub` around [`CENTRE`] and, for polygon tests, a
     /// square `block` of about 1.1 km a side north of it.
@@ -131,7 +133,9 @@ mod tests {
             fixed: &fixed,
             thresholds: Thresholds::default(),
         };
-        track_fixes("d1", fixes.iter().collect(), trip, fences, state)
+        // Grouped as `batch::group_by_driver` does: in event-time order.
+        let fixes = group::fixes_by_driver(fixes).remove("d1").unwrap_or_default();
+        track_fixes("d1", &fixes, trip, fences, state)
     }
 
     /// Fixes of `d1` due east of [`CENTRE`] at the given distances, one per second.

@@ -39,6 +39,7 @@ use publish::{Position, Publication};
 use fleethost_plugin_sdk::group;
 use fleethost_plugin_sdk::kv;
 use fleethost_plugin_sdk::kv::borrowed::{FieldValue, GeoMember, UpsertNewerOp, WriteOp};
+use fleethost_plugin_sdk::names;
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 /// The plugin's [`Guest`] implementation; public so that the host can link
@@ -60,7 +61,7 @@ impl Settings {
     pub fn from_config(config: &PluginConfig) -> Result<Self, String> {
         config.reject_unknown(&["key_prefix", "geo_key", "publish"])?;
         let key_prefix = config.string_or("key_prefix", "");
-        let geo_key = format!("{key_prefix}{}", config.string_or("geo_key", "drivers:geo"));
+        let geo_key = names::geo_key(&key_prefix, &config.string_or("geo_key", names::DEFAULT_GEO_KEY));
         let publish = match config.string_or("publish", "true").trim() {
             "true" => true,
             "false" => false,
@@ -153,9 +154,7 @@ impl DriverText {
     fn of(settings: &Settings, position: &Position) -> Self {
         let event = position.event;
         Self {
-            // `concat` allocates the key once; `format!` starting with an
-            // argument starts from an empty string and grows it.
-            key: [settings.key_prefix.as_str(), "driver:", &event.driver_id].concat(),
+            key: names::driver_key(&settings.key_prefix, &event.driver_id),
             timestamp_ms: event.timestamp_ms.to_string(),
         }
     }
@@ -165,15 +164,15 @@ impl DriverText {
 fn position_fields<'a>(position: &'a Position, text: &'a DriverText) -> [FieldValue<'a>; 3] {
     [
         FieldValue {
-            field: "lat",
+            field: names::POSITION_LAT,
             value: &position.latitude,
         },
         FieldValue {
-            field: "lng",
+            field: names::POSITION_LNG,
             value: &position.longitude,
         },
         FieldValue {
-            field: "ts_ms",
+            field: names::POSITION_TS_MS,
             value: &text.timestamp_ms,
         },
     ]
@@ -190,7 +189,7 @@ fn upsert<'a>(
     let event = position.event;
     WriteOp::UpsertNewer(UpsertNewerOp {
         key: &text.key,
-        version_field: "ts_ms",
+        version_field: names::POSITION_TS_MS,
         version: event.timestamp_ms,
         fields,
         // A valid fix beyond the GEO set's reach (near a pole) still moves

@@ -11,12 +11,15 @@
 //!   that carried that `order_id`;
 //! - the message is `{"type":"position","driver_id","lat","lng","ts_ms"}`,
 //!   plus `"order_id"` when the fix had one, fields in that order.
+//!
+//! The channel names come from [`names`], shared with the host's tracking
+//! service.
 
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::WriteResult;
 use fleethost_plugin_sdk::kv::borrowed::{PublishOp, WriteOp};
 use fleethost_plugin_sdk::record::push_decimal;
-use fleethost_plugin_sdk::{Event, PluginError};
+use fleethost_plugin_sdk::{Event, PluginError, names};
 
 use crate::Settings;
 
@@ -102,12 +105,12 @@ pub fn publications(
         let order_id = event.order_id.as_deref().filter(|order_id| !order_id.is_empty());
         if let Some(order_id) = order_id {
             publications.push(Publication {
-                channel: order_channel(settings, order_id),
+                channel: names::order_channel(&settings.key_prefix, order_id),
                 message: message.clone(),
             });
         }
         publications.push(Publication {
-            channel: driver_channel(settings, &event.driver_id),
+            channel: names::driver_channel(&settings.key_prefix, &event.driver_id),
             message,
         });
     }
@@ -120,16 +123,6 @@ pub fn moved(results: &[WriteResult]) -> usize {
         .iter()
         .filter(|result| matches!(result, WriteResult::Applied(true)))
         .count()
-}
-
-/// The channel of one driver's positions: `{key_prefix}live:driver:{driver_id}`.
-pub fn driver_channel(settings: &Settings, driver_id: &str) -> String {
-    [settings.key_prefix.as_str(), "live:driver:", driver_id].concat()
-}
-
-/// The channel of one order's updates: `{key_prefix}live:order:{order_id}`.
-pub fn order_channel(settings: &Settings, order_id: &str) -> String {
-    [settings.key_prefix.as_str(), "live:order:", order_id].concat()
 }
 
 /// The message of one applied position.

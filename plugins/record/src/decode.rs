@@ -3,10 +3,11 @@
 //! eta, fare and geofence decode a record per driver and batch; with
 //! `split(';')`, `split_once('=')` and `contains('%')` each value cost three
 //! searches of a few bytes, and in a wasm plugin those searches (core's
-//! `memchr`, four bytes at a time on wasm32) were 4% of all five pipelines'
-//! CPU. Here the text is read once, eight bytes at a time ([`scan`]): a
-//! 64-bit word yields a bit for every `;`, `=` and `%` in it, and only those
-//! bytes are looked at.
+//! `memchr`, four bytes at a time on wasm32) were a visible share of the
+//! pipelines' CPU (measured in the benchmark, docs/perf-log.md). Here the
+//! text is read once, eight bytes at a time ([`scan`]): a 64-bit word yields
+//! a bit for every `;`, `=` and `%` in it, and only those bytes are looked
+//! at.
 
 use std::borrow::Cow;
 

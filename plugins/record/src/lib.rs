@@ -9,6 +9,10 @@
 //! `fleethost_plugin_sdk::record`; the host reads the eta plugin's trips for
 //! the live map with [`decode`].
 //!
+//! The crate also holds, in [`names`], the Redis keys and pub/sub channels
+//! the plugins write and the host's tracking service reads: the one crate
+//! both sides already build with.
+//!
 //! In values, `%` is written `%25` and `;` `%3B`; names are plain (no `;`,
 //! `=` or `%`). Values are kept as text, exactly as the plugin formatted them.
 //!
@@ -23,6 +27,7 @@
 
 mod decimal;
 mod decode;
+pub mod names;
 pub mod scan;
 
 use std::fmt::{self, Display, Write};

@@ -1,7 +1,8 @@
 //! Text comparisons compiled inline. `str`'s `==` and `Ord` call `memcmp`, a
 //! function call per comparison in a wasm plugin; driver ids and value names
 //! are short and compared often (a `BTreeMap` by driver id and the record
-//! name lookups were 2–3.5% of fleethost's CPU running the example plugins).
+//! name lookups), and those calls were a visible share of fleethost's CPU
+//! running the example plugins (measured in the benchmark, docs/perf-log.md).
 
 use std::cmp::Ordering;
 

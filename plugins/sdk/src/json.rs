@@ -96,8 +96,9 @@ impl JsonObject {
 ///
 /// Every character JSON escapes is ASCII, so the text is searched as bytes,
 /// eight at a time ([`scan`]), and copied in runs between escapes: pushing it
-/// char by char was 3% of the host's CPU running live-location as wasm, and a
-/// byte-per-step search still 3% (keys and driver ids rarely need escapes).
+/// char by char, or searching it a byte per step, was a visible share of the
+/// host's CPU running live-location as wasm (measured in the benchmark,
+/// docs/perf-log.md; keys and driver ids rarely need escapes).
 fn push_string(text: &mut String, value: &str) {
     text.push('"');
     let bytes = value.as_bytes();

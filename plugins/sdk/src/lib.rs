@@ -24,8 +24,9 @@
 //! hashes in one read), [`Plan`] (send, then write), [`json`] (message
 //! payloads), [`record`] (many values in one hash field, and
 //! [`record::Decimal`]: an `f64` as `Display` writes it, faster), [`trip`]
-//! (the order lifecycle) and [`kv::borrowed`] (kv writes without a copy of
-//! each string).
+//! (the order lifecycle), [`names`] (the Redis keys and channels the host's
+//! tracking service reads too) and [`kv::borrowed`] (kv writes without a copy
+//! of each string).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
@@ -47,6 +48,7 @@ pub mod state;
 pub mod trip;
 
 pub use config::{ConfigNumber, PluginConfig};
+pub use fleethost_record::names;
 pub use plan::Plan;
 pub use slot::Slot;
 

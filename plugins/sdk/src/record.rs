@@ -8,12 +8,12 @@
 //! state holds, and `redis-cli HGET key trip` still shows them.
 //!
 //! A plugin writes a record with a [`Writer`] (straight into its text; an
-//! `f64` as [`Decimal`], the text of its `Display` in a third of the time in
-//! wasm) and reads a hash through [`Values`], which borrows from the hash
-//! instead of copying each value. Values keep the names they would have as
-//! fields, and [`Values`] also holds the hash's loose fields, so a plugin
-//! reads both layouts: a hash written by an older plugin version, one field
-//! per value, keeps working after a hot reload.
+//! `f64` as [`Decimal`]: the text of its `Display`, faster in wasm) and reads
+//! a hash through [`Values`], which borrows from the hash instead of copying
+//! each value. Values keep the names they would have as fields, and
+//! [`Values`] also holds the hash's loose fields, so a plugin reads both
+//! layouts: a hash written by an older plugin version, one field per value,
+//! keeps working after a hot reload.
 
 use std::borrow::Cow;
 use std::str::FromStr;
