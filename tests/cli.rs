@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+#[path = "support/native_example.rs"]
+mod native_example;
+
 fn fleethost(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fleethost"))
         .args(args)
@@ -206,22 +209,9 @@ fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
     );
 }
 
-/// The example config with every plugin's component path replaced by
-/// `native:<name>` (the plugins compiled into a benchmark build of the host).
+/// The example config with every plugin path `native:<name>`, as a file.
 fn native_example_config() -> String {
-    let mut config = example_text();
-    for (file, name) in [
-        ("live_location", "live-location"),
-        ("db_writer", "db-writer"),
-        ("eta", "eta"),
-        ("fare", "fare"),
-        ("geofence", "geofence"),
-    ] {
-        let path = Path::new(&plugin_dir()).join(format!("{file}.wasm"));
-        config = config.replace(&path.display().to_string(), &format!("native:{name}"));
-    }
-    assert!(!config.contains(".wasm\""), "every plugin path replaced:\n{config}");
-    scratch_file("native.toml", config.as_bytes())
+    scratch_file("native.toml", native_example::native_example_text().as_bytes())
 }
 
 #[test]

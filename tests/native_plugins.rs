@@ -317,22 +317,7 @@ async fn a_pipeline_runs_a_native_plugin_end_to_end() {
 /// path replaced by `native:<name>`, and lists each as native.
 #[test]
 fn fleethost_native_checks_a_config_of_native_plugins() {
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleethost.toml"))
-        .expect("examples/fleethost.toml");
-    let mut config = example;
-    for (file, name) in [
-        ("live_location", "live-location"),
-        ("db_writer", "db-writer"),
-        ("eta", "eta"),
-        ("fare", "fare"),
-        ("geofence", "geofence"),
-    ] {
-        config = config.replace(
-            &format!("\"../target/wasm32-wasip2/plugin/{file}.wasm\""),
-            &format!("\"native:{name}\""),
-        );
-    }
-    assert!(!config.contains(".wasm\""), "every plugin path replaced:\n{config}");
+    let config = support::native_example::native_example_text();
     let path = write_config_text("native-check", &config);
     let output = std::process::Command::new(fleethost_binary())
         .args(["check", "--config", &path.display().to_string()])

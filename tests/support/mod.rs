@@ -14,6 +14,7 @@ pub mod chromium;
 pub mod concurrent_batches;
 pub mod demo_run;
 pub mod geometry;
+pub mod native_example;
 pub mod pipes;
 pub mod private_broker;
 pub mod server;
