@@ -39,7 +39,7 @@ use fleethost_core::runtime::outcome::{MAX_MESSAGE_BYTES, MAX_REJECTIONS, MAX_TE
 use fleethost_core::runtime::{Batch, BatchOutcome, CallError, Capabilities, PluginError, PluginIdentity};
 
 use crate::Convert;
-use crate::registry::NativeEntry;
+use crate::linked::NativeEntry;
 
 /// What the capability calls of one instance need: who is calling (for the
 /// log) and its capabilities, limited by the plugin's grants.

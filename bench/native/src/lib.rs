@@ -1,8 +1,9 @@
 //! fleethost-native: the five example plugins compiled into the host, for the
 //! benchmark's "what does the sandbox cost" contender.
 //!
-//! [`registry`] hands the core's plugin runtime (`NativePlugins`) each
-//! plugin's `Guest` functions; [`instance`] calls them directly, serving
+//! [`linked`] names each plugin's `Guest` functions; [`registry`] hands
+//! them to the core's plugin runtime (`NativePlugins`); [`instance`] calls
+//! them directly, serving
 //! their capability calls with the same capability objects (grants,
 //! timeouts, backends) a wasm instance gets; [`convert`] copies values
 //! between the SDK's and the host's bindings of the same WIT. The
@@ -11,6 +12,7 @@
 
 pub mod convert;
 pub mod instance;
+pub mod linked;
 pub mod registry;
 
 pub use registry::FivePlugins;

@@ -7,15 +7,19 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 mod pipeline;
 mod plugin;
+pub mod reference;
 mod services;
 
 pub use pipeline::{BatchConfig, EventsConfig, FailurePolicy, OnExhausted, PipelineConfig};
-pub use plugin::{Grants, PluginConfig, PluginLimits};
-pub use services::{AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig};
+pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name};
+pub use services::{
+    AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig, host_owned_property,
+};
 
 /// Why a config file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +45,7 @@ pub enum ConfigError {
 }
 
 /// The whole configuration of one fleethost process.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// How to reach Kafka.
@@ -69,6 +73,24 @@ pub struct Config {
 }
 
 impl Config {
+    /// A config with the brokers at `bootstrap_servers` and every other
+    /// section at its defaults, no pipelines and no plugins yet: where a
+    /// program that writes configs (the tests, the benchmark) starts before
+    /// it adds its pipelines and plugins and serialises the result with
+    /// `toml::to_string`.
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            kafka: KafkaConfig::bootstrap_only(bootstrap_servers),
+            redis: RedisConfig::default(),
+            database: DatabaseConfig::default(),
+            status: StatusConfig::default(),
+            admin: AdminConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            pipelines: Vec::new(),
+            plugins: BTreeMap::new(),
+        }
+    }
+
     /// Reads, parses and validates the config file at `path`. Relative plugin
     /// paths are resolved against the file's folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -79,7 +101,7 @@ impl Config {
         let mut config = Self::parse(&text, path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for plugin in config.plugins.values_mut() {
-            let native = crate::runtime::native::native_name(&plugin.path).is_some();
+            let native = plugin::native_name(&plugin.path).is_some();
             if plugin.path.is_relative() && !native {
                 plugin.path = base.join(&plugin.path);
             }
@@ -111,7 +133,7 @@ impl Config {
             ("consumer_properties", &self.kafka.consumer_properties),
             ("producer_properties", &self.kafka.producer_properties),
         ] {
-            if let Some(owned) = crate::kafka::client_config::host_owned_property(properties) {
+            if let Some(owned) = services::host_owned_property(properties) {
                 return Err(invalid(
                     format!("kafka.{field}.\"{owned}\""),
                     "is set by fleethost itself and cannot be overridden".into(),
@@ -145,7 +167,7 @@ impl Config {
             if pipeline.group_id.trim().is_empty() {
                 return Err(invalid(key("group_id"), "must not be empty".into()));
             }
-            if let Some(owned) = crate::kafka::client_config::host_owned_property(&pipeline.consumer_properties) {
+            if let Some(owned) = services::host_owned_property(&pipeline.consumer_properties) {
                 return Err(invalid(
                     key(&format!("consumer_properties.\"{owned}\"")),
                     "is set by fleethost itself and cannot be overridden".into(),
@@ -197,12 +219,12 @@ impl Config {
                     ),
                 ));
             }
-            if pipeline.nice > crate::pipeline::cpu_priority::MAX_NICE {
+            if pipeline.nice > pipeline::MAX_NICE {
                 return Err(invalid(
                     key("nice"),
                     format!(
                         "must be between 0 and {} (a Linux nice value), not {}",
-                        crate::pipeline::cpu_priority::MAX_NICE,
+                        pipeline::MAX_NICE,
                         pipeline.nice
                     ),
                 ));

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// One pipeline: a consumer group, its topics, and the plugins each batch goes
 /// through.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// Name used in logs, metrics and dead-letter headers; unique in the file.
@@ -18,7 +19,8 @@ pub struct PipelineConfig {
     /// Topics of location fixes to consume.
     pub topics: Vec<String>,
     /// Topics of order lifecycle events (`order-events`) to consume as well;
-    /// their batches reach plugins as `batch.orders`. Default none.
+    /// their batches reach plugins as `batch.orders`. A topic carries either
+    /// locations or orders, never both.
     #[serde(default)]
     pub order_topics: Vec<String>,
     /// Names of the plugins (keys of `[plugins]`) each batch goes through, in order.
@@ -36,22 +38,43 @@ pub struct PipelineConfig {
     pub events: EventsConfig,
     /// Milliseconds between two commits of the offsets of finished batches.
     /// Offsets are also committed when partitions are revoked and at shutdown.
-    /// Default 1000.
     #[serde(default = "default_commit_interval_ms")]
     pub commit_interval_ms: u64,
     /// librdkafka properties of this pipeline's consumer only, applied over
     /// `kafka.consumer_properties`: a live-position pipeline can fetch with a
     /// short `fetch.wait.max.ms` while a history pipeline fetches in bulk.
-    /// The host-owned keys are refused here too. Default none.
+    /// The host-owned keys are refused here too.
     #[serde(default)]
     pub consumer_properties: BTreeMap<String, String>,
-    /// CPU priority of this pipeline's work as a Linux nice value, 0 (as the
-    /// rest of the host) to 19: a pipeline that may lag (history, fares)
-    /// yields the cores to the others when they are short, so that live
-    /// positions stay fresh on a full machine. See
-    /// [`crate::pipeline::cpu_priority`]. Default 0.
+    /// CPU priority of this pipeline's work (batching, decoding, plugin calls
+    /// and their capability calls) as a Linux nice value, 0 (as the rest of
+    /// the host) to 19: a pipeline that may lag (history, fares) yields the
+    /// cores to the others when they are short and catches up later, so that
+    /// live positions stay fresh on a full machine. Its threads are named
+    /// `pipeline-niceN`. It cannot lend priority to Redis, PostgreSQL or the
+    /// broker, which serve every pipeline alike.
     #[serde(default)]
     pub nice: u8,
+}
+
+impl PipelineConfig {
+    /// A pipeline of `plugins` over `topics` in the consumer group
+    /// `group_id`, with every optional key at its default.
+    pub fn new(name: impl Into<String>, group_id: impl Into<String>, topics: &[&str], plugins: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            group_id: group_id.into(),
+            topics: topics.iter().map(|topic| topic.to_string()).collect(),
+            order_topics: Vec::new(),
+            plugins: plugins.iter().map(|plugin| plugin.to_string()).collect(),
+            batch: BatchConfig::default(),
+            failure: FailurePolicy::default(),
+            events: EventsConfig::default(),
+            commit_interval_ms: default_commit_interval_ms(),
+            consumer_properties: BTreeMap::new(),
+            nice: 0,
+        }
+    }
 }
 
 fn default_commit_interval_ms() -> u64 {
@@ -60,13 +83,14 @@ fn default_commit_interval_ms() -> u64 {
 
 /// Batch limits: a partition's batch is handed to the plugins when it holds
 /// `max_events` events or when `max_wait_ms` has passed since its first event.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchConfig {
-    /// Maximum events in one batch. Default 1000.
+    /// A batch is handed to the plugins when it holds this many events
+    /// (1 to 100000)…
     #[serde(default = "default_max_events")]
     pub max_events: usize,
-    /// Maximum milliseconds a batch waits for more events. Default 1000.
+    /// …or this many milliseconds after its first event.
     #[serde(default = "default_max_wait_ms")]
     pub max_wait_ms: u64,
 }
@@ -95,25 +119,26 @@ fn default_max_wait_ms() -> u64 {
 /// time and every later real fix would then look older. Event times are
 /// compared with the Kafka message timestamp (the producer's or the broker's
 /// clock), or with the host's clock when the message has none.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsConfig {
     /// Milliseconds an event's `timestamp` may be ahead of its message
-    /// timestamp: phones' clocks drift, but not by hours. Further ahead, the
-    /// event is dead-lettered as `future-timestamp`. Default 300000 (5 min).
+    /// timestamp (the host's clock when the message has none): phones'
+    /// clocks drift, but not by hours. Further ahead, the event is
+    /// dead-lettered as `future-timestamp`. 300000 is 5 minutes.
     #[serde(default = "default_max_future_skew_ms")]
     pub max_future_skew_ms: u64,
     /// Milliseconds an event's `timestamp` may be behind its message
     /// timestamp; older events are dead-lettered as `too-old`. 0 means no
     /// limit: a phone that was offline may upload fixes hours late, and they
-    /// still belong in the history. Default 0.
+    /// still belong in the history.
     #[serde(default)]
     pub max_age_ms: u64,
     /// Highest `speed` a fix may report, in metres per second; a fix above
     /// it is dead-lettered as `out-of-range`. A negative speed means unknown
-    /// (iOS reports -1) and is dropped, the fix kept.
-    /// Default 100 (360 km/h: beyond any road vehicle, so only a broken
-    /// sensor or a unit mistake gets there).
+    /// (iOS reports -1) and is dropped, the fix kept. 100 m/s is 360 km/h:
+    /// beyond any road vehicle, so only a broken sensor or a unit mistake
+    /// gets there.
     #[serde(default = "default_max_speed_mps")]
     pub max_speed_mps: f64,
 }
@@ -137,17 +162,16 @@ fn default_max_speed_mps() -> f64 {
 }
 
 /// What the pipeline does with a batch a plugin fails (error, trap, timeout).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailurePolicy {
     /// How many times a batch that trapped, timed out, hit its memory cap or
     /// failed with a plugin error marked retryable is tried again (on a fresh
     /// instance after a trap, timeout or memory cap). A plugin error not
-    /// marked retryable and an invalid answer are not tried again. Default 3.
+    /// marked retryable and an invalid answer are not tried again.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Milliseconds before the first retry; doubled for each further one.
-    /// Default 200.
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
     /// Longest pause between two retries, in ms. A batch whose plugin failed
@@ -155,12 +179,10 @@ pub struct FailurePolicy {
     /// unavailable is retried without limit at this pace: the partition
     /// waits for the backend, nothing is dead-lettered, and the wait shows in
     /// the progress line, `/metrics`, `fleethost status` and a log line a
-    /// minute. Default 10000.
+    /// minute.
     #[serde(default = "default_max_backoff_ms")]
     pub max_backoff_ms: u64,
-    /// After the last retry: `dead-letter` (the events that fail go to
-    /// `{topic}.dlq` and the partition moves on) or `stop` (the pipeline stops
-    /// without committing the batch). Default `dead-letter`.
+    /// What happens after the last retry.
     #[serde(default)]
     pub on_exhausted: OnExhausted,
     /// Under `dead-letter`, most plugin calls spent isolating the events that
@@ -169,7 +191,7 @@ pub struct FailurePolicy {
     /// again, so one bad event costs itself and not its neighbours. When the
     /// calls run out, or three rounds of splitting found no part that
     /// passes (the plugin fails everything), the parts still failing are
-    /// dead-lettered whole. 0 dead-letters the whole failed batch. Default 64.
+    /// dead-lettered whole. 0 dead-letters the whole failed batch.
     #[serde(default = "default_isolation_calls")]
     pub isolation_calls: u32,
 }
@@ -203,12 +225,17 @@ fn default_backoff_ms() -> u64 {
 }
 
 /// The last step of a failure policy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnExhausted {
-    /// Send the failed batch to the dead-letter topic and go on.
+    /// The events that fail on their own go to `{topic}.dlq` and the
+    /// partition moves on.
     #[default]
     DeadLetter,
-    /// Stop the pipeline; its uncommitted batches are redelivered on restart.
+    /// The pipeline stops without committing the batch; its uncommitted
+    /// batches are redelivered on restart.
     Stop,
 }
+
+/// Highest nice value Linux knows; also the highest `pipelines[].nice`.
+pub const MAX_NICE: u8 = 19;

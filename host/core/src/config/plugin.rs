@@ -1,12 +1,13 @@
 //! A plugin's config: its component, config map, limits and grants.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// One plugin: its component file, its config map, its limits and its grants.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// Path of the `.wasm` component; relative paths are relative to the
@@ -25,19 +26,34 @@ pub struct PluginConfig {
     pub grants: Grants,
 }
 
+impl PluginConfig {
+    /// The component at `path` with an empty config map, the default limits
+    /// and no grants.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            config: BTreeMap::new(),
+            limits: PluginLimits::default(),
+            grants: Grants::default(),
+        }
+    }
+}
+
 /// Resource limits of one plugin instance.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginLimits {
-    /// Maximum linear memory of an instance, in MiB. Default 64.
+    /// Maximum linear memory of an instance, in MiB (1 to 4096); growth
+    /// beyond it traps.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u64,
-    /// Maximum milliseconds one `process-batch` call may run. Default 5000.
+    /// Maximum milliseconds one `process-batch` call may run (enforced by
+    /// epoch interruption in 10 ms ticks).
     #[serde(default = "default_batch_timeout_ms")]
     pub batch_timeout_ms: u64,
-    /// Maximum milliseconds one capability call (a Redis round trip) may take:
-    /// the only limit on it (the Redis client's own timeout is off). Default
-    /// 2000.
+    /// Maximum milliseconds one capability call may take (kv, sql or
+    /// produce: a Redis round trip, a statement, a broker acknowledgement):
+    /// the only limit on it, since the Redis client's own timeout is off.
     #[serde(default = "default_host_call_timeout_ms")]
     pub host_call_timeout_ms: u64,
 }
@@ -65,10 +81,11 @@ fn default_host_call_timeout_ms() -> u64 {
 }
 
 /// What a plugin may touch. Everything not granted is refused.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
-    /// Key prefixes the plugin may read through `kv` (e.g. `"driver:"`).
+    /// Key prefixes the plugin may read through `kv` (e.g. `"driver:"`);
+    /// write grants imply read.
     #[serde(default)]
     pub kv_read: Vec<String>,
     /// Key prefixes the plugin may write through `kv` (pub/sub channels
@@ -82,7 +99,16 @@ pub struct Grants {
     /// Tables the plugin may create and write through `sql` (and read).
     #[serde(default)]
     pub sql_write: Vec<String>,
-    /// Kafka topics the plugin may publish to through `produce`.
+    /// Kafka topics the plugin may publish to through `produce`; the host
+    /// creates missing ones at start with 4 partitions.
     #[serde(default)]
     pub produce_topics: Vec<String>,
+}
+
+/// How a config `path` names a native plugin.
+pub const NATIVE_PREFIX: &str = "native:";
+
+/// The name of the native plugin `path` asks for, if it is a `native:` path.
+pub fn native_name(path: &Path) -> Option<&str> {
+    path.to_str()?.strip_prefix(NATIVE_PREFIX)
 }

@@ -3,27 +3,30 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Kafka connection settings shared by every pipeline's consumer and the
 /// host's producer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaConfig {
     /// Comma-separated `host:port` list of brokers to bootstrap from.
     pub bootstrap_servers: String,
-    /// Any librdkafka property, passed through as is (for example
-    /// `"session.timeout.ms" = "6000"` or `"security.protocol" = "SSL"`).
-    /// Properties the host must control itself are refused (see
-    /// `kafka::client_config::HOST_OWNED_PROPERTIES`).
+    /// librdkafka properties for every client, passed through as is (for
+    /// example `"session.timeout.ms" = "6000"` or `"security.protocol" =
+    /// "SSL"`). The properties the host sets itself because its delivery
+    /// guarantees depend on them (`bootstrap.servers`, `group.id`,
+    /// `enable.auto.offset.store`, `enable.auto.commit`,
+    /// `auto.commit.interval.ms`, `enable.idempotence`) are refused.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
     /// librdkafka properties for the pipelines' consumers only (e.g.
-    /// `"session.timeout.ms"`), applied after `properties`.
+    /// `"session.timeout.ms"`), applied over `properties`.
     #[serde(default)]
     pub consumer_properties: BTreeMap<String, String>,
     /// librdkafka properties for the host's producer only (e.g. `"linger.ms"`),
-    /// applied after `properties`.
+    /// applied over `properties`.
     #[serde(default)]
     pub producer_properties: BTreeMap<String, String>,
 }
@@ -43,10 +46,15 @@ impl KafkaConfig {
 }
 
 /// Redis connection settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
-    /// Redis URL, e.g. `redis://127.0.0.1:6379/0`.
+    /// The Redis behind the `kv` capability, e.g. `redis://127.0.0.1:6379/0`;
+    /// connected lazily, so the host starts while Redis is down. `memory:` is
+    /// the embedded in-process store instead: Redis's semantics for every kv
+    /// operation, TTLs and pub/sub, but one process only, nothing kept at
+    /// exit and not shared with other instances (for a demo or a laptop, not
+    /// for production).
     #[serde(default = "default_redis_url")]
     pub url: String,
 }
@@ -64,17 +72,18 @@ fn default_redis_url() -> String {
 }
 
 /// Database connection settings for the `sql` capability.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// Database URL: PostgreSQL, e.g. `postgres://postgres@127.0.0.1:5432/test`,
-    /// or `sqlite://PATH` for an embedded database in one file, created when
-    /// missing (a demo without PostgreSQL: one host process only, not for
-    /// production). Without it, plugins granted `sql_read`/`sql_write` are
-    /// refused at startup.
+    /// The database behind the `sql` capability: PostgreSQL, e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`, or `sqlite://PATH` for an
+    /// embedded database in one file, created when missing (a demo without
+    /// PostgreSQL: one host process only, no `schema.table` names, not for
+    /// production). Connected lazily. Without it, plugins granted
+    /// `sql_read`/`sql_write` are refused at startup.
     #[serde(default)]
     pub url: Option<String>,
-    /// Most connections the host opens (shared by every plugin). Default 8.
+    /// Size of the connection pool, shared by every plugin.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
 }
@@ -93,11 +102,11 @@ fn default_max_connections() -> u32 {
 }
 
 /// Progress reporting.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusConfig {
     /// Milliseconds between two progress lines (events/s, batches, lag) per
-    /// pipeline; 0 turns them off. Default 5000.
+    /// pipeline; 0 turns them off.
     #[serde(default = "default_status_interval_ms")]
     pub interval_ms: u64,
 }
@@ -115,18 +124,19 @@ fn default_status_interval_ms() -> u64 {
 }
 
 /// The admin HTTP interface.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// `host:port` to serve it on, e.g. `"127.0.0.1:9464"`; absent: no admin
-    /// interface. It has no authentication: keep it on loopback or a private
-    /// network.
+    /// `host:port` of the admin HTTP interface, e.g. `"127.0.0.1:9464"`:
+    /// `GET /health`, `GET /metrics` (Prometheus text), `GET /plugins`,
+    /// `POST /plugins/{name}/reload`. Absent: no admin interface. It has no
+    /// authentication: keep it on loopback or a private network.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The bound of a shutdown.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShutdownConfig {
     /// Milliseconds from the first SIGINT/SIGTERM within which the host must
@@ -134,8 +144,10 @@ pub struct ShutdownConfig {
     /// closed its consumers. When it has not (a broker that stopped
     /// answering can hold a commit or a consumer's close forever), it logs
     /// and prints which parts did not finish and what each was doing, and
-    /// exits with status 124 ([`crate::shutdown::EXIT_TIMED_OUT`]); what it
-    /// had not committed is redelivered. Default 30000.
+    /// exits with status 124; what it
+    /// had not committed is redelivered. `fleethost demo
+    /// --shutdown-timeout-ms` overrides it; `tail`, `gateway`, `track` and
+    /// `simulate` have a fixed 120 s.
     #[serde(default = "default_shutdown_timeout_ms")]
     pub timeout_ms: u64,
 }
@@ -150,4 +162,23 @@ impl Default for ShutdownConfig {
 
 fn default_shutdown_timeout_ms() -> u64 {
     crate::shutdown::DEFAULT_TIMEOUT_MS
+}
+
+/// Properties fleethost sets itself: overriding them would break
+/// at-least-once delivery or the pipeline/group mapping.
+pub const HOST_OWNED_PROPERTIES: [&str; 6] = [
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.offset.store",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.idempotence",
+];
+
+/// The first property in `properties` that the host owns, if any.
+pub fn host_owned_property(properties: &BTreeMap<String, String>) -> Option<&str> {
+    properties
+        .keys()
+        .map(String::as_str)
+        .find(|key| HOST_OWNED_PROPERTIES.contains(key))
 }

@@ -1,4 +1,4 @@
-//! Unit tests of `config.rs`.
+//! Unit tests of the config: parsing, defaults, validation, serialising.
 
 use super::*;
 
@@ -218,4 +218,39 @@ fn a_native_plugin_path_is_kept_as_written() {
     let config = Config::load(&file).unwrap();
     assert_eq!(config.plugins["live-location"].path, Path::new("native:live-location"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn only_native_prefixed_paths_name_a_native_plugin() {
+    assert_eq!(super::native_name(std::path::Path::new("native:eta")), Some("eta"));
+    assert_eq!(super::native_name(std::path::Path::new("plugins/eta.wasm")), None);
+    assert_eq!(super::native_name(std::path::Path::new("/x/native:eta")), None);
+}
+
+#[test]
+fn a_serialised_config_reads_back_as_the_same_config() {
+    let example = include_str!("../../../../examples/fleethost.toml");
+    let config = Config::parse(example, Path::new("examples/fleethost.toml")).unwrap();
+    let written = toml::to_string(&config).expect("a config serialises");
+    let read_back = parse(&written).unwrap_or_else(|error| panic!("{error}\n{written}"));
+    assert_eq!(toml::to_string(&read_back).expect("serialises"), written);
+    assert_eq!(read_back.pipelines.len(), config.pipelines.len());
+    assert_eq!(read_back.plugins, config.plugins);
+}
+
+#[test]
+fn a_config_built_in_code_is_a_valid_file_with_the_defaults() {
+    let mut config = Config::new("127.0.0.1:9092");
+    config
+        .pipelines
+        .push(PipelineConfig::new("live", "g", &["rider-updates"], &["live-location"]));
+    config
+        .plugins
+        .insert("live-location".into(), PluginConfig::new("live_location.wasm"));
+    let read_back = parse(&toml::to_string(&config).expect("serialises")).unwrap();
+    let defaults = parse(MINIMAL).unwrap();
+    assert_eq!(
+        toml::to_string(&read_back).expect("serialises"),
+        toml::to_string(&defaults).expect("serialises")
+    );
 }

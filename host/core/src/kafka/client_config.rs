@@ -10,25 +10,6 @@ use rdkafka::ClientConfig;
 
 use crate::config::{KafkaConfig, PipelineConfig};
 
-/// Properties fleethost sets itself: overriding them would break
-/// at-least-once delivery or the pipeline/group mapping.
-pub const HOST_OWNED_PROPERTIES: [&str; 6] = [
-    "bootstrap.servers",
-    "group.id",
-    "enable.auto.offset.store",
-    "enable.auto.commit",
-    "auto.commit.interval.ms",
-    "enable.idempotence",
-];
-
-/// The first property in `properties` that the host owns, if any.
-pub fn host_owned_property(properties: &BTreeMap<String, String>) -> Option<&str> {
-    properties
-        .keys()
-        .map(String::as_str)
-        .find(|key| HOST_OWNED_PROPERTIES.contains(key))
-}
-
 fn base(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &kafka.bootstrap_servers);

@@ -22,9 +22,6 @@ use std::sync::{Mutex, OnceLock};
 
 use tokio::runtime::{Handle, Runtime};
 
-/// Highest nice value Linux knows; also the highest `pipelines[].nice`.
-pub const MAX_NICE: u8 = 19;
-
 /// The runtime that runs the work of pipelines with `nice`: the caller's own
 /// (the current one) for 0, else the shared runtime of that nice value.
 pub fn runtime_for(nice: u8) -> std::io::Result<Handle> {

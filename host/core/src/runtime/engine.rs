@@ -123,6 +123,14 @@ impl PluginRuntime {
     }
 }
 
+/// Epoch ticks for a deadline of `timeout_ms`. The first tick can come at any
+/// moment after the deadline is set, so one tick is added: a call always gets
+/// its whole limit and is interrupted at most one tick after it.
+pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick_ms = EPOCH_TICK.as_millis() as u64;
+    timeout_ms.div_ceil(tick_ms) + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! and pre-linked once, an instance (with its own `Store`) per partition worker.
 
 mod batch;
+mod call_error;
 mod compat_v0_1;
 mod engine;
 mod host_state;
@@ -18,9 +19,10 @@ mod world;
 
 pub use crate::bindings::types::{Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection};
 pub use crate::capabilities::identity::PluginIdentity;
+pub use call_error::CallError;
 pub use engine::PluginRuntime;
 pub use host_state::{Capabilities, HostState};
-pub use instance::{CallError, PluginInstance};
+pub use instance::PluginInstance;
 pub use plugin::{LoadError, LoadedPlugin};
 pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};
 pub use watch::{ConfigRewrite, watch_plugin_files};

@@ -16,20 +16,11 @@
 //!
 //! [`PluginRuntime::with_native_plugins`]: super::PluginRuntime::with_native_plugins
 
-use std::path::Path;
-
+use super::CallError;
 use super::host_state::Capabilities;
-use super::instance::CallError;
 use super::{Batch, BatchOutcome};
 use crate::capabilities::identity::PluginIdentity;
-
-/// How a config `path` names a native plugin.
-pub const NATIVE_PREFIX: &str = "native:";
-
-/// The name of the native plugin `path` asks for, if it is a `native:` path.
-pub fn native_name(path: &Path) -> Option<&str> {
-    path.to_str()?.strip_prefix(NATIVE_PREFIX)
-}
+use crate::config::NATIVE_PREFIX;
 
 /// Plugins compiled into the process, by name: what a runtime that runs
 /// `native:<name>` paths is given.
@@ -97,13 +88,6 @@ mod tests {
         ) -> Result<Box<dyn NativeInstance>, String> {
             Err("not used".into())
         }
-    }
-
-    #[test]
-    fn only_native_prefixed_paths_name_a_native_plugin() {
-        assert_eq!(native_name(Path::new("native:eta")), Some("eta"));
-        assert_eq!(native_name(Path::new("plugins/eta.wasm")), None);
-        assert_eq!(native_name(Path::new("/x/native:eta")), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::engine::{EPOCH_TICK, PluginRuntime};
+use super::engine::{PluginRuntime, deadline_ticks};
 use super::host_state::{Capabilities, HostState};
 use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
@@ -118,7 +118,7 @@ impl LoadedPlugin {
         config: &PluginConfig,
         backends: Backends,
     ) -> Result<Self, LoadError> {
-        if let Some(native) = super::native::native_name(&config.path) {
+        if let Some(native) = crate::config::native_name(&config.path) {
             return Self::load_native(runtime, name, native, config, backends);
         }
         let path = config.path.clone();
@@ -342,14 +342,6 @@ impl LoadedPlugin {
             ),
         })
     }
-}
-
-/// Epoch ticks for a deadline of `timeout_ms`. The first tick can come at any
-/// moment after the deadline is set, so one tick is added: a call always gets
-/// its whole limit and is interrupted at most one tick after it.
-pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
-    let tick_ms = EPOCH_TICK.as_millis() as u64;
-    timeout_ms.div_ceil(tick_ms) + 1
 }
 
 /// Tells a non-wasm file and a core module (built without the component

@@ -49,7 +49,7 @@ pub fn watch_plugin_files(
     for slot in slots.values() {
         // A plugin compiled into the host (benchmark builds) has no file;
         // config changes still reach it below.
-        if super::native::native_name(&slot.path()).is_some() {
+        if crate::config::native_name(&slot.path()).is_some() {
             continue;
         }
         let path = absolute(&slot.path());

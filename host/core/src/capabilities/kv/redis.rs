@@ -224,8 +224,8 @@ impl RedisKv {
             .collect();
         let key_count: usize = upserts.iter().map(|upsert| 1 + usize::from(upsert.geo.is_some())).sum();
         // Sized up front: a batch's call has thousands of arguments, and
-        // growing them from empty (doubling and copying) was 2.5% of the
-        // live pipeline's CPU.
+        // growing them from empty (doubling and copying) was a visible share
+        // of the live pipeline's CPU (docs/perf-log.md).
         let arg_count = 3 + key_count + upserts.iter().map(|upsert| 7 + 2 * upsert.fields.len()).sum::<usize>();
         let data_len = 64
             + upserts
