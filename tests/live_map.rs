@@ -21,10 +21,12 @@ impl Tracker {
     /// Starts the tracking server for `prefix` on a free port and waits
     /// until `/health` answers.
     fn start(prefix: &str) -> Self {
-        Self(server::Server::start(
-            "tracking server",
-            &["track", "--redis-url", &redis_url(), "--key-prefix", prefix],
-        ))
+        Self::start_with(&["track", "--redis-url", &redis_url(), "--key-prefix", prefix])
+    }
+
+    /// Starts `fleethost ARGS` (a `track` command line) likewise.
+    fn start_with(args: &[&str]) -> Self {
+        Self(server::Server::start("tracking server", args))
     }
 
     fn url(&self, path: &str) -> String {
@@ -47,30 +49,86 @@ fn position(index: usize, step: u64) -> (f64, f64) {
     (12.97 + radius * angle.sin(), 77.59 + radius * angle.cos())
 }
 
+/// Writes a driver's position hash and adds it to the GEO set `geo_set`.
+fn place_driver(redis: &mut redis::Connection, prefix: &str, geo_set: &str, id: &str, index: usize) {
+    let (lat, lng) = position(index, 0);
+    let _: () = redis
+        .hset_multiple(
+            format!("{prefix}driver:{id}"),
+            &[
+                ("lat", lat.to_string()),
+                ("lng", lng.to_string()),
+                ("ts_ms", (1_700_000_000_000u64 + index as u64).to_string()),
+            ],
+        )
+        .expect("HSET driver");
+    let _: () = redis::cmd("GEOADD")
+        .arg(geo_set)
+        .arg(lng)
+        .arg(lat)
+        .arg(id)
+        .query(redis)
+        .expect("GEOADD");
+}
+
+#[test]
+fn with_the_host_config_the_map_reads_the_geo_set_live_location_writes() {
+    let prefix = format!("{}:", unique("live-map-keys"));
+    let mut text = config_header(&redis_url());
+    text.push_str(&pipeline_section(
+        "live",
+        &unique("live-map-keys"),
+        &unique("live-map-keys"),
+        &["live-location"],
+        "",
+    ));
+    text.push_str(&plugin_section(
+        "live-location",
+        "live_location",
+        &format!(r#"key_prefix = "{prefix}", geo_key = "fleet:geo""#),
+        &prefix,
+        "",
+    ));
+    let config = write_config_text("live-map-keys", &text);
+    let mut redis = redis();
+    place_driver(
+        &mut redis,
+        &prefix,
+        &format!("{prefix}fleet:geo"),
+        "in-configured-set",
+        0,
+    );
+    place_driver(
+        &mut redis,
+        &prefix,
+        &format!("{prefix}drivers:geo"),
+        "in-default-set",
+        1,
+    );
+
+    let tracker = Tracker::start_with(&["track", "--config", &config.display().to_string()]);
+    let map = tracker.map();
+    let drivers: Vec<&str> = map["drivers"]
+        .as_array()
+        .expect("drivers")
+        .iter()
+        .filter_map(|driver| driver["id"].as_str())
+        .collect();
+    assert_eq!(drivers, ["in-configured-set"], "{map}");
+}
+
 #[test]
 fn api_map_lists_drivers_etas_and_notifications() {
     let prefix = format!("{}:", unique("live-map-api"));
     let mut redis = redis();
     for index in 0..5 {
-        let (lat, lng) = position(index, 0);
-        let id = format!("d{index}");
-        let _: () = redis
-            .hset_multiple(
-                format!("{prefix}driver:{id}"),
-                &[
-                    ("lat", lat.to_string()),
-                    ("lng", lng.to_string()),
-                    ("ts_ms", (1_700_000_000_000u64 + index as u64).to_string()),
-                ],
-            )
-            .expect("HSET driver");
-        let _: () = redis::cmd("GEOADD")
-            .arg(format!("{prefix}drivers:geo"))
-            .arg(lng)
-            .arg(lat)
-            .arg(&id)
-            .query(&mut redis)
-            .expect("GEOADD");
+        place_driver(
+            &mut redis,
+            &prefix,
+            &format!("{prefix}drivers:geo"),
+            &format!("d{index}"),
+            index,
+        );
     }
     let _: () = redis
         .hset_multiple(

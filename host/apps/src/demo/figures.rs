@@ -8,22 +8,23 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::tracking::live_keys::LiveKeys;
 use crate::tracking::live_store::LiveSource;
 use crate::tracking::map_snapshot::MapReader;
 use fleethost_core::capabilities::sql::backend::SqlBackend;
 
 /// Prints a figures line every `interval` until `shutdown`: the drivers and
-/// ETAs under `key_prefix` (the run's namespace) and the rows of `tables`,
+/// ETAs where `keys` (in the run's namespace) say and the rows of `tables`,
 /// the tables the plugins write (their `sql_write` grants).
 pub async fn report(
     source: LiveSource,
-    key_prefix: String,
+    keys: LiveKeys,
     database_url: String,
     tables: Vec<String>,
     interval: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), super::DemoError> {
-    let map = MapReader::connect_lazy(&source, &key_prefix).map_err(|error| super::DemoError::Part {
+    let map = MapReader::connect_lazy(&source, &keys).map_err(|error| super::DemoError::Part {
         part: "figures",
         reason: error.to_string(),
     })?;

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::gateway::{GatewayConfig, Partitioning};
 use crate::simulate::SimulationConfig;
 use crate::tracking::TrackConfig;
+use crate::tracking::live_keys::{self, LiveKeys};
 use crate::tracking::live_store::LiveSource;
 use embedded_defaults::{ChoiceError, choose_database, choose_kv};
 use fleethost_core::app::RunOptions;
@@ -124,6 +125,10 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     }
     config.database.url = Some(database.url.clone());
     let bootstrap_servers = config.kafka.bootstrap_servers.clone();
+    // The map and the figures read where live-location writes in this run's
+    // namespace; a config without it still has the namespace's prefix.
+    let live_keys = LiveKeys::from_config(&config, live_keys::DEFAULT_PLUGIN)
+        .unwrap_or_else(|_| LiveKeys::with_prefix(namespace.key_prefix.clone()));
 
     let stop_tracking = CancellationToken::new();
     let tracking = spawn_part(
@@ -132,7 +137,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
             TrackConfig {
                 listen: demo.map_listen,
                 source: kv.source.clone(),
-                key_prefix: namespace.key_prefix.clone(),
+                keys: live_keys.clone(),
                 buffer: 64,
             },
             stop_tracking.clone(),
@@ -226,7 +231,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     tables.dedup();
     let reporting = figures::report(
         kv.source.clone(),
-        namespace.key_prefix.clone(),
+        live_keys,
         database.url.clone(),
         tables,
         demo.figures_interval,

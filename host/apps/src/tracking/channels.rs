@@ -1,11 +1,8 @@
 //! What a customer watches (a driver or an order) and the Redis pub/sub
-//! channel it maps to.
-//!
-//! The channel names are the contract with the plugins that publish on them
-//! (live-location: positions; eta: estimates):
-//! `{key_prefix}live:driver:{driver_id}` and
-//! `{key_prefix}live:order:{order_id}`. The current position of a driver is
-//! the hash `{key_prefix}driver:{driver_id}` (see [`super::snapshot`]).
+//! channel it maps to: the channels the plugins publish on (live-location:
+//! positions; eta: estimates), named by [`LiveKeys`].
+
+use super::live_keys::LiveKeys;
 
 /// The longest driver or order id a customer may ask for, in bytes: ids are
 /// short, and the id goes into Redis channel names and the registry's map.
@@ -41,28 +38,13 @@ impl Target {
         found.ok_or_else(|| "missing query parameter: `driver=ID` or `order=ID`".to_string())
     }
 
-    /// The Redis pub/sub channel of this target under `key_prefix`.
-    pub fn channel(&self, key_prefix: &str) -> String {
+    /// The Redis pub/sub channel of this target.
+    pub fn channel(&self, keys: &LiveKeys) -> String {
         match self {
-            Target::Driver(driver_id) => driver_channel(key_prefix, driver_id),
-            Target::Order(order_id) => order_channel(key_prefix, order_id),
+            Target::Driver(driver_id) => keys.driver_channel(driver_id),
+            Target::Order(order_id) => keys.order_channel(order_id),
         }
     }
-}
-
-/// The channel live-location publishes a driver's positions on.
-pub fn driver_channel(key_prefix: &str, driver_id: &str) -> String {
-    format!("{key_prefix}live:driver:{driver_id}")
-}
-
-/// The channel of an order's positions (live-location) and ETAs (eta).
-pub fn order_channel(key_prefix: &str, order_id: &str) -> String {
-    format!("{key_prefix}live:order:{order_id}")
-}
-
-/// The hash holding a driver's newest position (written by live-location).
-pub fn driver_key(key_prefix: &str, driver_id: &str) -> String {
-    format!("{key_prefix}driver:{driver_id}")
 }
 
 fn checked_id(parameter: &str, value: &str) -> Result<String, String> {
@@ -90,9 +72,11 @@ mod tests {
             Ok(Target::Order("o/7".into()))
         );
         let driver = Target::Driver("d1".into());
-        assert_eq!(driver.channel("p:"), "p:live:driver:d1");
-        assert_eq!(Target::Order("o1".into()).channel(""), "live:order:o1");
-        assert_eq!(driver_key("p:", "d1"), "p:driver:d1");
+        assert_eq!(driver.channel(&LiveKeys::with_prefix("p:")), "p:live:driver:d1");
+        assert_eq!(
+            Target::Order("o1".into()).channel(&LiveKeys::with_prefix("")),
+            "live:order:o1"
+        );
     }
 
     #[test]

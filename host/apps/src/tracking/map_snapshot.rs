@@ -1,7 +1,7 @@
 //! What the live map shows, read from Redis (or the embedded store) for `GET /api/map`: every
 //! driver's newest position and the orders' current ETAs.
 //!
-//! - Drivers: the members of the GEO set `{key_prefix}drivers:geo` (at most
+//! - Drivers: the members of live-location's GEO set (`geo_key`, at most
 //!   [`MAX_DRIVERS`]), then their hashes `{key_prefix}driver:{id}` (`lat`,
 //!   `lng`, `ts_ms`) in one round trip.
 //! - ETAs: the hashes `{key_prefix}eta:{order_id}` found by `SCAN` (the eta
@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use fleethost_record::names;
+
+use super::live_keys::LiveKeys;
 use super::live_store::{LiveSource, LiveStore};
 
 /// The most drivers one answer holds.
@@ -54,26 +57,23 @@ pub struct MapEta {
 #[derive(Clone)]
 pub struct MapReader {
     store: LiveStore,
-    key_prefix: String,
+    keys: LiveKeys,
 }
 
 impl MapReader {
-    /// A reader for the keys under `key_prefix` in `source`, connecting
-    /// lazily to Redis.
-    pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
+    /// A reader for the keys `keys` names in `source`, connecting lazily to
+    /// Redis.
+    pub fn connect_lazy(source: &LiveSource, keys: &LiveKeys) -> redis::RedisResult<Self> {
         Ok(Self {
             store: LiveStore::connect_lazy(source, READ_TIMEOUT)?,
-            key_prefix: key_prefix.to_string(),
+            keys: keys.clone(),
         })
     }
 
     /// Every driver with a position (at most [`MAX_DRIVERS`]).
     pub async fn drivers(&self) -> redis::RedisResult<Vec<MapDriver>> {
-        let ids = self
-            .store
-            .geo_members(&format!("{}drivers:geo", self.key_prefix), MAX_DRIVERS)
-            .await?;
-        let keys: Vec<String> = ids.iter().map(|id| format!("{}driver:{id}", self.key_prefix)).collect();
+        let ids = self.store.geo_members(&self.keys.geo_set(), MAX_DRIVERS).await?;
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.driver_key(id)).collect();
         let hashes = self.store.hashes(&keys).await?;
         Ok(ids
             .into_iter()
@@ -81,9 +81,9 @@ impl MapReader {
             .filter_map(|(id, fields)| {
                 Some(MapDriver {
                     id,
-                    lat: number(fields.get("lat").map(String::as_str))?,
-                    lng: number(fields.get("lng").map(String::as_str))?,
-                    ts_ms: fields.get("ts_ms")?.trim().parse().ok()?,
+                    lat: number(fields.get(names::POSITION_LAT).map(String::as_str))?,
+                    lng: number(fields.get(names::POSITION_LNG).map(String::as_str))?,
+                    ts_ms: fields.get(names::POSITION_TS_MS)?.trim().parse().ok()?,
                 })
             })
             .collect())
@@ -93,21 +93,14 @@ impl MapReader {
     pub async fn etas(&self) -> redis::RedisResult<Vec<MapEta>> {
         let keys = self
             .store
-            .keys_with_prefix(
-                &format!("{}eta:", self.key_prefix),
-                &format!("{}eta:trip:", self.key_prefix),
-                MAX_ETAS,
-            )
+            .keys_with_prefix(&self.keys.eta_key_prefix(), &self.keys.eta_trip_key_prefix(), MAX_ETAS)
             .await?;
         let hashes = self.store.hashes(&keys).await?;
         let mut etas: Vec<MapEta> = hashes.iter().filter_map(eta_from_fields).collect();
         if etas.is_empty() {
             return Ok(etas);
         }
-        let trip_keys: Vec<String> = etas
-            .iter()
-            .map(|eta| format!("{}eta:trip:{}", self.key_prefix, eta.driver_id))
-            .collect();
+        let trip_keys: Vec<String> = etas.iter().map(|eta| self.keys.eta_trip_key(&eta.driver_id)).collect();
         let trips = self.store.hashes(&trip_keys).await?;
         for (eta, trip) in etas.iter_mut().zip(trips) {
             if let Some((lat, lng)) = target(eta, &trip) {

@@ -15,8 +15,8 @@
 //! message to every watcher. A hundred customers watching one driver cost
 //! one Redis subscription and one message from Redis per change.
 //!
-//! Files: [`channels`] (what a customer watches, channel and key names),
-//! [`registry`] (reference-counted subscriptions, broadcast per channel),
+//! Files: [`channels`] (what a customer watches), [`live_keys`] (the
+//! channel and key names, as live-location is configured), [`registry`] (reference-counted subscriptions, broadcast per channel),
 //! [`subscriber`] (the pub/sub connection: subscribe, forward, reconnect and
 //! resubscribe), [`memory_subscriber`] (the same from the embedded store,
 //! when the server runs beside the pipelines without Redis), [`live_store`]
@@ -30,6 +30,7 @@
 //! this file wires them and shuts them down.
 
 pub mod channels;
+pub mod live_keys;
 pub mod live_map;
 pub mod live_store;
 pub mod map_snapshot;
@@ -49,6 +50,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use live_keys::LiveKeys;
 use live_store::LiveSource;
 use map_snapshot::MapReader;
 use notification_feed::NotificationFeed;
@@ -68,8 +70,9 @@ pub struct TrackConfig {
     /// Where the plugins publish and keep positions: a Redis, or (in the
     /// same process) the embedded store.
     pub source: LiveSource,
-    /// The plugins' `key_prefix`: prepended to channels and keys.
-    pub key_prefix: String,
+    /// Where live-location keeps and publishes positions (its `key_prefix`
+    /// and `geo_key`).
+    pub keys: LiveKeys,
     /// Messages each channel buffers for its slowest watcher before that
     /// watcher starts missing some (and is told so).
     pub buffer: usize,
@@ -99,7 +102,7 @@ pub enum TrackingError {
 pub struct TrackingShared {
     registry: Arc<Registry>,
     positions: PositionReader,
-    key_prefix: String,
+    keys: LiveKeys,
     stats: Arc<TrackingStats>,
     /// The live map's drivers and ETAs.
     map: MapReader,
@@ -122,8 +125,8 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
         },
         source,
     };
-    let positions = PositionReader::connect_lazy(&config.source, &config.key_prefix).map_err(url_error)?;
-    let map = MapReader::connect_lazy(&config.source, &config.key_prefix).map_err(url_error)?;
+    let positions = PositionReader::connect_lazy(&config.source, &config.keys).map_err(url_error)?;
+    let map = MapReader::connect_lazy(&config.source, &config.keys).map_err(url_error)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| TrackingError::Listen {
@@ -152,13 +155,13 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let notifications = Arc::new(NotificationFeed::default());
     let feed = tokio::spawn(notifications.clone().follow(
         registry.clone(),
-        notification_feed::notifications_channel(&config.key_prefix),
+        config.keys.notifications_channel(),
         stop_subscriber.clone(),
     ));
     let shared = Arc::new(TrackingShared {
         registry,
         positions,
-        key_prefix: config.key_prefix.clone(),
+        keys: config.keys.clone(),
         stats,
         map,
         notifications,
@@ -167,7 +170,8 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     });
     tracing::info!(
         %address,
-        key_prefix = %config.key_prefix,
+        key_prefix = %config.keys.key_prefix,
+        geo_key = %config.keys.geo_key,
         buffer = config.buffer,
         "tracking server listening: customers connect to ws://{address}/ws/track?driver=ID or ?order=ID; live map at http://{address}/map"
     );

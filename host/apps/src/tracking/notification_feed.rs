@@ -20,11 +20,6 @@ use super::registry::Registry;
 /// How many notifications the feed keeps.
 pub const FEED_LENGTH: usize = 50;
 
-/// The channel the geofence plugin publishes its notifications on.
-pub fn notifications_channel(key_prefix: &str) -> String {
-    format!("{key_prefix}live:notifications")
-}
-
 /// The latest notifications, shared by the feed task and `/api/map`.
 #[derive(Default)]
 pub struct NotificationFeed {
@@ -81,6 +76,5 @@ mod tests {
         assert_eq!(latest.len(), FEED_LENGTH);
         assert_eq!(latest[0], Value::String("not json".into()));
         assert_eq!(latest[1]["n"], FEED_LENGTH + 4);
-        assert_eq!(notifications_channel("p:"), "p:live:notifications");
     }
 }

@@ -68,7 +68,7 @@ async fn stats(State(shared): State<Arc<TrackingShared>>, uri: Uri) -> Response 
     let channel = match uri.query().filter(|query| !query.is_empty()) {
         None => None,
         Some(query) => match Target::from_query(Some(query)) {
-            Ok(target) => Some(target.channel(&shared.key_prefix)),
+            Ok(target) => Some(target.channel(&shared.keys)),
             Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
         },
     };

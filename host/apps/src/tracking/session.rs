@@ -45,7 +45,7 @@ struct Gone;
 /// Serves one customer until it leaves or the server shuts down.
 pub async fn serve(socket: WebSocket, shared: Arc<TrackingShared>, target: Target) {
     shared.stats.customers_total.fetch_add(1, Ordering::Relaxed);
-    let mut watcher = shared.registry.watch(&target.channel(&shared.key_prefix));
+    let mut watcher = shared.registry.watch(&target.channel(&shared.keys));
     let (mut outgoing, mut incoming) = socket.split();
     // Messages whose position is not newer than this were in the first frame.
     let mut shown_up_to: Option<i64> = None;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::channels::driver_key;
+use fleethost_record::names;
+
+use super::live_keys::LiveKeys;
 use super::live_store::{LiveSource, LiveStore};
 
 /// How long the read of a position may take: a customer waits for it before
@@ -45,23 +47,23 @@ pub enum SnapshotError {
 #[derive(Clone)]
 pub struct PositionReader {
     store: LiveStore,
-    key_prefix: String,
+    keys: LiveKeys,
 }
 
 impl PositionReader {
-    /// A reader for the hashes under `key_prefix` in `source`, connecting
+    /// A reader for the position hashes `keys` names in `source`, connecting
     /// lazily to Redis (the server starts, and keeps serving live messages,
     /// while Redis is down).
-    pub fn connect_lazy(source: &LiveSource, key_prefix: &str) -> redis::RedisResult<Self> {
+    pub fn connect_lazy(source: &LiveSource, keys: &LiveKeys) -> redis::RedisResult<Self> {
         Ok(Self {
             store: LiveStore::connect_lazy(source, READ_TIMEOUT)?,
-            key_prefix: key_prefix.to_string(),
+            keys: keys.clone(),
         })
     }
 
     /// The driver's newest position, `None` when the store has none.
     pub async fn current(&self, driver_id: &str) -> Result<Option<Position>, SnapshotError> {
-        let key = driver_key(&self.key_prefix, driver_id);
+        let key = self.keys.driver_key(driver_id);
         let read = self.store.hashes(std::slice::from_ref(&key));
         let fields = match tokio::time::timeout(READ_TIMEOUT, read).await {
             Ok(Ok(mut hashes)) => hashes.pop().unwrap_or_default(),
@@ -101,15 +103,15 @@ pub fn position_from_fields(driver_id: &str, fields: &HashMap<String, String>) -
             .filter(|value| value.is_finite())
             .ok_or_else(|| format!("field `{name}` = {text:?} is not a number"))
     };
-    let ts_text = field("ts_ms")?;
+    let ts_text = field(names::POSITION_TS_MS)?;
     let ts_ms = ts_text
         .parse::<i64>()
         .map_err(|_| format!("field `ts_ms` = {ts_text:?} is not an integer"))?;
     Ok(Some(Position {
         kind: "position",
         driver_id: driver_id.to_string(),
-        lat: coordinate("lat")?,
-        lng: coordinate("lng")?,
+        lat: coordinate(names::POSITION_LAT)?,
+        lng: coordinate(names::POSITION_LNG)?,
         ts_ms,
     }))
 }

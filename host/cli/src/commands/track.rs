@@ -1,10 +1,18 @@
 //! `fleethost track`: customers' live tracking over WebSockets.
 
+use std::path::PathBuf;
+
 use fleethost_apps::tracking::TrackConfig;
+use fleethost_apps::tracking::live_keys::{DEFAULT_PLUGIN, LiveKeys};
 use fleethost_apps::tracking::live_store::LiveSource;
 use fleethost_core::capabilities::kv::backend::is_memory_url;
+use fleethost_core::config::Config;
 
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
+
+/// The Redis `track` reads when neither `--redis-url` nor `--config` names
+/// one.
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Serve customers' live tracking: WebSockets on a driver or an order,
 /// fanned out from Redis pub/sub.
@@ -13,6 +21,8 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// the hash `{P}driver:ID`) and then every message live-location
 /// publishes on `{P}live:driver:ID`; `?order=ID` sends every message on
 /// `{P}live:order:ID` (positions, and ETAs when the eta plugin runs).
+/// `--config` reads P, the GEO set of the live map and the Redis from the
+/// host's config, where live-location is configured.
 /// One Redis subscription per channel however many customers watch it.
 /// A customer that falls behind gets `{"type":"lagged","missed":N}`.
 /// `GET /health` answers 200, `GET /stats` the subscription and watcher
@@ -22,12 +32,24 @@ pub struct TrackArgs {
     /// Address to listen on for customers (and /health, /stats).
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: std::net::SocketAddr,
-    /// The Redis the plugins write positions to and publish on.
-    #[arg(long, default_value = "redis://127.0.0.1:6379", env = "FLEETHOST_REDIS_URL")]
-    pub redis_url: String,
-    /// The plugins' `key_prefix` (P above).
+    /// The Redis the plugins write positions to and publish on (default:
+    /// the config's `redis.url` with `--config`, else the local Redis).
+    #[arg(long, env = "FLEETHOST_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// The host's config file: the keys are live-location's `key_prefix`
+    /// and `geo_key` there (the plugin named by `--plugin`).
+    #[arg(long, short, conflicts_with_all = ["key_prefix", "geo_key"])]
+    pub config: Option<PathBuf>,
+    /// The name of the live-location plugin in `--config`.
+    #[arg(long, default_value = DEFAULT_PLUGIN, requires = "config")]
+    pub plugin: String,
+    /// The plugins' `key_prefix` (P above), without `--config`.
     #[arg(long, default_value = "")]
     pub key_prefix: String,
+    /// live-location's `geo_key`, the GEO set the live map lists drivers
+    /// from (default `drivers:geo`), without `--config`.
+    #[arg(long)]
+    pub geo_key: Option<String>,
     /// Messages each channel buffers for its slowest customer.
     #[arg(long, default_value_t = 64)]
     pub buffer: usize,
@@ -37,16 +59,35 @@ impl TrackArgs {
     /// Serves customers until the first signal; refuses the embedded store,
     /// which a separate process cannot see.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
-        if is_memory_url(&self.redis_url) {
+        let (keys, configured_redis) = match &self.config {
+            Some(path) => {
+                let config = Config::load(path)?;
+                let keys = LiveKeys::from_config(&config, &self.plugin)
+                    .map_err(|reason| anyhow::anyhow!("{}: {reason} (--plugin)", path.display()))?;
+                (keys, Some(config.redis.url))
+            }
+            None => {
+                let mut keys = LiveKeys::with_prefix(self.key_prefix);
+                if let Some(geo_key) = self.geo_key {
+                    keys.geo_key = geo_key;
+                }
+                (keys, None)
+            }
+        };
+        let (redis_url, origin) = match (self.redis_url, configured_redis) {
+            (Some(url), _) => (url, "--redis-url".to_string()),
+            (None, Some(url)) => (url, format!("{}: redis.url", self.config.unwrap_or_default().display())),
+            (None, None) => (DEFAULT_REDIS_URL.to_string(), "--redis-url".to_string()),
+        };
+        if is_memory_url(&redis_url) {
             anyhow::bail!(
-                "--redis-url {}: the embedded store lives inside one process, so a separate `fleethost track` cannot see it; use `fleethost demo` (it runs the tracking server beside the pipelines) or a real Redis",
-                self.redis_url
+                "{origin} {redis_url}: the embedded store lives inside one process, so a separate `fleethost track` cannot see it; use `fleethost demo` (it runs the tracking server beside the pipelines) or a real Redis"
             );
         }
         let config = TrackConfig {
             listen: self.listen,
-            source: LiveSource::Redis(self.redis_url),
-            key_prefix: self.key_prefix,
+            source: LiveSource::Redis(redis_url),
+            keys,
             buffer: self.buffer,
         };
         fleethost_apps::tracking::run(config, context.signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
