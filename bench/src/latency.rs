@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use fleethost_core::config::BatchConfig;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -30,9 +31,7 @@ use tokio::sync::Mutex;
 
 use crate::committed::CommittedOffsets;
 use crate::contenders::BenchContext;
-use crate::contenders::fleethost_config::{
-    BatchSettings, ConfigInputs, PipelineKind, PluginBuild, Scenario, config_toml,
-};
+use crate::contenders::fleethost_config::{ConfigInputs, PipelineKind, PluginBuild, Scenario, config_toml};
 use crate::offered_load::{OfferedLoad, now_ms};
 
 /// How the latency runs are set up: the `--latency-*` flags of
@@ -68,8 +67,8 @@ pub struct LatencyOptions {
     pub others_batch_wait_ms: Option<u64>,
     /// `linger.ms` of the offered load's producer: how long it gathers fixes
     /// into one produce request. 5, as fleethost's gateway produces them: at
-    /// 1, this broker spent about 15% more CPU on the requests and its
-    /// own p99 rose from 58–72 to 101–166 ms at 5,000 fixes/s.
+    /// 1 the broker spent more CPU on the requests and its own latency rose
+    /// (docs/perf-log.md, "the offered load produced as the gateway does").
     #[arg(long = "latency-producer-linger-ms", default_value_t = 5)]
     pub producer_linger_ms: u64,
 }
@@ -204,7 +203,7 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
         admin,
         names: &names,
         build: PluginBuild::Wasm(&ctx.plugin_dir),
-        live_batch: BatchSettings {
+        live_batch: BatchConfig {
             max_events: 1000,
             max_wait_ms: options.live_batch_wait_ms,
         },

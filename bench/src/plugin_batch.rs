@@ -1,6 +1,6 @@
 //! One real plugin's batch in wasm and compiled into the host, without a
-//! broker or a sink, as the criterion benchmark `cargo bench -p fleethost
-//! --features native-plugins --bench plugin_batch` measured it: read from
+//! broker or a sink, as the criterion benchmark `cargo bench -p
+//! fleethost-native --bench plugin_batch` measured it: read from
 //! criterion's own result files so that the table shows the sandbox's price
 //! for one plugin beside the end-to-end figures, where the sinks' share
 //! hides it.

@@ -3,8 +3,9 @@
 //! host), every pipeline in its own consumer group, keys, table and output
 //! topics unique to the run.
 
-use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use fleethost_core::config::{BatchConfig, Config, NATIVE_PREFIX, PipelineConfig, PluginConfig};
 
 /// Which pipelines a fleethost contender runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +109,6 @@ pub enum PluginBuild<'a> {
     Native,
 }
 
-/// Batch settings of a pipeline.
-#[derive(Debug, Clone, Copy)]
-pub struct BatchSettings {
-    pub max_events: usize,
-    pub max_wait_ms: u64,
-}
-
 /// Everything a config needs.
 pub struct ConfigInputs<'a> {
     pub bootstrap: &'a str,
@@ -127,7 +121,7 @@ pub struct ConfigInputs<'a> {
     pub build: PluginBuild<'a>,
     /// Batch settings of the live-location pipeline (the latency runs want a
     /// short wait); the others use the example config's.
-    pub live_batch: BatchSettings,
+    pub live_batch: BatchConfig,
     /// librdkafka properties of the live-location pipeline's consumer only
     /// (the latency runs fetch with a short `fetch.wait.max.ms`).
     pub live_consumer_properties: &'a [(String, String)],
@@ -142,105 +136,102 @@ pub struct ConfigInputs<'a> {
     pub consumer_properties: &'a [(String, String)],
 }
 
-/// The TOML config of `scenario`.
-pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
+/// The config of `scenario`, as a typed value.
+pub fn config(scenario: Scenario, inputs: &ConfigInputs<'_>) -> Config {
     let names = inputs.names;
-    let mut out = String::new();
-    let consumer_properties: String = crate::raw_consume::TUNED_CONSUMER_PROPERTIES
+    let mut config = Config::new(inputs.bootstrap);
+    config.kafka.consumer_properties = crate::raw_consume::TUNED_CONSUMER_PROPERTIES
         .iter()
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .chain(inputs.consumer_properties.iter().cloned())
-        .collect::<std::collections::BTreeMap<_, _>>()
-        .iter()
-        .map(|(key, value)| format!("\"{key}\" = \"{value}\"\n"))
         .collect();
-    let _ = write!(
-        out,
-        "[kafka]\nbootstrap_servers = \"{}\"\n\n[kafka.consumer_properties]\n{consumer_properties}\n\
-         [redis]\nurl = \"{}\"\n\n[database]\nurl = \"{}\"\n\n[status]\ninterval_ms = 5000\n\n\
-         [admin]\nlisten = \"{}\"\n\n",
-        inputs.bootstrap, inputs.redis_url, inputs.database_url, inputs.admin
-    );
+    config.redis.url = inputs.redis_url.to_string();
+    config.database.url = Some(inputs.database_url.to_string());
+    config.admin.listen = Some(inputs.admin);
     let others_wait_ms = inputs.others_batch_wait_ms.unwrap_or(1000);
     for &kind in scenario.pipelines() {
-        let (plugin, _) = kind.plugin();
-        let batch = match kind {
-            PipelineKind::Live => inputs.live_batch,
+        let (plugin, file) = kind.plugin();
+        let mut pipeline = PipelineConfig::new(plugin, names.group(kind), &[inputs.fixes_topic], &[plugin]);
+        if kind.reads_orders() {
+            pipeline.order_topics = vec![inputs.orders_topic.to_string()];
+        }
+        pipeline.commit_interval_ms = 200;
+        pipeline.batch = match kind {
+            PipelineKind::Live => inputs.live_batch.clone(),
             // The example config's history batches: fewer, larger INSERTs.
-            PipelineKind::History => BatchSettings {
+            PipelineKind::History => BatchConfig {
                 max_events: 5000,
                 max_wait_ms: others_wait_ms,
             },
-            _ => BatchSettings {
+            _ => BatchConfig {
                 max_events: 1000,
                 max_wait_ms: others_wait_ms,
             },
         };
-        let own_properties = match kind {
-            PipelineKind::Live => inputs
-                .live_consumer_properties
-                .iter()
-                .map(|(key, value)| format!("\"{key}\" = \"{value}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => String::new(),
-        };
-        let nice = match kind {
-            PipelineKind::Live => 0,
-            _ => inputs.others_nice,
-        };
-        let orders = if kind.reads_orders() {
-            format!("[\"{}\"]", inputs.orders_topic)
-        } else {
-            "[]".to_string()
-        };
-        let _ = write!(
-            out,
-            "[[pipelines]]\nname = \"{plugin}\"\ngroup_id = \"{}\"\ntopics = [\"{}\"]\norder_topics = {orders}\n\
-             plugins = [\"{plugin}\"]\ncommit_interval_ms = 200\nnice = {nice}\n\
-             batch = {{ max_events = {}, max_wait_ms = {} }}\nconsumer_properties = {{ {own_properties} }}\n\n",
-            names.group(kind),
-            inputs.fixes_topic,
-            batch.max_events,
-            batch.max_wait_ms
-        );
+        match kind {
+            PipelineKind::Live => {
+                pipeline.consumer_properties = inputs.live_consumer_properties.iter().cloned().collect()
+            }
+            _ => pipeline.nice = inputs.others_nice,
+        }
+        config.pipelines.push(pipeline);
+        config
+            .plugins
+            .insert(plugin.to_string(), plugin_config(kind, file, inputs));
     }
-    for &kind in scenario.pipelines() {
-        let (plugin, file) = kind.plugin();
-        let path = match inputs.build {
-            PluginBuild::Wasm(dir) => dir.join(file).display().to_string(),
-            PluginBuild::Native => format!("native:{plugin}"),
-        };
-        let p = &names.key_prefix;
-        let t = &names.topic_prefix;
-        let (config, grants) = match kind {
-            PipelineKind::Live => (format!("key_prefix = \"{p}\""), format!("kv_write = [\"{p}\"]")),
-            PipelineKind::History => (
-                format!("table = \"{}\"", names.table),
-                format!("sql_write = [\"{}\"]", names.table),
+    config
+}
+
+/// The plugin of one pipeline: its component (or its native build), its
+/// config map and its grants under the run's names.
+fn plugin_config(kind: PipelineKind, file: &str, inputs: &ConfigInputs<'_>) -> PluginConfig {
+    let (plugin, _) = kind.plugin();
+    let mut config = PluginConfig::new(match inputs.build {
+        PluginBuild::Wasm(dir) => dir.join(file),
+        PluginBuild::Native => PathBuf::from(format!("{NATIVE_PREFIX}{plugin}")),
+    });
+    let names = inputs.names;
+    let prefix = names.key_prefix.clone();
+    let topic = |name: &str| format!("{}{name}", names.topic_prefix);
+    let settings: Vec<(&str, String)> = match kind {
+        PipelineKind::Live => vec![("key_prefix", prefix.clone())],
+        PipelineKind::History => vec![("table", names.table.clone())],
+        PipelineKind::Eta => vec![("key_prefix", prefix.clone()), ("eta_topic", topic("eta-updates"))],
+        PipelineKind::Fare => vec![
+            ("key_prefix", prefix.clone()),
+            ("fare_topic", topic("fare-updates")),
+            ("surge", "south=1.2".into()),
+        ],
+        PipelineKind::Geofence => vec![
+            ("key_prefix", prefix.clone()),
+            ("notifications_topic", topic("delivery-notifications")),
+            (
+                "fences",
+                "hub-central:circle:12.9716,77.5946,800;market:polygon:12.955,77.565 12.955,77.585 12.94,77.585 12.94,77.565"
+                    .into(),
             ),
-            PipelineKind::Eta => (
-                format!("key_prefix = \"{p}\", eta_topic = \"{t}eta-updates\""),
-                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}eta-updates\"]"),
-            ),
-            PipelineKind::Fare => (
-                format!("key_prefix = \"{p}\", fare_topic = \"{t}fare-updates\", surge = \"south=1.2\""),
-                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}fare-updates\"]"),
-            ),
-            PipelineKind::Geofence => (
-                format!(
-                    "key_prefix = \"{p}\", notifications_topic = \"{t}delivery-notifications\", \
-                     fences = \"hub-central:circle:12.9716,77.5946,800;market:polygon:12.955,77.565 12.955,77.585 12.94,77.585 12.94,77.565\""
-                ),
-                format!("kv_write = [\"{p}\"], produce_topics = [\"{t}delivery-notifications\"]"),
-            ),
-        };
-        let _ = write!(
-            out,
-            "[plugins.{plugin}]\npath = \"{path}\"\nconfig = {{ {config} }}\ngrants = {{ {grants} }}\n\n"
-        );
+        ],
+    };
+    config.config = settings
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect();
+    match kind {
+        PipelineKind::History => config.grants.sql_write = vec![names.table.clone()],
+        _ => config.grants.kv_write = vec![prefix],
     }
-    out
+    config.grants.produce_topics = match kind {
+        PipelineKind::Eta => vec![topic("eta-updates")],
+        PipelineKind::Fare => vec![topic("fare-updates")],
+        PipelineKind::Geofence => vec![topic("delivery-notifications")],
+        PipelineKind::Live | PipelineKind::History => Vec::new(),
+    };
+    config
+}
+
+/// The config of `scenario` as the TOML file the contender runs.
+pub fn config_toml(scenario: Scenario, inputs: &ConfigInputs<'_>) -> String {
+    toml::to_string(&config(scenario, inputs)).expect("a config serialises as TOML")
 }
 
 #[cfg(test)]
@@ -270,7 +261,7 @@ mod tests {
                 admin: "127.0.0.1:9464".parse().unwrap(),
                 names: &names,
                 build: PluginBuild::Wasm(Path::new("/plugins")),
-                live_batch: BatchSettings {
+                live_batch: BatchConfig {
                     max_events: 1000,
                     max_wait_ms: 1000,
                 },

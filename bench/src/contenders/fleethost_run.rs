@@ -7,15 +7,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context;
+use fleethost_core::config::BatchConfig;
 
 use super::BenchContext;
-use super::fleethost_config::{BatchSettings, ConfigInputs, PluginBuild, Scenario, config_toml};
+use super::fleethost_config::{ConfigInputs, PluginBuild, Scenario, config_toml};
 use crate::committed::CommittedOffsets;
 use crate::measurement::Measurement;
 use crate::watched_process::{self, FirstEvent, RowsExpected, Watch};
 
 /// live-location's batches in the throughput runs: the example config's.
-pub const THROUGHPUT_LIVE_BATCH: BatchSettings = BatchSettings {
+pub const THROUGHPUT_LIVE_BATCH: BatchConfig = BatchConfig {
     max_events: 1000,
     max_wait_ms: 1000,
 };
