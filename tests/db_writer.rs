@@ -216,27 +216,17 @@ fn history_config(
     granted: &str,
     commit_interval_ms: u64,
 ) -> PathBuf {
-    let mut text = config_header(&redis_url());
-    text.push_str(&database_section(&database_url()));
-    let pipeline = pipeline_section(
-        name,
-        group,
-        topic,
-        &["db_writer"],
-        "batch = { max_events = 500, max_wait_ms = 200 }",
-    );
-    assert!(pipeline.contains("commit_interval_ms = 500\n"), "{pipeline}");
-    text.push_str(&pipeline.replace(
-        "commit_interval_ms = 500\n",
-        &format!("commit_interval_ms = {commit_interval_ms}\n"),
-    ));
-    text.push_str(&plugin_with_grants(
-        "db_writer",
-        "db_writer",
-        &format!("table = \"{table}\""),
-        &format!("sql_write = [\"{granted}\"]"),
-    ));
-    write_config_text(name, &text)
+    let mut config = test_config(&redis_url());
+    config.database.url = Some(database_url());
+    let mut pipeline = test_pipeline(name, group, topic, &["db_writer"]);
+    pipeline.batch.max_events = 500;
+    pipeline.batch.max_wait_ms = 200;
+    pipeline.commit_interval_ms = commit_interval_ms;
+    config.pipelines.push(pipeline);
+    let mut plugin = test_plugin("db_writer", &[("table", table)]);
+    plugin.grants.sql_write = vec![granted.to_string()];
+    config.plugins.insert("db_writer".into(), plugin);
+    write_config_file(name, &config)
 }
 
 /// Asserts that the dead letters of `topic` name exactly `expected` source

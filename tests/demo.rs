@@ -27,7 +27,7 @@ const DRIVERS: usize = 30;
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move() {
     let run = unique("demo");
-    let config = write_config_text(&run, &demo_config(&run, Stores::Unreachable));
+    let config = write_config_file(&run, &demo_config(&run, Stores::Unreachable));
     let data_dir = std::env::temp_dir().join(&run);
     let (gateway_port, map_port) = (free_port(), free_port());
     let args = demo_args(&config, &data_dir, gateway_port, map_port, DRIVERS, 2);

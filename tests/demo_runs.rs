@@ -25,7 +25,7 @@ const SECOND: usize = 10;
 /// its data folder and its config file.
 fn start_demo(name: &str, drivers: usize, extra: &[&str]) -> (Host, String, PathBuf, PathBuf) {
     let run = unique(name);
-    let config = write_config_text(&run, &demo_config(&run, Stores::Test));
+    let config = write_config_file(&run, &demo_config(&run, Stores::Test));
     let data_dir = std::env::temp_dir().join(&run);
     let map_port = free_port();
     let mut args = demo_args(&config, &data_dir, free_port(), map_port, drivers, 1);

@@ -396,29 +396,22 @@ impl Run {
         }
     }
 
-    /// A config running the eta plugin on the run's topics with `batch` (inline TOML) and the extra plugin `config`.
-    fn config(&self, name: &str, batch: &str, config: &str) -> std::path::PathBuf {
-        let mut text = config_header(&redis_url());
-        text.push_str(&pipeline_section(
-            name,
-            &self.group,
-            &self.topic,
-            &["eta"],
-            &format!("order_topics = [\"{}\"]\nbatch = {{ {batch} }}", self.orders),
-        ));
-        text.push_str(&plugin_with_grants(
+    /// A config running the eta plugin on the run's topics with `batch` and the extra plugin `settings`.
+    fn config(&self, name: &str, batch: BatchConfig, settings: &[(&str, &str)]) -> std::path::PathBuf {
+        let mut config = test_config(&redis_url());
+        let mut pipeline = test_pipeline(name, &self.group, &self.topic, &["eta"]);
+        pipeline.order_topics = vec![self.orders.clone()];
+        pipeline.batch = batch;
+        config.pipelines.push(pipeline);
+        let mut plugin = test_plugin_writing(
             "eta",
-            "eta",
-            &format!(
-                "key_prefix = \"{}\", eta_topic = \"{}\", {config}",
-                self.prefix, self.eta_topic
-            ),
-            &format!(
-                "kv_write = [\"{}\"], produce_topics = [\"{}\"]",
-                self.prefix, self.eta_topic
-            ),
-        ));
-        write_config_text(name, &text)
+            &[("key_prefix", &self.prefix), ("eta_topic", &self.eta_topic)],
+            &self.prefix,
+        );
+        plugin.config.extend(properties(settings));
+        plugin.grants.produce_topics = vec![self.eta_topic.clone()];
+        config.plugins.insert("eta".into(), plugin);
+        write_config_file(name, &config)
     }
 
     /// Produces the `kind` event of every trip and waits until the plugin applied them.
@@ -502,13 +495,19 @@ async fn estimates_match_distance_over_true_speed_and_delivery_removes_them() {
     let mut run = Run::create("eta").await;
     // Thresholds 0: every batch that moves a driver publishes, so the last estimate of a leg is made from its last fix.
     // Small batches (of one or two fixes per driver) give many estimates along each leg to check.
+    let default_speed = DEFAULT_SPEED_MPS.to_string();
     let config = run.config(
         "eta",
-        "max_events = 4, max_wait_ms = 100",
-        &format!(
-            "min_change_s = \"0\", min_change_ratio = \"0\", route_factor = \"1\", \
-             default_speed_mps = \"{DEFAULT_SPEED_MPS}\""
-        ),
+        BatchConfig {
+            max_events: 4,
+            max_wait_ms: 100,
+        },
+        &[
+            ("min_change_s", "0"),
+            ("min_change_ratio", "0"),
+            ("route_factor", "1"),
+            ("default_speed_mps", &default_speed),
+        ],
     );
     let host = Host::start("eta", &config);
 
@@ -611,10 +610,14 @@ async fn a_steady_driver_gets_an_estimate_only_on_meaningful_changes() {
     let mut run = Run::create("eta-steady").await;
     // One fix per batch: a plugin that published on every batch would publish on every fix. The default speed is the
     // driver's, so that even the first estimate matches the oracle.
+    let speed = SPEED_MPS.to_string();
     let config = run.config(
         "eta-steady",
-        "max_events = 1, max_wait_ms = 50",
-        &format!("default_speed_mps = \"{SPEED_MPS}\""),
+        BatchConfig {
+            max_events: 1,
+            max_wait_ms: 50,
+        },
+        &[("default_speed_mps", &speed)],
     );
     let host = Host::start("eta-steady", &config);
 

@@ -129,26 +129,15 @@ async fn a_fix_dated_years_ahead_is_dead_lettered_and_cannot_pin_its_driver() {
     let positions = produce(&topic, &data).await;
 
     let plugins = ["live_location", "test_recorder"];
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        "event-bounds",
-        &group,
-        &topic,
-        &plugins,
-        &format!(
-            "batch = {{ max_events = 200, max_wait_ms = 200 }}\nevents = {{ max_future_skew_ms = {MAX_FUTURE_SKEW_MS}, max_age_ms = {MAX_AGE_MS} }}"
-        ),
-    ));
-    for plugin in plugins {
-        text.push_str(&plugin_section(
-            plugin,
-            plugin,
-            &format!("key_prefix = \"{prefix}\""),
-            &prefix,
-            "",
-        ));
-    }
-    let config = write_config_text("event-bounds", &text);
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("event-bounds", &group, &topic, &plugins);
+    pipeline.batch.max_events = 200;
+    pipeline.batch.max_wait_ms = 200;
+    pipeline.events.max_future_skew_ms = MAX_FUTURE_SKEW_MS as u64;
+    pipeline.events.max_age_ms = MAX_AGE_MS as u64;
+    config.pipelines.push(pipeline);
+    add_plugins_under(&mut config, &plugins, &prefix);
+    let config = write_config_file("event-bounds", &config);
     let mut host = Host::start("event-bounds", &config);
     wait_until_consumed(&group, &topic, PARTITIONS, &positions, Duration::from_secs(120));
 

@@ -400,31 +400,35 @@ fn fare_hash(prefix: &str, order_id: &str) -> HashMap<String, String> {
         .expect("hgetall")
 }
 
-fn config_text(group: &str, topic: &str, orders: &str, fare_topic: &str, prefix: &str) -> String {
+/// The fare plugin on the run's topics, with the tariff the oracle uses.
+fn fare_config(group: &str, topic: &str, orders: &str, fare_topic: &str, prefix: &str) -> Config {
     let surge: Vec<String> = SURGE
         .iter()
         .map(|(region, multiplier)| format!("{region}={multiplier}"))
         .collect();
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        "fare",
-        group,
-        topic,
-        &["fare"],
-        &format!("order_topics = [\"{orders}\"]\nbatch = {{ max_events = 500, max_wait_ms = 200 }}"),
-    ));
-    text.push_str(&plugin_with_grants(
-        "fare",
-        "fare",
-        &format!(
-            "key_prefix = \"{prefix}\", fare_topic = \"{fare_topic}\", base_fare = \"{BASE_FARE}\", \
-             per_km = \"{PER_KM}\", per_minute = \"{PER_MINUTE}\", minimum_fare = \"{MINIMUM_FARE}\", \
-             currency = \"{CURRENCY}\", surge = \"{}\", jitter_m = \"{JITTER_M}\", max_speed_mps = \"{MAX_SPEED_MPS}\"",
-            surge.join(",")
-        ),
-        &format!("kv_write = [\"{prefix}\"], produce_topics = [\"{fare_topic}\"]"),
-    ));
-    text
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("fare", group, topic, &["fare"]);
+    pipeline.order_topics = vec![orders.to_string()];
+    pipeline.batch.max_events = 500;
+    pipeline.batch.max_wait_ms = 200;
+    config.pipelines.push(pipeline);
+    let tariff = [
+        ("base_fare", BASE_FARE.to_string()),
+        ("per_km", PER_KM.to_string()),
+        ("per_minute", PER_MINUTE.to_string()),
+        ("minimum_fare", MINIMUM_FARE.to_string()),
+        ("currency", CURRENCY.to_string()),
+        ("surge", surge.join(",")),
+        ("jitter_m", JITTER_M.to_string()),
+        ("max_speed_mps", MAX_SPEED_MPS.to_string()),
+    ];
+    let mut plugin = test_plugin_writing("fare", &[("key_prefix", prefix), ("fare_topic", fare_topic)], prefix);
+    plugin
+        .config
+        .extend(tariff.map(|(key, value)| (key.to_string(), value)));
+    plugin.grants.produce_topics = vec![fare_topic.to_string()];
+    config.plugins.insert("fare".into(), plugin);
+    config
 }
 
 /// The two trips: a zig-zag of 42 segments in the south (surge 1.4) with jitter at a corner and mid-leg and one jump;
@@ -540,7 +544,7 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
     create_topic(&orders, PARTITIONS).await;
     let fare_topic = unique("fare-updates");
     create_topic(&fare_topic, 1).await;
-    let config = write_config_text("fare", &config_text(&group, &topic, &orders, &fare_topic, &prefix));
+    let config = write_config_file("fare", &fare_config(&group, &topic, &orders, &fare_topic, &prefix));
     let mut host = Host::start("fare", &config);
 
     let (mut order_positions, mut fix_positions) = (Vec::new(), Vec::new());
@@ -606,9 +610,9 @@ async fn the_final_fare_is_the_oracles_and_is_published_exactly_once() {
     // Full redelivery: a second host with a new consumer group reads both topics from the start, with the same key
     // prefix and fare topic. No final fare may be published again, and the stored fares stay as they are.
     let replay_group = unique("fare-replay-group");
-    let replay_config = write_config_text(
+    let replay_config = write_config_file(
         "fare-replay",
-        &config_text(&replay_group, &topic, &orders, &fare_topic, &prefix),
+        &fare_config(&replay_group, &topic, &orders, &fare_topic, &prefix),
     );
     let mut replay = Host::start("fare-replay", &replay_config);
     wait_until_consumed(&replay_group, &orders, PARTITIONS, &order_positions, TIMEOUT);

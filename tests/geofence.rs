@@ -632,25 +632,31 @@ fn driver_hashes(prefix: &str) -> BTreeMap<String, HashMap<String, String>> {
         .collect()
 }
 
-fn config_text(group: &str, topic: &str, orders: &str, notifications: &str, prefix: &str, fences: &str) -> String {
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
+/// The geofence plugin on the run's topics with `fences` and the distances
+/// the oracle uses.
+fn geofence_config(group: &str, topic: &str, orders: &str, notifications: &str, prefix: &str, fences: &str) -> Config {
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("geofence", group, topic, &["geofence"]);
+    pipeline.order_topics = vec![orders.to_string()];
+    pipeline.batch.max_events = 500;
+    pipeline.batch.max_wait_ms = 200;
+    config.pipelines.push(pipeline);
+    let (hysteresis, near, arrived) = (HYSTERESIS_M.to_string(), NEAR_M.to_string(), ARRIVED_M.to_string());
+    let mut plugin = test_plugin_writing(
         "geofence",
-        group,
-        topic,
-        &["geofence"],
-        &format!("order_topics = [\"{orders}\"]\nbatch = {{ max_events = 500, max_wait_ms = 200 }}"),
-    ));
-    text.push_str(&plugin_with_grants(
-        "geofence",
-        "geofence",
-        &format!(
-            "key_prefix = \"{prefix}\", notifications_topic = \"{notifications}\", fences = \"{fences}\", \
-             hysteresis_m = \"{HYSTERESIS_M}\", near_m = \"{NEAR_M}\", arrived_m = \"{ARRIVED_M}\""
-        ),
-        &format!("kv_write = [\"{prefix}\"], produce_topics = [\"{notifications}\"]"),
-    ));
-    text
+        &[
+            ("key_prefix", prefix),
+            ("notifications_topic", notifications),
+            ("fences", fences),
+            ("hysteresis_m", &hysteresis),
+            ("near_m", &near),
+            ("arrived_m", &arrived),
+        ],
+        prefix,
+    );
+    plugin.grants.produce_topics = vec![notifications.to_string()];
+    config.plugins.insert("geofence".into(), plugin);
+    config
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -668,9 +674,9 @@ async fn scripted_routes_notify_once_per_crossing_and_redelivery_re_emits_nothin
     create_topic(&notifications, 1).await;
     let fences: Vec<String> = script.fences.iter().map(Fence::config_text).collect();
     let fences = fences.join("; ");
-    let config = write_config_text(
+    let config = write_config_file(
         "geofence",
-        &config_text(&group, &topic, &orders, &notifications, &prefix, &fences),
+        &geofence_config(&group, &topic, &orders, &notifications, &prefix, &fences),
     );
     let mut host = Host::start("geofence", &config);
 
@@ -726,9 +732,9 @@ async fn scripted_routes_notify_once_per_crossing_and_redelivery_re_emits_nothin
     // Full redelivery: a new consumer group reads both topics from the start, with the same key prefix and
     // notifications topic. The stored state must make every batch a no-op.
     let replay_group = unique("geofence-replay-group");
-    let replay_config = write_config_text(
+    let replay_config = write_config_file(
         "geofence-replay",
-        &config_text(&replay_group, &topic, &orders, &notifications, &prefix, &fences),
+        &geofence_config(&replay_group, &topic, &orders, &notifications, &prefix, &fences),
     );
     let mut replay = Host::start("geofence-replay", &replay_config);
     wait_until_consumed(&replay_group, &orders, PARTITIONS, &order_positions, TIMEOUT);

@@ -26,27 +26,34 @@ struct HostileRun {
     dead_letters: Vec<DeadLetter>,
 }
 
-async fn hostile_run(name: &str, mode: &str, plugin_extra: &str, failure: &str) -> HostileRun {
+/// `retries` retries, `backoff_ms` apart (the default pause when `None`).
+fn retrying(retries: u32, backoff_ms: Option<u64>) -> FailurePolicy {
+    let defaults = FailurePolicy::default();
+    FailurePolicy {
+        retries,
+        backoff_ms: backoff_ms.unwrap_or(defaults.backoff_ms),
+        ..defaults
+    }
+}
+
+async fn hostile_run(name: &str, mode: &str, limits: PluginLimits, failure: FailurePolicy) -> HostileRun {
     let TestNames { topic, group, prefix } = TestNames::create(name, 2).await;
     let data = fleet_data(50, 1_000, 0, 11);
     let positions = produce(&topic, &data).await;
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        name,
-        &group,
-        &topic,
-        &["hostile"],
-        &format!("batch = {{ max_events = 50, max_wait_ms = 100 }}\nfailure = {{ {failure} }}"),
-    ));
-    let config = format!("key_prefix = \"{prefix}\", mode = \"{mode}\", trigger_driver = \"{TRIGGER}\"");
-    text.push_str(&plugin_section(
-        "hostile",
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline(name, &group, &topic, &["hostile"]);
+    pipeline.batch.max_events = 50;
+    pipeline.batch.max_wait_ms = 100;
+    pipeline.failure = failure;
+    config.pipelines.push(pipeline);
+    let mut plugin = test_plugin_writing(
         "test_hostile",
-        &config,
+        &[("key_prefix", &prefix), ("mode", mode), ("trigger_driver", TRIGGER)],
         &prefix,
-        plugin_extra,
-    ));
-    let host = Host::start(name, &write_config_text(name, &text));
+    );
+    plugin.limits = limits;
+    config.plugins.insert("hostile".into(), plugin);
+    let host = Host::start(name, &write_config_file(name, &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));
     let triggered = data.iter().filter(|fixture| fixture.key == TRIGGER).count();
     let dead_letters = read_all(&format!("{topic}.dlq"), triggered, Duration::from_secs(2));
@@ -113,8 +120,11 @@ async fn an_infinite_loop_is_interrupted_at_its_deadline() {
     let run = hostile_run(
         "loop",
         "loop",
-        "limits = { batch_timeout_ms = 300 }",
-        "retries = 1, backoff_ms = 10",
+        PluginLimits {
+            batch_timeout_ms: 300,
+            ..PluginLimits::default()
+        },
+        retrying(1, Some(10)),
     )
     .await;
     run.assert_contained("timeout");
@@ -152,8 +162,11 @@ async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
     let run = hostile_run(
         "memory",
         "memory-bomb",
-        "limits = { memory_mib = 32 }",
-        "retries = 2, backoff_ms = 10",
+        PluginLimits {
+            memory_mib: 32,
+            ..PluginLimits::default()
+        },
+        retrying(2, Some(10)),
     )
     .await;
     run.assert_contained("memory");
@@ -172,7 +185,7 @@ async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_that_traps_on_one_driver_costs_that_drivers_events_only() {
-    let run = hostile_run("trap", "trap", "", "retries = 2, backoff_ms = 10").await;
+    let run = hostile_run("trap", "trap", PluginLimits::default(), retrying(2, Some(10))).await;
     run.assert_contained("trap");
     assert!(
         run.error().contains("hostile plugin: refusing batch"),
@@ -191,14 +204,20 @@ async fn a_plugin_that_traps_on_one_driver_costs_that_drivers_events_only() {
 async fn a_plugin_error_marked_retryable_cannot_hold_its_partition() {
     // The plugin claims a backend of its own is down on every batch holding
     // the trigger: only the host's finding may make a partition wait.
-    let run = hostile_run("claims", "retryable-error", "", "retries = 2, backoff_ms = 10").await;
+    let run = hostile_run(
+        "claims",
+        "retryable-error",
+        PluginLimits::default(),
+        retrying(2, Some(10)),
+    )
+    .await;
     run.assert_contained("plugin-error");
     assert!(run.error().contains("try again forever"), "{}", run.error());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kv_write_outside_the_grants_is_refused_visibly() {
-    let run = hostile_run("kvout", "kv-outside", "", "retries = 1, backoff_ms = 10").await;
+    let run = hostile_run("kvout", "kv-outside", PluginLimits::default(), retrying(1, Some(10))).await;
     run.assert_contained("plugin-error");
     assert!(
         run.error().contains("driver:hijacked") && run.error().contains("not granted"),
@@ -220,7 +239,13 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_publish_to_a_topic_outside_the_grants_is_refused_visibly() {
-    let run = hostile_run("prodout", "produce-outside", "", "retries = 1, backoff_ms = 10").await;
+    let run = hostile_run(
+        "prodout",
+        "produce-outside",
+        PluginLimits::default(),
+        retrying(1, Some(10)),
+    )
+    .await;
     run.assert_contained("plugin-error");
     assert!(
         run.error()
@@ -232,7 +257,7 @@ async fn a_publish_to_a_topic_outside_the_grants_is_refused_visibly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_insert_into_a_table_outside_the_grants_is_refused_visibly() {
-    let run = hostile_run("sqlout", "sql-outside", "", "retries = 1, backoff_ms = 10").await;
+    let run = hostile_run("sqlout", "sql-outside", PluginLimits::default(), retrying(1, Some(10))).await;
     run.assert_contained("plugin-error");
     assert!(
         run.error()
@@ -244,7 +269,7 @@ async fn an_insert_into_a_table_outside_the_grants_is_refused_visibly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn single_rejected_events_are_dead_lettered_and_the_rest_of_the_batch_goes_on() {
-    let run = hostile_run("reject", "reject", "", "retries = 0").await;
+    let run = hostile_run("reject", "reject", PluginLimits::default(), retrying(0, None)).await;
     run.assert_contained("rejected");
     assert_eq!(
         dead_letter_positions(&run.dead_letters),
@@ -256,7 +281,16 @@ async fn single_rejected_events_are_dead_lettered_and_the_rest_of_the_batch_goes
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_output_is_refused() {
-    let run = hostile_run("huge", "huge-output", "limits = { memory_mib = 128 }", "retries = 0").await;
+    let run = hostile_run(
+        "huge",
+        "huge-output",
+        PluginLimits {
+            memory_mib: 128,
+            ..PluginLimits::default()
+        },
+        retrying(0, None),
+    )
+    .await;
     run.assert_contained("invalid-output");
     assert!(
         run.error().contains("returned a list of 2000000 items"),
@@ -267,7 +301,16 @@ async fn an_enormous_output_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_error_message_is_cut() {
-    let run = hostile_run("hugeerr", "huge-error", "limits = { memory_mib = 128 }", "retries = 0").await;
+    let run = hostile_run(
+        "hugeerr",
+        "huge-error",
+        PluginLimits {
+            memory_mib: 128,
+            ..PluginLimits::default()
+        },
+        retrying(0, None),
+    )
+    .await;
     run.assert_contained("plugin-error");
     assert!(
         run.error().len() < 4096 + 100,
@@ -280,22 +323,17 @@ async fn an_enormous_error_message_is_cut() {
 async fn ten_thousand_traps_in_a_row_leave_the_host_alive_with_flat_memory() {
     let TestNames { topic, group, prefix } = TestNames::create("traps", 4).await;
     let data = fleet_data(100, 10_000, 0, 12);
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        "traps",
-        &group,
-        &topic,
-        &["hostile"],
-        "batch = { max_events = 1, max_wait_ms = 10 }\nfailure = { retries = 0 }",
-    ));
-    text.push_str(&plugin_section(
-        "hostile",
-        "test_hostile",
-        &format!("key_prefix = \"{prefix}\", mode = \"trap\""),
-        &prefix,
-        "",
-    ));
-    let host = Host::start("traps", &write_config_text("traps", &text));
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("traps", &group, &topic, &["hostile"]);
+    pipeline.batch.max_events = 1;
+    pipeline.batch.max_wait_ms = 10;
+    pipeline.failure = retrying(0, None);
+    config.pipelines.push(pipeline);
+    config.plugins.insert(
+        "hostile".into(),
+        test_plugin_writing("test_hostile", &[("key_prefix", &prefix), ("mode", "trap")], &prefix),
+    );
+    let host = Host::start("traps", &write_config_file("traps", &config));
     let (first, rest) = data.split_at(2_000);
     let mut positions = produce(&topic, first).await;
     wait_for_commits(&group, &topic, &end_offsets(&positions, 4), Duration::from_secs(300));
@@ -329,38 +367,22 @@ async fn a_looping_pipeline_does_not_delay_another_pipeline() {
     create_topic(&topic, 2).await;
     let data = fleet_data(50, 1_000, 0, 13);
     let positions = produce(&topic, &data).await;
-    let mut text = config_header(&redis_url());
-    let batches = "batch = { max_events = 50, max_wait_ms = 100 }";
-    text.push_str(&pipeline_section(
-        "hostile",
-        &slow_group,
-        &topic,
-        &["hostile"],
-        &format!("{batches}\nfailure = {{ retries = 0 }}"),
-    ));
-    text.push_str(&pipeline_section(
-        "live",
-        &live_group,
-        &topic,
-        &["live_location"],
-        batches,
-    ));
-    let hostile_config = format!("key_prefix = \"{prefix}\", mode = \"loop\"");
-    text.push_str(&plugin_section(
-        "hostile",
-        "test_hostile",
-        &hostile_config,
-        &prefix,
-        "limits = { batch_timeout_ms = 1000 }",
-    ));
-    text.push_str(&plugin_section(
-        "live_location",
-        "live_location",
-        &format!("key_prefix = \"{prefix}\""),
-        &prefix,
-        "",
-    ));
-    let _host = Host::start("isolation", &write_config_text("isolation", &text));
+    let mut config = test_config(&redis_url());
+    let batches = BatchConfig {
+        max_events: 50,
+        max_wait_ms: 100,
+    };
+    let mut hostile = test_pipeline("hostile", &slow_group, &topic, &["hostile"]);
+    hostile.batch = batches.clone();
+    hostile.failure = retrying(0, None);
+    let mut live = test_pipeline("live", &live_group, &topic, &["live_location"]);
+    live.batch = batches;
+    config.pipelines.extend([hostile, live]);
+    let mut looping = test_plugin_writing("test_hostile", &[("key_prefix", &prefix), ("mode", "loop")], &prefix);
+    looping.limits.batch_timeout_ms = 1000;
+    config.plugins.insert("hostile".into(), looping);
+    add_plugins_under(&mut config, &["live_location"], &prefix);
+    let _host = Host::start("isolation", &write_config_file("isolation", &config));
 
     let ends = end_offsets(&positions, 2);
     wait_for_commits(&live_group, &topic, &ends, Duration::from_secs(60));
@@ -374,18 +396,16 @@ async fn a_looping_pipeline_does_not_delay_another_pipeline() {
 
 fn check_refuses(plugin_file: &str, import: &str) {
     let prefix = unique("refused");
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        "refused",
-        "refused",
-        "rider-updates",
-        &["intruder"],
-        "",
-    ));
-    text.push_str(&plugin_section("intruder", plugin_file, "", &prefix, ""));
+    let mut config = test_config(&redis_url());
+    config
+        .pipelines
+        .push(test_pipeline("refused", "refused", "rider-updates", &["intruder"]));
+    config
+        .plugins
+        .insert("intruder".into(), test_plugin_writing(plugin_file, &[], &prefix));
     let output = Command::new(env!("CARGO_BIN_EXE_fleethost"))
         .args(["check", "--config"])
-        .arg(write_config_text("refused", &text))
+        .arg(write_config_file("refused", &config))
         .output()
         .expect("run fleethost");
     let stderr = String::from_utf8_lossy(&output.stderr);

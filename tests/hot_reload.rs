@@ -58,45 +58,26 @@ impl PluginDir {
     }
 }
 
-fn config(names: &TestNames, dir: &PluginDir, plugin_extra: &str) -> PathBuf {
-    write_config_text("reload", &config_text(names, dir, plugin_extra, None))
+fn config(names: &TestNames, dir: &PluginDir) -> PathBuf {
+    write_config_file("reload", &reload_config(names, dir, None, "trap"))
 }
 
-fn config_text(names: &TestNames, dir: &PluginDir, plugin_extra: &str, admin_port: Option<u16>) -> String {
-    config_text_in_mode(names, dir, plugin_extra, admin_port, "trap")
-}
-
-/// The config with `mode` for test-hostile (the stamp versions ignore it).
-fn config_text_in_mode(
-    names: &TestNames,
-    dir: &PluginDir,
-    plugin_extra: &str,
-    admin_port: Option<u16>,
-    mode: &str,
-) -> String {
-    let mut text = config_header(&redis_url());
-    if let Some(port) = admin_port {
-        text.push_str(&format!("\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"));
-    }
-    text.push_str(&pipeline_section(
-        "reload",
-        &names.group,
-        &names.topic,
-        &["stamp"],
-        "batch = { max_events = 100, max_wait_ms = 100 }\nfailure = { retries = 1, backoff_ms = 50 }",
-    ));
-    text.push_str(&format!(
-        r#"
-[plugins.stamp]
-path = "{path}"
-config = {{ key_prefix = "{prefix}", mode = "{mode}" }}
-grants = {{ kv_write = ["{prefix}"] }}
-{plugin_extra}
-"#,
-        path = dir.current().display(),
-        prefix = names.prefix,
-    ));
-    text
+/// The stamp plugin from `dir` with `mode` for test-hostile (the stamp
+/// versions ignore it), and the admin interface on `admin_port`.
+fn reload_config(names: &TestNames, dir: &PluginDir, admin_port: Option<u16>, mode: &str) -> Config {
+    let mut config = test_config(&redis_url());
+    config.admin.listen = admin_port.map(|port| ([127, 0, 0, 1], port).into());
+    let mut pipeline = test_pipeline("reload", &names.group, &names.topic, &["stamp"]);
+    pipeline.batch.max_events = 100;
+    pipeline.batch.max_wait_ms = 100;
+    pipeline.failure.retries = 1;
+    pipeline.failure.backoff_ms = 50;
+    config.pipelines.push(pipeline);
+    let mut stamp = PluginConfig::new(dir.current());
+    stamp.config = properties(&[("key_prefix", &names.prefix), ("mode", mode)]);
+    stamp.grants.kv_write = vec![names.prefix.clone()];
+    config.plugins.insert("stamp".into(), stamp);
+    config
 }
 
 /// A bad version to offer: what it is, how to deploy it, what the refusal says.
@@ -110,7 +91,7 @@ fn count(log: &str, needle: &str) -> usize {
 async fn ten_swaps_under_load_lose_nothing() {
     let names = TestNames::create("reload", 2).await;
     let dir = PluginDir::new("test_stamp_v1");
-    let host = Host::start("reload", &config(&names, &dir, ""));
+    let host = Host::start("reload", &config(&names, &dir));
     // A stream that flows until the swaps are done, however long they take.
     let data = fleet_data(200, 200_000, 0, 21);
     let flowing = tokio_util::sync::CancellationToken::new();
@@ -191,7 +172,7 @@ async fn ten_swaps_under_load_lose_nothing() {
 async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
     let names = TestNames::create("refuse", 1).await;
     let dir = PluginDir::new("test_stamp_v1");
-    let host = Host::start("refuse", &config(&names, &dir, ""));
+    let host = Host::start("refuse", &config(&names, &dir));
     let data = fleet_data(20, 4_000, 0, 22);
     let stream = tokio::spawn(produce_paced(
         names.topic.clone(),
@@ -260,8 +241,8 @@ async fn bad_versions_are_refused_and_the_previous_one_keeps_running() {
 async fn a_version_failing_with_retryable_errors_is_rolled_back() {
     let names = TestNames::create("claims", 1).await;
     let dir = PluginDir::new("test_stamp_v1");
-    let text = config_text_in_mode(&names, &dir, "", None, "retryable-error");
-    let host = Host::start("claims", &write_config_text("claims", &text));
+    let config = reload_config(&names, &dir, None, "retryable-error");
+    let host = Host::start("claims", &write_config_file("claims", &config));
     // A stream that flows until the rollback happened (at most 60,000 fixes).
     let data = fleet_data(20, 60_000, 0, 23);
     let flowing = tokio_util::sync::CancellationToken::new();
@@ -330,7 +311,7 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
     let dir = PluginDir::new("test_stamp_v1");
     let port = free_port();
     let admin = format!("127.0.0.1:{port}");
-    let config_path = write_config_text("operate", &config_text(&names, &dir, "", Some(port)));
+    let config_path = write_config_file("operate", &reload_config(&names, &dir, Some(port), "trap"));
     let host = Host::start("operate", &config_path);
     let data = fleet_data(20, 500, 0, 23);
     let positions = produce(&names.topic, &data).await;
@@ -391,11 +372,9 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
     assert!(!ok && text.contains("no plugin named \"nope\""), "{text}");
 
     // A config change to the plugin (its limits) is a new version too.
-    std::fs::write(
-        &config_path,
-        config_text(&names, &dir, "limits = { batch_timeout_ms = 4000 }", Some(port)),
-    )
-    .expect("write");
+    let mut changed = reload_config(&names, &dir, Some(port), "trap");
+    changed.plugins.get_mut("stamp").expect("stamp").limits.batch_timeout_ms = 4000;
+    std::fs::write(&config_path, config_toml(&changed)).expect("write");
     wait_until("the config change is applied", Duration::from_secs(30), || {
         running_version(&admin) != v2
     });
@@ -403,11 +382,10 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
     assert!(host.log().contains("plugin config changed: new version active"));
 
     // A broken config change is refused and the running config stays.
-    std::fs::write(
-        &config_path,
-        config_text(&names, &dir, "limits = { batch_timeout_milliseconds = 1 }", Some(port)),
-    )
-    .expect("write");
+    // A misspelt key, which only a hand edit of the file can make.
+    let broken = config_toml(&changed).replace("batch_timeout_ms = 4000", "batch_timeout_milliseconds = 1");
+    assert!(broken.contains("batch_timeout_milliseconds"), "{broken}");
+    std::fs::write(&config_path, broken).expect("write");
     wait_until("the broken config is refused", Duration::from_secs(30), || {
         host.log().contains("config change refused")
     });

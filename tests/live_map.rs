@@ -74,22 +74,22 @@ fn place_driver(redis: &mut redis::Connection, prefix: &str, geo_set: &str, id: 
 #[test]
 fn with_the_host_config_the_map_reads_the_geo_set_live_location_writes() {
     let prefix = format!("{}:", unique("live-map-keys"));
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
+    let mut config = test_config(&redis_url());
+    config.pipelines.push(test_pipeline(
         "live",
         &unique("live-map-keys"),
         &unique("live-map-keys"),
         &["live-location"],
-        "",
     ));
-    text.push_str(&plugin_section(
-        "live-location",
-        "live_location",
-        &format!(r#"key_prefix = "{prefix}", geo_key = "fleet:geo""#),
-        &prefix,
-        "",
-    ));
-    let config = write_config_text("live-map-keys", &text);
+    config.plugins.insert(
+        "live-location".into(),
+        test_plugin_writing(
+            "live_location",
+            &[("key_prefix", &prefix), ("geo_key", "fleet:geo")],
+            &prefix,
+        ),
+    );
+    let config = write_config_file("live-map-keys", &config);
     let mut redis = redis();
     place_driver(
         &mut redis,

@@ -14,39 +14,46 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleethost_core::capabilities::Backends;
-use fleethost_core::config::Config;
+use fleethost_core::config::NATIVE_PREFIX;
 use fleethost_core::runtime::{Batch, BatchOutcome, CallError, Event, LoadedPlugin, PluginInstance, PluginRuntime};
 use support::*;
 
 /// A config with a wasm and a native instance of one plugin, `wasm` and
-/// `native`, each with its own `[plugins.*]` body; no broker is touched.
-fn comparison_config(plugin_file: &str, native_name: &str, wasm_body: &str, native_body: &str, extra: &str) -> Config {
-    let text = format!(
-        r#"
-[kafka]
-bootstrap_servers = "127.0.0.1:9"
-
-[redis]
-url = "{redis}"
-{extra}
-[[pipelines]]
-name = "compare"
-group_id = "compare"
-topics = ["fixes"]
-plugins = ["wasm", "native"]
-
-[plugins.wasm]
-path = "{wasm_path}"
-{wasm_body}
-
-[plugins.native]
-path = "native:{native_name}"
-{native_body}
-"#,
-        redis = redis_url(),
-        wasm_path = plugin_path(plugin_file).display(),
+/// `native`, each with its own config map and grants (`wasm` and `native`
+/// give them); no broker is touched.
+fn comparison_config(plugin_file: &str, native_name: &str, wasm: PluginConfig, native: PluginConfig) -> Config {
+    let mut config = Config::new("127.0.0.1:9");
+    config.redis.url = redis_url();
+    config.database.url = Some(database_url());
+    config.pipelines.push(PipelineConfig::new(
+        "compare",
+        "compare",
+        &["fixes"],
+        &["wasm", "native"],
+    ));
+    config.plugins.insert(
+        "wasm".into(),
+        PluginConfig {
+            path: plugin_path(plugin_file),
+            ..wasm
+        },
     );
-    Config::parse(&text, Path::new("native_plugins.toml")).expect("valid config")
+    config.plugins.insert(
+        "native".into(),
+        PluginConfig {
+            path: format!("{NATIVE_PREFIX}{native_name}").into(),
+            ..native
+        },
+    );
+    Config::parse(&config_toml(&config), Path::new("native_plugins.toml")).expect("valid config")
+}
+
+/// A plugin (its path set by [`comparison_config`]) with the config map
+/// `settings`.
+fn compared(settings: &[(&str, &str)]) -> PluginConfig {
+    let mut plugin = PluginConfig::new("");
+    plugin.config = properties(settings);
+    plugin
 }
 
 /// Loads and instantiates both plugins of a [`comparison_config`].
@@ -173,16 +180,16 @@ async fn native_and_wasm_live_location_leave_the_same_redis_state() {
     let wasm_prefix = format!("{}:", unique("native-cmp-wasm"));
     let native_prefix = format!("{}:", unique("native-cmp-native"));
     let body = |prefix: &str| {
-        format!(
-            "config = {{ key_prefix = \"{prefix}\" }}\ngrants = {{ kv_write = [\"{prefix}\"], kv_read = [\"{prefix}\"] }}"
-        )
+        let mut plugin = compared(&[("key_prefix", prefix)]);
+        plugin.grants.kv_write = vec![prefix.to_string()];
+        plugin.grants.kv_read = vec![prefix.to_string()];
+        plugin
     };
     let config = comparison_config(
         "live_location",
         "live-location",
-        &body(&wasm_prefix),
-        &body(&native_prefix),
-        "",
+        body(&wasm_prefix),
+        body(&native_prefix),
     );
     let (mut wasm, mut native) = instances(&config).await;
 
@@ -223,8 +230,9 @@ async fn a_native_plugin_is_held_to_its_grants() {
     let prefix = format!("{}:", unique("native-denied"));
     // Grants for another prefix only: every write is refused by the same
     // grant check as for wasm, and the batch fails as fatal.
-    let body = format!("config = {{ key_prefix = \"{prefix}\" }}\ngrants = {{ kv_write = [\"elsewhere:\"] }}");
-    let config = comparison_config("live_location", "live-location", &body, &body, "");
+    let mut body = compared(&[("key_prefix", &prefix)]);
+    body.grants.kv_write = vec!["elsewhere:".into()];
+    let config = comparison_config("live_location", "live-location", body.clone(), body);
     let (wasm, native) = instances(&config).await;
     let batch = Arc::new(fixes_batch(3, 1, 0, 1));
     let (_, wasm_result) = process(wasm, batch.clone()).await;
@@ -241,14 +249,12 @@ async fn a_native_plugin_is_held_to_its_grants() {
 async fn native_and_wasm_db_writer_insert_the_same_rows() {
     let wasm_table = unique_table("native_cmp_wasm");
     let native_table = unique_table("native_cmp_native");
-    let body = |table: &str| format!("config = {{ table = \"{table}\" }}\ngrants = {{ sql_write = [\"{table}\"] }}");
-    let config = comparison_config(
-        "db_writer",
-        "db-writer",
-        &body(&wasm_table),
-        &body(&native_table),
-        &database_section(&database_url()),
-    );
+    let body = |table: &str| {
+        let mut plugin = compared(&[("table", table)]);
+        plugin.grants.sql_write = vec![table.to_string()];
+        plugin
+    };
+    let config = comparison_config("db_writer", "db-writer", body(&wasm_table), body(&native_table));
     let (mut wasm, mut native) = instances(&config).await;
     let batch = Arc::new(fixes_batch(25, 4, 1_000, 3));
     // The second delivery of the same batch adds nothing in either.
@@ -291,18 +297,16 @@ async fn a_pipeline_runs_a_native_plugin_end_to_end() {
     let TestNames { topic, group, prefix } = TestNames::create("native-e2e", 2).await;
     let data = fleet_data(50, 2_000, 0, 11);
     let positions = produce(&topic, &data).await;
-    let mut config = config_header(&redis_url());
-    config.push_str(&pipeline_section(
-        "native-e2e",
-        &group,
-        &topic,
-        &["live-location"],
-        "batch = { max_events = 500, max_wait_ms = 200 }",
-    ));
-    config.push_str(&format!(
-        "\n[plugins.live-location]\npath = \"native:live-location\"\nconfig = {{ key_prefix = \"{prefix}\" }}\ngrants = {{ kv_write = [\"{prefix}\"] }}\n"
-    ));
-    let mut host = Host::start("native-e2e", &write_config_text("native-e2e", &config));
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("native-e2e", &group, &topic, &["live-location"]);
+    pipeline.batch.max_events = 500;
+    pipeline.batch.max_wait_ms = 200;
+    config.pipelines.push(pipeline);
+    let mut live_location = PluginConfig::new(format!("{NATIVE_PREFIX}live-location"));
+    live_location.config = properties(&[("key_prefix", &prefix)]);
+    live_location.grants.kv_write = vec![prefix.clone()];
+    config.plugins.insert("live-location".into(), live_location);
+    let mut host = Host::start("native-e2e", &write_config_file("native-e2e", &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));
     assert_live_positions(&prefix, &newest_per_driver(&data));
     assert!(host.terminate(Duration::from_secs(30)).success(), "{}", host.log());

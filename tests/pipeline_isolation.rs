@@ -32,47 +32,35 @@ async fn a_database_outage_delays_only_the_db_writer() {
         format!("{group}-history"),
         format!("{group}-fences"),
     );
-    let batch = "batch = { max_events = 500, max_wait_ms = 200 }";
-    let mut config = config_header(&redis_url());
-    config.push_str(&database_section(&proxied_database));
-    config.push_str(&pipeline_section(
-        "live",
-        &live_group,
-        &topic,
-        &["live_location"],
-        batch,
-    ));
-    config.push_str(&pipeline_section(
-        "history",
-        &history_group,
-        &topic,
-        &["db_writer"],
-        batch,
-    ));
-    config.push_str(&pipeline_section("fences", &fence_group, &topic, &["geofence"], batch));
-    config.push_str(&plugin_with_grants(
-        "live_location",
-        "live_location",
-        &format!("key_prefix = \"{prefix}\""),
-        &format!("kv_write = [\"{prefix}\"]"),
-    ));
-    config.push_str(&plugin_with_grants(
-        "db_writer",
-        "db_writer",
-        &format!("table = \"{table}\""),
-        &format!("sql_write = [\"{table}\"]"),
-    ));
+    let mut config = test_config(&redis_url());
+    config.database.url = Some(proxied_database);
+    for (name, group, plugin) in [
+        ("live", &live_group, "live_location"),
+        ("history", &history_group, "db_writer"),
+        ("fences", &fence_group, "geofence"),
+    ] {
+        let mut pipeline = test_pipeline(name, group, &topic, &[plugin]);
+        pipeline.batch.max_events = 500;
+        pipeline.batch.max_wait_ms = 200;
+        config.pipelines.push(pipeline);
+    }
+    add_plugins_under(&mut config, &["live_location"], &prefix);
+    let mut history = test_plugin("db_writer", &[("table", &table)]);
+    history.grants.sql_write = vec![table.clone()];
+    config.plugins.insert("db_writer".into(), history);
     // A circle over the south-west of the fleet's area: random fixes cross it.
-    config.push_str(&plugin_with_grants(
+    let mut fences = test_plugin_writing(
         "geofence",
-        "geofence",
-        &format!(
-            "key_prefix = \"{prefix}\", notifications_topic = \"{notifications}\", \
-             fences = \"sw:circle:12.95,77.55,4000\""
-        ),
-        &format!("kv_write = [\"{prefix}\"], produce_topics = [\"{notifications}\"]"),
-    ));
-    let config = write_config_text("isolation", &config);
+        &[
+            ("key_prefix", &prefix),
+            ("notifications_topic", &notifications),
+            ("fences", "sw:circle:12.95,77.55,4000"),
+        ],
+        &prefix,
+    );
+    fences.grants.produce_topics = vec![notifications.clone()];
+    config.plugins.insert("geofence".into(), fences);
+    let config = write_config_file("isolation", &config);
     let mut host = Host::start("isolation", &config);
     let positions = produce(&topic, &data).await;
     let ends = end_offsets(&positions, 4);
@@ -162,37 +150,22 @@ async fn a_niced_pipeline_does_its_work_on_niced_threads() {
     let TestNames { topic, group, prefix } = TestNames::create("niced", 2).await;
     let niced_prefix = format!("{prefix}niced:");
     let data = fleet_data(200, 4_000, 0, 5);
-    let batch = "batch = { max_events = 200, max_wait_ms = 100 }";
-    let mut config = config_header(&redis_url());
-    config.push_str(&pipeline_section(
-        "live",
-        &format!("{group}-live"),
-        &topic,
-        &["live"],
-        batch,
-    ));
-    config.push_str(&pipeline_section(
-        "live-niced",
-        &format!("{group}-niced"),
-        &topic,
-        &["live_niced"],
-        &format!("{batch}\nnice = 12"),
-    ));
-    config.push_str(&plugin_section(
-        "live",
-        "live_location",
-        &format!("key_prefix = \"{prefix}\""),
-        &prefix,
-        "",
-    ));
-    config.push_str(&plugin_section(
-        "live_niced",
-        "live_location",
-        &format!("key_prefix = \"{niced_prefix}\""),
-        &niced_prefix,
-        "",
-    ));
-    let config = write_config_text("niced", &config);
+    let mut config = test_config(&redis_url());
+    for (name, group, plugin, prefix, nice) in [
+        ("live", format!("{group}-live"), "live", &prefix, 0),
+        ("live-niced", format!("{group}-niced"), "live_niced", &niced_prefix, 12),
+    ] {
+        let mut pipeline = test_pipeline(name, &group, &topic, &[plugin]);
+        pipeline.batch.max_events = 200;
+        pipeline.batch.max_wait_ms = 100;
+        pipeline.nice = nice;
+        config.pipelines.push(pipeline);
+        config.plugins.insert(
+            plugin.to_string(),
+            test_plugin_writing("live_location", &[("key_prefix", prefix)], prefix),
+        );
+    }
+    let config = write_config_file("niced", &config);
     let mut host = Host::start("niced", &config);
     let positions = produce(&topic, &data).await;
     let ends = end_offsets(&positions, 2);

@@ -46,27 +46,22 @@ struct Outcome {
 async fn run(name: &str, data: &[Fixture], mode: &str, every_batch: bool, expected_dead: usize) -> Outcome {
     let TestNames { topic, group, prefix } = TestNames::create(name, 1).await;
     let positions = produce(&topic, data).await;
-    let mut text = config_header(&redis_url());
-    text.push_str(&pipeline_section(
-        name,
-        &group,
-        &topic,
-        &["hostile"],
-        "batch = { max_events = 1000, max_wait_ms = 3000 }\nfailure = { retries = 1, backoff_ms = 10 }",
-    ));
-    let trigger = if every_batch {
-        String::new()
-    } else {
-        format!(", trigger_driver = \"{POISON}\"")
-    };
-    text.push_str(&plugin_section(
-        "hostile",
-        "test_hostile",
-        &format!("key_prefix = \"{prefix}\", mode = \"{mode}\"{trigger}"),
-        &prefix,
-        "",
-    ));
-    let host = Host::start(name, &write_config_text(name, &text));
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline(name, &group, &topic, &["hostile"]);
+    pipeline.batch.max_events = 1000;
+    pipeline.batch.max_wait_ms = 3000;
+    pipeline.failure.retries = 1;
+    pipeline.failure.backoff_ms = 10;
+    config.pipelines.push(pipeline);
+    let mut settings = vec![("key_prefix", prefix.as_str()), ("mode", mode)];
+    if !every_batch {
+        settings.push(("trigger_driver", POISON));
+    }
+    config.plugins.insert(
+        "hostile".into(),
+        test_plugin_writing("test_hostile", &settings, &prefix),
+    );
+    let host = Host::start(name, &write_config_file(name, &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 1), Duration::from_secs(120));
     let dead_letters = read_all(&format!("{topic}.dlq"), expected_dead, Duration::from_secs(2));
     Outcome {

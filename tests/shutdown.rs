@@ -26,26 +26,15 @@ fn live_location_config(
     prefix: &str,
     timeout_ms: u64,
 ) -> std::path::PathBuf {
-    let mut text = config_header(&redis_url()).replace(
-        &format!("bootstrap_servers = \"{}\"", bootstrap()),
-        &format!("bootstrap_servers = \"{bootstrap_servers}\""),
-    );
-    text.push_str(&format!("\n[shutdown]\ntimeout_ms = {timeout_ms}\n"));
-    text.push_str(&pipeline_section(
-        name,
-        group,
-        topic,
-        &["live_location"],
-        "batch = { max_events = 500, max_wait_ms = 200 }",
-    ));
-    text.push_str(&plugin_section(
-        "live_location",
-        "live_location",
-        &format!("key_prefix = \"{prefix}\""),
-        prefix,
-        "",
-    ));
-    write_config_text(name, &text)
+    let mut config = test_config(&redis_url());
+    config.kafka.bootstrap_servers = bootstrap_servers.to_string();
+    config.shutdown.timeout_ms = timeout_ms;
+    let mut pipeline = test_pipeline(name, group, topic, &["live_location"]);
+    pipeline.batch.max_events = 500;
+    pipeline.batch.max_wait_ms = 200;
+    config.pipelines.push(pipeline);
+    add_plugins_under(&mut config, &["live_location"], prefix);
+    write_config_file(name, &config)
 }
 
 /// Drivers in Redis's GEO set under `prefix`.
@@ -109,7 +98,7 @@ async fn a_host_whose_stdout_and_stderr_were_closed_keeps_working_and_exits_0_on
 async fn the_demo_with_its_stdout_and_stderr_closed_keeps_running_and_exits_0_on_sigterm() {
     const DRIVERS: usize = 10;
     let run = unique("shutdown-demo");
-    let config = write_config_text(&run, &demo_config(&run, Stores::Unreachable));
+    let config = write_config_file(&run, &demo_config(&run, Stores::Unreachable));
     let data_dir = std::env::temp_dir().join(&run);
     let map_port = free_port();
     // A figures line every second: each meets the closed stdout.

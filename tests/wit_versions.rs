@@ -29,19 +29,17 @@ async fn a_wit_0_1_0_plugin_processes_fixes_and_is_spared_order_batches() {
     let order_positions = produce_messages(&orders, &order_events).await;
 
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/test_recorder-wit-0.1.0.wasm");
-    let mut config = config_header(&redis_url());
-    config.push_str(&pipeline_section(
-        "wit01",
-        &group,
-        &topic,
-        &["recorder"],
-        &format!("order_topics = [\"{orders}\"]\nbatch = {{ max_events = 200, max_wait_ms = 200 }}"),
-    ));
-    config.push_str(&format!(
-        "\n[plugins.recorder]\npath = \"{}\"\nconfig = {{ key_prefix = \"{prefix}\" }}\ngrants = {{ kv_write = [\"{prefix}\"] }}\n",
-        fixture.display()
-    ));
-    let host = Host::start("wit01", &write_config_text("wit01", &config));
+    let mut config = test_config(&redis_url());
+    let mut pipeline = test_pipeline("wit01", &group, &topic, &["recorder"]);
+    pipeline.order_topics = vec![orders.clone()];
+    pipeline.batch.max_events = 200;
+    pipeline.batch.max_wait_ms = 200;
+    config.pipelines.push(pipeline);
+    let mut recorder = PluginConfig::new(fixture);
+    recorder.config = properties(&[("key_prefix", &prefix)]);
+    recorder.grants.kv_write = vec![prefix.clone()];
+    config.plugins.insert("recorder".into(), recorder);
+    let host = Host::start("wit01", &write_config_file("wit01", &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));
     wait_for_commits(
         &group,

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use fleethost_core::config::Config;
 use serde_json::Value;
 
 use super::{bootstrap, database_url, free_port, plugin_path, redis_url};
@@ -20,31 +21,49 @@ pub enum Stores {
     Test,
 }
 
+/// The topics of the example config, which each demo test renames.
+const EXAMPLE_TOPICS: [&str; 5] = [
+    "rider-updates",
+    "order-events",
+    "eta-updates",
+    "fare-updates",
+    "delivery-notifications",
+];
+
 /// The example config, on topics and groups named after `run`, with the
 /// plugins from the build and the given stores.
-pub fn demo_config(run: &str, stores: Stores) -> String {
-    let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleethost.toml"))
-        .expect("examples/fleethost.toml");
-    for name in [
-        "rider-updates",
-        "order-events",
-        "eta-updates",
-        "fare-updates",
-        "delivery-notifications",
-    ] {
-        text = text.replace(&format!("\"{name}\""), &format!("\"{run}-{name}\""));
+pub fn demo_config(run: &str, stores: Stores) -> Config {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleethost.toml");
+    let mut config = Config::load(&example).expect("examples/fleethost.toml");
+    let rename = |names: &mut Vec<String>| {
+        for name in names.iter_mut() {
+            if EXAMPLE_TOPICS.contains(&name.as_str()) {
+                *name = format!("{run}-{name}");
+            }
+        }
+    };
+    config.kafka.bootstrap_servers = bootstrap();
+    for pipeline in &mut config.pipelines {
+        rename(&mut pipeline.topics);
+        rename(&mut pipeline.order_topics);
+        if let Some(stem) = pipeline.group_id.strip_prefix("fleethost-") {
+            pipeline.group_id = format!("{run}-{stem}");
+        }
     }
-    text = text.replace("group_id = \"fleethost-", &format!("group_id = \"{run}-"));
-    for plugin in ["live_location", "db_writer", "eta", "fare", "geofence"] {
-        text = text.replace(
-            &format!("\"../target/wasm32-wasip2/plugin/{plugin}.wasm\""),
-            &format!("{:?}", plugin_path(plugin).display().to_string()),
-        );
+    for plugin in config.plugins.values_mut() {
+        let file = plugin
+            .path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .expect("a plugin file name");
+        plugin.path = plugin_path(file);
+        rename(&mut plugin.grants.produce_topics);
+        for value in plugin.config.values_mut() {
+            if EXAMPLE_TOPICS.contains(&value.as_str()) {
+                *value = format!("{run}-{value}");
+            }
+        }
     }
-    text = text.replace(
-        "bootstrap_servers = \"127.0.0.1:9092\"",
-        &format!("bootstrap_servers = {:?}", bootstrap()),
-    );
     let (redis, database) = match stores {
         Stores::Unreachable => (
             "redis://127.0.0.1:1".to_string(),
@@ -52,15 +71,10 @@ pub fn demo_config(run: &str, stores: Stores) -> String {
         ),
         Stores::Test => (redis_url(), database_url()),
     };
-    text = text.replace("url = \"redis://127.0.0.1:6379\"", &format!("url = {redis:?}"));
-    text = text.replace(
-        "url = \"postgres://postgres@127.0.0.1:5432/test\"",
-        &format!("url = {database:?}"),
-    );
-    text.replace(
-        "listen = \"127.0.0.1:9464\"",
-        &format!("listen = \"127.0.0.1:{}\"", free_port()),
-    )
+    config.redis.url = redis;
+    config.database.url = Some(database);
+    config.admin.listen = Some(([127, 0, 0, 1], free_port()).into());
+    config
 }
 
 /// The arguments of `fleethost demo` with `config`, its SQLite file in

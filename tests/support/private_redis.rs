@@ -1,0 +1,52 @@
+//! A Redis of one test's own, for the tests that stop or restart it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::wait_until;
+
+/// A free TCP port on loopback (for a private Redis).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A private `redis-server` on `port`, stopped when dropped.
+pub struct PrivateRedis(Child);
+
+impl PrivateRedis {
+    /// Starts redis-server (no persistence) and waits until it answers.
+    pub fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let url = format!("redis://127.0.0.1:{port}");
+        wait_until("the private Redis answers", Duration::from_secs(10), || {
+            redis::Client::open(url.as_str())
+                .and_then(|client| client.get_connection())
+                .is_ok()
+        });
+        Self(child)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
