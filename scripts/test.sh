@@ -35,6 +35,8 @@ step "checking formatting (cargo fmt --check)"
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
 (cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace $HOST_CRATES -- -D warnings)
+step "checking the API docs' links (cargo doc --no-deps, warnings as errors)"
+(cd "$REPO" && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet)
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
     (cd "$REPO" && cargo test -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)

@@ -3,7 +3,7 @@
 //! served by the same capability objects a wasm instance's store holds.
 //!
 //! The SDK sends a native plugin's kv, sql, produce and log calls to the one
-//! [`NativeHost`] registered for the process ([`CapabilityBridge`]). The
+//! [`NativeHost`] registered for the process (`CapabilityBridge`). The
 //! bridge finds the calling instance's capabilities in a thread-local that
 //! [`NativeInstance`] sets around each call, converts the arguments to the
 //! host's types and calls `KvCapability`, `SqlCapability`,

@@ -1,7 +1,7 @@
 //! What the plugin remembers about one driver between fixes, and how it is
 //! stored in the driver's kv hash `{key_prefix}geofence:{driver_id}`.
 //!
-//! Location batches write it as one [record](fleethost_plugin_sdk::record),
+//! Location batches write it as one record ([`fleethost_plugin_sdk::record`]),
 //! the field `geofence` (order batches write only the trip's `trip` record, see
 //! [`crate::trip_state`], so the two never overwrite each other); earlier
 //! versions kept each value in its own field, and such hashes still read. Its

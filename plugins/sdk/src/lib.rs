@@ -77,7 +77,7 @@ pub use bindings::fleethost::plugin::types::{
 
 /// The `kv` capability: the generated types and import functions of the WIT
 /// interface. With the `native` feature (outside wasm) the functions go to the
-/// registered [`native::NativeHost`] instead of a component import.
+/// registered `native::NativeHost` instead of a component import.
 pub mod kv {
     pub use crate::bindings::fleethost::plugin::kv::*;
     #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
@@ -107,7 +107,7 @@ pub mod kv {
 
 /// The `sql` capability: the generated types and import functions of the WIT
 /// interface; with `native` the functions go to the registered
-/// [`native::NativeHost`].
+/// `native::NativeHost`.
 pub mod sql {
     pub use crate::bindings::fleethost::plugin::sql::*;
     #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
@@ -116,7 +116,7 @@ pub mod sql {
 
 /// The `produce` capability: the generated types and import function of the
 /// WIT interface; with `native` the function goes to the registered
-/// [`native::NativeHost`].
+/// `native::NativeHost`.
 pub mod produce {
     pub use crate::bindings::fleethost::plugin::produce::*;
     #[cfg(all(feature = "native", not(target_arch = "wasm32")))]

@@ -141,7 +141,7 @@ impl Trip {
         }
     }
 
-    /// The trip as hash fields: one [`record`](crate::record) field `trip`
+    /// The trip as hash fields: one [`record`] field `trip`
     /// holding the `trip_*` values (`trip_order_id`, `trip_driver_id`,
     /// `trip_phase`, `trip_pickup_lat`/`_lng`, `trip_dropoff_lat`/`_lng`,
     /// `trip_assigned_ms`, `trip_picked_up_ms`, `trip_ended_ms`), so that a

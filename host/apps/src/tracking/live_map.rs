@@ -11,7 +11,7 @@
 //! ([`crate::simulate::CITY`]).
 //!
 //! `?after=TS_MS` makes it a short long-poll: the answer waits (re-reading
-//! Redis every [`RECHECK`], at most [`MAX_WAIT`]) until some driver has a
+//! Redis every `RECHECK`, at most `MAX_WAIT`) until some driver has a
 //! fix newer than `TS_MS`. The page passes the newest `ts_ms` it drew, so it
 //! gets a new frame as soon as there is one and never redraws an unchanged
 //! one; it also lets a headless browser under a virtual-time budget (whose

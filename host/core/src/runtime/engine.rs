@@ -36,7 +36,7 @@ pub fn profiling_strategy(value: Option<&str>) -> Result<ProfilingStrategy, Stri
 ///
 /// Time limits use epoch interruption (cheaper than fuel and out of the
 /// guest's control): a background thread advances the epoch every
-/// [`EPOCH_TICK`] and each call sets its own deadline. The ticker holds only
+/// `EPOCH_TICK` (10 ms) and each call sets its own deadline. The ticker holds only
 /// a weak reference and ends when the last clone of the engine is dropped.
 #[derive(Clone)]
 pub struct PluginRuntime {

@@ -42,7 +42,7 @@ pub struct Capabilities {
 
 impl HostState {
     /// State for a new instance: no environment, arguments, files or network;
-    /// stdin empty, stdout discarded, stderr kept up to [`STDERR_CAPACITY`].
+    /// stdin empty, stdout discarded, stderr kept up to `STDERR_CAPACITY`.
     pub fn new(identity: PluginIdentity, limiter: InstanceLimiter, capabilities: Capabilities) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();

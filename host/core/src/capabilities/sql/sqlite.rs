@@ -93,7 +93,7 @@ impl SqliteSql {
     }
 
     /// Runs every insert in one transaction, each as multi-row `INSERT`s of
-    /// at most [`MAX_BOUND_VALUES`] values; the rows written per op,
+    /// at most `MAX_BOUND_VALUES` values; the rows written per op,
     /// conflicts skipped not counted.
     pub async fn insert(&self, ops: &[InsertOp]) -> Result<Vec<u64>, SqlError> {
         if ops.is_empty() {
