@@ -99,3 +99,19 @@ pub fn assert_covered(expected: &BTreeSet<Position>, found: &BTreeSet<Position>,
         &missing[..missing.len().min(5)]
     );
 }
+
+/// How many events test-recorder was handed on `topic`, over all deliveries
+/// (a redelivered event counts again), and how many distinct offsets those
+/// were: the difference is the duplicates redeliveries made.
+pub fn recorded_deliveries(prefix: &str, topic: &str, partitions: i32) -> (u64, usize) {
+    let mut connection = redis();
+    let mut delivered = 0;
+    for partition in 0..partitions {
+        let count: Option<u64> = redis::cmd("GET")
+            .arg(format!("{prefix}delivered:{topic}:{partition}"))
+            .query(&mut connection)
+            .expect("get");
+        delivered += count.unwrap_or(0);
+    }
+    (delivered, recorded_offsets(prefix, topic, partitions).len())
+}

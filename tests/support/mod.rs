@@ -4,8 +4,8 @@
 //! produced to and read back ([`topics`]), a group's commits
 //! ([`consumer_group`]), typed configs ([`config`]), the `fleethost` binary
 //! as a child process ([`host`], [`server`]), what the plugins left in Redis
-//! ([`live_state`]), and services a test can stop ([`private_redis`],
-//! [`tcp_proxy`], [`private_broker`]).
+//! ([`live_state`]) and PostgreSQL ([`history`]), and services a test can
+//! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`]).
 //!
 //! The broker address comes from `FLEETHOST_TEST_BOOTSTRAP` (scripts/test.sh
 //! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, PostgreSQL
@@ -24,6 +24,7 @@ pub mod demo_run;
 pub mod environment;
 pub mod fleet;
 pub mod geometry;
+pub mod history;
 pub mod host;
 pub mod live_state;
 pub mod names;
@@ -43,6 +44,7 @@ pub use config::*;
 pub use consumer_group::*;
 pub use environment::*;
 pub use fleet::*;
+pub use history::*;
 pub use host::*;
 pub use live_state::*;
 pub use names::*;

@@ -2,14 +2,18 @@
 //! plugins for the integration tests. Each records every processed offset in
 //! `{key_prefix}seen:{topic}:{partition}` (one `kv.write` per batch) with its
 //! own crate name as the value: tests prove with it that no event was lost,
-//! and the hot-reload tests tell which version processed which event.
+//! and the hot-reload tests tell which version processed which event. In
+//! the same write it adds the batch's events to the counter
+//! `{key_prefix}delivered:{topic}:{partition}`: how many deliveries it saw,
+//! so that a test counts the duplicates a redelivery made (deliveries minus
+//! distinct offsets), which the offsets alone hide.
 //!
 //! Config keys: `key_prefix` (required); `mode` is accepted and ignored, so
 //! that a test can offer test-hostile under the same config as a bad version.
 
 use std::cell::RefCell;
 
-use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, WriteOp};
+use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, IncrOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError};
 
 /// The version this build stamps into what it writes.
@@ -46,7 +50,12 @@ impl Guest for Stamp {
             })
             .collect();
         let key = format!("{prefix}seen:{}:{}", batch.topic, batch.partition);
-        kv::write(&[WriteOp::HashSet(HashSetOp { key, fields })])?;
+        let delivered = IncrOp {
+            key: format!("{prefix}delivered:{}:{}", batch.topic, batch.partition),
+            by: batch.events.len() as i64,
+            ttl_ms: None,
+        };
+        kv::write(&[WriteOp::HashSet(HashSetOp { key, fields }), WriteOp::Incr(delivered)])?;
         Ok(BatchOutcome { rejected: Vec::new() })
     }
 }

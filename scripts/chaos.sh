@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The failure scenarios at scale, with figures (docs/reliability.md): the
+# same integration tests the test command runs small, built with --release
+# and run with large settings. Does its own set-up (through scripts/test.sh).
+# The settings can be overridden from the environment:
+#   FLEETHOST_CHAOS_FIXES    fixes in the stream      (default 1000000)
+#   FLEETHOST_CHAOS_KILLS    kill -9s during it       (default 5)
+#   FLEETHOST_CHAOS_DRIVERS  drivers sending them     (default 20000)
+# Arguments go to `cargo test`, e.g. `scripts/chaos.sh --test repeated_kills`;
+# without any, every scenario runs.
+set -euo pipefail
+export FLEETHOST_CHAOS_FIXES="${FLEETHOST_CHAOS_FIXES:-1000000}"
+export FLEETHOST_CHAOS_KILLS="${FLEETHOST_CHAOS_KILLS:-5}"
+export FLEETHOST_CHAOS_DRIVERS="${FLEETHOST_CHAOS_DRIVERS:-20000}"
+echo "==> chaos run: $FLEETHOST_CHAOS_FIXES fixes, $FLEETHOST_CHAOS_DRIVERS drivers, $FLEETHOST_CHAOS_KILLS kills"
+if [ $# -eq 0 ]; then
+    set -- --test repeated_kills --test hosts_join_and_leave
+fi
+exec "$(dirname "${BASH_SOURCE[0]}")/test.sh" --release "$@"
