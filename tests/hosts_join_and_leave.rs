@@ -15,16 +15,6 @@ use support::*;
 
 const PARTITIONS: i32 = 6;
 
-/// A scale setting from the environment, or the test command's `default`.
-fn setting(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
-        Err(_) => default,
-    }
-}
-
 /// Partitions a host's log says it was assigned last.
 fn last_assignment(log: &str) -> Option<usize> {
     log.lines()
@@ -49,8 +39,8 @@ fn wait_until_every_partition_moves(group: &str, topic: &str, since: &[i64], sha
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hosts_join_and_leave_mid_stream_and_the_lag_returns_to_zero() {
-    let fixes = setting("FLEETHOST_CHAOS_FIXES", 60_000);
-    let drivers = setting("FLEETHOST_CHAOS_DRIVERS", 600);
+    let fixes = scale_setting("FLEETHOST_CHAOS_FIXES", 60_000);
+    let drivers = scale_setting("FLEETHOST_CHAOS_DRIVERS", 600);
     let TestNames { topic, group, prefix } = TestNames::create("join-leave", PARTITIONS).await;
     let data = fleet_data(drivers, fixes, 100, 52);
     let config = write_config(

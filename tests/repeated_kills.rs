@@ -22,16 +22,6 @@ use support::*;
 
 const PARTITIONS: i32 = 4;
 
-/// A scale setting from the environment, or the test command's `default`.
-fn setting(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
-        Err(_) => default,
-    }
-}
-
 /// The live pipeline (live-location, then test-recorder) and the history
 /// pipeline (db-writer into `table`), each in its own group.
 fn config(names: &TestNames, table: &str) -> Config {
@@ -65,9 +55,9 @@ fn processed_but_uncommitted(prefix: &str, group: &str, topic: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
-    let fixes = setting("FLEETHOST_CHAOS_FIXES", 30_000);
-    let kills = setting("FLEETHOST_CHAOS_KILLS", 3);
-    let drivers = setting("FLEETHOST_CHAOS_DRIVERS", 500);
+    let fixes = scale_setting("FLEETHOST_CHAOS_FIXES", 30_000);
+    let kills = scale_setting("FLEETHOST_CHAOS_KILLS", 3);
+    let drivers = scale_setting("FLEETHOST_CHAOS_DRIVERS", 500);
     let names = TestNames::create("kills", PARTITIONS).await;
     let (live_group, history_group) = (format!("{}-live", names.group), format!("{}-history", names.group));
     let table = unique_table("kills_history");

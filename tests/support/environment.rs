@@ -52,3 +52,14 @@ pub fn plugin_path(name: &str) -> PathBuf {
     );
     path
 }
+
+/// A size of a failure scenario (`FLEETHOST_CHAOS_*`), or the test
+/// command's `default`: `scripts/chaos.sh` runs the same tests large.
+pub fn scale_setting(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
+        Err(_) => default,
+    }
+}
