@@ -16,11 +16,10 @@ async fn partitions_wait_for_redis_and_catch_up_without_loss() {
     let positions = produce(&topic, &data).await;
     let port = free_port();
     let redis_url = format!("redis://127.0.0.1:{port}");
-    let config = write_config_with_redis("outage", &topic, &group, &prefix, &["live_location"], &redis_url);
     let admin = format!("127.0.0.1:{}", free_port());
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!("\n[admin]\nlisten = \"{admin}\"\n"));
-    std::fs::write(&config, text).expect("config");
+    let mut config = one_pipeline_config("outage", &topic, &group, &prefix, &["live_location"], &redis_url);
+    config.admin.listen = Some(admin.parse().expect("an address"));
+    let config = write_config_file("outage", &config);
 
     let host = Host::start("outage", &config);
     wait_until("the host says it waits for Redis", Duration::from_secs(60), || {

@@ -72,13 +72,26 @@ pub fn write_config_with_redis(
     plugins: &[&str],
     redis: &str,
 ) -> PathBuf {
+    write_config_file(name, &one_pipeline_config(name, topic, group, prefix, plugins, redis))
+}
+
+/// The config [`write_config_with_redis`] writes, for a test that sets more
+/// keys before writing it.
+pub fn one_pipeline_config(
+    name: &str,
+    topic: &str,
+    group: &str,
+    prefix: &str,
+    plugins: &[&str],
+    redis: &str,
+) -> Config {
     let mut config = test_config(redis);
     let mut pipeline = test_pipeline(name, group, topic, plugins);
     pipeline.batch.max_events = 500;
     pipeline.batch.max_wait_ms = 200;
     config.pipelines.push(pipeline);
     add_plugins_under(&mut config, plugins, prefix);
-    write_config_file(name, &config)
+    config
 }
 
 /// Adds each of `plugins` (named as its built file, e.g. `live_location`)
