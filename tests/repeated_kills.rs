@@ -1,6 +1,7 @@
 //! Proves that a host killed with SIGKILL again and again, at random moments
-//! of a steady stream, loses nothing and duplicates only what it had
-//! processed without committing: after the last restart Redis holds every
+//! of a steady stream (each while it holds work it has not committed), loses
+//! nothing and duplicates only what it had processed without committing:
+//! after the last restart Redis holds every
 //! driver's newest valid fix, every valid fix was processed, the dead-letter
 //! topic names exactly the bad messages, the history table holds one row per
 //! valid fix (none missing, none twice), and the deliveries test-recorder
@@ -34,6 +35,9 @@ fn config(names: &TestNames, table: &str) -> Config {
         let mut pipeline = test_pipeline(name, &format!("{}-{name}", names.group), &names.topic, plugins);
         pipeline.batch.max_events = 500;
         pipeline.batch.max_wait_ms = 200;
+        // Commits far enough apart that a kill finds work done but not
+        // committed: what a restart must deliver again.
+        pipeline.commit_interval_ms = 2_000;
         config.pipelines.push(pipeline);
     }
     add_plugins_under(&mut config, &["live_location", "test_recorder"], &names.prefix);
@@ -67,9 +71,9 @@ async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
     let config = write_config_file("kills", &config(&names, &table));
 
     // A stream that lasts through the kills (a cycle of start, join, work
-    // and kill takes several seconds), in chunks a quarter second apart.
-    let pause = Duration::from_millis(250);
-    let chunks = (kills + 1) * 8 * 4;
+    // and kill takes about eight seconds), in chunks a second apart.
+    let pause = Duration::from_secs(1);
+    let chunks = (kills + 1) * 6;
     let stream = tokio::spawn(produce_paced(
         names.topic.clone(),
         data.clone(),
@@ -86,6 +90,10 @@ async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
             recorded_deliveries(&names.prefix, &names.topic, PARTITIONS).0 > delivered_before
         });
         std::thread::sleep(Duration::from_millis(moments.random_range(200..3_000)));
+        // The kill comes while the host holds work it has not committed.
+        wait_until("the host holds uncommitted work", Duration::from_secs(30), || {
+            processed_but_uncommitted(&names.prefix, &live_group, &names.topic) > 0
+        });
         host.kill();
         let window = processed_but_uncommitted(&names.prefix, &live_group, &names.topic);
         println!(
@@ -95,8 +103,10 @@ async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
         uncommitted_at_kills += window;
     }
 
+    let killed_s = started.elapsed().as_secs_f64();
     let mut last = Host::start("last", &config);
     let positions = stream.await.expect("producer task");
+    let streamed_s = started.elapsed().as_secs_f64();
     assert_eq!(positions.len(), fixes, "every fix was produced");
     let timeout = Duration::from_secs(120 + fixes as u64 / 2_000);
     wait_until_consumed(&live_group, &names.topic, PARTITIONS, &positions, timeout);
@@ -110,9 +120,10 @@ async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
     let (delivered, distinct) = recorded_deliveries(&names.prefix, &names.topic, PARTITIONS);
     let duplicates = delivered - distinct as u64;
     println!(
-        "repeated kills: {fixes} fixes ({valid} valid), {drivers} drivers, {kills} kills in {:.1} s; \
+        "repeated kills: {fixes} fixes ({valid} valid), {drivers} drivers, {kills} kills in {killed_s:.1} s; \
          {delivered} deliveries of {distinct} events: {duplicates} duplicates, {uncommitted_at_kills} processed but \
-         uncommitted at the kills; history {valid} rows, none missing or twice",
+         uncommitted at the kills; history {valid} rows, none missing or twice; stream done at {streamed_s:.1} s, \
+         everything checked at {:.1} s",
         started.elapsed().as_secs_f64()
     );
     assert_eq!(distinct, valid, "every valid fix was recorded");
