@@ -55,7 +55,12 @@ pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<Stri
 
 /// The offsets the test-recorder plugin saw, per partition.
 pub fn recorded_offsets(prefix: &str, topic: &str, partitions: i32) -> BTreeSet<Position> {
-    let mut connection = redis();
+    recorded_offsets_at(&redis_url(), prefix, topic, partitions)
+}
+
+/// [`recorded_offsets`] in the Redis at `url`.
+pub fn recorded_offsets_at(url: &str, prefix: &str, topic: &str, partitions: i32) -> BTreeSet<Position> {
+    let mut connection = redis_at(url);
     let mut seen = BTreeSet::new();
     for partition in 0..partitions {
         let offsets: Vec<String> = redis::cmd("HKEYS")
@@ -76,9 +81,21 @@ pub fn recorded_offsets(prefix: &str, topic: &str, partitions: i32) -> BTreeSet<
 /// and the dead-letter topic names exactly the bad messages (a redelivery may
 /// name one twice, never zero times).
 pub fn assert_nothing_lost(prefix: &str, topic: &str, partitions: i32, data: &[Fixture], positions: &[Position]) {
+    assert_nothing_lost_at(&redis_url(), prefix, topic, partitions, data, positions);
+}
+
+/// [`assert_nothing_lost`] with the plugins' Redis at `url`.
+pub fn assert_nothing_lost_at(
+    url: &str,
+    prefix: &str,
+    topic: &str,
+    partitions: i32,
+    data: &[Fixture],
+    positions: &[Position],
+) {
     let (valid, bad) = split_positions(data, positions);
-    assert_live_positions(prefix, &newest_per_driver(data));
-    let seen = recorded_offsets(prefix, topic, partitions);
+    assert_live_positions_at(url, prefix, &newest_per_driver(data));
+    let seen = recorded_offsets_at(url, prefix, topic, partitions);
     assert_covered(&valid, &seen, "valid fixes never processed");
     let dead_letters = read_all(&format!("{topic}.dlq"), bad.len(), Duration::from_secs(2));
     assert_eq!(
@@ -104,7 +121,12 @@ pub fn assert_covered(expected: &BTreeSet<Position>, found: &BTreeSet<Position>,
 /// (a redelivered event counts again), and how many distinct offsets those
 /// were: the difference is the duplicates redeliveries made.
 pub fn recorded_deliveries(prefix: &str, topic: &str, partitions: i32) -> (u64, usize) {
-    let mut connection = redis();
+    recorded_deliveries_at(&redis_url(), prefix, topic, partitions)
+}
+
+/// [`recorded_deliveries`] in the Redis at `url`.
+pub fn recorded_deliveries_at(url: &str, prefix: &str, topic: &str, partitions: i32) -> (u64, usize) {
+    let mut connection = redis_at(url);
     let mut delivered = 0;
     for partition in 0..partitions {
         let count: Option<u64> = redis::cmd("GET")
@@ -113,5 +135,5 @@ pub fn recorded_deliveries(prefix: &str, topic: &str, partitions: i32) -> (u64, 
             .expect("get");
         delivered += count.unwrap_or(0);
     }
-    (delivered, recorded_offsets(prefix, topic, partitions).len())
+    (delivered, recorded_offsets_at(url, prefix, topic, partitions).len())
 }

@@ -20,17 +20,35 @@ pub struct PrivateRedis(Child);
 impl PrivateRedis {
     /// Starts redis-server (no persistence) and waits until it answers.
     pub fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
+        Self::spawn(port, &["--save", "", "--appendonly", "no"])
+    }
+
+    /// Starts redis-server keeping its data in `dir` with an append-only
+    /// file synced on every write, so that a SIGKILL (a drop) loses nothing
+    /// it answered, and a restart on the same `dir` has every key back (and
+    /// an empty script cache, as after any restart).
+    pub fn start_durable(port: u16, dir: &std::path::Path) -> Self {
+        std::fs::create_dir_all(dir).expect("the private Redis's folder");
+        let dir = dir.to_str().expect("a UTF-8 folder");
+        Self::spawn(
+            port,
+            &[
                 "--save",
                 "",
                 "--appendonly",
-                "no",
-            ])
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                dir,
+            ],
+        )
+    }
+
+    fn spawn(port: u16, persistence: &[&str]) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(persistence)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed");
