@@ -26,6 +26,22 @@ struct HostileRun {
     dead_letters: Vec<DeadLetter>,
 }
 
+/// The default limits with memory capped at `mib` MiB.
+fn memory_cap(mib: u64) -> PluginLimits {
+    PluginLimits {
+        memory_mib: mib,
+        ..PluginLimits::default()
+    }
+}
+
+/// The default limits with a `process-batch` call stopped after `ms`.
+fn batch_timeout(ms: u64) -> PluginLimits {
+    PluginLimits {
+        batch_timeout_ms: ms,
+        ..PluginLimits::default()
+    }
+}
+
 /// `retries` retries, `backoff_ms` apart (the default pause when `None`).
 fn retrying(retries: u32, backoff_ms: Option<u64>) -> FailurePolicy {
     let defaults = FailurePolicy::default();
@@ -117,16 +133,7 @@ impl HostileRun {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_infinite_loop_is_interrupted_at_its_deadline() {
-    let run = hostile_run(
-        "loop",
-        "loop",
-        PluginLimits {
-            batch_timeout_ms: 300,
-            ..PluginLimits::default()
-        },
-        retrying(1, Some(10)),
-    )
-    .await;
+    let run = hostile_run("loop", "loop", batch_timeout(300), retrying(1, Some(10))).await;
     run.assert_contained("timeout");
     let mut overshoots = Vec::new();
     for letter in &run.dead_letters {
@@ -159,16 +166,7 @@ async fn an_infinite_loop_is_interrupted_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_memory_bomb_traps_at_its_cap_and_host_memory_stays_bounded() {
-    let run = hostile_run(
-        "memory",
-        "memory-bomb",
-        PluginLimits {
-            memory_mib: 32,
-            ..PluginLimits::default()
-        },
-        retrying(2, Some(10)),
-    )
-    .await;
+    let run = hostile_run("memory", "memory-bomb", memory_cap(32), retrying(2, Some(10))).await;
     run.assert_contained("memory");
     assert!(run.error().contains("linear memory limit of 32 MiB"), "{}", run.error());
     let peak_kib = proc_status_kib(run.host.pid(), "VmHWM");
@@ -281,16 +279,7 @@ async fn single_rejected_events_are_dead_lettered_and_the_rest_of_the_batch_goes
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_output_is_refused() {
-    let run = hostile_run(
-        "huge",
-        "huge-output",
-        PluginLimits {
-            memory_mib: 128,
-            ..PluginLimits::default()
-        },
-        retrying(0, None),
-    )
-    .await;
+    let run = hostile_run("huge", "huge-output", memory_cap(128), retrying(0, None)).await;
     run.assert_contained("invalid-output");
     assert!(
         run.error().contains("returned a list of 2000000 items"),
@@ -301,16 +290,7 @@ async fn an_enormous_output_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_enormous_error_message_is_cut() {
-    let run = hostile_run(
-        "hugeerr",
-        "huge-error",
-        PluginLimits {
-            memory_mib: 128,
-            ..PluginLimits::default()
-        },
-        retrying(0, None),
-    )
-    .await;
+    let run = hostile_run("hugeerr", "huge-error", memory_cap(128), retrying(0, None)).await;
     run.assert_contained("plugin-error");
     assert!(
         run.error().len() < 4096 + 100,

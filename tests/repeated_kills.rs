@@ -84,10 +84,11 @@ async fn repeated_kills_lose_nothing_and_duplicate_only_the_uncommitted() {
     let mut uncommitted_at_kills = 0;
     let started = Instant::now();
     for kill in 1..=kills {
-        let (delivered_before, _) = recorded_deliveries(&names.prefix, &names.topic, PARTITIONS);
+        let delivered = || delivery_count_at(&redis_url(), &names.prefix, &names.topic, PARTITIONS);
+        let delivered_before = delivered();
         let mut host = Host::start(&format!("killed-{kill}"), &config);
         wait_until("the host processed new events", Duration::from_secs(90), || {
-            recorded_deliveries(&names.prefix, &names.topic, PARTITIONS).0 > delivered_before
+            delivered() > delivered_before
         });
         std::thread::sleep(Duration::from_millis(moments.random_range(200..3_000)));
         // The kill comes while the host holds work it has not committed.

@@ -60,23 +60,14 @@ pub fn properties(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// A fleethost config for one test: one pipeline over `topic` with the given
 /// plugins (`live_location` and/or `test_recorder`), all keys under `prefix`.
 pub fn write_config(name: &str, topic: &str, group: &str, prefix: &str, plugins: &[&str]) -> PathBuf {
-    write_config_with_redis(name, topic, group, prefix, plugins, &redis_url())
+    write_config_file(
+        name,
+        &one_pipeline_config(name, topic, group, prefix, plugins, &redis_url()),
+    )
 }
 
-/// Like [`write_config`], with the capabilities' Redis at `redis`.
-pub fn write_config_with_redis(
-    name: &str,
-    topic: &str,
-    group: &str,
-    prefix: &str,
-    plugins: &[&str],
-    redis: &str,
-) -> PathBuf {
-    write_config_file(name, &one_pipeline_config(name, topic, group, prefix, plugins, redis))
-}
-
-/// The config [`write_config_with_redis`] writes, for a test that sets more
-/// keys before writing it.
+/// The config of [`write_config`] with the capabilities' Redis at `redis`,
+/// for a test that sets more keys before writing it.
 pub fn one_pipeline_config(
     name: &str,
     topic: &str,

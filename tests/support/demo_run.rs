@@ -35,17 +35,18 @@ const EXAMPLE_TOPICS: [&str; 5] = [
 pub fn demo_config(run: &str, stores: Stores) -> Config {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleethost.toml");
     let mut config = Config::load(&example).expect("examples/fleethost.toml");
-    let rename = |names: &mut Vec<String>| {
-        for name in names.iter_mut() {
-            if EXAMPLE_TOPICS.contains(&name.as_str()) {
-                *name = format!("{run}-{name}");
-            }
+    let rename = |name: &mut String| {
+        if EXAMPLE_TOPICS.contains(&name.as_str()) {
+            *name = format!("{run}-{name}");
         }
     };
     config.kafka.bootstrap_servers = bootstrap();
     for pipeline in &mut config.pipelines {
-        rename(&mut pipeline.topics);
-        rename(&mut pipeline.order_topics);
+        pipeline
+            .topics
+            .iter_mut()
+            .chain(&mut pipeline.order_topics)
+            .for_each(rename);
         if let Some(stem) = pipeline.group_id.strip_prefix("fleethost-") {
             pipeline.group_id = format!("{run}-{stem}");
         }
@@ -57,12 +58,13 @@ pub fn demo_config(run: &str, stores: Stores) -> Config {
             .and_then(|stem| stem.to_str())
             .expect("a plugin file name");
         plugin.path = plugin_path(file);
-        rename(&mut plugin.grants.produce_topics);
-        for value in plugin.config.values_mut() {
-            if EXAMPLE_TOPICS.contains(&value.as_str()) {
-                *value = format!("{run}-{value}");
-            }
-        }
+        // Topic names in grants and in config values (eta's `eta_topic`, …).
+        plugin
+            .grants
+            .produce_topics
+            .iter_mut()
+            .chain(plugin.config.values_mut())
+            .for_each(rename);
     }
     let (redis, database) = match stores {
         Stores::Unreachable => (

@@ -150,7 +150,7 @@ pub fn config(scenario: Scenario, inputs: &ConfigInputs<'_>) -> Config {
     config.admin.listen = Some(inputs.admin);
     let others_wait_ms = inputs.others_batch_wait_ms.unwrap_or(1000);
     for &kind in scenario.pipelines() {
-        let (plugin, file) = kind.plugin();
+        let (plugin, _) = kind.plugin();
         let mut pipeline = PipelineConfig::new(plugin, names.group(kind), &[inputs.fixes_topic], &[plugin]);
         if kind.reads_orders() {
             pipeline.order_topics = vec![inputs.orders_topic.to_string()];
@@ -175,57 +175,55 @@ pub fn config(scenario: Scenario, inputs: &ConfigInputs<'_>) -> Config {
             _ => pipeline.nice = inputs.others_nice,
         }
         config.pipelines.push(pipeline);
-        config
-            .plugins
-            .insert(plugin.to_string(), plugin_config(kind, file, inputs));
+        config.plugins.insert(plugin.to_string(), plugin_config(kind, inputs));
     }
     config
 }
 
 /// The plugin of one pipeline: its component (or its native build), its
 /// config map and its grants under the run's names.
-fn plugin_config(kind: PipelineKind, file: &str, inputs: &ConfigInputs<'_>) -> PluginConfig {
-    let (plugin, _) = kind.plugin();
+fn plugin_config(kind: PipelineKind, inputs: &ConfigInputs<'_>) -> PluginConfig {
+    let (plugin, file) = kind.plugin();
     let mut config = PluginConfig::new(match inputs.build {
         PluginBuild::Wasm(dir) => dir.join(file),
         PluginBuild::Native => PathBuf::from(format!("{NATIVE_PREFIX}{plugin}")),
     });
     let names = inputs.names;
-    let prefix = names.key_prefix.clone();
-    let topic = |name: &str| format!("{}{name}", names.topic_prefix);
-    let settings: Vec<(&str, String)> = match kind {
-        PipelineKind::Live => vec![("key_prefix", prefix.clone())],
-        PipelineKind::History => vec![("table", names.table.clone())],
-        PipelineKind::Eta => vec![("key_prefix", prefix.clone()), ("eta_topic", topic("eta-updates"))],
-        PipelineKind::Fare => vec![
-            ("key_prefix", prefix.clone()),
-            ("fare_topic", topic("fare-updates")),
-            ("surge", "south=1.2".into()),
-        ],
-        PipelineKind::Geofence => vec![
-            ("key_prefix", prefix.clone()),
-            ("notifications_topic", topic("delivery-notifications")),
-            (
-                "fences",
-                "hub-central:circle:12.9716,77.5946,800;market:polygon:12.955,77.565 12.955,77.585 12.94,77.585 12.94,77.565"
-                    .into(),
-            ),
-        ],
+    let mut settings: Vec<(&str, String)> = match kind {
+        PipelineKind::History => {
+            config.grants.sql_write = vec![names.table.clone()];
+            vec![("table", names.table.clone())]
+        }
+        _ => {
+            config.grants.kv_write = vec![names.key_prefix.clone()];
+            vec![("key_prefix", names.key_prefix.clone())]
+        }
     };
+    // The output topic: named in the plugin's config and granted.
+    let output = match kind {
+        PipelineKind::Eta => Some(("eta_topic", "eta-updates")),
+        PipelineKind::Fare => Some(("fare_topic", "fare-updates")),
+        PipelineKind::Geofence => Some(("notifications_topic", "delivery-notifications")),
+        PipelineKind::Live | PipelineKind::History => None,
+    };
+    if let Some((key, topic)) = output {
+        let topic = format!("{}{topic}", names.topic_prefix);
+        config.grants.produce_topics = vec![topic.clone()];
+        settings.push((key, topic));
+    }
+    match kind {
+        PipelineKind::Fare => settings.push(("surge", "south=1.2".into())),
+        PipelineKind::Geofence => settings.push((
+            "fences",
+            "hub-central:circle:12.9716,77.5946,800;market:polygon:12.955,77.565 12.955,77.585 12.94,77.585 12.94,77.565"
+                .into(),
+        )),
+        _ => {}
+    }
     config.config = settings
         .into_iter()
         .map(|(key, value)| (key.to_string(), value))
         .collect();
-    match kind {
-        PipelineKind::History => config.grants.sql_write = vec![names.table.clone()],
-        _ => config.grants.kv_write = vec![prefix],
-    }
-    config.grants.produce_topics = match kind {
-        PipelineKind::Eta => vec![topic("eta-updates")],
-        PipelineKind::Fare => vec![topic("fare-updates")],
-        PipelineKind::Geofence => vec![topic("delivery-notifications")],
-        PipelineKind::Live | PipelineKind::History => Vec::new(),
-    };
     config
 }
 

@@ -105,6 +105,8 @@ impl LiveKeys {
 
 #[cfg(test)]
 mod tests {
+    use fleethost_core::config::PluginConfig;
+
     use super::*;
 
     fn plugin_config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -134,22 +136,10 @@ mod tests {
 
     #[test]
     fn a_missing_plugin_is_named_with_the_ones_there_are() {
-        let config = Config::parse(
-            r#"
-            [kafka]
-            bootstrap_servers = "127.0.0.1:9092"
-            [[pipelines]]
-            name = "live"
-            group_id = "live"
-            topics = ["fixes"]
-            plugins = ["live"]
-            [plugins.live]
-            path = "live.wasm"
-            config = { key_prefix = "p:", geo_key = "g" }
-            "#,
-            std::path::Path::new("fleethost.toml"),
-        )
-        .expect("valid config");
+        let mut config = Config::new("127.0.0.1:9092");
+        let mut live = PluginConfig::new("live.wasm");
+        live.config = plugin_config(&[("key_prefix", "p:"), ("geo_key", "g")]);
+        config.plugins.insert("live".into(), live);
         assert_eq!(
             LiveKeys::from_config(&config, "live"),
             Ok(LiveKeys {

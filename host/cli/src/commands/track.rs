@@ -6,13 +6,9 @@ use fleethost_apps::tracking::TrackConfig;
 use fleethost_apps::tracking::live_keys::{DEFAULT_PLUGIN, LiveKeys};
 use fleethost_apps::tracking::live_store::LiveSource;
 use fleethost_core::capabilities::kv::backend::is_memory_url;
-use fleethost_core::config::Config;
+use fleethost_core::config::{Config, RedisConfig};
 
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
-
-/// The Redis `track` reads when neither `--redis-url` nor `--config` names
-/// one.
-const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Serve customers' live tracking: WebSockets on a driver or an order,
 /// fanned out from Redis pub/sub.
@@ -59,25 +55,25 @@ impl TrackArgs {
     /// Serves customers until the first signal; refuses the embedded store,
     /// which a separate process cannot see.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
+        // The keys, and the Redis the config names (with where it says so).
         let (keys, configured_redis) = match &self.config {
             Some(path) => {
                 let config = Config::load(path)?;
                 let keys = LiveKeys::from_config(&config, &self.plugin)
                     .map_err(|reason| anyhow::anyhow!("{}: {reason} (--plugin)", path.display()))?;
-                (keys, Some(config.redis.url))
+                (keys, (config.redis.url, format!("{}: redis.url", path.display())))
             }
             None => {
                 let mut keys = LiveKeys::with_prefix(self.key_prefix);
                 if let Some(geo_key) = self.geo_key {
                     keys.geo_key = geo_key;
                 }
-                (keys, None)
+                (keys, (RedisConfig::default().url, "--redis-url".to_string()))
             }
         };
-        let (redis_url, origin) = match (self.redis_url, configured_redis) {
-            (Some(url), _) => (url, "--redis-url".to_string()),
-            (None, Some(url)) => (url, format!("{}: redis.url", self.config.unwrap_or_default().display())),
-            (None, None) => (DEFAULT_REDIS_URL.to_string(), "--redis-url".to_string()),
+        let (redis_url, origin) = match self.redis_url {
+            Some(url) => (url, "--redis-url".to_string()),
+            None => configured_redis,
         };
         if is_memory_url(&redis_url) {
             anyhow::bail!(

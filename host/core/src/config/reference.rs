@@ -143,23 +143,11 @@ fn kind(schema: &Map<String, Value>) -> String {
             .collect(),
         _ => Vec::new(),
     };
+    // What the list's items or the table's values are.
+    let inner = |key: &str| schema.get(key).and_then(Value::as_object).map(kind).unwrap_or_default();
     match types.first().copied() {
-        Some("array") => {
-            let items = schema
-                .get("items")
-                .and_then(Value::as_object)
-                .map(kind)
-                .unwrap_or_default();
-            format!("list of {items}s")
-        }
-        Some("object") => {
-            let values = schema
-                .get("additionalProperties")
-                .and_then(Value::as_object)
-                .map(kind)
-                .unwrap_or_default();
-            format!("table of {values}s")
-        }
+        Some("array") => format!("list of {}s", inner("items")),
+        Some("object") => format!("table of {}s", inner("additionalProperties")),
         Some(name) => name.to_string(),
         None => "value".to_string(),
     }
