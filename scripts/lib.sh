@@ -55,6 +55,20 @@ PY
     "$TANSU" --version >&2
 }
 
+# The pinned cargo-fuzz, which builds the fuzz targets (fuzz/) with
+# libFuzzer and the sanitizer's instrumentation.
+CARGO_FUZZ_VERSION="0.13.2"
+CARGO_FUZZ="$TOOLS/bin/cargo-fuzz"
+
+install_cargo_fuzz() {
+    if [[ -x "$CARGO_FUZZ" ]] && "$CARGO_FUZZ" --version | grep -q "$CARGO_FUZZ_VERSION"; then
+        step "cargo-fuzz: $CARGO_FUZZ"
+        return
+    fi
+    step "installing cargo-fuzz $CARGO_FUZZ_VERSION (crates.io) into $TOOLS/bin"
+    cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" --root "$TOOLS" cargo-fuzz
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -32,14 +32,18 @@ redis-cli -u "$FLEETHOST_TEST_REDIS" SCRIPT FLUSH >/dev/null
 
 step "checking formatting (cargo fmt --check)"
 (cd "$REPO" && cargo fmt --all -- --check)
+(cd "$REPO/fuzz" && cargo fmt -- --check)
 step "linting (cargo clippy --all-targets -- -D warnings)"
 (cd "$REPO" && cargo clippy --all-targets -- -D warnings)
 (cd "$REPO" && cargo clippy --profile plugin --target wasm32-wasip2 --workspace $HOST_CRATES -- -D warnings)
+(cd "$REPO/fuzz" && cargo clippy --all-targets -- -D warnings)
 step "checking the API docs' links (cargo doc --no-deps, warnings as errors)"
 (cd "$REPO" && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet)
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
-    (cd "$REPO" && cargo test -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
+    (cd "$REPO" && cargo test -p fleethost-event -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
+    step "fuzzing the decoders and the gateway's frame handling, 20 s each (scripts/fuzz.sh)"
+    "$REPO/scripts/fuzz.sh" 20
 fi
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"
 (cd "$REPO" && cargo test -p fleethost -p fleethost-core -p fleethost-apps "$@" -- --nocapture)

@@ -525,7 +525,8 @@ async fn the_simulator_drives_its_fleet_through_the_gateway() {
         let times: Vec<i64> = payloads
             .iter()
             .map(|payload| {
-                let fix = fleethost_core::event::Location::decode(Some(payload.as_bytes()), None).expect("a valid fix");
+                let fix =
+                    fleethost_event::location::Location::decode(Some(payload.as_bytes()), None).expect("a valid fix");
                 assert_eq!(&fix.driver_id, key);
                 fix.timestamp_ms
             })

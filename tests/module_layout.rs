@@ -10,7 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The crates whose folders are checked, relative to the workspace root.
-const CRATES: [&str; 5] = ["host/core", "host/apps", "host/cli", "bench", "bench/native"];
+const CRATES: [&str; 6] = [
+    "host/event",
+    "host/core",
+    "host/apps",
+    "host/cli",
+    "bench",
+    "bench/native",
+];
 
 /// The `.rs` files under `dir`, recursively.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -2,7 +2,7 @@
 //! at-least-once commits, with each batch passed through sandboxed,
 //! hot-reloadable WebAssembly plugins.
 //!
-//! Data flow: [`kafka`] consumer groups → [`event`] / [`order_event`] decoding → [`pipeline`]
+//! Data flow: [`kafka`] consumer groups → [`fleethost_event`] decoding → [`pipeline`]
 //! batches per partition → [`runtime`] plugin calls → [`capabilities`] (Redis,
 //! ...) → offsets committed once a batch is done. [`app`] puts them together
 //! for `fleethost run`; [`admin`] serves health, metrics and reloads.
@@ -15,10 +15,8 @@ pub mod bindings;
 pub mod capabilities;
 pub mod config;
 pub mod console;
-pub mod event;
 pub mod kafka;
 pub mod memory;
-pub mod order_event;
 pub mod pipeline;
 pub mod runtime;
 pub mod shutdown;

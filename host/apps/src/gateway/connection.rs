@@ -24,9 +24,8 @@ use futures::stream::FuturesOrdered;
 use rdkafka::producer::DeliveryFuture;
 
 use super::GatewayShared;
-use super::frames::{AckFrame, ErrorFrame};
 use super::producing::{SendRefused, delivery_outcome};
-use fleethost_core::event::Location;
+use fleethost_event::gateway_frames::{AckFrame, ErrorFrame, read_fix};
 
 /// How long a connection waits before retrying when librdkafka's queue is full
 /// and it has no delivery of its own to wait for.
@@ -189,17 +188,17 @@ impl DriverConnection {
     async fn take_fix(&mut self, text: Utf8Bytes) -> Result<(), Ending> {
         let frame = self.next_frame_number();
         let received_ms = now_ms();
-        let payload = text.as_str().as_bytes();
-        let fix = match Location::decode(Some(payload), Some(received_ms)) {
+        let fix = match read_fix(frame, text.as_str(), received_ms) {
             Ok(fix) => fix,
-            Err(error) => {
+            Err(answer) => {
                 self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
                 return self
-                    .reply(ErrorFrame::invalid_fix(frame, &error).to_json())
+                    .reply(answer.to_json())
                     .await
                     .map_err(|ClientGone| Ending::ClientGone);
             }
         };
+        let payload = text.as_str().as_bytes();
         loop {
             match self.shared.producer.try_send(&fix, payload, received_ms) {
                 Ok(delivery) => {

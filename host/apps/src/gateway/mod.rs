@@ -1,18 +1,17 @@
 //! `fleethost gateway`: the WebSocket endpoint of the drivers' apps, the
 //! first hop of the data flow (docs/architecture.md): each text frame is one location
-//! fix, validated with the host's own decoder ([`fleethost_core::event::Location`]:
+//! fix, validated with the host's own decoder ([`fleethost_event::location::Location`]:
 //! one definition of a fix) and produced to Kafka exactly as received, keyed
 //! by driver id.
 //!
 //! Files: [`routes`] (the HTTP routes and WebSocket limits), [`connection`]
 //! (one driver app: read, validate, produce, answer; its backpressure),
-//! [`frames`] (the error and ack frames), [`partitioning`] (driver or region),
+//! [`partitioning`] (driver or region),
 //! [`producing`] (the topic and the producer), [`open_files`] (the
 //! descriptor limit), [`stats`] (counters and the status line); this file
 //! wires them and shuts them down.
 
 pub mod connection;
-pub mod frames;
 pub mod open_files;
 pub mod partitioning;
 pub mod producing;

@@ -21,7 +21,7 @@
 //! topic's partition count from its metadata at startup; partitions added
 //! later are used after a restart of the gateway.
 
-use fleethost_core::event::Location;
+use fleethost_event::location::Location;
 
 /// The region that has a partition of its own in region mode.
 pub const DEDICATED_REGION: &str = "south";

@@ -10,7 +10,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use super::GatewayError;
 use super::partitioning::{Partitioner, Partitioning};
 use fleethost_core::config::KafkaConfig;
-use fleethost_core::event::Location;
+use fleethost_event::location::Location;
 
 /// How long librdkafka batches fixes before sending them: many small records
 /// from many connections, so a few milliseconds fill a batch.

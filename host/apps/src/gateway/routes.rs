@@ -1,7 +1,8 @@
 //! The gateway's HTTP routes:
 //!
 //! - `GET /ws/driver` upgrades to a driver app's WebSocket (`?ack=true` for
-//!   cumulative ack frames), see [`super::connection`] and [`super::frames`];
+//!   cumulative ack frames), see [`super::connection`] and
+//!   [`fleethost_event::gateway_frames`];
 //! - `GET /health` → 200 `ok`.
 
 use std::sync::Arc;

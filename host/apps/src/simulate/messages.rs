@@ -1,6 +1,6 @@
 //! The JSON the simulator produces: fixes in the seed systems' location format
-//! (what a gateway forwards from a driver's phone, see `event.rs`) and order
-//! events in the order event format (see `order_event.rs`), so that the host
+//! (what a gateway forwards from a driver's phone, see `fleethost_event::location`) and order
+//! events in the order event format (see `fleethost_event::order`), so that the host
 //! decodes both like any real producer's.
 
 use serde_json::{Value, json};
@@ -57,8 +57,8 @@ fn point_json(point: Point) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleethost_core::event::Location;
-    use fleethost_core::order_event::{Order, OrderStep};
+    use fleethost_event::location::Location;
+    use fleethost_event::order::{Order, OrderStep};
 
     const CITY: CityArea = super::super::CITY;
 

@@ -167,7 +167,7 @@ pub enum OrderEventKind {
 }
 
 impl OrderEventKind {
-    /// The event's `type` in the order event JSON (see `order_event.rs`).
+    /// The event's `type` in the order event JSON (see `fleethost_event::order`).
     pub fn type_name(&self) -> &'static str {
         match self {
             OrderEventKind::Assigned { .. } => "order_assigned",

@@ -15,7 +15,8 @@ mod plugin;
 pub mod reference;
 mod services;
 
-pub use pipeline::{BatchConfig, EventsConfig, FailurePolicy, OnExhausted, PipelineConfig};
+pub use fleethost_event::EventsConfig;
+pub use pipeline::{BatchConfig, FailurePolicy, OnExhausted, PipelineConfig};
 pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name};
 pub use services::{
     AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig, host_owned_property,

@@ -17,11 +17,11 @@ use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
 use super::stats::PipelineStats;
 use crate::config::{BatchConfig, EventsConfig};
-use crate::event::{DecodeError, Location};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
 use crate::kafka::producer::Producer;
-use crate::order_event::{Order, OrderStep};
 use crate::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
+use fleethost_event::location::{DecodeError, Location};
+use fleethost_event::order::{Order, OrderStep};
 
 /// Longest pause between two attempts to write dead letters while Kafka
 /// refuses them.
