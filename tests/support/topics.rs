@@ -2,6 +2,8 @@
 //! where each message landed) and read back from the start.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -106,9 +108,22 @@ pub async fn produce_messages(topic: &str, messages: &[(String, String)]) -> Vec
 /// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
 /// stream that is still flowing while a test stops or kills a host.
 pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, pause: Duration) -> Vec<Position> {
+    produce_paced_counted(topic, data, chunk, pause, Arc::default()).await
+}
+
+/// [`produce_paced`], counting in `produced` the messages Kafka has
+/// acknowledged so far: how far the stream had got at a given moment.
+pub async fn produce_paced_counted(
+    topic: String,
+    data: Vec<Fixture>,
+    chunk: usize,
+    pause: Duration,
+    produced: Arc<AtomicUsize>,
+) -> Vec<Position> {
     let mut positions = Vec::with_capacity(data.len());
     for part in data.chunks(chunk) {
         positions.extend(produce(&topic, part).await);
+        produced.store(positions.len(), Ordering::SeqCst);
         tokio::time::sleep(pause).await;
     }
     positions

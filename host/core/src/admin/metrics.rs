@@ -68,6 +68,12 @@ pub fn render(pipelines: &BTreeMap<String, Arc<PipelineStats>>, slots: &BTreeMap
         "gauge",
         per_pipeline(|snapshot| snapshot.waiting.len() as u64),
     );
+    family(
+        "fleethost_partitions_paused",
+        "Partitions whose fetching is paused while their batch waits for a backend: nothing more of them is read into memory.",
+        "gauge",
+        per_pipeline(|snapshot| snapshot.paused),
+    );
     let plugin_labels = |slot: &PluginSlot| {
         format!(
             "plugin=\"{}\",version=\"{}\"",

@@ -1,7 +1,9 @@
 //! Everything that talks to Kafka: client settings, the consumer group with its
-//! rebalance handling, the shared producer and topic administration.
+//! rebalance handling, pausing a partition, the shared producer and topic
+//! administration.
 
 pub mod admin;
 pub mod client_config;
 pub mod consumer;
+pub mod partition_pause;
 pub mod producer;

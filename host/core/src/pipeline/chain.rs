@@ -9,6 +9,7 @@
 //! makes a batch wait without end; every other failure ends in the policy.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
+use crate::kafka::partition_pause::PartitionPause;
 use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
 
 /// How often a partition waiting for a backend says so in the log.
@@ -51,11 +53,20 @@ pub struct PluginChain {
     stages: Vec<Stage>,
     policy: FailurePolicy,
     stats: Arc<PipelineStats>,
+    /// The worker's partition, paused while a batch waits for a backend.
+    pause: PartitionPause,
 }
 
 impl PluginChain {
-    /// A chain over `plugins`; instances are created on first use.
-    pub fn new(pipeline: &str, plugins: &[Arc<PluginSlot>], policy: FailurePolicy, stats: Arc<PipelineStats>) -> Self {
+    /// A chain over `plugins` for the partition `pause` stands for;
+    /// instances are created on first use.
+    pub fn new(
+        pipeline: &str,
+        plugins: &[Arc<PluginSlot>],
+        policy: FailurePolicy,
+        stats: Arc<PipelineStats>,
+        pause: PartitionPause,
+    ) -> Self {
         Self {
             pipeline: pipeline.to_string(),
             stages: plugins
@@ -68,6 +79,7 @@ impl PluginChain {
                 .collect(),
             policy,
             stats,
+            pause,
         }
     }
 
@@ -261,7 +273,23 @@ impl PluginChain {
                 waited_s = waited.as_secs(), "no longer waiting for a backend"
             );
         }
+        self.resume_fetching();
         result
+    }
+
+    /// Resumes the partition's fetching if a backend wait paused it.
+    fn resume_fetching(&mut self) {
+        let (topic, partition) = (self.pause.topic(), self.pause.partition());
+        match self.pause.resume() {
+            Ok(true) => {
+                self.stats.paused.fetch_sub(1, Ordering::Relaxed);
+                tracing::info!(pipeline = %self.pipeline, %topic, partition, "resumed the partition's fetching");
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(
+                pipeline = %self.pipeline, %topic, partition, %error, "cannot resume the partition's fetching"
+            ),
+        }
     }
 
     async fn call_until_done(
@@ -349,6 +377,21 @@ impl PluginChain {
                 // A backend the plugin needs is down: the partition waits for
                 // it instead of dead-lettering healthy events, and says so.
                 let waited = stats.waiting_for_backend(&batch.topic, batch.partition, reason);
+                // Nothing more of the partition is read while it waits.
+                match self.pause.pause() {
+                    Ok(true) => {
+                        stats.paused.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(
+                            %pipeline, topic = %batch.topic, partition = batch.partition,
+                            "paused the partition's fetching until the backend is back"
+                        );
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(
+                        %pipeline, topic = %batch.topic, partition = batch.partition, %error,
+                        "cannot pause the partition; librdkafka's pre-fetch limit bounds what it reads meanwhile"
+                    ),
+                }
                 if last_wait_log.is_none_or(|logged| logged.elapsed() >= BACKEND_WAIT_LOG_INTERVAL) {
                     last_wait_log = Some(std::time::Instant::now());
                     tracing::warn!(
@@ -384,6 +427,14 @@ impl PluginChain {
                 _ = tokio::time::sleep(backoff) => {}
             }
         }
+    }
+}
+
+impl Drop for PluginChain {
+    /// A worker that stops while its partition waits (a revoke, the
+    /// shutdown) leaves it fetching, and counted so.
+    fn drop(&mut self) {
+        self.resume_fetching();
     }
 }
 

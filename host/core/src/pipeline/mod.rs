@@ -27,6 +27,7 @@ use crate::kafka::client_config;
 use crate::kafka::consumer::{
     AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored, spawn_driver,
 };
+use crate::kafka::partition_pause::PartitionPause;
 use crate::kafka::producer::Producer;
 use crate::runtime::PluginSlot;
 
@@ -260,6 +261,7 @@ impl Pipeline {
                         &self.plugins,
                         self.config.failure.clone(),
                         shared.stats.clone(),
+                        PartitionPause::new(shared.consumer.clone(), &topic, partition),
                     );
                     let worker = PartitionWorker::new(
                         shared.clone(),

@@ -19,6 +19,9 @@ pub struct PipelineStats {
     failures: Mutex<BTreeMap<&'static str, u64>>,
     /// Partitions whose batch waits for a backend, by (topic, partition).
     waits: Mutex<BTreeMap<(String, i32), Wait>>,
+    /// Partitions whose fetching is paused while their batch waits for a
+    /// backend.
+    pub paused: AtomicU64,
 }
 
 /// One partition's wait for a backend.
@@ -48,6 +51,8 @@ pub struct StatsSnapshot {
     pub failures: BTreeMap<&'static str, u64>,
     /// Partitions waiting for a backend right now.
     pub waiting: Vec<BackendWait>,
+    /// Partitions paused right now.
+    pub paused: u64,
 }
 
 impl StatsSnapshot {
@@ -89,6 +94,7 @@ impl PipelineStats {
             events: self.events.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
+            paused: self.paused.load(Ordering::Relaxed),
             failures: self
                 .failures
                 .lock()
