@@ -69,6 +69,23 @@ install_cargo_fuzz() {
     cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" --root "$TOOLS" cargo-fuzz
 }
 
+# The S3-compatible object store the broker-restart test keeps a private
+# Tansu's data in: this Tansu build's durable storage engines are S3 only
+# (its postgres:// and sqlite:// engines are not compiled in). moto's
+# server, from PyPI, into a virtualenv of its own.
+MOTO_REQ="moto[server]==5.2.5"
+S3_SERVER="$TOOLS/moto/bin/moto_server"
+
+install_s3_server() {
+    if [[ -x "$S3_SERVER" ]]; then
+        step "S3-compatible store for durable broker storage: $S3_SERVER"
+        return
+    fi
+    step "installing moto's S3 server ($MOTO_REQ, PyPI) into $TOOLS/moto"
+    python3 -m venv "$TOOLS/moto"
+    "$TOOLS/moto/bin/pip" install --quiet --disable-pip-version-check "$MOTO_REQ"
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_wasm_target
 build_plugins
 install_tansu
+install_s3_server
 ensure_redis
 ensure_postgres
 ensure_chromium
@@ -25,6 +26,8 @@ export FLEETHOST_TEST_REDIS="${FLEETHOST_TEST_REDIS:-redis://127.0.0.1:6379}"
 export FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR"
 # The broker binary, for tests that start (and stop) a private broker.
 export FLEETHOST_TEST_TANSU="$TANSU"
+# The S3 server a private broker keeps its data in, for the broker-restart test.
+export FLEETHOST_TEST_S3_SERVER="$S3_SERVER"
 export FLEETHOST_TEST_DATABASE="${FLEETHOST_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432/test}"
 
 step "flushing the test Redis's script cache: the tests run as against a new or restarted Redis"

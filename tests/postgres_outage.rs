@@ -67,7 +67,8 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
     let chunks = 40 + 2 * down.as_secs() as usize;
     let chunk = fixes.div_ceil(chunks).max(1);
     let streamed = Arc::new(AtomicUsize::new(0));
-    let stream = tokio::spawn(produce_paced_counted(
+    let stream = tokio::spawn(produce_paced_at(
+        bootstrap(),
         topic.clone(),
         data.clone(),
         chunk,

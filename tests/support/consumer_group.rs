@@ -8,9 +8,9 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::{Position, bootstrap};
 
-fn offsets_consumer(group: &str) -> BaseConsumer {
+fn offsets_consumer(bootstrap: &str, group: &str) -> BaseConsumer {
     ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()
@@ -19,7 +19,12 @@ fn offsets_consumer(group: &str) -> BaseConsumer {
 
 /// The group's committed offset per partition (-1 where none).
 pub fn committed_offsets(group: &str, topic: &str, partitions: i32) -> Vec<i64> {
-    let consumer = offsets_consumer(group);
+    committed_offsets_at(&bootstrap(), group, topic, partitions)
+}
+
+/// [`committed_offsets`] on the broker at `bootstrap`.
+pub fn committed_offsets_at(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer = offsets_consumer(bootstrap, group);
     let mut list = TopicPartitionList::new();
     for partition in 0..partitions {
         list.add_partition(topic, partition);
@@ -58,9 +63,14 @@ pub fn end_offsets(positions: &[Position], partitions: i32) -> Vec<i64> {
 
 /// Waits until the group committed every partition up to `ends`.
 pub fn wait_for_commits(group: &str, topic: &str, ends: &[i64], timeout: Duration) {
+    wait_for_commits_at(&bootstrap(), group, topic, ends, timeout);
+}
+
+/// [`wait_for_commits`] on the broker at `bootstrap`.
+pub fn wait_for_commits_at(bootstrap: &str, group: &str, topic: &str, ends: &[i64], timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let committed = committed_offsets(group, topic, ends.len() as i32);
+        let committed = committed_offsets_at(bootstrap, group, topic, ends.len() as i32);
         // A partition that never got a message has nothing to commit (-1).
         if committed
             .iter()

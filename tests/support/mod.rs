@@ -5,7 +5,8 @@
 //! ([`consumer_group`]), typed configs ([`config`]), the `fleethost` binary
 //! as a child process ([`host`], [`server`]), what the plugins left in Redis
 //! ([`live_state`]) and PostgreSQL ([`history`]), and services a test can
-//! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`]).
+//! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`], with
+//! [`s3_storage`] as its durable storage).
 //!
 //! The broker address comes from `FLEETHOST_TEST_BOOTSTRAP` (scripts/test.sh
 //! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, PostgreSQL
@@ -32,6 +33,7 @@ pub mod native_example;
 pub mod pipes;
 pub mod private_broker;
 pub mod private_redis;
+pub mod s3_storage;
 pub mod server;
 pub mod standalone;
 pub mod standalone_broker;

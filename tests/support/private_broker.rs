@@ -1,6 +1,9 @@
 //! A Tansu broker of one test's own, which the test can freeze (SIGSTOP)
 //! to make every request to it hang, as a broker that stopped answering
-//! without closing its connections would; and topics and messages on it.
+//! without closing its connections would, or kill and start again on the
+//! same port; and topics and messages on it. Started on an
+//! [`S3Storage`], it keeps its topics, messages and group offsets there, so
+//! they outlive a kill; in memory, they die with it.
 //!
 //! The broker binary comes from `FLEETHOST_TEST_TANSU` (scripts/test.sh
 //! sets it to the Tansu it installed).
@@ -8,11 +11,15 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Fixture, free_port};
+use super::s3_storage::S3Storage;
+use super::{Fixture, Position, free_port};
 
 /// The private broker; resumed and killed when dropped.
 pub struct PrivateBroker {
     child: Child,
+    port: u16,
+    /// The storage URL and the environment its client reads.
+    storage: (String, Vec<(&'static str, String)>),
     /// Its `host:port`.
     pub bootstrap: String,
 }
@@ -21,35 +28,50 @@ impl PrivateBroker {
     /// Starts Tansu on a free loopback port with in-memory storage and
     /// waits until it accepts connections.
     pub fn start() -> Self {
-        let tansu = std::env::var("FLEETHOST_TEST_TANSU").expect(
-            "FLEETHOST_TEST_TANSU is not set: it names the Tansu binary this test starts a broker of its own with; run the test with scripts/test.sh, which sets it",
-        );
+        Self::start_with(("memory://tansu/".to_string(), Vec::new()))
+    }
+
+    /// Starts Tansu keeping its data in `storage`.
+    pub fn start_on(storage: &S3Storage) -> Self {
+        Self::start_with((storage.storage_url(), storage.client_environment()))
+    }
+
+    fn start_with(storage: (String, Vec<(&'static str, String)>)) -> Self {
         let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&tansu)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start the broker {tansu} (FLEETHOST_TEST_TANSU): {error}"));
-        let bootstrap = format!("127.0.0.1:{port}");
+        let child = spawn(port, &storage);
+        let broker = Self {
+            child,
+            port,
+            storage,
+            bootstrap: format!("127.0.0.1:{port}"),
+        };
+        broker.wait_until_listening();
+        broker
+    }
+
+    /// Kills the broker with SIGKILL, as a crash would, and waits for it.
+    pub fn kill(&mut self) {
+        self.thaw();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a killed broker again on its port and storage.
+    pub fn start_again(&mut self) {
+        self.child = spawn(self.port, &self.storage);
+        self.wait_until_listening();
+    }
+
+    fn wait_until_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&bootstrap).is_err() {
+        while std::net::TcpStream::connect(&self.bootstrap).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "the private broker does not listen on {bootstrap}"
+                "the private broker does not listen on {}",
+                self.bootstrap
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self { child, bootstrap }
     }
 
     /// Freezes the broker: its connections stay open, nothing is answered.
@@ -73,15 +95,36 @@ impl PrivateBroker {
     }
 
     /// Produces every fixture to `topic`, keyed by driver id.
-    pub async fn produce(&self, topic: &str, data: &[Fixture]) {
-        super::produce_at(&self.bootstrap, topic, data).await;
+    pub async fn produce(&self, topic: &str, data: &[Fixture]) -> Vec<Position> {
+        super::produce_at(&self.bootstrap, topic, data).await
     }
+}
+
+/// Starts Tansu listening on `port` with `storage`.
+fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>)) -> Child {
+    let tansu = std::env::var("FLEETHOST_TEST_TANSU").expect(
+        "FLEETHOST_TEST_TANSU is not set: it names the Tansu binary this test starts a broker of its own with; run the test with scripts/test.sh, which sets it",
+    );
+    let listener = format!("tcp://127.0.0.1:{port}");
+    Command::new(&tansu)
+        .args([
+            "broker",
+            "--listener-url",
+            &listener,
+            "--advertised-listener-url",
+            &listener,
+            "--storage-engine",
+            url,
+        ])
+        .envs(environment.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start the broker {tansu} (FLEETHOST_TEST_TANSU): {error}"))
 }
 
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
-        self.thaw();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }

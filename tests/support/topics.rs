@@ -108,12 +108,14 @@ pub async fn produce_messages(topic: &str, messages: &[(String, String)]) -> Vec
 /// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
 /// stream that is still flowing while a test stops or kills a host.
 pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, pause: Duration) -> Vec<Position> {
-    produce_paced_counted(topic, data, chunk, pause, Arc::default()).await
+    produce_paced_at(bootstrap(), topic, data, chunk, pause, Arc::default()).await
 }
 
-/// [`produce_paced`], counting in `produced` the messages Kafka has
-/// acknowledged so far: how far the stream had got at a given moment.
-pub async fn produce_paced_counted(
+/// [`produce_paced`] to the broker at `bootstrap`, counting in `produced`
+/// the messages it has acknowledged so far: how far the stream had got at
+/// a given moment.
+pub async fn produce_paced_at(
+    bootstrap: String,
     topic: String,
     data: Vec<Fixture>,
     chunk: usize,
@@ -122,7 +124,7 @@ pub async fn produce_paced_counted(
 ) -> Vec<Position> {
     let mut positions = Vec::with_capacity(data.len());
     for part in data.chunks(chunk) {
-        positions.extend(produce(&topic, part).await);
+        positions.extend(produce_at(&bootstrap, &topic, part).await);
         produced.store(positions.len(), Ordering::SeqCst);
         tokio::time::sleep(pause).await;
     }
@@ -163,8 +165,13 @@ pub struct DeadLetter {
 /// The messages of `topic` from its start: reads until `expected` arrived,
 /// then `settle` longer so that any extra message is caught too.
 pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLetter> {
+    read_all_at(&bootstrap(), topic, expected, settle)
+}
+
+/// [`read_all`] on the broker at `bootstrap`.
+pub fn read_all_at(bootstrap: &str, topic: &str, expected: usize, settle: Duration) -> Vec<DeadLetter> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
