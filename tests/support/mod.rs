@@ -4,7 +4,8 @@
 //! produced to and read back ([`topics`]), a group's commits
 //! ([`consumer_group`]), typed configs ([`config`]), the `fleethost` binary
 //! as a child process ([`host`], [`server`]), what the plugins left in Redis
-//! ([`live_state`]) and PostgreSQL ([`history`]), and services a test can
+//! ([`live_state`]) and PostgreSQL ([`history`]), what they published
+//! ([`publications`]), and services a test can
 //! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`], with
 //! [`s3_storage`] as its durable storage).
 //!
@@ -33,6 +34,7 @@ pub mod native_example;
 pub mod pipes;
 pub mod private_broker;
 pub mod private_redis;
+pub mod publications;
 pub mod s3_storage;
 pub mod server;
 pub mod standalone;
@@ -51,6 +53,7 @@ pub use host::*;
 pub use live_state::*;
 pub use names::*;
 pub use private_redis::*;
+pub use publications::*;
 pub use tcp_proxy::*;
 pub use topics::*;
 pub use wait::*;

@@ -127,6 +127,7 @@ impl HostNativeInstance for NativeInstance {
     /// it). The answer is checked as a wasm plugin's is.
     fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
         let batch_len = batch.events.len() + batch.orders.len();
+        batch.begin_writes(&self.context.capabilities.kv, &self.context.identity);
         let guest_batch: sdk::Batch = batch.convert();
         let result = self.call(|| {
             self.initialise_here()?;

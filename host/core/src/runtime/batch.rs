@@ -2,8 +2,23 @@
 //! (location fixes or order events).
 
 use super::Batch;
+use crate::capabilities::identity::PluginIdentity;
+use crate::capabilities::kv::KvCapability;
+use crate::capabilities::kv::write_once::{batch_mark, guard_key};
 
 impl Batch {
+    /// Tells `kv` that the writes of `identity`'s plugin until its next call
+    /// are this batch's, so that a retry of the batch applies its increments
+    /// and publications once (`capabilities/kv/write_once.rs`). Called before
+    /// every plugin call, wasm or native.
+    pub fn begin_writes(&self, kv: &KvCapability, identity: &PluginIdentity) {
+        let (first_offset, last_offset) = self.offset_range();
+        kv.begin_batch(
+            guard_key(&identity.pipeline, &identity.plugin, &self.topic, self.partition),
+            batch_mark(first_offset, last_offset, self.len()),
+        );
+    }
+
     /// Number of records: fixes or order events.
     pub fn len(&self) -> usize {
         self.events.len() + self.orders.len()

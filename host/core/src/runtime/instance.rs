@@ -90,6 +90,7 @@ impl WasmInstance {
             WorldVersion::V0_1 => Some(batch_v0_1(batch)),
         };
         let store = self.store.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        batch.begin_writes(&store.data().kv, &store.data().identity);
         store.set_epoch_deadline(deadline_ticks(self.batch_timeout_ms));
         let started = Instant::now();
         reset_text_budget();

@@ -4,6 +4,7 @@
 use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::kv::memory::MemoryKv;
 use crate::capabilities::kv::redis::RedisKv;
+use crate::capabilities::kv::write_once::WriteScope;
 
 /// The `redis.url` that selects the embedded store.
 pub const MEMORY_URL: &str = "memory:";
@@ -38,10 +39,12 @@ impl KvBackend {
         })
     }
 
-    /// Applies `ops` in order, in one round trip.
-    pub async fn write(&self, ops: &[WriteOp]) -> Result<Vec<WriteResult>, KvError> {
+    /// Applies `ops` in order, in one round trip; with a `scope`, its
+    /// increments and publications once however often the same write is
+    /// sent (Redis; the embedded store cannot lose an answer).
+    pub async fn write(&self, ops: &[WriteOp], scope: Option<&WriteScope>) -> Result<Vec<WriteResult>, KvError> {
         match self {
-            Self::Redis(redis) => redis.write(ops).await,
+            Self::Redis(redis) => redis.write(ops, scope).await,
             Self::Memory(memory) => memory.write(ops),
         }
     }

@@ -5,14 +5,16 @@
 pub mod backend;
 pub mod memory;
 pub mod redis;
+pub mod write_once;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::backend::KvBackend;
+use crate::capabilities::kv::write_once::WriteScope;
 
 /// Most operations or keys one kv call may carry.
 pub const MAX_KEYS_PER_CALL: usize = 100_000;
@@ -24,6 +26,9 @@ pub struct KvCapability {
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     denials: Arc<AtomicU64>,
+    /// The batch being processed, once the runtime said which: the scope of
+    /// the next write, whose `call` counts the writes so far.
+    scope: Mutex<Option<WriteScope>>,
 }
 
 impl KvCapability {
@@ -37,7 +42,28 @@ impl KvCapability {
             timeout,
             runtime: tokio::runtime::Handle::current(),
             denials,
+            scope: Mutex::new(None),
         }
+    }
+
+    /// Starts a batch: the writes until the next one are its writes, in
+    /// order, under `guard_key` (see [`write_once`]). Called before every
+    /// plugin call, so that a retry of a batch sends the same writes again.
+    pub fn begin_batch(&self, guard_key: String, batch: String) {
+        *self.scope.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(WriteScope {
+            guard_key,
+            batch,
+            call: 0,
+        });
+    }
+
+    /// The scope of the next write: the batch's, with its call counted.
+    fn next_scope(&self) -> Option<WriteScope> {
+        let mut scope = self.scope.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        scope.as_mut().map(|scope| {
+            scope.call += 1;
+            scope.clone()
+        })
     }
 
     /// Counts and logs a refused key, then passes the refusal on.
@@ -56,7 +82,8 @@ impl KvCapability {
                 self.grants.check_write(key).map_err(|error| self.refused(error))?;
             }
         }
-        self.block_on(self.backend.write(&ops))
+        let scope = self.next_scope();
+        self.block_on(self.backend.write(&ops, scope.as_ref()))
     }
 
     /// Reads many string keys in one round trip.

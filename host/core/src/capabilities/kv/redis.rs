@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Value};
 
+use super::write_once::{WriteScope, applies_once, apply_once_command};
 use crate::bindings::kv::{FieldValue, GeoMember, KvError, WriteOp, WriteResult};
 
 /// Applies a run of upsert-newer ops in one script call: each writes its
@@ -122,8 +123,11 @@ impl RedisKv {
     }
 
     /// Applies `ops` in order in one pipeline; each run of consecutive
-    /// upsert-newer ops is one script call.
-    pub async fn write(&self, ops: &[WriteOp]) -> Result<Vec<WriteResult>, KvError> {
+    /// upsert-newer ops is one script call. With a `scope` (a plugin's write
+    /// during a batch), each run of increments and publications is applied
+    /// once however often the same write of the batch is sent
+    /// ([`super::write_once`]).
+    pub async fn write(&self, ops: &[WriteOp], scope: Option<&WriteScope>) -> Result<Vec<WriteResult>, KvError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
@@ -131,15 +135,22 @@ impl RedisKv {
         // How many ops each reply of the pipeline answers, in order.
         let mut answered_by_reply = Vec::new();
         let mut start = 0;
+        let mut once_runs = 0;
         while start < ops.len() {
             let upserts = ops[start..]
                 .iter()
                 .take_while(|op| matches!(op, WriteOp::UpsertNewer(_)))
                 .count();
+            let once = ops[start..].iter().take_while(|op| applies_once(op)).count();
             if upserts > 0 {
                 self.add_upserts(&mut pipe, &ops[start..start + upserts])?;
                 answered_by_reply.push(upserts);
                 start += upserts;
+            } else if let (Some(scope), true) = (scope, once > 0) {
+                pipe.add_command(apply_once_command(&ops[start..start + once], scope, once_runs));
+                once_runs += 1;
+                answered_by_reply.push(once);
+                start += once;
             } else {
                 self.add_write(&mut pipe, &ops[start])?;
                 answered_by_reply.push(1);
@@ -157,6 +168,15 @@ impl RedisKv {
                             .into_iter()
                             .map(|applied| WriteResult::Applied(matches!(applied, Value::Int(1)))),
                     );
+                }
+                // A run applied once: a counter's value per increment.
+                (first, Value::Array(answers)) if applies_once(first) => {
+                    results.extend(ops[start..start + count].iter().zip(answers).map(|(op, answer)| {
+                        match (op, answer) {
+                            (WriteOp::Incr(_), Value::Int(value)) => WriteResult::Counter(value),
+                            _ => WriteResult::Done,
+                        }
+                    }));
                 }
                 (WriteOp::Incr(_), Value::Int(value)) => results.push(WriteResult::Counter(value)),
                 _ => results.push(WriteResult::Done),
@@ -405,11 +425,14 @@ mod tests {
             chrono::Utc::now().timestamp_micros()
         );
         let results = history
-            .write(&[WriteOp::Incr(IncrOp {
-                key: key.clone(),
-                by: 2,
-                ttl_ms: Some(60_000),
-            })])
+            .write(
+                &[WriteOp::Incr(IncrOp {
+                    key: key.clone(),
+                    by: 2,
+                    ttl_ms: Some(60_000),
+                })],
+                None,
+            )
             .await
             .expect("write");
         assert_eq!(format!("{results:?}"), format!("{:?}", vec![WriteResult::Counter(2)]));
@@ -465,7 +488,7 @@ mod tests {
                     ttl_ms: Some(60_000),
                 }),
             ];
-            let results = kv.write(&ops).await.expect("writes");
+            let results = kv.write(&ops, None).await.expect("writes");
             assert_eq!(
                 format!("{:?}", results[2]),
                 format!("{:?}", WriteResult::Counter(7 * round)),
@@ -518,7 +541,7 @@ mod tests {
             upsert(&b, 300, Some(&geo)),
             upsert(&b, 300, None),
         ];
-        let results = kv.write(&ops).await.expect("writes");
+        let results = kv.write(&ops, None).await.expect("writes");
         let shown: Vec<String> = results.iter().map(|result| format!("{result:?}")).collect();
         assert_eq!(
             shown,
