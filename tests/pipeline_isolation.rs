@@ -19,13 +19,7 @@ async fn a_database_outage_delays_only_the_db_writer() {
     let valid = data.iter().filter(|fixture| fixture.valid.is_some()).count() as i64;
 
     // The DB writer reaches PostgreSQL through a proxy that starts cut.
-    let proxy = TcpProxy::start("127.0.0.1:5432", false).await;
-    let proxied_database = database_url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
-    assert_ne!(
-        proxied_database,
-        database_url(),
-        "the test database is expected at 127.0.0.1:5432"
-    );
+    let (proxy, proxied_database) = database_proxy(false).await;
 
     let (live_group, history_group, fence_group) = (
         format!("{group}-live"),
@@ -45,9 +39,7 @@ async fn a_database_outage_delays_only_the_db_writer() {
         config.pipelines.push(pipeline);
     }
     add_plugins_under(&mut config, &["live_location"], &prefix);
-    let mut history = test_plugin("db_writer", &[("table", &table)]);
-    history.grants.sql_write = vec![table.clone()];
-    config.plugins.insert("db_writer".into(), history);
+    add_history_writer(&mut config, &table);
     // A circle over the south-west of the fleet's area: random fixes cross it.
     let mut fences = test_plugin_writing(
         "geofence",

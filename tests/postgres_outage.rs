@@ -33,13 +33,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
     let table = unique_table("pg_outage_history");
     let _drop_tables = DropTables(vec![table.clone()]);
     let pool = database().await;
-    let proxy = TcpProxy::start("127.0.0.1:5432", true).await;
-    let proxied_database = database_url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
-    assert_ne!(
-        proxied_database,
-        database_url(),
-        "the test database is expected at 127.0.0.1:5432"
-    );
+    let (proxy, proxied_database) = database_proxy(true).await;
 
     let (live_group, history_group) = (format!("{group}-live"), format!("{group}-history"));
     let admin = format!("127.0.0.1:{}", free_port());
@@ -56,9 +50,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
         config.pipelines.push(pipeline);
     }
     add_plugins_under(&mut config, &["live_location"], &prefix);
-    let mut history = test_plugin("db_writer", &[("table", &table)]);
-    history.grants.sql_write = vec![table.clone()];
-    config.plugins.insert("db_writer".into(), history);
+    add_history_writer(&mut config, &table);
     let config = write_config_file("pg-outage", &config);
     // Every fix valid: each offset below a committed one must have its row.
     let data = fleet_data(drivers, fixes, 0, 71);
@@ -73,6 +65,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
         data.clone(),
         chunk,
         Duration::from_millis(500),
+        Producing::Idempotent,
         streamed.clone(),
     ));
     let mut host = Host::start("pg-outage", &config);

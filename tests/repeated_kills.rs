@@ -41,9 +41,7 @@ fn config(names: &TestNames, table: &str) -> Config {
         config.pipelines.push(pipeline);
     }
     add_plugins_under(&mut config, &["live_location", "test_recorder"], &names.prefix);
-    let mut history = test_plugin("db_writer", &[("table", table)]);
-    history.grants.sql_write = vec![table.to_string()];
-    config.plugins.insert("db_writer".into(), history);
+    add_history_writer(&mut config, table);
     config
 }
 

@@ -96,6 +96,14 @@ pub fn add_plugins_under(config: &mut Config, plugins: &[&str], prefix: &str) {
     }
 }
 
+/// Adds the db_writer plugin as `db_writer`, writing the history into
+/// `table` (and granted it).
+pub fn add_history_writer(config: &mut Config, table: &str) {
+    let mut history = test_plugin("db_writer", &[("table", table)]);
+    history.grants.sql_write = vec![table.to_string()];
+    config.plugins.insert("db_writer".into(), history);
+}
+
 /// Writes `config` as a test config file and returns its path.
 pub fn write_config_file(name: &str, config: &Config) -> PathBuf {
     write_config_text(name, &config_toml(config))

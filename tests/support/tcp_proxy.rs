@@ -8,6 +8,22 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::database_url;
+
+/// A proxy in front of the test database, up or cut as `up` says, and the
+/// database URL through it: a database outage of the test's own, the other
+/// tests' database staying up.
+pub async fn database_proxy(up: bool) -> (TcpProxy, String) {
+    let proxy = TcpProxy::start("127.0.0.1:5432", up).await;
+    let proxied = database_url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    assert_ne!(
+        proxied,
+        database_url(),
+        "the test database is expected at 127.0.0.1:5432"
+    );
+    (proxy, proxied)
+}
+
 /// A TCP proxy in front of a service (PostgreSQL, Redis) that a test can
 /// cut and restore: while down it refuses new connections and drops open
 /// ones, as an unreachable service would look to the host. It can also

@@ -50,12 +50,36 @@ pub async fn produce(topic: &str, data: &[Fixture]) -> Vec<Position> {
     produce_at(&bootstrap(), topic, data).await
 }
 
+/// How a test's producer delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Producing {
+    /// Idempotent: every message once, where it was acknowledged.
+    Idempotent,
+    /// Plain retries: a message whose acknowledgement was lost (a broker
+    /// killed mid-request) may be stored twice, the second copy at an offset
+    /// no delivery report names. For a broker that forgets its producers'
+    /// sequence numbers across a restart (Tansu), where an idempotent
+    /// producer fails with `OutOfOrderSequenceNumber`.
+    AtLeastOnce,
+}
+
 /// [`produce`] to the broker at `bootstrap`.
 pub async fn produce_at(bootstrap: &str, topic: &str, data: &[Fixture]) -> Vec<Position> {
+    produce_with(bootstrap, topic, data, Producing::Idempotent).await
+}
+
+/// [`produce_at`] delivering as `producing` says.
+pub async fn produce_with(bootstrap: &str, topic: &str, data: &[Fixture], producing: Producing) -> Vec<Position> {
+    let idempotent = if producing == Producing::Idempotent {
+        "true"
+    } else {
+        "false"
+    };
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "10")
-        .set("enable.idempotence", "true")
+        .set("enable.idempotence", idempotent)
+        .set("acks", "all")
         .create()
         .expect("producer");
     let mut positions = Vec::with_capacity(data.len());
@@ -108,23 +132,33 @@ pub async fn produce_messages(topic: &str, messages: &[(String, String)]) -> Vec
 /// Produces `data` in chunks of `chunk` messages, `pause` apart: a steady
 /// stream that is still flowing while a test stops or kills a host.
 pub async fn produce_paced(topic: String, data: Vec<Fixture>, chunk: usize, pause: Duration) -> Vec<Position> {
-    produce_paced_at(bootstrap(), topic, data, chunk, pause, Arc::default()).await
+    produce_paced_at(
+        bootstrap(),
+        topic,
+        data,
+        chunk,
+        pause,
+        Producing::Idempotent,
+        Arc::default(),
+    )
+    .await
 }
 
-/// [`produce_paced`] to the broker at `bootstrap`, counting in `produced`
-/// the messages it has acknowledged so far: how far the stream had got at
-/// a given moment.
+/// [`produce_paced`] to the broker at `bootstrap`, delivering as
+/// `producing` says, counting in `produced` the messages it has
+/// acknowledged so far: how far the stream had got at a given moment.
 pub async fn produce_paced_at(
     bootstrap: String,
     topic: String,
     data: Vec<Fixture>,
     chunk: usize,
     pause: Duration,
+    producing: Producing,
     produced: Arc<AtomicUsize>,
 ) -> Vec<Position> {
     let mut positions = Vec::with_capacity(data.len());
     for part in data.chunks(chunk) {
-        positions.extend(produce_at(&bootstrap, &topic, part).await);
+        positions.extend(produce_with(&bootstrap, &topic, part, producing).await);
         produced.store(positions.len(), Ordering::SeqCst);
         tokio::time::sleep(pause).await;
     }
