@@ -44,10 +44,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
         ("live", &live_group, "live_location"),
         ("history", &history_group, "db_writer"),
     ] {
-        let mut pipeline = test_pipeline(name, group, &topic, &[plugin]);
-        pipeline.batch.max_events = 500;
-        pipeline.batch.max_wait_ms = 200;
-        config.pipelines.push(pipeline);
+        add_pipeline(&mut config, name, group, &topic, &[plugin]);
     }
     add_plugins_under(&mut config, &["live_location"], &prefix);
     add_history_writer(&mut config, &table);

@@ -77,12 +77,17 @@ pub fn one_pipeline_config(
     redis: &str,
 ) -> Config {
     let mut config = test_config(redis);
+    add_pipeline(&mut config, name, group, topic, plugins);
+    add_plugins_under(&mut config, plugins, prefix);
+    config
+}
+
+/// Adds a [`test_pipeline`] whose batches close at 500 events or 200 ms.
+pub fn add_pipeline(config: &mut Config, name: &str, group: &str, topic: &str, plugins: &[&str]) {
     let mut pipeline = test_pipeline(name, group, topic, plugins);
     pipeline.batch.max_events = 500;
     pipeline.batch.max_wait_ms = 200;
     config.pipelines.push(pipeline);
-    add_plugins_under(&mut config, plugins, prefix);
-    config
 }
 
 /// Adds each of `plugins` (named as its built file, e.g. `live_location`)

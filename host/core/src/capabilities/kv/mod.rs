@@ -5,6 +5,8 @@
 pub mod backend;
 pub mod memory;
 pub mod redis;
+#[cfg(test)]
+mod test_redis;
 pub mod write_once;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -364,10 +364,9 @@ fn unavailable(error: RedisError) -> KvError {
 /// the local one), under a key prefix of its own.
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::bindings::kv::{IncrOp, PublishOp, UpsertNewerOp};
+    use crate::capabilities::kv::test_redis;
 
     fn upsert(key: &str, version: i64, geo_key: Option<&str>) -> WriteOp {
         WriteOp::UpsertNewer(UpsertNewerOp {
@@ -405,7 +404,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_pipeline_talks_over_its_own_connection() {
-        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = test_redis::url();
         let kv = RedisKv::connect_lazy(&url).expect("redis url");
         let live = kv.for_pipeline("live").expect("live");
         let live_again = kv.for_pipeline("live").expect("live again");
@@ -419,11 +418,7 @@ mod tests {
         assert_ne!(client_id(&history).await, live_id, "pipelines do not share one");
         assert_ne!(client_id(&kv).await, live_id, "nor with the host's own");
         // And the pipeline's handle is the whole store.
-        let key = format!(
-            "redis-kv-test-{}-{}:own",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
+        let key = format!("{}own", test_redis::unique_prefix("redis-kv-test"));
         let results = history
             .write(
                 &[WriteOp::Incr(IncrOp {
@@ -448,27 +443,16 @@ mod tests {
     /// that also carries upserts takes effect exactly once.
     #[tokio::test]
     async fn an_empty_script_cache_applies_every_write_once() {
-        use futures::StreamExt;
-
-        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = test_redis::url();
         let kv = RedisKv::connect_lazy(&url).expect("redis url");
-        let prefix = format!(
-            "redis-kv-flush-{}-{}:",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
+        let prefix = test_redis::unique_prefix("redis-kv-flush");
         let (driver, geo, counter, channel) = (
             format!("{prefix}d"),
             format!("{prefix}geo"),
             format!("{prefix}n"),
             format!("{prefix}live"),
         );
-        let mut subscriber = redis::Client::open(url.as_str())
-            .expect("redis url")
-            .get_async_pubsub()
-            .await
-            .expect("pub/sub connection");
-        subscriber.subscribe(&channel).await.expect("SUBSCRIBE");
+        let mut subscriber = test_redis::subscriber(&channel).await;
         let mut connection = kv.connection.clone();
         for round in 1..=3_i64 {
             let _: () = redis::cmd("SCRIPT")
@@ -495,11 +479,7 @@ mod tests {
                 "round {round}: the counter moved by 7 once"
             );
         }
-        let mut messages = subscriber.on_message();
-        let mut received = Vec::new();
-        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), messages.next()).await {
-            received.push(message.get_payload::<String>().expect("text payload"));
-        }
+        let received = test_redis::received(&mut subscriber).await;
         assert_eq!(received, ["m1", "m2", "m3"], "each publication exactly once");
         let _: () = redis::cmd("DEL")
             .arg(&driver)
@@ -512,13 +492,9 @@ mod tests {
 
     #[tokio::test]
     async fn runs_of_upserts_answer_one_result_per_op_in_order() {
-        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = test_redis::url();
         let kv = RedisKv::connect_lazy(&url).expect("redis url");
-        let prefix = format!(
-            "redis-kv-test-{}-{}:",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
+        let prefix = test_redis::unique_prefix("redis-kv-test");
         let (a, b, geo, counter) = (
             format!("{prefix}a"),
             format!("{prefix}b"),

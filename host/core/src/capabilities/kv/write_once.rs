@@ -146,33 +146,21 @@ fn host_incarnation() -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use futures::StreamExt;
-
     use super::*;
     use crate::bindings::kv::WriteResult;
     use crate::capabilities::kv::redis::RedisKv;
+    use crate::capabilities::kv::test_redis;
 
     /// A write sent again with the same scope, as after a lost answer, is
     /// answered as the first time and applies nothing; the batch's next
     /// write, and the same write of another batch, apply.
     #[tokio::test]
     async fn a_write_sent_again_in_its_batch_counts_and_publishes_once() {
-        let url = std::env::var("FLEETHOST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = test_redis::url();
         let kv = RedisKv::connect_lazy(&url).expect("redis url");
-        let prefix = format!(
-            "write-once-{}-{}:",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
+        let prefix = test_redis::unique_prefix("write-once");
         let (counter, channel) = (format!("{prefix}n"), format!("{prefix}live"));
-        let mut subscriber = redis::Client::open(url.as_str())
-            .expect("redis url")
-            .get_async_pubsub()
-            .await
-            .expect("pub/sub connection");
-        subscriber.subscribe(&channel).await.expect("SUBSCRIBE");
+        let mut subscriber = test_redis::subscriber(&channel).await;
         let ops = |message: &str| {
             vec![
                 WriteOp::Incr(IncrOp {
@@ -222,11 +210,7 @@ mod tests {
             "a write outside a batch applies"
         );
 
-        let mut messages = subscriber.on_message();
-        let mut received = Vec::new();
-        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), messages.next()).await {
-            received.push(message.get_payload::<String>().expect("text payload"));
-        }
+        let received = test_redis::received(&mut subscriber).await;
         assert_eq!(received, ["a", "b", "c", "d"], "each publication once");
         let mut connection = redis::Client::open(url.as_str())
             .expect("redis url")
