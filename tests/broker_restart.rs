@@ -69,12 +69,7 @@ async fn a_broker_restart_under_load_loses_nothing_and_the_host_reconnects() {
         || delivery_count_at(&redis_url(), &prefix, &topic, PARTITIONS) > fixes as u64 / 4,
     );
 
-    let committed_total = |broker: &PrivateBroker| -> i64 {
-        committed_offsets_at(&broker.bootstrap, &group, &topic, PARTITIONS)
-            .into_iter()
-            .map(|offset| offset.max(0))
-            .sum()
-    };
+    let committed_total = |broker: &PrivateBroker| committed_total_at(&broker.bootstrap, &group, &topic, PARTITIONS);
     let committed = committed_total(&broker);
     broker.kill();
     let died = Instant::now();

@@ -160,10 +160,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
 
 /// The events `group` committed over all partitions of `topic`.
 fn committed_total(group: &str, topic: &str) -> usize {
-    committed_offsets(group, topic, PARTITIONS)
-        .into_iter()
-        .map(|offset| offset.max(0) as usize)
-        .sum()
+    committed_total_at(&bootstrap(), group, topic, PARTITIONS) as usize
 }
 
 /// Asserts that every offset below each committed one of `group` has its

@@ -45,6 +45,15 @@ pub fn committed_offsets_at(bootstrap: &str, group: &str, topic: &str, partition
         .collect()
 }
 
+/// The messages `group` committed on the broker at `bootstrap`, over all
+/// partitions of `topic` (a partition without a commit counts 0).
+pub fn committed_total_at(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> i64 {
+    committed_offsets_at(bootstrap, group, topic, partitions)
+        .into_iter()
+        .map(|offset| offset.max(0))
+        .sum()
+}
+
 /// The end offset (last offset + 1) per partition of the messages produced at
 /// `positions`. Taken from the delivery reports rather than ListOffsets, whose
 /// answer some Kafka-compatible brokers compute per record batch.

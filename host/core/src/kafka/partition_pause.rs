@@ -37,8 +37,8 @@ impl PartitionPause {
     }
 
     /// The partition's topic.
-    pub fn topic(&self) -> String {
-        self.topic.clone()
+    pub fn topic(&self) -> &str {
+        &self.topic
     }
 
     /// The partition's number.

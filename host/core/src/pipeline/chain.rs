@@ -277,15 +277,19 @@ impl PluginChain {
         result
     }
 
-    /// Resumes the partition's fetching if a backend wait paused it.
+    /// Resumes the partition's fetching if a backend wait paused it; after
+    /// every plugin call, so nothing but a flag when it was not paused.
     fn resume_fetching(&mut self) {
+        if !self.pause.is_paused() {
+            return;
+        }
+        let resumed = self.pause.resume();
         let (topic, partition) = (self.pause.topic(), self.pause.partition());
-        match self.pause.resume() {
-            Ok(true) => {
+        match resumed {
+            Ok(_) => {
                 self.stats.paused.fetch_sub(1, Ordering::Relaxed);
                 tracing::info!(pipeline = %self.pipeline, %topic, partition, "resumed the partition's fetching");
             }
-            Ok(false) => {}
             Err(error) => tracing::warn!(
                 pipeline = %self.pipeline, %topic, partition, %error, "cannot resume the partition's fetching"
             ),

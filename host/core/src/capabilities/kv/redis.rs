@@ -141,12 +141,16 @@ impl RedisKv {
                 .iter()
                 .take_while(|op| matches!(op, WriteOp::UpsertNewer(_)))
                 .count();
-            let once = ops[start..].iter().take_while(|op| applies_once(op)).count();
+            // Counted only for a plugin's write during a batch.
+            let once = match scope {
+                Some(_) => ops[start..].iter().take_while(|op| applies_once(op)).count(),
+                None => 0,
+            };
             if upserts > 0 {
                 self.add_upserts(&mut pipe, &ops[start..start + upserts])?;
                 answered_by_reply.push(upserts);
                 start += upserts;
-            } else if let (Some(scope), true) = (scope, once > 0) {
+            } else if let (Some(scope), 1..) = (scope, once) {
                 pipe.add_command(apply_once_command(&ops[start..start + once], scope, once_runs));
                 once_runs += 1;
                 answered_by_reply.push(once);
