@@ -7,6 +7,7 @@
 //! topic. They use the core only through its public API
 //! (`fleethost-core`); docs/architecture.md shows where each sits.
 
+pub mod access;
 pub mod demo;
 pub mod gateway;
 pub mod simulate;

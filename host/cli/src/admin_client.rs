@@ -1,38 +1,93 @@
 //! The client side of the admin interface, for `fleethost reload` and
-//! `fleethost status`.
+//! `fleethost status`: where the host is and the bearer token it wants.
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use fleethost_core::admin::{PipelineStatus, PluginStatus, ReloadReport};
+use fleethost_core::auth::{Secret, SecretSource};
 
-fn agent() -> ureq::Agent {
-    // 4xx answers carry a report; read them instead of failing on the status.
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+/// The environment variable the admin token is read from without `--token-file`.
+pub const TOKEN_VARIABLE: &str = "FLEETHOST_ADMIN_TOKEN";
+
+/// How to reach a running host's admin interface (flags shared by the
+/// subcommands that talk to it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// The host's admin address (`admin.listen` in its config).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub admin: String,
+    /// A file holding one of the host's admin tokens (`admin.tokens`);
+    /// without it the token is read from FLEETHOST_ADMIN_TOKEN. Never given
+    /// on the command line, where other users' `ps` would show it.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
 }
 
-/// `POST /plugins/{name}/reload` on the host at `admin`.
-pub fn reload(admin: &str, plugin: &str) -> anyhow::Result<ReloadReport> {
-    let url = format!("http://{admin}/plugins/{plugin}/reload");
-    read_json(agent().post(&url).send_empty(), &url)
+/// A connection to one host's admin interface.
+pub struct AdminClient {
+    base: String,
+    token: Secret,
+    agent: ureq::Agent,
 }
 
-/// `GET /plugins` on the host at `admin`.
-pub fn plugins(admin: &str) -> anyhow::Result<Vec<PluginStatus>> {
-    let url = format!("http://{admin}/plugins");
-    read_json(agent().get(&url).call(), &url)
+impl AdminClient {
+    /// Reads the token now; the error says where it looked.
+    pub fn new(args: &AdminArgs) -> anyhow::Result<Self> {
+        let source = match &args.token_file {
+            Some(path) => SecretSource::File(path.clone()),
+            None => SecretSource::Env(TOKEN_VARIABLE.to_string()),
+        };
+        let token = source.read().with_context(
+            || "the admin interface needs its bearer token: give --token-file PATH or set FLEETHOST_ADMIN_TOKEN",
+        )?;
+        // 4xx answers carry a report; read them instead of failing on the status.
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Ok(Self {
+            base: format!("http://{}", args.admin),
+            token,
+            agent,
+        })
+    }
+
+    /// `POST /plugins/{name}/reload`.
+    pub fn reload(&self, plugin: &str) -> anyhow::Result<ReloadReport> {
+        let url = format!("{}/plugins/{plugin}/reload", self.base);
+        let request = self.agent.post(&url).header("Authorization", self.bearer());
+        read_json(request.send_empty(), &url)
+    }
+
+    /// `GET /plugins`.
+    pub fn plugins(&self) -> anyhow::Result<Vec<PluginStatus>> {
+        self.get("/plugins")
+    }
+
+    /// `GET /pipelines`.
+    pub fn pipelines(&self) -> anyhow::Result<Vec<PipelineStatus>> {
+        self.get("/pipelines")
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        read_json(self.agent.get(&url).header("Authorization", self.bearer()).call(), &url)
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", String::from_utf8_lossy(self.token.expose()))
+    }
 }
 
-/// `GET /pipelines` on the host at `admin`.
-pub fn pipelines(admin: &str) -> anyhow::Result<Vec<PipelineStatus>> {
-    let url = format!("http://{admin}/pipelines");
-    read_json(agent().get(&url).call(), &url)
-}
-
-/// The JSON body of an answer from `url`, with errors that name it.
+/// The JSON body of an answer from `url`, with errors that name it; a 401
+/// is its reason.
 fn read_json<T: serde::de::DeserializeOwned>(
     response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     url: &str,
 ) -> anyhow::Result<T> {
     let mut response = response.with_context(|| format!("cannot reach the admin interface at {url}"))?;
+    if response.status() == 401 {
+        let reason = response.body_mut().read_to_string().unwrap_or_default();
+        anyhow::bail!("the admin interface at {url} refused the token: {reason}");
+    }
     response
         .body_mut()
         .read_json()

@@ -16,6 +16,7 @@ use fleethost_core::console;
 use fleethost_core::runtime::native::NativePlugins;
 use fleethost_core::shutdown::Signals;
 
+mod access_args;
 mod admin_client;
 pub mod commands;
 

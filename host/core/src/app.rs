@@ -36,6 +36,12 @@ pub enum RunError {
     /// A plugin could not be loaded or initialised.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A secret named in the config cannot be read.
+    #[error("{key}: {source}")]
+    Secret {
+        key: &'static str,
+        source: crate::auth::SecretError,
+    },
     /// One or more pipelines ended with an error.
     #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Pipelines(Vec<PipelineError>),
@@ -123,6 +129,11 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     } = options;
     // What the shutdown report names if a signal comes before the pipelines run.
     let starting = crate::shutdown::progress().start("host", "loading plugins");
+    // Before anything connects: a token that cannot be read is a config error.
+    let admin_tokens = crate::auth::AdminTokens::load(&config.admin.tokens).map_err(|source| RunError::Secret {
+        key: "admin.tokens",
+        source,
+    })?;
     let runtime = plugin_runtime(native_plugins)?;
     let producer = Producer::new(&config.kafka)?;
     let mut backends = Backends::connect(&config, Some(producer.clone()))?;
@@ -173,7 +184,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         pipelines.push(pipeline);
     }
     if let Some(listen) = config.admin.listen {
-        crate::admin::serve(listen, slots.clone(), pipeline_stats, shutdown.clone())
+        crate::admin::serve(listen, admin_tokens, slots.clone(), pipeline_stats, shutdown.clone())
             .await
             .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
     }

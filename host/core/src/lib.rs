@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod bindings;
 pub mod capabilities;
 pub mod config;

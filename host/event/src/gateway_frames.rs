@@ -8,8 +8,9 @@
 //!   (`empty`, `not-json`, `missing-field`, `invalid-field`, `out-of-range`,
 //!   `no-timestamp`, `future-timestamp`, `too-old`: the same names as the
 //!   host's dead-letter headers),
-//!   `binary-frame` for a binary frame, or `unavailable` when a valid fix
-//!   could not be delivered to Kafka (send it again later).
+//!   `binary-frame` for a binary frame, `wrong-driver` for a fix naming
+//!   another driver than the connection's token, or `unavailable` when a
+//!   valid fix could not be delivered to Kafka (send it again later).
 //! - An ack frame, only on connections opened with `?ack=true`:
 //!   `{"ack":42}`: every frame up to and including 42 is settled, that is
 //!   stored by Kafka or answered with an error frame. Acks are cumulative and
@@ -24,6 +25,9 @@ use crate::location::{DecodeError, Location};
 
 /// The `kind` of an error frame answering a binary frame.
 pub const BINARY_FRAME_KIND: &str = "binary-frame";
+/// The `kind` of an error frame for a fix naming another driver than the
+/// connection's token.
+pub const WRONG_DRIVER_KIND: &str = "wrong-driver";
 /// The `kind` of an error frame for a valid fix that Kafka did not take.
 pub const UNAVAILABLE_KIND: &str = "unavailable";
 
@@ -53,6 +57,18 @@ impl ErrorFrame {
         Self {
             error: "binary frames are not accepted: send each fix as a JSON text frame".to_string(),
             kind: BINARY_FRAME_KIND,
+            frame,
+        }
+    }
+
+    /// A fix naming `named` on a connection authenticated as `authenticated`:
+    /// a driver app may send only its own driver's fixes.
+    pub fn wrong_driver(frame: u64, named: &str, authenticated: &str) -> Self {
+        Self {
+            error: format!(
+                "the fix names driver {named:?} but this connection's token is for driver {authenticated:?}: send only your own fixes"
+            ),
+            kind: WRONG_DRIVER_KIND,
             frame,
         }
     }

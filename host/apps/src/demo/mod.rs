@@ -15,6 +15,7 @@
 //! gateway settles and flushes what it accepted, the pipelines finish their
 //! batches and commit, then the tracking server closes its WebSockets.
 
+pub mod credentials;
 pub mod embedded_defaults;
 pub mod figures;
 pub mod namespace;
@@ -31,6 +32,7 @@ use crate::simulate::SimulationConfig;
 use crate::tracking::TrackConfig;
 use crate::tracking::live_keys::{self, LiveKeys};
 use crate::tracking::live_store::LiveSource;
+use credentials::DemoCredentials;
 use embedded_defaults::{ChoiceError, choose_database, choose_kv};
 use fleethost_core::app::RunOptions;
 use fleethost_core::capabilities::kv::backend::MEMORY_URL;
@@ -109,6 +111,10 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
         path: demo.data_dir.clone(),
         source,
     })?;
+    let credentials = DemoCredentials::create(&mut config, &demo.data_dir).map_err(|source| DemoError::DataDir {
+        path: demo.data_dir.clone(),
+        source,
+    })?;
 
     let kv = choose_kv(demo.redis_url.as_deref(), &config.redis.url).await?;
     let database = choose_database(
@@ -139,6 +145,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 source: kv.source.clone(),
                 keys: live_keys.clone(),
                 buffer: 64,
+                access: credentials.access(),
             },
             stop_tracking.clone(),
         ),
@@ -170,6 +177,11 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 max_in_flight_per_connection: 1000,
                 status_interval: Duration::from_secs(10),
                 idle_timeout: Some(Duration::from_secs(120)),
+                access: credentials.access(),
+                max_connections: demo.drivers.max(1) + 1000,
+                // The demo's own fleet sends at --rate; no per-driver limit.
+                max_fixes_per_second: None,
+                fix_burst: std::num::NonZeroU32::MIN,
             },
             stop_gateway.clone(),
         ),
@@ -183,10 +195,24 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
     };
     let started = async {
         wait_for_listener(demo.gateway_listen).await?;
+        // The demo's own throwaway tokens, printed so that its user can get in.
         say(&format!(
-            "live map: http://{}/map   customers: ws://{}/ws/track?driver=ID   drivers' gateway: ws://{}/ws/driver",
-            demo.map_listen, demo.map_listen, demo.gateway_listen
+            "live map: http://{}/map?access_token={}",
+            demo.map_listen,
+            credentials.operator_token()
         ));
+        say(&format!(
+            "a customer following driver-000000: ws://{}/ws/track?driver=driver-000000&access_token={}   drivers' gateway: ws://{}/ws/driver (a driver token each)",
+            demo.map_listen,
+            credentials.customer_token("driver-000000"),
+            demo.gateway_listen
+        ));
+        if let (Some(admin), Some(token_file)) = (config.admin.listen, &credentials.admin_token_file) {
+            say(&format!(
+                "admin: fleethost status --admin {admin} --token-file {}",
+                token_file.display()
+            ));
+        }
         say(&format!(
             "simulating {} drivers at {} fixes/s through the gateway into {topic}{}; Ctrl-C to stop",
             demo.drivers,
@@ -218,6 +244,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 seed: demo.seed,
                 partitions: demo.partitions,
                 gateway: Some(format!("ws://{}/ws/driver", demo.gateway_listen)),
+                driver_tokens: Some(credentials.signer()),
             },
             stop_fleet.clone(),
         ),

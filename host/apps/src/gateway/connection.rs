@@ -18,9 +18,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use fleethost_core::auth::Claims;
 use futures::StreamExt;
 use futures::future::{Join, Ready, join, ready};
 use futures::stream::FuturesOrdered;
+use governor::DefaultDirectRateLimiter;
 use rdkafka::producer::DeliveryFuture;
 
 use super::GatewayShared;
@@ -45,6 +47,29 @@ pub struct ConnectionOptions {
     pub ack: bool,
 }
 
+/// Who a connection is, from its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverIdentity {
+    /// The token's `sub`: the only driver whose fixes this connection may send.
+    pub driver_id: String,
+    /// When the token expires: the connection is closed then (1008).
+    pub expires_at: tokio::time::Instant,
+}
+
+impl DriverIdentity {
+    /// The identity a verified token gives.
+    pub fn from_claims(claims: Claims) -> Self {
+        let left = claims
+            .expires_at()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Self {
+            driver_id: claims.sub,
+            expires_at: tokio::time::Instant::now() + left,
+        }
+    }
+}
+
 /// Why the read loop ended.
 #[derive(Debug)]
 enum Ending {
@@ -56,6 +81,8 @@ enum Ending {
     ProtocolError(axum::Error),
     /// The driver app sent nothing for the idle timeout: close with 1000.
     Idle(Duration),
+    /// The connection's token expired: close with 1008.
+    TokenExpired,
 }
 
 /// One connection's state.
@@ -75,15 +102,29 @@ struct DriverConnection {
     failure_logged: bool,
     /// When the driver app last sent anything (for the idle timeout).
     last_heard: tokio::time::Instant,
+    /// Who the token says this is; `None` on an open gateway.
+    identity: Option<DriverIdentity>,
+    /// This connection's rate limit, if the gateway has one.
+    limiter: Option<DefaultDirectRateLimiter>,
 }
 
-/// Serves one driver app until it leaves or the gateway shuts down.
-pub async fn serve(socket: WebSocket, shared: Arc<GatewayShared>, options: ConnectionOptions) {
-    let _open = OpenConnection::count(&shared);
+/// Serves one driver app until it leaves or the gateway shuts down; `open`
+/// counts it among the open connections until then.
+pub async fn serve(
+    socket: WebSocket,
+    shared: Arc<GatewayShared>,
+    options: ConnectionOptions,
+    identity: Option<DriverIdentity>,
+    open: OpenConnection,
+) {
+    let _open = open;
+    let limiter = shared.fix_quota.map(DefaultDirectRateLimiter::direct);
     let connection = DriverConnection {
         socket,
         shared,
         options,
+        identity,
+        limiter,
         frames_read: 0,
         deliveries: FuturesOrdered::new(),
         in_flight_frames: VecDeque::new(),
@@ -94,14 +135,20 @@ pub async fn serve(socket: WebSocket, shared: Arc<GatewayShared>, options: Conne
     connection.run().await;
 }
 
-/// Counts a connection as open for as long as it lives.
-struct OpenConnection(Arc<GatewayShared>);
+/// Counts a connection as open for as long as it lives, from its upgrade on.
+pub struct OpenConnection(Arc<GatewayShared>);
 
 impl OpenConnection {
-    fn count(shared: &Arc<GatewayShared>) -> Self {
-        shared.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+    /// Counts one more connection, or `None` when the gateway already holds
+    /// its `max_connections`.
+    pub fn admit(shared: &Arc<GatewayShared>) -> Option<Self> {
+        let open = shared.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+        if open >= shared.max_connections as u64 {
+            shared.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
         shared.stats.connections_total.fetch_add(1, Ordering::Relaxed);
-        Self(shared.clone())
+        Some(Self(shared.clone()))
     }
 }
 
@@ -123,6 +170,10 @@ impl DriverConnection {
                 self.shared.stats.idle_closes.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(?after, "closing an idle driver connection");
             }
+            Ending::TokenExpired => {
+                self.shared.stats.token_expiries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("closing a driver connection whose token expired");
+            }
             Ending::Shutdown | Ending::ClientGone => {}
         }
         self.finish(ending).await;
@@ -139,9 +190,14 @@ impl DriverConnection {
                 .idle_timeout
                 .filter(|_| self.deliveries.is_empty())
                 .map(|timeout| (timeout, self.last_heard + timeout));
+            let expiry = self
+                .identity
+                .as_ref()
+                .map(|identity| (Duration::ZERO, identity.expires_at));
             tokio::select! {
                 biased;
                 _ = self.shared.shutdown.cancelled() => return Ending::Shutdown,
+                _ = sleep_until(expiry) => return Ending::TokenExpired,
                 _ = sleep_until(idle_deadline) => {
                     return Ending::Idle(idle_deadline.map(|(timeout, _)| timeout).unwrap_or_default());
                 }
@@ -159,6 +215,9 @@ impl DriverConnection {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Binary(_))) => {
                         let frame = self.next_frame_number();
+                        if let Err(ending) = self.pace().await {
+                            return ending;
+                        }
                         self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
                         if self.reply(ErrorFrame::binary(frame).to_json()).await.is_err() {
                             return Ending::ClientGone;
@@ -187,8 +246,25 @@ impl DriverConnection {
     /// valid fix (as received, byte for byte) or answers a bad one.
     async fn take_fix(&mut self, text: Utf8Bytes) -> Result<(), Ending> {
         let frame = self.next_frame_number();
+        if let Err(ending) = self.pace().await {
+            // Read but never produced: say so.
+            let _ = self
+                .reply(ErrorFrame::unavailable(frame, "the gateway is shutting down").to_json())
+                .await;
+            return Err(ending);
+        }
         let received_ms = now_ms();
-        let fix = match read_fix(frame, text.as_str(), received_ms) {
+        let answer = match read_fix(frame, text.as_str(), received_ms) {
+            Ok(fix) => match &self.identity {
+                Some(identity) if identity.driver_id != fix.driver_id => {
+                    self.shared.stats.wrong_driver.fetch_add(1, Ordering::Relaxed);
+                    Err(ErrorFrame::wrong_driver(frame, &fix.driver_id, &identity.driver_id))
+                }
+                _ => Ok(fix),
+            },
+            Err(answer) => Err(answer),
+        };
+        let fix = match answer {
             Ok(fix) => fix,
             Err(answer) => {
                 self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
@@ -224,6 +300,23 @@ impl DriverConnection {
                         .map_err(|ClientGone| Ending::ClientGone);
                 }
             }
+        }
+    }
+
+    /// Holds a data frame until the connection's rate limit lets it through:
+    /// a driver app that sends too fast is read more slowly (TCP slows it
+    /// down), and loses nothing.
+    async fn pace(&mut self) -> Result<(), Ending> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if limiter.check().is_ok() {
+            return Ok(());
+        }
+        self.shared.stats.rate_limited_waits.fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            _ = self.shared.shutdown.cancelled() => Err(Ending::Shutdown),
+            _ = limiter.until_ready() => Ok(()),
         }
     }
 
@@ -302,7 +395,7 @@ impl DriverConnection {
     /// bounds the wait), answers failures and acks while the driver app is
     /// there, and on shutdown closes with 1001 "going away".
     async fn finish(mut self, ending: Ending) {
-        let mut client_there = matches!(ending, Ending::Shutdown | Ending::Idle(_));
+        let mut client_there = matches!(ending, Ending::Shutdown | Ending::Idle(_) | Ending::TokenExpired);
         while let Some(report) = self.deliveries.next().await {
             if client_there {
                 client_there = self.settle(report).await.is_ok();
@@ -324,6 +417,10 @@ impl DriverConnection {
                     "idle: nothing received for {} s; reconnect to send again",
                     after.as_secs()
                 )),
+            },
+            Ending::TokenExpired => CloseFrame {
+                code: close_code::POLICY,
+                reason: Utf8Bytes::from_static("the access token expired: reconnect with a new one"),
             },
             _ => CloseFrame {
                 code: close_code::AWAY,

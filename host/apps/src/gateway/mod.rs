@@ -19,6 +19,7 @@ pub mod routes;
 pub mod stats;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use rdkafka::error::KafkaError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Access;
 pub use partitioning::{Partitioner, Partitioning};
 use producing::FixProducer;
 use stats::GatewayStats;
@@ -62,6 +64,18 @@ pub struct GatewayConfig {
     /// gone, NAT entry dropped) would otherwise hold it forever. `None`:
     /// never.
     pub idle_timeout: Option<Duration>,
+    /// Who may connect: drivers with a token whose `sub` is their driver id,
+    /// or anyone (`--no-auth`).
+    pub access: Access,
+    /// The most driver connections open at once; one more is answered 503.
+    pub max_connections: usize,
+    /// Fixes one connection may send per second, on average (bursts up to
+    /// [`GatewayConfig::fix_burst`]); beyond it the connection is read more
+    /// slowly, nothing is dropped. `None`: no limit.
+    pub max_fixes_per_second: Option<NonZeroU32>,
+    /// Fixes one connection may send at once above its rate: a phone's
+    /// backlog after a tunnel.
+    pub fix_burst: NonZeroU32,
 }
 
 /// Why the gateway could not start or stop cleanly.
@@ -106,6 +120,12 @@ pub struct GatewayShared {
     max_in_flight: usize,
     /// See [`GatewayConfig::idle_timeout`].
     idle_timeout: Option<Duration>,
+    /// Who may connect.
+    access: Access,
+    /// See [`GatewayConfig::max_connections`].
+    max_connections: usize,
+    /// Each connection's rate limit, see [`GatewayConfig::max_fixes_per_second`].
+    fix_quota: Option<governor::Quota>,
     /// Cancelled at shutdown: connections stop reading and close.
     shutdown: CancellationToken,
     /// The open connections, so that shutdown can wait for them.
@@ -150,6 +170,11 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         stats: Arc::new(GatewayStats::default()),
         max_in_flight: config.max_in_flight_per_connection.max(1),
         idle_timeout: config.idle_timeout,
+        access: config.access.clone(),
+        max_connections: config.max_connections.max(1),
+        fix_quota: config
+            .max_fixes_per_second
+            .map(|rate| governor::Quota::per_second(rate).allow_burst(config.fix_burst)),
         shutdown: shutdown.clone(),
         connections: TaskTracker::new(),
     });
@@ -160,9 +185,15 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         let interval = config.status_interval.max(Duration::from_millis(100));
         async move { stats.report_every(interval, stop).await }
     });
+    if config.access.is_open() {
+        tracing::warn!("--no-auth: any client may connect and send fixes as any driver");
+    }
     tracing::info!(
         %address,
         topic = %config.topic,
+        authenticated = !config.access.is_open(),
+        max_connections = shared.max_connections,
+        max_fixes_per_second = config.max_fixes_per_second.map_or(0, NonZeroU32::get),
         partitions = partitioner.partitions(),
         partitioning = ?partitioner.scheme(),
         max_in_flight_per_connection = shared.max_in_flight,

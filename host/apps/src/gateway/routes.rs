@@ -2,7 +2,10 @@
 //!
 //! - `GET /ws/driver` upgrades to a driver app's WebSocket (`?ack=true` for
 //!   cumulative ack frames), see [`super::connection`] and
-//!   [`fleethost_event::gateway_frames`];
+//!   [`fleethost_event::gateway_frames`]. The app presents its token
+//!   (`Authorization: Bearer` or `?access_token=`): without a valid one the
+//!   answer is 401 with the reason; when the gateway holds its
+//!   `max_connections`, 503;
 //! - `GET /health` → 200 `ok`.
 
 use std::sync::Arc;
@@ -10,12 +13,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use std::sync::atomic::Ordering;
+
+use fleethost_core::auth::access_token::DRIVER_AUDIENCE;
+
 use super::GatewayShared;
-use super::connection::{self, ConnectionOptions};
+use super::connection::{self, ConnectionOptions, DriverIdentity, OpenConnection};
+use crate::access;
 
 /// The largest frame (and message) a driver app may send. A fix is a few
 /// hundred bytes; the cap keeps one connection from making the gateway buffer
@@ -35,7 +43,20 @@ pub fn router(shared: Arc<GatewayShared>) -> Router {
         .with_state(shared)
 }
 
-async fn driver_socket(State(shared): State<Arc<GatewayShared>>, uri: Uri, upgrade: WebSocketUpgrade) -> Response {
+async fn driver_socket(
+    State(shared): State<Arc<GatewayShared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let identity = match shared.access.admit(&headers, uri.query(), &[DRIVER_AUDIENCE]) {
+        Ok(claims) => claims.map(DriverIdentity::from_claims),
+        Err(refusal) => {
+            shared.stats.refused_tokens.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(reason = refusal.kind(), "a driver app's token was refused");
+            return access::refused(&refusal);
+        }
+    };
     let options = match connection_options(uri.query()) {
         Ok(options) => options,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
@@ -43,6 +64,15 @@ async fn driver_socket(State(shared): State<Arc<GatewayShared>>, uri: Uri, upgra
     if shared.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "the gateway is shutting down").into_response();
     }
+    // Counted from here, so that upgrades in progress count against the cap.
+    let Some(counted) = OpenConnection::admit(&shared) else {
+        shared.stats.refused_full.fetch_add(1, Ordering::Relaxed);
+        let message = format!(
+            "the gateway holds its maximum of {} driver connections (--max-connections): retry later or elsewhere",
+            shared.max_connections
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+    };
     // Held by the connection's task: shutdown waits until every one is gone.
     let open = shared.connections.token();
     upgrade
@@ -52,7 +82,7 @@ async fn driver_socket(State(shared): State<Arc<GatewayShared>>, uri: Uri, upgra
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|error| tracing::debug!(%error, "a driver app's WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            connection::serve(socket, shared, options).await;
+            connection::serve(socket, shared, options, identity, counted).await;
             drop(open);
         })
 }

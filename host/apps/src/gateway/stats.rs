@@ -29,6 +29,17 @@ pub struct GatewayStats {
     /// Connections closed because their driver app sent nothing for the
     /// idle timeout (a phone gone without closing its socket).
     pub idle_closes: AtomicU64,
+    /// Upgrades refused for their token (missing, forged, expired, for
+    /// another listener).
+    pub refused_tokens: AtomicU64,
+    /// Upgrades refused because the gateway held `max_connections`.
+    pub refused_full: AtomicU64,
+    /// Fixes refused because they named another driver than the token's.
+    pub wrong_driver: AtomicU64,
+    /// Times a connection waited because it sent faster than its rate limit.
+    pub rate_limited_waits: AtomicU64,
+    /// Connections closed because their token expired.
+    pub token_expiries: AtomicU64,
     /// The reason of the newest delivery failure.
     last_failure: Mutex<Option<String>>,
 }
@@ -59,6 +70,11 @@ impl GatewayStats {
             in_flight = load(&self.in_flight),
             queue_full_waits = load(&self.queue_full_waits),
             idle_closes = load(&self.idle_closes),
+            refused_tokens = load(&self.refused_tokens),
+            refused_full = load(&self.refused_full),
+            wrong_driver = load(&self.wrong_driver),
+            rate_limited_waits = load(&self.rate_limited_waits),
+            token_expiries = load(&self.token_expiries),
             last_failure = self.last_failure().as_deref().unwrap_or("none"),
             "gateway status"
         );

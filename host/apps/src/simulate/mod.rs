@@ -66,6 +66,9 @@ pub struct SimulationConfig {
     /// one WebSocket per driver, instead of producing them to `topic`; the
     /// gateway decides their topic. Order events still go to Kafka.
     pub gateway: Option<String>,
+    /// Signs each driver's token for the gateway (`sub` = its driver id),
+    /// as a driver app's login service would; `None`: connect without one.
+    pub driver_tokens: Option<fleethost_core::auth::TokenSigner>,
 }
 
 /// What a simulation sent and the broker acknowledged.
@@ -272,7 +275,10 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
             if let Err(error) = crate::gateway::open_files::raise_to_hard_limit() {
                 tracing::warn!(%error, "cannot raise the open-files limit: fewer drivers can connect");
             }
-            Some(through_gateway::GatewayFleet::connect(url, config.drivers.max(1)).await?)
+            Some(
+                through_gateway::GatewayFleet::connect(url, config.drivers.max(1), config.driver_tokens.as_ref())
+                    .await?,
+            )
         }
         None => None,
     };
@@ -385,6 +391,7 @@ mod tests {
             seed: 42,
             partitions: 4,
             gateway: None,
+            driver_tokens: None,
         }
     }
 

@@ -13,10 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use fleethost_core::auth::TokenSigner;
+use fleethost_core::auth::access_token::DRIVER_AUDIENCE;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::SimulationError;
@@ -28,6 +31,9 @@ const CONCURRENT_CONNECTS: usize = 64;
 /// How long the drivers wait for the gateway's last acks at the end: longer
 /// than the gateway's delivery timeout (30 s).
 const FINAL_ACK_TIMEOUT: Duration = Duration::from_secs(40);
+/// How long each driver's token is valid: longer than a demo or test runs
+/// (the gateway closes a connection whose token expires).
+const DRIVER_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Read and write buffer per connection: a fix or an ack is a few hundred
 /// bytes, and tungstenite's default (128 KiB each) would cost a fleet of 5,000
 /// drivers over 600 MiB.
@@ -56,20 +62,36 @@ pub struct GatewayFleet {
 
 impl GatewayFleet {
     /// Opens one connection per driver to the gateway at `url`
-    /// (`ws://HOST:PORT/ws/driver`).
-    pub async fn connect(url: &str, drivers: usize) -> Result<Self, SimulationError> {
+    /// (`ws://HOST:PORT/ws/driver`), each with its driver's token when
+    /// `tokens` signs them.
+    pub async fn connect(url: &str, drivers: usize, tokens: Option<&TokenSigner>) -> Result<Self, SimulationError> {
         let with_acks = if url.contains('?') {
             format!("{url}&ack=true")
         } else {
             format!("{url}?ack=true")
         };
         let sockets: Vec<_> = futures::stream::iter(0..drivers)
-            .map(|_| {
+            .map(|index| {
                 let config = WebSocketConfig::default()
                     .read_buffer_size(SOCKET_BUFFER_BYTES)
                     .write_buffer_size(SOCKET_BUFFER_BYTES);
-                // Nagle off: each fix is sent at once, as a phone would.
-                tokio_tungstenite::connect_async_with_config(with_acks.clone(), Some(config), true)
+                let request = with_acks.as_str().into_client_request().map(|mut request| {
+                    if let Some(signer) = tokens {
+                        let token = signer.sign(
+                            &super::trip_model::driver_id(index),
+                            DRIVER_AUDIENCE,
+                            DRIVER_TOKEN_LIFETIME,
+                        );
+                        if let Ok(value) = format!("Bearer {token}").parse() {
+                            request.headers_mut().insert("Authorization", value);
+                        }
+                    }
+                    request
+                });
+                async move {
+                    // Nagle off: each fix is sent at once, as a phone would.
+                    tokio_tungstenite::connect_async_with_config(request?, Some(config), true).await
+                }
             })
             .buffered(CONCURRENT_CONNECTS)
             .collect()

@@ -38,6 +38,15 @@ impl Target {
         found.ok_or_else(|| "missing query parameter: `driver=ID` or `order=ID`".to_string())
     }
 
+    /// The `sub` of a customer's token that may follow this target:
+    /// `driver:ID` or `order:ID`.
+    pub fn token_subject(&self) -> String {
+        match self {
+            Target::Driver(driver_id) => format!("driver:{driver_id}"),
+            Target::Order(order_id) => format!("order:{order_id}"),
+        }
+    }
+
     /// The Redis pub/sub channel of this target.
     pub fn channel(&self, keys: &LiveKeys) -> String {
         match self {
@@ -72,6 +81,8 @@ mod tests {
             Ok(Target::Order("o/7".into()))
         );
         let driver = Target::Driver("d1".into());
+        assert_eq!(driver.token_subject(), "driver:d1");
+        assert_eq!(Target::Order("o1".into()).token_subject(), "order:o1");
         assert_eq!(driver.channel(&LiveKeys::with_prefix("p:")), "p:live:driver:d1");
         assert_eq!(
             Target::Order("o1".into()).channel(&LiveKeys::with_prefix("")),

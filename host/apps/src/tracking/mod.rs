@@ -50,6 +50,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Access;
 use live_keys::LiveKeys;
 use live_store::LiveSource;
 use map_snapshot::MapReader;
@@ -76,6 +77,9 @@ pub struct TrackConfig {
     /// Messages each channel buffers for its slowest watcher before that
     /// watcher starts missing some (and is told so).
     pub buffer: usize,
+    /// Who may connect: customers with a token for what they follow and
+    /// operators, or anyone (`--no-auth`).
+    pub access: Access,
 }
 
 /// Why the tracking server could not start or stopped with an error.
@@ -108,6 +112,8 @@ pub struct TrackingShared {
     map: MapReader,
     /// The live map's latest notifications.
     notifications: Arc<NotificationFeed>,
+    /// Who may connect.
+    access: Access,
     /// Cancelled at shutdown: sessions close.
     shutdown: CancellationToken,
     /// The open sessions, so that shutdown can wait for them.
@@ -165,9 +171,13 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
         stats,
         map,
         notifications,
+        access: config.access.clone(),
         shutdown: shutdown.clone(),
         sessions: TaskTracker::new(),
     });
+    if config.access.is_open() {
+        tracing::warn!("--no-auth: anyone may follow any driver or order and open the live map");
+    }
     tracing::info!(
         %address,
         key_prefix = %config.keys.key_prefix,

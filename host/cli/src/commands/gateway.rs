@@ -1,21 +1,28 @@
 //! `fleethost gateway`: the drivers' WebSocket gateway into Kafka.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use fleethost_apps::gateway::{GatewayConfig, Partitioning};
 
+use crate::access_args::AccessArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Accept driver apps' WebSocket connections and produce their location
 /// fixes to Kafka.
 ///
-/// `GET /ws/driver` upgrades to a WebSocket; each text frame is one fix in
+/// `GET /ws/driver` upgrades to a WebSocket for a driver app with a token
+/// (`Authorization: Bearer TOKEN` or `?access_token=TOKEN`) whose `aud` is
+/// `fleethost-driver` and whose `sub` is its driver id; without a valid
+/// one the answer is 401 with the reason. Each text frame is one fix in
 /// the seed JSON format, validated with the host's decoder. A valid fix is
 /// produced exactly as received, keyed by driver id, and gets no reply
 /// (unless the app connected with `?ack=true`: then cumulative
 /// `{"ack":N}` frames). A bad frame is answered with
 /// `{"error":"...","kind":"...","frame":N}` and the connection stays
-/// open; a fix Kafka did not take is answered with kind `unavailable`.
+/// open; a fix naming another driver than the token's is answered with
+/// kind `wrong-driver`, a fix Kafka did not take with kind `unavailable`.
+/// When the token expires the connection is closed (1008).
 /// When Kafka is slow a connection stops reading (TCP slows the app down)
 /// instead of buffering. `GET /health` answers 200. SIGINT/SIGTERM: stop
 /// accepting, settle in-flight fixes, close the connections, flush, exit 0.
@@ -52,6 +59,19 @@ pub struct GatewayArgs {
     /// a phone that vanished without closing its socket. 0: never.
     #[arg(long, default_value_t = 120)]
     pub idle_timeout: u64,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    /// The most driver connections open at once; one more is answered 503.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_connections: usize,
+    /// Fixes one connection may send per second on average; a faster app is
+    /// read more slowly (nothing is dropped). 0: no limit.
+    #[arg(long, default_value_t = 10)]
+    pub max_fixes_per_second: u32,
+    /// Fixes one connection may send at once above its rate (a phone's
+    /// backlog after a tunnel).
+    #[arg(long, default_value_t = 200)]
+    pub fix_burst: u32,
 }
 
 impl GatewayArgs {
@@ -66,6 +86,10 @@ impl GatewayArgs {
             max_in_flight_per_connection: self.max_in_flight,
             status_interval: Duration::from_secs(self.status_interval.max(1)),
             idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
+            access: self.access.access("gateway")?,
+            max_connections: self.max_connections,
+            max_fixes_per_second: NonZeroU32::new(self.max_fixes_per_second),
+            fix_burst: NonZeroU32::new(self.fix_burst).unwrap_or(NonZeroU32::MIN),
         };
         fleethost_apps::gateway::run(config, context.signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
         Ok(())

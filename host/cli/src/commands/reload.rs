@@ -2,15 +2,14 @@
 
 use fleethost_core::console;
 
-use crate::admin_client;
+use crate::admin_client::{AdminArgs, AdminClient};
 
 /// Reload a plugin of a running host now (through its admin interface)
 /// and print the result: the new version, or why it was refused.
 #[derive(Debug, clap::Args)]
 pub struct ReloadArgs {
-    /// The host's admin address (`admin.listen` in its config).
-    #[arg(long, default_value = "127.0.0.1:9464")]
-    pub admin: String,
+    #[command(flatten)]
+    pub admin: AdminArgs,
     /// The plugin's name in the config.
     pub plugin: String,
 }
@@ -19,8 +18,9 @@ impl ReloadArgs {
     /// Asks the host for the reload and prints its report; a refusal is an
     /// error (exit 1) with the host's reason.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let Self { admin, plugin } = self;
-        let report = tokio::task::spawn_blocking(move || admin_client::reload(&admin, &plugin)).await??;
+        let client = AdminClient::new(&self.admin)?;
+        let plugin = self.plugin;
+        let report = tokio::task::spawn_blocking(move || client.reload(&plugin)).await??;
         console::out(&serde_json::to_string_pretty(&report)?);
         match report.error {
             Some(error) => anyhow::bail!("reload of {} refused: {error}", report.plugin),

@@ -1,6 +1,7 @@
 //! `fleethost simulate`: a fleet of delivery drivers produced to Kafka.
 
 use fleethost_apps::simulate::SimulationConfig;
+use fleethost_core::auth::{SecretSource, TokenAlgorithm, TokenSigner};
 
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
@@ -55,12 +56,29 @@ pub struct SimulateArgs {
     /// events still go to Kafka.
     #[arg(long, value_name = "URL")]
     pub gateway: Option<String>,
+    /// With --gateway: sign each driver's token (`sub` its driver id, `aud`
+    /// fleethost-driver, valid 7 days) with the key read from here,
+    /// `file:PATH` or `env:NAME`: the gateway's HS256 secret, or the
+    /// RS256/ES256 private key in PEM whose public key the gateway has.
+    #[arg(long, value_name = "SOURCE", requires = "gateway")]
+    pub driver_token_key: Option<SecretSource>,
+    /// The algorithm of --driver-token-key.
+    #[arg(long, default_value_t = TokenAlgorithm::Hs256)]
+    pub driver_token_algorithm: TokenAlgorithm,
 }
 
 impl SimulateArgs {
     /// Drives the fleet until `--count` fixes or the first signal.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
+        let driver_tokens = match &self.driver_token_key {
+            Some(source) => Some(
+                TokenSigner::load(source, self.driver_token_algorithm)
+                    .map_err(|error| anyhow::anyhow!("--driver-token-key: {error}"))?,
+            ),
+            None => None,
+        };
         let config = SimulationConfig {
+            driver_tokens,
             bootstrap_servers: self.bootstrap_servers,
             topic: self.topic,
             orders_topic: (!self.no_orders).then_some(self.orders_topic),

@@ -2,7 +2,7 @@
 
 use fleethost_core::console;
 
-use crate::admin_client;
+use crate::admin_client::{AdminArgs, AdminClient};
 
 /// Show the plugin versions a running host runs (through its admin
 /// interface), with the reason of any refused reload, and each
@@ -10,20 +10,17 @@ use crate::admin_client;
 /// for how long, why) and totals.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// The host's admin address (`admin.listen` in its config).
-    #[arg(long, default_value = "127.0.0.1:9464")]
-    pub admin: String,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 impl StatusArgs {
     /// Prints each plugin's version and reload history, then each pipeline's
     /// state and totals.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let admin = self.admin;
-        let (plugins, pipelines) = tokio::task::spawn_blocking(move || {
-            anyhow::Ok((admin_client::plugins(&admin)?, admin_client::pipelines(&admin)?))
-        })
-        .await??;
+        let client = AdminClient::new(&self.admin)?;
+        let (plugins, pipelines) =
+            tokio::task::spawn_blocking(move || anyhow::Ok((client.plugins()?, client.pipelines()?))).await??;
         for plugin in plugins {
             console::out(&format!(
                 "{}@{}  WIT {}  {}  (reloads: {} activated, {} refused or rolled back)",

@@ -8,6 +8,7 @@ use fleethost_apps::tracking::live_store::LiveSource;
 use fleethost_core::capabilities::kv::backend::is_memory_url;
 use fleethost_core::config::{Config, RedisConfig};
 
+use crate::access_args::AccessArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Serve customers' live tracking: WebSockets on a driver or an order,
@@ -21,6 +22,11 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// host's config, where live-location is configured.
 /// One Redis subscription per channel however many customers watch it.
 /// A customer that falls behind gets `{"type":"lagged","missed":N}`.
+/// A customer presents a token (`Authorization: Bearer` or
+/// `?access_token=`) with `aud` `fleethost-track` and `sub` `driver:ID` or
+/// `order:ID`, the one thing it may follow; an operator's token (`aud`
+/// `fleethost-operator`) may follow anything and is needed for the live
+/// map (`/map?access_token=TOKEN`), `/api/map` and `/stats`.
 /// `GET /health` answers 200, `GET /stats` the subscription and watcher
 /// counts. SIGINT/SIGTERM: close the WebSockets and exit 0.
 #[derive(Debug, clap::Args)]
@@ -49,6 +55,8 @@ pub struct TrackArgs {
     /// Messages each channel buffers for its slowest customer.
     #[arg(long, default_value_t = 64)]
     pub buffer: usize,
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 impl TrackArgs {
@@ -80,7 +88,9 @@ impl TrackArgs {
                 "{origin} {redis_url}: the embedded store lives inside one process, so a separate `fleethost track` cannot see it; use `fleethost demo` (it runs the tracking server beside the pipelines) or a real Redis"
             );
         }
+        let access = self.access.access("tracking server")?;
         let config = TrackConfig {
+            access,
             listen: self.listen,
             source: LiveSource::Redis(redis_url),
             keys,

@@ -1,6 +1,6 @@
 //! The admin HTTP interface: health, the running plugin versions, and reload
-//! on demand. Bound to `admin.listen` (loopback by default); it has no
-//! authentication, so it must not be exposed beyond the operators' network.
+//! on demand. Bound to `admin.listen`; every route but `/health` needs one of
+//! `admin.tokens` as a bearer token (401 with the reason otherwise).
 //!
 //! - `GET /health` → `ok`
 //! - `GET /metrics` → the counters in the Prometheus text format
@@ -24,6 +24,8 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::AdminTokens;
+use crate::auth::bearer::require_admin_token;
 use crate::pipeline::stats::PipelineStats;
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
@@ -104,6 +106,7 @@ type Shared = Arc<AdminState>;
 /// Serves the admin interface on `listen` until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
+    tokens: AdminTokens,
     slots: BTreeMap<String, Arc<PluginSlot>>,
     pipelines: BTreeMap<String, Arc<PipelineStats>>,
     shutdown: CancellationToken,
@@ -114,7 +117,8 @@ pub async fn serve(
         .route("/plugins", get(list_plugins))
         .route("/pipelines", get(list_pipelines))
         .route("/plugins/{name}/reload", post(reload_plugin))
-        .with_state(Arc::new(AdminState { slots, pipelines }));
+        .with_state(Arc::new(AdminState { slots, pipelines }))
+        .layer(axum::middleware::from_fn_with_state(tokens, require_admin_token));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "admin interface listening");
     tokio::spawn(async move {

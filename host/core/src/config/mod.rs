@@ -141,6 +141,12 @@ impl Config {
                 ));
             }
         }
+        if self.admin.listen.is_some() && self.admin.tokens.is_empty() {
+            return Err(invalid(
+                "admin.tokens".into(),
+                "is required with admin.listen: the bearer tokens the admin interface accepts, e.g. [\"env:FLEETHOST_ADMIN_TOKEN\"] or [\"file:/run/secrets/admin-token\"]".into(),
+            ));
+        }
         if self.shutdown.timeout_ms == 0 {
             return Err(invalid("shutdown.timeout_ms".into(), "must be at least 1".into()));
         }

@@ -129,10 +129,16 @@ fn default_status_interval_ms() -> u64 {
 pub struct AdminConfig {
     /// `host:port` of the admin HTTP interface, e.g. `"127.0.0.1:9464"`:
     /// `GET /health`, `GET /metrics` (Prometheus text), `GET /plugins`,
-    /// `POST /plugins/{name}/reload`. Absent: no admin interface. It has no
-    /// authentication: keep it on loopback or a private network.
+    /// `GET /pipelines`, `POST /plugins/{name}/reload`. Absent: no admin
+    /// interface. Every route but `/health` needs one of `tokens`.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Where the bearer tokens the admin interface accepts are read from at
+    /// startup, each `file:PATH` or `env:NAME` (never the token itself):
+    /// requests send `Authorization: Bearer TOKEN`. Required with `listen`;
+    /// two while one is rotated (docs/security.md).
+    #[serde(default)]
+    pub tokens: Vec<crate::auth::SecretSource>,
 }
 
 /// The bound of a shutdown.

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::*;
+use crate::access::Access;
 use crate::gateway::partitioning::{Partitioner, Partitioning};
 use crate::gateway::producing::FixProducer;
 use crate::gateway::routes;
@@ -28,8 +29,29 @@ struct Harness {
     address: std::net::SocketAddr,
 }
 
+/// Who the harness admits and how fast.
+struct Admission {
+    access: Access,
+    max_connections: usize,
+    fix_quota: Option<governor::Quota>,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self {
+            access: Access::Open,
+            max_connections: 1000,
+            fix_quota: None,
+        }
+    }
+}
+
 impl Harness {
     async fn start(max_in_flight: usize, producer_settings: &[(&str, &str)]) -> Self {
+        Self::start_with(max_in_flight, producer_settings, Admission::default()).await
+    }
+
+    async fn start_with(max_in_flight: usize, producer_settings: &[(&str, &str)], admission: Admission) -> Self {
         let cluster = MockCluster::new(1).expect("mock cluster");
         cluster.create_topic(TOPIC, 1, 1).expect("topic");
         let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
@@ -43,6 +65,9 @@ impl Harness {
             stats: Arc::new(GatewayStats::default()),
             max_in_flight,
             idle_timeout: Some(IDLE_TIMEOUT),
+            access: admission.access,
+            max_connections: admission.max_connections,
+            fix_quota: admission.fix_quota,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         });
@@ -277,4 +302,123 @@ async fn shutdown_settles_in_flight_fixes_then_closes_with_going_away() {
         "close code"
     );
     assert_eq!(harness.stat(|s| &s.fixes_delivered), 10);
+}
+
+/// A harness that admits drivers with tokens signed by `secret`.
+async fn secured(secret: &fleethost_core::auth::Secret, admission: Admission) -> Harness {
+    let access = Access::Tokens(fleethost_core::auth::TokenVerifier::shared_secret(secret));
+    Harness::start_with(1000, &[("linger.ms", "1")], Admission { access, ..admission }).await
+}
+
+/// Connects with `Authorization: Bearer {token}`.
+async fn connect_with_token(harness: &Harness, token: &str) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws/driver?ack=true", harness.address)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().expect("header"));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(client, _)| client)
+}
+
+fn signer(secret: &fleethost_core::auth::Secret) -> fleethost_core::auth::TokenSigner {
+    fleethost_core::auth::TokenSigner::shared_secret(secret)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_sends_only_its_own_drivers_fixes_and_ends_with_its_token() {
+    use fleethost_core::auth::access_token::DRIVER_AUDIENCE;
+    let secret = fleethost_core::auth::Secret::from_bytes(b"gateway-unit-key".to_vec());
+    let harness = secured(&secret, Admission::default()).await;
+    let token = signer(&secret).sign("d1", DRIVER_AUDIENCE, Duration::from_secs(3));
+    let mut client = connect_with_token(&harness, &token)
+        .await
+        .expect("a valid token connects");
+    let other = ClientMessage::text(r#"{"driverId":"d2","lat":12.9,"lng":77.6}"#);
+    let errors = send_and_await_ack(&mut client, [fix(1), other, fix(2)].into_iter()).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "wrong-driver");
+    assert_eq!(errors[0]["frame"], 2);
+    let reason = errors[0]["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("\"d2\"") && reason.contains("\"d1\""), "{reason}");
+    eventually("both own fixes delivered", || harness.stat(|s| &s.fixes_delivered) == 2).await;
+    assert_eq!(harness.stat(|s| &s.wrong_driver), 1);
+    // The token expires 3 s after it was signed: the gateway closes then.
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next()).await {
+            Ok(Some(Ok(ClientMessage::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("expected a close frame when the token expired, got {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), close_code::POLICY);
+    assert!(close.reason.contains("expired"), "{}", close.reason);
+    assert_eq!(harness.stat(|s| &s.token_expiries), 1);
+    // Without a token, or with the driver token of another key: 401.
+    let refused = connect_with_token(&harness, "not-a-token").await.expect_err("refused");
+    assert!(
+        matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(response) if response.status() == 401),
+        "{refused:?}"
+    );
+    assert_eq!(harness.stat(|s| &s.refused_tokens), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_faster_than_its_rate_is_slowed_and_loses_nothing() {
+    let rate = std::num::NonZeroU32::new(20).expect("non-zero");
+    let burst = std::num::NonZeroU32::new(5).expect("non-zero");
+    let admission = Admission {
+        fix_quota: Some(governor::Quota::per_second(rate).allow_burst(burst)),
+        ..Admission::default()
+    };
+    let harness = Harness::start_with(1000, &[("linger.ms", "1")], admission).await;
+    let mut client = harness.connect("?ack=true").await;
+    let started = Instant::now();
+    let errors = send_and_await_ack(&mut client, (0..45).map(fix)).await;
+    let took = started.elapsed();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(harness.stat(|s| &s.fixes_delivered), 45, "every fix delivered");
+    assert!(
+        harness.stat(|s| &s.rate_limited_waits) >= 30,
+        "the limit held the connection back"
+    );
+    // 5 at once, then 40 at 20 per second: at least 2 s, whatever the machine.
+    assert!(
+        took >= Duration::from_millis(1900),
+        "45 fixes at 20/s took only {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_answered_503_until_one_leaves() {
+    let admission = Admission {
+        max_connections: 2,
+        ..Admission::default()
+    };
+    let harness = Harness::start_with(1000, &[("linger.ms", "1")], admission).await;
+    let first = harness.connect("").await;
+    let _second = harness.connect("").await;
+    let url = format!("ws://{}/ws/driver", harness.address);
+    let refused = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect_err("the third is refused");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 503);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
+            assert!(body.contains("--max-connections"), "{body}");
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    assert_eq!(harness.stat(|s| &s.refused_full), 1);
+    drop(first);
+    eventually("the first connection is gone", || {
+        harness.stat(|s| &s.connections_open) == 1
+    })
+    .await;
+    let _third = harness.connect("").await;
 }
