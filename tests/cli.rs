@@ -226,3 +226,55 @@ fn a_native_plugin_path_is_refused_naming_the_binary_that_has_native_plugins() {
     );
     assert!(error.contains("fleethost-native"), "names the binary: {error}");
 }
+
+#[test]
+fn the_gateway_and_the_tracking_server_need_token_keys_or_an_explicit_no_auth() {
+    for args in [
+        &["gateway", "--listen", "127.0.0.1:0"][..],
+        &["track", "--listen", "127.0.0.1:0", "--redis-url", "redis://127.0.0.1:1"],
+    ] {
+        let output = fleethost(args);
+        assert!(!output.status.success(), "{args:?} started without keys");
+        let error = text(&output.stderr);
+        assert!(error.contains("--token-key") && error.contains("--no-auth"), "{error}");
+    }
+    let output = fleethost(&["gateway", "--listen", "127.0.0.1:0", "--token-key", "hunter2-secret"]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("file:PATH") && !error.contains("hunter2"),
+        "an inline secret is refused unquoted: {error}"
+    );
+    let output = fleethost(&["gateway", "--token-key", "env:FLEETHOST_CLI_TEST_UNSET_KEY"]);
+    let error = text(&output.stderr);
+    assert!(
+        !output.status.success() && error.contains("FLEETHOST_CLI_TEST_UNSET_KEY"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_admin_interface_needs_tokens_and_the_cli_needs_one() {
+    let without_tokens = example_text().replace("tokens = [\"env:FLEETHOST_ADMIN_TOKEN\"]", "");
+    assert_ne!(without_tokens, example_text(), "the example config has admin tokens");
+    let config = scratch_file("no-admin-tokens.toml", without_tokens.as_bytes());
+    let output = fleethost(&["check", "--config", &config]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("`admin.tokens`") && error.contains("admin.listen"),
+        "{error}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args(["status", "--admin", "127.0.0.1:1"])
+        .env_remove("FLEETHOST_ADMIN_TOKEN")
+        .output()
+        .expect("run fleethost status");
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("--token-file") && error.contains("FLEETHOST_ADMIN_TOKEN"),
+        "{error}"
+    );
+}

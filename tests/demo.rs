@@ -18,7 +18,7 @@ use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
 use support::chromium::{body_number, chromium, screenshot};
-use support::demo_run::{Stores, demo_args, demo_config, get_json};
+use support::demo_run::{Stores, demo_args, demo_config, get_json, operator_token};
 use support::*;
 
 /// Simulated drivers of the run.
@@ -41,10 +41,11 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     tokio::task::block_in_place(|| {
         wait_until("the demo serves the live map", Duration::from_secs(60), || {
             assert!(demo.is_running(), "the demo exited:\n{}", demo.log());
-            get_json(&format!("{map_url}/stats")).is_some()
+            operator_token(&demo.log()).is_some_and(|token| get_json(&format!("{map_url}/stats"), &token).is_some())
         })
     });
     let log = demo.log();
+    let token = operator_token(&log).expect("the demo printed its operator token");
     assert!(
         log.contains("[demo] kv: Redis at redis://127.0.0.1:1 does not answer")
             && log.contains("running on the embedded in-process store instead"),
@@ -57,10 +58,11 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     );
 
     // A customer follows one driver through the embedded pub/sub.
-    let (mut customer, _) =
-        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{map_port}/ws/track?driver=driver-000003"))
-            .await
-            .expect("customer WebSocket");
+    let (mut customer, _) = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{map_port}/ws/track?driver=driver-000003&access_token={token}"
+    ))
+    .await
+    .expect("customer WebSocket");
 
     tokio::task::block_in_place(|| {
         wait_until(
@@ -68,7 +70,7 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
             Duration::from_secs(120),
             || {
                 assert!(demo.is_running(), "the demo exited:\n{}", demo.log());
-                get_json(&format!("{map_url}/api/map")).is_some_and(|map| {
+                get_json(&format!("{map_url}/api/map"), &token).is_some_and(|map| {
                     map["drivers"]
                         .as_array()
                         .is_some_and(|drivers| drivers.len() == DRIVERS)
@@ -96,7 +98,7 @@ async fn the_demo_runs_on_embedded_defaults_and_chromium_sees_the_drivers_move()
     }
     assert!(positions[0] < positions[1], "newer positions follow: {positions:?}");
 
-    let url = format!("{map_url}/map");
+    let url = format!("{map_url}/map?access_token={token}");
     let dom = chromium(&url, &["--dump-dom".to_string()]).await;
     let (drawn, moved, polls) = (
         body_number(&dom, "data-drivers"),

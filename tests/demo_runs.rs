@@ -65,7 +65,7 @@ async fn a_second_demo_run_shows_only_its_own_drivers_and_history() {
             Duration::from_secs(120),
             || {
                 assert!(first.is_running(), "the first run exited:\n{}", first.log());
-                map_drivers(&first_map).is_some_and(|drivers| drivers.len() == FIRST)
+                map_drivers(&first_map, &first.log()).is_some_and(|drivers| drivers.len() == FIRST)
             },
         )
     });
@@ -87,7 +87,7 @@ async fn a_second_demo_run_shows_only_its_own_drivers_and_history() {
             Duration::from_secs(120),
             || {
                 assert!(second.is_running(), "the second run exited:\n{}", second.log());
-                let drivers = map_drivers(&second_map).unwrap_or_default();
+                let drivers = map_drivers(&second_map, &second.log()).unwrap_or_default();
                 assert!(
                     drivers.len() <= SECOND,
                     "the second run's map shows {} drivers, {SECOND} of them its own: {drivers:?}",

@@ -162,7 +162,7 @@ fn concurrent_fix_and_order_batches_lose_no_update() {
     tokio.block_on(create_topic(&eta_topic, 1));
     let plugin_toml = format!(
         "config = {{ key_prefix = \"{prefix}\", eta_topic = \"{eta_topic}\" }}\n\
-         grants = {{ kv_write = [\"{prefix}eta:\", \"{prefix}live:\"], produce_topics = [\"{eta_topic}\"] }}\n"
+         grants = {{ kv_write = [\"{prefix}eta:\"], publish_channels = [\"{prefix}live:eta:\"], produce_topics = [\"{eta_topic}\"] }}\n"
     );
     let path = plugin_path("eta").display().to_string();
     let mut fix_instance = instance_with_broker("eta-concurrency", &path, &redis_url(), &plugin_toml);

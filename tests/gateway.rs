@@ -43,12 +43,20 @@ impl Gateway {
                 partitioning,
                 "--status-interval",
                 "1",
+                "--token-key",
+                &token_key_arg(),
             ],
         ))
     }
 
+    /// `/ws/driver` without a token, with `query` (`?…` or empty).
     fn url(&self, query: &str) -> String {
         self.0.ws(&format!("/ws/driver{query}"))
+    }
+
+    /// `/ws/driver` with driver `driver_id`'s token and `query` (`&…` or empty).
+    fn url_for(&self, driver_id: &str, query: &str) -> String {
+        self.url(&format!("?access_token={}{query}", driver_token(driver_id)))
     }
 }
 
@@ -338,7 +346,7 @@ async fn a_thousand_drivers_at_once_get_every_fix_into_kafka_and_every_bad_frame
     for driver in 0..DRIVERS {
         // Half the apps ask for acks; the others learn nothing about valid fixes.
         let ack = driver % 2 == 0;
-        let url = gateway.url(if ack { "?ack=true" } else { "" });
+        let url = gateway.url_for(&fix_payload(driver, 0, None).0, if ack { "&ack=true" } else { "" });
         let (plans, connected, go) = (plans.clone(), connected.clone(), go.clone());
         drivers.push(tokio::spawn(async move {
             let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
@@ -398,8 +406,8 @@ async fn a_thousand_drivers_at_once_get_every_fix_into_kafka_and_every_bad_frame
 
     // SIGTERM with drivers connected: they are told 1001 "going away", exit 0.
     let mut waiting = Vec::new();
-    for _ in 0..10 {
-        let (socket, _) = tokio_tungstenite::connect_async(gateway.url(""))
+    for waiting_driver in 0..10 {
+        let (socket, _) = tokio_tungstenite::connect_async(gateway.url_for(&format!("waiting-{waiting_driver}"), ""))
             .await
             .expect("connect");
         waiting.push(socket);
@@ -445,7 +453,10 @@ async fn region_partitioning_keeps_the_south_in_partition_0_and_each_driver_in_o
         .collect();
     let mut drivers = Vec::new();
     for frames in plans.clone() {
-        let url = gateway.url("?ack=1");
+        let Frame::Fix { key, .. } = &frames[0] else {
+            unreachable!("every plan is fixes")
+        };
+        let url = gateway.url_for(key, "&ack=1");
         drivers.push(tokio::spawn(async move {
             let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
             let mut socket = drive(socket, &frames, true).await;
@@ -501,6 +512,8 @@ async fn the_simulator_drives_its_fleet_through_the_gateway() {
             &bootstrap(),
             "--gateway",
             &gateway.url(""),
+            "--driver-token-key",
+            &token_key_arg(),
         ])
         .args(["--orders-topic", &orders_topic, "--drivers", &DRIVERS.to_string()])
         .args(["--rate", "1000", "--count", &FIXES.to_string(), "--seed", "42"])
@@ -543,4 +556,82 @@ async fn the_simulator_drives_its_fleet_through_the_gateway() {
             .any(|order| order.payload.as_deref().unwrap_or("").contains("order_assigned")),
         "order events produced directly"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_app_needs_a_valid_token_and_sends_only_its_own_fixes() {
+    use fleethost_core::auth::access_token::{Claims, DRIVER_AUDIENCE};
+    use fleethost_core::auth::{Secret, TokenSigner};
+    let topic = unique("gateway-auth");
+    let gateway = Gateway::start(&topic, "driver", 1);
+    let forged = TokenSigner::shared_secret(&Secret::from_bytes(b"not the gateway's key".to_vec())).sign(
+        "drv-a",
+        DRIVER_AUDIENCE,
+        Duration::from_secs(600),
+    );
+    let expired = support::access::signer().sign_claims(&Claims {
+        sub: "drv-a".into(),
+        aud: DRIVER_AUDIENCE.into(),
+        exp: 1_700_000_000,
+    });
+    for (what, query, kind, says) in [
+        ("no token", String::new(), "missing", "no access token"),
+        (
+            "a forged token",
+            format!("?access_token={forged}"),
+            "bad-signature",
+            "does not verify",
+        ),
+        (
+            "an expired token",
+            format!("?access_token={expired}"),
+            "expired",
+            "expired at 1700000000",
+        ),
+        (
+            "a customer's token",
+            format!("?access_token={}", customer_token("driver:drv-a")),
+            "wrong-audience",
+            "\"fleethost-track\", not fleethost-driver",
+        ),
+    ] {
+        let (status, challenge, body) = refused_upgrade(&gateway.url(&query)).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(challenge.contains(kind), "{what}: WWW-Authenticate {challenge:?}");
+        assert!(body.contains(says), "{what}: {body}");
+    }
+
+    // A valid token in the Authorization header: its driver's fix goes to
+    // Kafka, another driver's is answered and goes nowhere.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = gateway.url("?ack=true").into_client_request().expect("request");
+    let bearer = format!("Bearer {}", driver_token("drv-a"));
+    request
+        .headers_mut()
+        .insert("Authorization", bearer.parse().expect("header"));
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a valid token connects");
+    let own = r#"{"driverId":"drv-a","lat":12.9,"lng":77.6,"timestamp":1700000000000}"#;
+    let other = r#"{"driverId":"drv-b","lat":12.9,"lng":77.6,"timestamp":1700000000000}"#;
+    let frames = [
+        Frame::Fix {
+            key: "drv-a".into(),
+            payload: own.into(),
+        },
+        Frame::Bad {
+            text: other.into(),
+            kind: "wrong-driver",
+            names: "names driver \"drv-b\" but this connection's token is for driver \"drv-a\"",
+        },
+    ];
+    let mut socket = drive(socket, &frames, true).await;
+    socket.close(None).await.expect("close");
+    let records = read_records(&topic, 1, Duration::from_secs(2));
+    assert_eq!(records.len(), 1, "only the token's own driver's fix");
+    assert_eq!(records[0].key, "drv-a");
+    assert_eq!(records[0].payload, own, "produced as sent");
+    wait_until("the status line counts the refusals", Duration::from_secs(10), || {
+        gateway.log().contains("refused_tokens=4") && gateway.log().contains("wrong_driver=1")
+    });
 }

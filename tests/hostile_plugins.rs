@@ -53,6 +53,17 @@ fn retrying(retries: u32, backoff_ms: Option<u64>) -> FailurePolicy {
 }
 
 async fn hostile_run(name: &str, mode: &str, limits: PluginLimits, failure: FailurePolicy) -> HostileRun {
+    hostile_run_granted(name, mode, limits, failure, &[]).await
+}
+
+/// [`hostile_run`] with `kv_write` also granting the key prefixes `more_keys`.
+async fn hostile_run_granted(
+    name: &str,
+    mode: &str,
+    limits: PluginLimits,
+    failure: FailurePolicy,
+    more_keys: &[&str],
+) -> HostileRun {
     let TestNames { topic, group, prefix } = TestNames::create(name, 2).await;
     let data = fleet_data(50, 1_000, 0, 11);
     let positions = produce(&topic, &data).await;
@@ -68,6 +79,7 @@ async fn hostile_run(name: &str, mode: &str, limits: PluginLimits, failure: Fail
         &prefix,
     );
     plugin.limits = limits;
+    plugin.grants.kv_write.extend(more_keys.iter().map(ToString::to_string));
     config.plugins.insert("hostile".into(), plugin);
     let host = Host::start(name, &write_config_file(name, &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));
@@ -227,6 +239,33 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
         .query(&mut redis())
         .expect("exists");
     assert!(!exists, "the refused key was not written");
+    wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
+        run.host
+            .log()
+            .lines()
+            .any(|line| line.contains("progress") && !line.contains("denied=0"))
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publication_on_another_plugins_channel_is_refused_even_with_a_key_grant_of_its_name() {
+    // kv_write covers the keys under `live:`; publishing on live-location's
+    // channel `live:driver:…` still needs publish_channels.
+    let run = hostile_run_granted(
+        "pubout",
+        "publish-outside",
+        PluginLimits::default(),
+        retrying(1, Some(10)),
+        &["live:"],
+    )
+    .await;
+    run.assert_contained("plugin-error");
+    assert!(
+        run.error()
+            .contains("publishing on channel \"live:driver:hijacked\" is not granted (grants.publish_channels"),
+        "{}",
+        run.error()
+    );
     wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
         run.host
             .log()

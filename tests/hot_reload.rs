@@ -66,7 +66,9 @@ fn config(names: &TestNames, dir: &PluginDir) -> PathBuf {
 /// versions ignore it), and the admin interface on `admin_port`.
 fn reload_config(names: &TestNames, dir: &PluginDir, admin_port: Option<u16>, mode: &str) -> Config {
     let mut config = test_config(&redis_url());
-    config.admin.listen = admin_port.map(|port| ([127, 0, 0, 1], port).into());
+    if let Some(port) = admin_port {
+        enable_admin(&mut config, port);
+    }
     let mut pipeline = test_pipeline("reload", &names.group, &names.topic, &["stamp"]);
     pipeline.batch.max_events = 100;
     pipeline.batch.max_wait_ms = 100;
@@ -341,6 +343,39 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
     assert!(allocated > 0 && allocator_resident >= allocated, "{metrics}");
     // The whole process (code, plugin memories) holds more than the heap.
     assert!(resident > allocator_resident / 2 && resident > 8 << 20, "{metrics}");
+
+    // Everything but /health needs the admin token, and says so.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    for (path, bearer, says) in [
+        ("/metrics", None, "no bearer token"),
+        (
+            "/plugins",
+            Some("Bearer not-the-token"),
+            "not one of the admin interface's tokens",
+        ),
+    ] {
+        let mut request = agent.get(&format!("http://{admin}{path}"));
+        if let Some(bearer) = bearer {
+            request = request.header("Authorization", bearer);
+        }
+        let mut response = request.call().expect("an answer");
+        assert_eq!(response.status(), 401, "{path}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body = response.body_mut().read_to_string().expect("body");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    let health = agent.get(&format!("http://{admin}/health")).call().expect("health");
+    assert_eq!(health.status(), 200, "/health needs no token");
+    let wrong_token = support::write_config_text("wrong-admin-token", "not-the-token\n");
+    let (ok, text) = fleethost(&[
+        "reload",
+        "--admin",
+        &admin,
+        "--token-file",
+        &wrong_token.display().to_string(),
+        "stamp",
+    ]);
+    assert!(!ok && text.contains("refused the token"), "{text}");
 
     // Reload on demand with an unchanged file: nothing happens.
     let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);

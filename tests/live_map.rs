@@ -24,9 +24,12 @@ impl Tracker {
         Self::start_with(&["track", "--redis-url", &redis_url(), "--key-prefix", prefix])
     }
 
-    /// Starts `fleethost ARGS` (a `track` command line) likewise.
+    /// Starts `fleethost ARGS` (a `track` command line) likewise, with the
+    /// tests' token key.
     fn start_with(args: &[&str]) -> Self {
-        Self(server::Server::start("tracking server", args))
+        let key = token_key_arg();
+        let args: Vec<&str> = args.iter().copied().chain(["--token-key", &key]).collect();
+        Self(server::Server::start("tracking server", &args))
     }
 
     fn url(&self, path: &str) -> String {
@@ -35,7 +38,10 @@ impl Tracker {
 
     /// `GET /api/map` as JSON.
     fn map(&self) -> Value {
-        let mut response = ureq::get(&self.url("/api/map")).call().expect("GET /api/map");
+        let mut response = ureq::get(&self.url("/api/map"))
+            .header("Authorization", format!("Bearer {}", operator_token()))
+            .call()
+            .expect("GET /api/map");
         assert_eq!(response.status(), 200);
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("/api/map JSON")
     }
@@ -208,14 +214,19 @@ fn api_map_lists_drivers_etas_and_notifications() {
     assert_eq!(notifications[1]["type"], "near");
     assert_eq!(notifications[1]["order_id"], "o-1");
     // The feed is the server's own: no customer channel in /stats.
-    let mut stats = ureq::get(&tracker.url("/stats")).call().expect("GET /stats");
+    let mut stats = ureq::get(&tracker.url("/stats"))
+        .header("Authorization", format!("Bearer {}", operator_token()))
+        .call()
+        .expect("GET /stats");
     let stats: Value = serde_json::from_str(&stats.body_mut().read_to_string().expect("body")).expect("JSON");
     assert_eq!(
         (stats["channels"].as_u64(), stats["watchers"].as_u64()),
         (Some(0), Some(0))
     );
 
-    let mut page = ureq::get(&tracker.url("/map")).call().expect("GET /map");
+    let mut page = ureq::get(&tracker.url(&format!("/map?access_token={}", operator_token())))
+        .call()
+        .expect("GET /map");
     let html = page.body_mut().read_to_string().expect("page");
     assert!(html.contains("<canvas") && html.contains("/api/map"), "the page");
     assert!(
@@ -320,7 +331,8 @@ async fn chromium_draws_moving_drivers_and_saves_a_screenshot() {
             .expect("HSET eta");
     }
 
-    let url = tracker.url("/map");
+    // The page passes the token it was opened with on to /api/map.
+    let url = tracker.url(&format!("/map?access_token={}", operator_token()));
     let dom = chromium(&url, &["--dump-dom".to_string()]).await;
     let (drawn, moved, polls) = (
         body_number(&dom, "data-drivers"),

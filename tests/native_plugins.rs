@@ -183,6 +183,7 @@ async fn native_and_wasm_live_location_leave_the_same_redis_state() {
         let mut plugin = compared(&[("key_prefix", prefix)]);
         plugin.grants.kv_write = vec![prefix.to_string()];
         plugin.grants.kv_read = vec![prefix.to_string()];
+        plugin.grants.publish_channels = vec![prefix.to_string()];
         plugin
     };
     let config = comparison_config(
@@ -305,6 +306,7 @@ async fn a_pipeline_runs_a_native_plugin_end_to_end() {
     let mut live_location = PluginConfig::new(format!("{NATIVE_PREFIX}live-location"));
     live_location.config = properties(&[("key_prefix", &prefix)]);
     live_location.grants.kv_write = vec![prefix.clone()];
+    live_location.grants.publish_channels = vec![prefix.clone()];
     config.plugins.insert("live-location".into(), live_location);
     let mut host = Host::start("native-e2e", &write_config_file("native-e2e", &config));
     wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(120));

@@ -36,10 +36,9 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
     let (proxy, proxied_database) = database_proxy(true).await;
 
     let (live_group, history_group) = (format!("{group}-live"), format!("{group}-history"));
-    let admin = format!("127.0.0.1:{}", free_port());
     let mut config = test_config(&redis_url());
+    let admin = enable_admin(&mut config, free_port());
     config.database.url = Some(proxied_database);
-    config.admin.listen = Some(admin.parse().expect("an address"));
     for (name, group, plugin) in [
         ("live", &live_group, "live_location"),
         ("history", &history_group, "db_writer"),

@@ -16,9 +16,8 @@ async fn partitions_wait_for_redis_and_catch_up_without_loss() {
     let positions = produce(&topic, &data).await;
     let port = free_port();
     let redis_url = format!("redis://127.0.0.1:{port}");
-    let admin = format!("127.0.0.1:{}", free_port());
     let mut config = one_pipeline_config("outage", &topic, &group, &prefix, &["live_location"], &redis_url);
-    config.admin.listen = Some(admin.parse().expect("an address"));
+    let admin = enable_admin(&mut config, free_port());
     let config = write_config_file("outage", &config);
 
     let host = Host::start("outage", &config);

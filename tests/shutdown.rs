@@ -117,7 +117,7 @@ async fn the_demo_with_its_stdout_and_stderr_closed_keeps_running_and_exits_0_on
             Duration::from_secs(120),
             || {
                 assert!(demo.is_running(), "the demo exited:\n{}", demo.captured);
-                map_drivers(&map_url).is_some_and(|drivers| drivers.len() == DRIVERS)
+                map_drivers(&map_url, &demo.captured).is_some_and(|drivers| drivers.len() == DRIVERS)
             },
         )
     });

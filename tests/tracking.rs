@@ -43,13 +43,19 @@ impl Tracker {
                 prefix,
                 "--buffer",
                 &buffer,
+                "--token-key",
+                &token_key_arg(),
             ],
         ))
     }
 
-    /// Connects a customer with `query` (`driver=ID` or `order=ID`).
+    /// Connects a customer with `query` (`driver=ID` or `order=ID`) and a
+    /// token for exactly that target.
     async fn connect(&self, query: &str) -> Socket {
-        let url = self.0.ws(&format!("/ws/track?{query}"));
+        let subject = query.replacen('=', ":", 1);
+        let url = self
+            .0
+            .ws(&format!("/ws/track?{query}&access_token={}", customer_token(&subject)));
         let (socket, _) = tokio_tungstenite::connect_async(&url)
             .await
             .unwrap_or_else(|error| panic!("connect to {url}: {error}"));
@@ -59,7 +65,10 @@ impl Tracker {
     /// `/stats`, with `query` (e.g. `driver=ID`) when not empty.
     fn stats(&self, query: &str) -> Value {
         let url = self.0.http(&format!("/stats?{query}"));
-        let mut response = ureq::get(&url).call().expect("GET /stats");
+        let mut response = ureq::get(&url)
+            .header("Authorization", format!("Bearer {}", operator_token()))
+            .call()
+            .expect("GET /stats");
         serde_json::from_str(&response.body_mut().read_to_string().expect("stats body")).expect("stats JSON")
     }
 
@@ -182,7 +191,12 @@ async fn a_customer_gets_its_drivers_positions_in_order_and_nothing_else() {
     }
 
     // A bad target is refused with the reason; the stats count the watchers.
-    let refused = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/track?driver=", tracker.port)).await;
+    let refused = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{}/ws/track?driver=&access_token={}",
+        tracker.port,
+        operator_token()
+    ))
+    .await;
     assert!(refused.is_err(), "an empty driver id is refused");
     let stats = tracker.stats("");
     assert_eq!(
@@ -290,8 +304,13 @@ async fn the_current_position_comes_first_from_the_hash() {
         "no initial frame for an order",
     )
     .await;
+    // Its estimates come on eta's own channel, which the session watches too.
+    let estimates = format!("{prefix}live:eta:o-9");
+    wait_until("the estimates channel is subscribed", Duration::from_secs(30), || {
+        redis_subscribers(&mut redis, &estimates) == 1
+    });
     let eta = r#"{"type":"eta","order_id":"o-9","driver_id":"d7","phase":"to_pickup","distance_m":900,"speed_mps":5,"eta_s":180,"ts_ms":5}"#;
-    publish(&mut redis, &format!("{prefix}live:order:o-9"), eta);
+    publish(&mut redis, &estimates, eta);
     assert_eq!(
         next_text(&mut order_customer, FRAME_TIMEOUT).await.as_deref(),
         Some(eta)
@@ -438,4 +457,82 @@ async fn positions_flow_from_kafka_through_live_location_to_a_customer() {
     )
     .await;
     drop(host);
+}
+
+/// `GET path` on the tracker with `token` as bearer (none when empty): its
+/// status and body.
+fn get_with(tracker: &Tracker, path: &str, token: &str) -> (u16, String) {
+    let mut request = ureq::get(&tracker.0.http(path))
+        .config()
+        .http_status_as_error(false)
+        .build();
+    if !token.is_empty() {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.call().expect("an answer");
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_follow_only_what_their_token_names_and_the_map_needs_an_operator() {
+    use fleethost_core::auth::access_token::{Claims, TRACK_AUDIENCE};
+    let prefix = format!("{}:", unique("tracking-auth"));
+    let tracker = Tracker::start(&prefix, &redis_url(), 64);
+    let track = |query: String| tracker.0.ws(&format!("/ws/track?{query}"));
+    let expired = support::access::signer().sign_claims(&Claims {
+        sub: "driver:a".into(),
+        aud: TRACK_AUDIENCE.into(),
+        exp: 1_700_000_000,
+    });
+    for (what, query, status, says) in [
+        ("no token", "driver=a".to_string(), 401, "no access token".to_string()),
+        (
+            "another driver's token",
+            format!("driver=b&access_token={}", customer_token("driver:a")),
+            403,
+            r#"may follow "driver:a", not "driver:b""#.to_string(),
+        ),
+        (
+            "an order's token for its driver",
+            format!("driver=a&access_token={}", customer_token("order:o-1")),
+            403,
+            r#"not "driver:a""#.to_string(),
+        ),
+        (
+            "an expired token",
+            format!("driver=a&access_token={expired}"),
+            401,
+            "expired".to_string(),
+        ),
+        (
+            "a driver app's token",
+            format!("driver=a&access_token={}", driver_token("a")),
+            401,
+            r#"for "fleethost-driver""#.to_string(),
+        ),
+    ] {
+        let (answered, _, body) = refused_upgrade(&track(query)).await;
+        assert_eq!(answered, status, "{what}: {body}");
+        assert!(body.contains(&says), "{what}: {body}");
+    }
+    // The token's own target, and anything for an operator.
+    let _customer = tracker.connect("driver=a").await;
+    let (_operator, _) =
+        tokio_tungstenite::connect_async(track(format!("order=o-9&access_token={}", operator_token())))
+            .await
+            .expect("an operator follows any order");
+
+    for path in ["/api/map", "/map", "/stats"] {
+        let (status, body) = get_with(&tracker, path, "");
+        assert_eq!(status, 401, "{path} without a token: {body}");
+        let (status, body) = get_with(&tracker, path, &customer_token("driver:a"));
+        assert_eq!(status, 401, "{path} with a customer's token: {body}");
+        assert!(body.contains("fleethost-operator"), "{body}");
+        let (status, body) = get_with(&tracker, path, &operator_token());
+        assert_eq!(status, 200, "{path} with an operator's token: {body}");
+    }
+    assert_eq!(get_with(&tracker, "/health", ""), (200, "ok".to_string()));
 }

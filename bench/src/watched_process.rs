@@ -161,6 +161,10 @@ async fn events_finished(address: std::net::SocketAddr) -> u64 {
     let url = format!("http://{address}/metrics");
     let body = tokio::task::spawn_blocking(move || {
         ureq::get(&url)
+            .header(
+                "Authorization",
+                format!("Bearer {}", crate::contenders::fleethost_config::ADMIN_TOKEN),
+            )
             .call()
             .ok()
             .and_then(|mut response| response.body_mut().read_to_string().ok())

@@ -1,11 +1,13 @@
 //! Talking to a running host the way an operator does: the `fleethost`
 //! command line and the admin interface's HTTP endpoints.
 
-/// Runs `fleethost ARGS` to completion; whether it succeeded, and its stdout
-/// followed by its stderr.
+/// Runs `fleethost ARGS` to completion, with the tests' admin token in
+/// FLEETHOST_ADMIN_TOKEN; whether it succeeded, and its stdout followed by
+/// its stderr.
 pub fn fleethost(args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(super::fleethost_binary())
         .args(args)
+        .env("FLEETHOST_ADMIN_TOKEN", super::access::ADMIN_TOKEN)
         .output()
         .expect("run fleethost");
     let text = format!(
@@ -23,9 +25,10 @@ pub fn fleethost_command(args: &[&str]) -> String {
     text
 }
 
-/// The body of `GET http://{admin}{path}`.
+/// The body of `GET http://{admin}{path}`, with the tests' admin token.
 pub fn admin_get(admin: &str, path: &str) -> String {
     let mut response = ureq::get(&format!("http://{admin}{path}"))
+        .header("Authorization", format!("Bearer {}", super::access::ADMIN_TOKEN))
         .call()
         .unwrap_or_else(|error| panic!("GET {path} on {admin}: {error}"));
     response.body_mut().read_to_string().expect("answer text")

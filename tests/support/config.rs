@@ -42,10 +42,12 @@ pub fn test_plugin(file: &str, settings: &[(&str, &str)]) -> PluginConfig {
     plugin
 }
 
-/// [`test_plugin`] granted to write (and read) the keys under `prefix`.
+/// [`test_plugin`] granted to write (and read) the keys, and to publish on
+/// the channels, under `prefix`.
 pub fn test_plugin_writing(file: &str, settings: &[(&str, &str)], prefix: &str) -> PluginConfig {
     let mut plugin = test_plugin(file, settings);
     plugin.grants.kv_write = vec![prefix.to_string()];
+    plugin.grants.publish_channels = vec![prefix.to_string()];
     plugin
 }
 

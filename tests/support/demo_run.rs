@@ -75,7 +75,7 @@ pub fn demo_config(run: &str, stores: Stores) -> Config {
     };
     config.redis.url = redis;
     config.database.url = Some(database);
-    config.admin.listen = Some(([127, 0, 0, 1], free_port()).into());
+    super::enable_admin(&mut config, free_port());
     config
 }
 
@@ -112,16 +112,29 @@ pub fn demo_args(
     .to_vec()
 }
 
-/// `GET url` as JSON, `None` while the server does not answer.
-pub fn get_json(url: &str) -> Option<Value> {
-    let mut response = ureq::get(url).call().ok()?;
+/// The operator token a demo run printed with its live map's address in
+/// `log` (`None` until it did).
+pub fn operator_token(log: &str) -> Option<String> {
+    log.lines()
+        .find_map(|line| line.strip_prefix("[demo] live map: "))?
+        .split_once("access_token=")
+        .map(|(_, token)| token.trim().to_string())
+}
+
+/// `GET url` as JSON with `token` as the bearer token, `None` while the
+/// server does not answer.
+pub fn get_json(url: &str, token: &str) -> Option<Value> {
+    let mut response = ureq::get(url)
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .ok()?;
     serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
 }
 
-/// The drivers on the demo's `/api/map` at `map_url`, `None` while it does
-/// not answer.
-pub fn map_drivers(map_url: &str) -> Option<Vec<String>> {
-    let map = get_json(&format!("{map_url}/api/map"))?;
+/// The drivers on the `/api/map` of the demo run that logged `log`, at
+/// `map_url`; `None` while it does not answer.
+pub fn map_drivers(map_url: &str, log: &str) -> Option<Vec<String>> {
+    let map = get_json(&format!("{map_url}/api/map"), &operator_token(log)?)?;
     Some(
         map["drivers"]
             .as_array()?

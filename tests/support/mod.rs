@@ -3,7 +3,8 @@
 //! test ([`names`]), a generated fleet data set ([`fleet`]), topics created,
 //! produced to and read back ([`topics`]), a group's commits
 //! ([`consumer_group`]), typed configs ([`config`]), the `fleethost` binary
-//! as a child process ([`host`], [`server`]), what the plugins left in Redis
+//! as a child process ([`host`], [`server`]), the credentials they accept
+//! ([`access`]), what the plugins left in Redis
 //! ([`live_state`]) and PostgreSQL ([`history`]), what they published
 //! ([`publications`]), and services a test can
 //! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`], with
@@ -17,6 +18,7 @@
 // Not every test file uses every helper.
 #![allow(unused_imports)]
 
+pub mod access;
 pub mod admin;
 pub mod chromium;
 pub mod concurrent_batches;
@@ -43,6 +45,7 @@ pub mod tcp_proxy;
 pub mod topics;
 pub mod wait;
 
+pub use access::{customer_token, driver_token, enable_admin, operator_token, refused_upgrade, token_key_arg};
 pub use admin::{admin_get, fleethost, fleethost_command};
 pub use config::*;
 pub use consumer_group::*;

@@ -14,7 +14,8 @@ use super::plugin_path;
 
 /// live-location's grants as the example config gives them, for
 /// `plugin_toml`.
-pub const LIVE_LOCATION_GRANTS: &str = "grants = { kv_write = [\"driver:\", \"drivers:geo\", \"live:\"] }\n";
+pub const LIVE_LOCATION_GRANTS: &str =
+    "grants = { kv_write = [\"driver:\", \"drivers:geo\"], publish_channels = [\"live:driver:\", \"live:order:\"] }\n";
 
 /// A fresh instance of bench-noop (it reads each fix and accepts every
 /// batch) in a pipeline named `pipeline`.

@@ -72,7 +72,11 @@ pub async fn run(
     command
         .args(["run", "--config"])
         .arg(&config_path)
-        .env("RUST_LOG", &ctx.fleethost_log);
+        .env("RUST_LOG", &ctx.fleethost_log)
+        .env(
+            super::fleethost_config::ADMIN_TOKEN_VARIABLE,
+            super::fleethost_config::ADMIN_TOKEN,
+        );
     let measurement = watched_process::measure(
         command,
         &ctx.log_path(contender, round),

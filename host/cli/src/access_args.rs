@@ -1,6 +1,6 @@
 //! The flags of a listener that admits clients by token (`gateway`, `track`).
 
-use fleethost_apps::access::{Access, AccessError};
+use fleethost_apps::access::Access;
 use fleethost_core::auth::{SecretSource, TokenAlgorithm};
 
 /// How a listener checks its clients' access tokens.
@@ -10,8 +10,10 @@ pub struct AccessArgs {
     /// `env:NAME`: an HS256 secret, or the issuer's RS256/ES256 public key
     /// in PEM. Repeat it while a key is rotated: a token signed with any of
     /// them is accepted.
+    /// (Read as text and parsed in [`AccessArgs::access`], so that clap's
+    /// error never echoes a secret given here by mistake.)
     #[arg(long = "token-key", value_name = "SOURCE")]
-    pub token_keys: Vec<SecretSource>,
+    pub token_keys: Vec<String>,
     /// The tokens' signature algorithm: HS256, RS256 or ES256.
     #[arg(long, default_value_t = TokenAlgorithm::Hs256)]
     pub token_algorithm: TokenAlgorithm,
@@ -23,7 +25,13 @@ pub struct AccessArgs {
 
 impl AccessArgs {
     /// The access these flags ask for, with the keys read now.
-    pub fn access(&self, listener: &'static str) -> Result<Access, AccessError> {
-        Access::from_flags(&self.token_keys, self.token_algorithm, self.no_auth, listener)
+    pub fn access(&self, listener: &'static str) -> anyhow::Result<Access> {
+        let keys = self
+            .token_keys
+            .iter()
+            .map(|text| text.parse::<SecretSource>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| anyhow::anyhow!("--token-key: {error}"))?;
+        Ok(Access::from_flags(&keys, self.token_algorithm, self.no_auth, listener)?)
     }
 }

@@ -325,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn a_published_estimate_goes_to_the_order_channel_too() {
+    fn a_published_estimate_goes_to_the_orders_estimates_channel_too() {
         let settings = settings();
         let plan = plan_fixes(&settings, &fixes_by_driver(&[event(0.0, 7_000)]), vec![state_on_trip()]);
         let eta_message = String::from_utf8(plan.messages[0].payload.clone()).expect("utf-8");
@@ -338,7 +338,7 @@ mod tests {
             })
             .collect();
         assert_eq!(live.len(), 1, "one live message per published estimate: {plan:?}");
-        assert_eq!(live[0].channel, "t:live:order:o1");
+        assert_eq!(live[0].channel, "t:live:eta:o1");
         // The eta-updates message's fields, after a leading "type":"eta".
         let fields = eta_message.strip_prefix('{').expect("an object");
         assert_eq!(live[0].message, format!(r#"{{"type":"eta",{fields}"#));

@@ -50,8 +50,8 @@
 //! the same fields in the hash `{key_prefix}eta:{order_id}`, expiring
 //! after `eta_ttl_s` (3600), and, for live subscribers (`fleethost track`),
 //! `{"type":"eta",...the same fields}` published on the Redis pub/sub channel
-//! `{key_prefix}live:order:{order_id}` (in the same `kv::write`; the plugin's
-//! `kv_write` grants must cover `{key_prefix}live:`).
+//! `{key_prefix}live:eta:{order_id}` (in the same `kv::write`; the plugin's
+//! `publish_channels` grant must cover `{key_prefix}live:eta:`).
 //!
 //! **Order events** (see [`orders`]) move the trip along with
 //! `sdk::trip::Trip::apply`; they publish nothing. A new assignment writes the

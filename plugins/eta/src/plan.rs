@@ -5,9 +5,10 @@
 //! Besides the `eta_topic` message and the `eta:{order_id}` hash, a published
 //! estimate goes to live subscribers: a Redis pub/sub `publish` of
 //! `{"type":"eta",...the eta_topic message's fields}` on
-//! `{key_prefix}live:order:{order_id}`, the order's channel that
-//! live-location publishes its positions on (`fleethost track` fans it out to
-//! customers). It rides in the plan's kv writes: no extra round trip.
+//! `{key_prefix}live:eta:{order_id}`, the order's estimates channel
+//! (`fleethost track` fans it out to the order's customers beside the
+//! positions live-location publishes). It rides in the plan's kv writes: no
+//! extra round trip.
 
 use fleethost_plugin_sdk::json::JsonObject;
 use fleethost_plugin_sdk::kv::{FieldValue, PublishOp, WriteOp};
@@ -26,7 +27,7 @@ pub fn publish(plan: &mut Plan, settings: &Settings, estimate: &Estimate) {
     plan.writes.push(WriteOp::hash_set(&key, estimate_fields(estimate)));
     plan.writes.push(WriteOp::Expire((key, settings.eta_ttl_ms)));
     plan.writes.push(WriteOp::Publish(PublishOp {
-        channel: names::order_channel(&settings.key_prefix, &estimate.order_id),
+        channel: names::eta_channel(&settings.key_prefix, &estimate.order_id),
         message: live_eta_json(estimate),
     }));
     plan.messages.push(Message::text(

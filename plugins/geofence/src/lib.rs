@@ -8,7 +8,8 @@
 //! notifications to `notifications_topic` (keyed by driver id) and one
 //! `kv.write` of the changed hashes, which also publishes each notification
 //! on the Redis pub/sub channel `{key_prefix}live:notifications` for the live
-//! map of `fleethost track` (so its grants need `live:` in `kv_write`).
+//! map of `fleethost track` (so its grants need `live:notifications` in
+//! `publish_channels`).
 //!
 //! The notifications are sent before the state is written (the SDK's
 //! `Plan::apply`): if the write fails the batch is retried and may send a

@@ -29,8 +29,8 @@
 //! Config keys: `key_prefix` (prepended to every key and channel, default
 //! empty), `geo_key` (default `drivers:geo`) and `publish` (`"true"`, the
 //! default, or `"false"` to write positions without publishing). Publishing
-//! needs the channels under a `kv_write` grant: `{key_prefix}live:` (or the
-//! prefix itself).
+//! needs the channels under its `publish_channels` grant:
+//! `{key_prefix}live:driver:` and `{key_prefix}live:order:`.
 
 pub mod publish;
 

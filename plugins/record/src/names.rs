@@ -12,8 +12,10 @@
 //! key of that name, the tracking service's matching setting), given as the
 //! first argument, unchanged: it carries its own separator (`"t1:"`), or is
 //! empty. The live channels all start with `{key_prefix}live:`
-//! ([`LIVE_PREFIX`]), which is what a plugin's `kv_write` grant must cover to
-//! publish on them.
+//! ([`LIVE_PREFIX`]); each plugin publishes on channels of its own
+//! (live-location `live:driver:` and `live:order:`, eta `live:eta:`,
+//! geofence `live:notifications`), which its `publish_channels` grant names,
+//! so that no plugin can speak on another's.
 //!
 //! The names are built with `concat`, which allocates the result once
 //! (live-location builds one key and one or two channels per driver and
@@ -29,12 +31,18 @@ pub fn driver_channel(key_prefix: &str, driver_id: &str) -> String {
     [key_prefix, "live:driver:", driver_id].concat()
 }
 
-/// The channel of one order's live updates, `{key_prefix}live:order:{order_id}`:
-/// live-location publishes the positions of fixes carrying the order, eta
-/// publishes the order's estimates, and the tracking service fans both out to
-/// the order's watchers.
+/// The channel of one order's positions, `{key_prefix}live:order:{order_id}`:
+/// live-location publishes the positions of fixes carrying the order, and
+/// the tracking service fans them out to the order's watchers.
 pub fn order_channel(key_prefix: &str, order_id: &str) -> String {
     [key_prefix, "live:order:", order_id].concat()
+}
+
+/// The channel of one order's estimates, `{key_prefix}live:eta:{order_id}`:
+/// eta publishes each estimate on it, and the tracking service fans them out
+/// to the order's watchers beside its positions.
+pub fn eta_channel(key_prefix: &str, order_id: &str) -> String {
+    [key_prefix, "live:eta:", order_id].concat()
 }
 
 /// The channel of every geofence notification, `{key_prefix}live:notifications`:

@@ -60,12 +60,17 @@ impl Namespace {
         };
         for plugin in config.plugins.values_mut() {
             let grants = &mut plugin.grants;
-            if !grants.kv_read.is_empty() || !grants.kv_write.is_empty() {
+            if !grants.kv_read.is_empty() || !grants.kv_write.is_empty() || !grants.publish_channels.is_empty() {
                 let own = plugin.config.get("key_prefix").cloned().unwrap_or_default();
                 plugin
                     .config
                     .insert("key_prefix".to_string(), format!("{key_prefix}{own}"));
-                for granted in grants.kv_read.iter_mut().chain(grants.kv_write.iter_mut()) {
+                for granted in grants
+                    .kv_read
+                    .iter_mut()
+                    .chain(grants.kv_write.iter_mut())
+                    .chain(grants.publish_channels.iter_mut())
+                {
                     *granted = format!("{key_prefix}{granted}");
                 }
             }
@@ -124,12 +129,17 @@ mod tests {
         assert_eq!(live.config["key_prefix"], "demo-17-00ab:");
         assert_eq!(
             live.grants.kv_write,
-            ["demo-17-00ab:driver:", "demo-17-00ab:drivers:geo", "demo-17-00ab:live:"]
+            ["demo-17-00ab:driver:", "demo-17-00ab:drivers:geo"]
+        );
+        assert_eq!(
+            live.grants.publish_channels,
+            ["demo-17-00ab:live:driver:", "demo-17-00ab:live:order:"]
         );
         assert_eq!(config.plugins["eta"].config["key_prefix"], "demo-17-00ab:");
+        assert_eq!(config.plugins["eta"].grants.kv_write, ["demo-17-00ab:eta:"]);
         assert_eq!(
-            config.plugins["eta"].grants.kv_write,
-            ["demo-17-00ab:eta:", "demo-17-00ab:live:"]
+            config.plugins["eta"].grants.publish_channels,
+            ["demo-17-00ab:live:eta:"]
         );
         let history = &config.plugins["db-writer"];
         assert_eq!(history.config["table"], "driver_locations_demo_17_00ab");

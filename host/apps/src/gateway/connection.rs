@@ -219,7 +219,9 @@ impl DriverConnection {
                             return ending;
                         }
                         self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
-                        if self.reply(ErrorFrame::binary(frame).to_json()).await.is_err() {
+                        if self.reply(ErrorFrame::binary(frame).to_json()).await.is_err()
+                            || self.send_ack().await.is_err()
+                        {
                             return Ending::ClientGone;
                         }
                     }
@@ -268,10 +270,12 @@ impl DriverConnection {
             Ok(fix) => fix,
             Err(answer) => {
                 self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
-                return self
-                    .reply(answer.to_json())
-                    .await
-                    .map_err(|ClientGone| Ending::ClientGone);
+                // The answer settles the frame: with nothing in flight before
+                // it, the ack covers it at once.
+                return match self.reply(answer.to_json()).await {
+                    Ok(()) => self.send_ack().await.map_err(|ClientGone| Ending::ClientGone),
+                    Err(ClientGone) => Err(Ending::ClientGone),
+                };
             }
         };
         let payload = text.as_str().as_bytes();

@@ -1,6 +1,6 @@
 //! What a customer watches (a driver or an order) and the Redis pub/sub
-//! channel it maps to: the channels the plugins publish on (live-location:
-//! positions; eta: estimates), named by [`LiveKeys`].
+//! channels it maps to: the channels the plugins publish on (live-location:
+//! positions; eta: an order's estimates), named by [`LiveKeys`].
 
 use super::live_keys::LiveKeys;
 
@@ -47,11 +47,20 @@ impl Target {
         }
     }
 
-    /// The Redis pub/sub channel of this target.
+    /// The Redis pub/sub channel of this target's positions.
     pub fn channel(&self, keys: &LiveKeys) -> String {
         match self {
             Target::Driver(driver_id) => keys.driver_channel(driver_id),
             Target::Order(order_id) => keys.order_channel(order_id),
+        }
+    }
+
+    /// The channel of this target's estimates: an order's, which eta
+    /// publishes on a channel of its own; `None` for a driver.
+    pub fn estimates_channel(&self, keys: &LiveKeys) -> Option<String> {
+        match self {
+            Target::Driver(_) => None,
+            Target::Order(order_id) => Some(keys.eta_channel(order_id)),
         }
     }
 }
@@ -84,10 +93,13 @@ mod tests {
         assert_eq!(driver.token_subject(), "driver:d1");
         assert_eq!(Target::Order("o1".into()).token_subject(), "order:o1");
         assert_eq!(driver.channel(&LiveKeys::with_prefix("p:")), "p:live:driver:d1");
+        let order = Target::Order("o1".into());
+        assert_eq!(order.channel(&LiveKeys::with_prefix("")), "live:order:o1");
         assert_eq!(
-            Target::Order("o1".into()).channel(&LiveKeys::with_prefix("")),
-            "live:order:o1"
+            order.estimates_channel(&LiveKeys::with_prefix("")).as_deref(),
+            Some("live:eta:o1")
         );
+        assert_eq!(driver.estimates_channel(&LiveKeys::with_prefix("")), None);
     }
 
     #[test]

@@ -67,9 +67,14 @@ impl LiveKeys {
         names::driver_channel(&self.key_prefix, driver_id)
     }
 
-    /// The channel of one order's positions and estimates.
+    /// The channel of one order's positions (live-location's).
     pub fn order_channel(&self, order_id: &str) -> String {
         names::order_channel(&self.key_prefix, order_id)
+    }
+
+    /// The channel of one order's estimates (eta's).
+    pub fn eta_channel(&self, order_id: &str) -> String {
+        names::eta_channel(&self.key_prefix, order_id)
     }
 
     /// The channel of geofence's notifications.
@@ -123,6 +128,7 @@ mod tests {
         assert_eq!(keys.driver_key("d1"), "t1:driver:d1");
         assert_eq!(keys.driver_channel("d1"), "t1:live:driver:d1");
         assert_eq!(keys.order_channel("o1"), "t1:live:order:o1");
+        assert_eq!(keys.eta_channel("o1"), "t1:live:eta:o1");
         assert_eq!(keys.notifications_channel(), "t1:live:notifications");
         assert_eq!(keys.eta_trip_key("d1"), "t1:eta:trip:d1");
     }

@@ -1,5 +1,6 @@
 //! One customer's WebSocket: the current position first (for a driver), then
-//! every message of the watched channel, in order, and nothing else.
+//! every message of the watched channel, in order, and nothing else; for an
+//! order, its positions and its estimates (two channels, each in order).
 //!
 //! Order of events for a driver: the session first joins the channel and
 //! waits until Redis confirmed the subscription, then reads the position
@@ -46,6 +47,9 @@ struct Gone;
 pub async fn serve(socket: WebSocket, shared: Arc<TrackingShared>, target: Target) {
     shared.stats.customers_total.fetch_add(1, Ordering::Relaxed);
     let mut watcher = shared.registry.watch(&target.channel(&shared.keys));
+    let mut estimates = target
+        .estimates_channel(&shared.keys)
+        .map(|channel| shared.registry.watch(&channel));
     let (mut outgoing, mut incoming) = socket.split();
     // Messages whose position is not newer than this were in the first frame.
     let mut shown_up_to: Option<i64> = None;
@@ -93,18 +97,49 @@ pub async fn serve(socket: WebSocket, shared: Arc<TrackingShared>, target: Targe
                         }
                         payload
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        shared.stats.lagged_frames.fetch_add(1, Ordering::Relaxed);
-                        shared.stats.messages_missed.fetch_add(missed, Ordering::Relaxed);
-                        lagged_frame(missed).into()
-                    }
-                    Err(RecvError::Closed) => return,
+                    Err(error) => match missed_frame(error, &shared) {
+                        Some(frame) => frame,
+                        None => return,
+                    },
+                };
+                if send(&mut outgoing, &shared, frame).await.is_err() {
+                    return;
+                }
+            }
+            message = next_estimate(&mut estimates), if estimates.is_some() => {
+                let frame = match message {
+                    Ok(payload) => payload,
+                    Err(error) => match missed_frame(error, &shared) {
+                        Some(frame) => frame,
+                        None => return,
+                    },
                 };
                 if send(&mut outgoing, &shared, frame).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// The next message of an order's estimates channel.
+async fn next_estimate(estimates: &mut Option<super::registry::Watcher>) -> Result<Payload, RecvError> {
+    match estimates {
+        Some(watcher) => watcher.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The frame telling a customer how many messages it missed by falling
+/// behind; `None` when the channel closed (the server is stopping).
+fn missed_frame(error: RecvError, shared: &TrackingShared) -> Option<Payload> {
+    match error {
+        RecvError::Lagged(missed) => {
+            shared.stats.lagged_frames.fetch_add(1, Ordering::Relaxed);
+            shared.stats.messages_missed.fetch_add(missed, Ordering::Relaxed);
+            Some(lagged_frame(missed).into())
+        }
+        RecvError::Closed => None,
     }
 }
 

@@ -61,7 +61,7 @@ pub struct SimulateArgs {
     /// `file:PATH` or `env:NAME`: the gateway's HS256 secret, or the
     /// RS256/ES256 private key in PEM whose public key the gateway has.
     #[arg(long, value_name = "SOURCE", requires = "gateway")]
-    pub driver_token_key: Option<SecretSource>,
+    pub driver_token_key: Option<String>,
     /// The algorithm of --driver-token-key.
     #[arg(long, default_value_t = TokenAlgorithm::Hs256)]
     pub driver_token_algorithm: TokenAlgorithm,
@@ -71,10 +71,14 @@ impl SimulateArgs {
     /// Drives the fleet until `--count` fixes or the first signal.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
         let driver_tokens = match &self.driver_token_key {
-            Some(source) => Some(
-                TokenSigner::load(source, self.driver_token_algorithm)
-                    .map_err(|error| anyhow::anyhow!("--driver-token-key: {error}"))?,
-            ),
+            Some(text) => {
+                let signer = text
+                    .parse::<SecretSource>()
+                    .map_err(fleethost_core::auth::access_token::KeyError::from)
+                    .and_then(|source| TokenSigner::load(&source, self.driver_token_algorithm))
+                    .map_err(|error| anyhow::anyhow!("--driver-token-key: {error}"))?;
+                Some(signer)
+            }
             None => None,
         };
         let config = SimulationConfig {

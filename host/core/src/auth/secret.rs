@@ -21,11 +21,12 @@ pub enum SecretSource {
 /// Why a secret's source cannot be read, naming the source (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    /// The text is neither `file:PATH` nor `env:NAME`.
+    /// The text is neither `file:PATH` nor `env:NAME`; the text itself is
+    /// never quoted, as it may be a secret pasted by mistake.
     #[error(
-        "{0:?} is not a secret's source: write `file:PATH` or `env:NAME` (a secret itself never goes into a config or on a command line)"
+        "a secret's source must be `file:PATH` or `env:NAME`, not the secret itself (which would show in configs, process listings and shell histories)"
     )]
-    Syntax(String),
+    Syntax,
     /// The file cannot be read.
     #[error("cannot read the secret file {path}: {reason}")]
     File { path: String, reason: String },
@@ -68,12 +69,7 @@ impl FromStr for SecretSource {
         match text.split_once(':') {
             Some(("file", path)) if !path.is_empty() => Ok(SecretSource::File(PathBuf::from(path))),
             Some(("env", name)) if !name.is_empty() => Ok(SecretSource::Env(name.to_string())),
-            // Quote at most the scheme: the text may be a secret pasted by mistake.
-            _ => Err(SecretError::Syntax(
-                text.split_once(':')
-                    .map_or("(no `file:` or `env:`)", |(scheme, _)| scheme)
-                    .to_string(),
-            )),
+            _ => Err(SecretError::Syntax),
         }
     }
 }
@@ -153,7 +149,7 @@ mod tests {
         let inline = "hunter2-is-my-key".parse::<SecretSource>().unwrap_err().to_string();
         assert!(inline.contains("file:PATH") && !inline.contains("hunter2"), "{inline}");
         let pasted = "Bearer:abc".parse::<SecretSource>().unwrap_err().to_string();
-        assert!(!pasted.contains("abc"), "{pasted}");
+        assert!(!pasted.contains("abc") && !pasted.contains("Bearer"), "{pasted}");
         assert!("env:".parse::<SecretSource>().is_err());
     }
 

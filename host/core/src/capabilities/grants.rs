@@ -64,11 +64,13 @@ fn refusal(name: &str, granted: &[String], access: &str, grant: &str) -> Option<
     }
 }
 
-/// The key prefixes a plugin may read and write through `kv`.
+/// The key prefixes a plugin may read and write, and the channel prefixes
+/// it may publish on, through `kv`.
 #[derive(Debug, Clone, Default)]
 pub struct KvGrants {
     read: Vec<String>,
     write: Vec<String>,
+    publish: Vec<String>,
 }
 
 impl KvGrants {
@@ -80,6 +82,23 @@ impl KvGrants {
         Self {
             read,
             write: grants.kv_write.clone(),
+            publish: grants.publish_channels.clone(),
+        }
+    }
+
+    /// Ok when `channel` starts with one of the publish prefixes; a key
+    /// write grant does not cover a channel of the same name.
+    pub fn check_publish(&self, channel: &str) -> Result<(), KvError> {
+        if channel.is_empty() {
+            return Err(KvError::Invalid("empty channel".into()));
+        }
+        if self.publish.iter().any(|prefix| channel.starts_with(prefix.as_str())) {
+            Ok(())
+        } else {
+            Err(KvError::Denied(format!(
+                "publishing on channel {channel:?} is not granted (grants.publish_channels = {:?})",
+                self.publish
+            )))
         }
     }
 
@@ -159,6 +178,22 @@ mod tests {
         assert_eq!(topics.refusal("eta-updates"), None);
         assert!(topics.refusal("eta-updates.dlq").is_some());
         assert!(TopicGrants::default().refusal("eta-updates").is_some());
+    }
+
+    #[test]
+    fn channels_are_granted_apart_from_keys() {
+        let grants = KvGrants::new(&Grants {
+            kv_write: vec!["live:".into()],
+            publish_channels: vec!["live:eta:".into()],
+            ..Grants::default()
+        });
+        assert!(grants.check_publish("live:eta:o-1").is_ok());
+        let denied = grants.check_publish("live:driver:d-1").unwrap_err();
+        assert!(
+            matches!(&denied, KvError::Denied(message) if message.contains("\"live:driver:d-1\"") && message.contains("publish_channels")),
+            "a key grant does not cover a channel: {denied:?}"
+        );
+        assert!(matches!(grants.check_publish(""), Err(KvError::Invalid(_))));
     }
 
     #[test]

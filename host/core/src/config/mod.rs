@@ -251,11 +251,12 @@ impl Config {
             for (field, prefixes) in [
                 ("grants.kv_read", &plugin.grants.kv_read),
                 ("grants.kv_write", &plugin.grants.kv_write),
+                ("grants.publish_channels", &plugin.grants.publish_channels),
             ] {
                 if prefixes.iter().any(|prefix| prefix.is_empty()) {
                     return Err(invalid(
                         key(field),
-                        "an empty prefix would grant every key; list the prefixes explicitly".into(),
+                        "an empty prefix would grant every key or channel; list the prefixes explicitly".into(),
                     ));
                 }
             }

@@ -88,10 +88,16 @@ pub struct Grants {
     /// write grants imply read.
     #[serde(default)]
     pub kv_read: Vec<String>,
-    /// Key prefixes the plugin may write through `kv` (pub/sub channels
-    /// it may publish on count as keys).
+    /// Key prefixes the plugin may write through `kv` (keys only: the
+    /// pub/sub channels it may publish on are `publish_channels`).
     #[serde(default)]
     pub kv_write: Vec<String>,
+    /// Prefixes of the Redis pub/sub channels the plugin may publish on
+    /// through `kv` (e.g. `"live:driver:"`), granted apart from keys so that
+    /// no plugin can speak on another's channel: the tracking server passes
+    /// what is published there on to customers as is.
+    #[serde(default)]
+    pub publish_channels: Vec<String>,
     /// Tables the plugin may read through `sql` (exact names, with the schema
     /// when the plugin names one).
     #[serde(default)]

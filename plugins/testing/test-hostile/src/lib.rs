@@ -7,7 +7,8 @@
 //!   `trap` (panics), `huge-output` (rejects far more events than it got),
 //!   `huge-error` (fails with a message of tens of MiB), `kv-outside` (writes
 //!   a key outside `key_prefix`), `produce-outside` (publishes to a topic it
-//!   is not granted), `sql-outside` (inserts into a system table it is not
+//!   is not granted), `publish-outside` (publishes a fake position on
+//!   live-location's channel `live:driver:hijacked`), `sql-outside` (inserts into a system table it is not
 //!   granted), `reject` (well-behaved: rejects the
 //!   trigger driver's events one by one and processes the rest),
 //!   `retryable-error` (fails the batch with an error marked retryable, as
@@ -17,7 +18,7 @@
 
 use std::cell::RefCell;
 
-use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, SetOp, WriteOp};
+use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, PublishOp, SetOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Rejection, produce, sql};
 
 struct Hostile;
@@ -33,7 +34,7 @@ thread_local! {
     static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
 }
 
-const MODES: [&str; 10] = [
+const MODES: [&str; 11] = [
     "loop",
     "memory-bomb",
     "trap",
@@ -41,6 +42,7 @@ const MODES: [&str; 10] = [
     "huge-error",
     "kv-outside",
     "produce-outside",
+    "publish-outside",
     "sql-outside",
     "reject",
     "retryable-error",
@@ -157,6 +159,13 @@ fn misbehave(settings: &Settings, batch: &Batch) -> Result<Option<BatchOutcome>,
                 key: "driver:hijacked".into(),
                 value: "1".into(),
                 ttl_ms: None,
+            })])?;
+            Ok(None)
+        }
+        "publish-outside" => {
+            kv::write(&[WriteOp::Publish(PublishOp {
+                channel: "live:driver:hijacked".into(),
+                message: r#"{"type":"position","driver_id":"hijacked","lat":0,"lng":0,"ts_ms":0}"#.into(),
             })])?;
             Ok(None)
         }

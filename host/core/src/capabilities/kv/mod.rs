@@ -75,11 +75,16 @@ impl KvCapability {
         error
     }
 
-    /// Checks every key of `ops` against the write grants, then applies them in
-    /// one round trip.
+    /// Checks every key of `ops` against the write grants and every channel
+    /// against the publish grants, then applies them in one round trip.
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteResult>, KvError> {
         check_count(ops.len())?;
         for op in &ops {
+            if let WriteOp::Publish(publish) = op {
+                self.grants
+                    .check_publish(&publish.channel)
+                    .map_err(|error| self.refused(error))?;
+            }
             for key in write_keys(op) {
                 self.grants.check_write(key).map_err(|error| self.refused(error))?;
             }
@@ -134,18 +139,22 @@ fn check_count(count: usize) -> Result<(), KvError> {
     Ok(())
 }
 
-/// Every key a write operation touches (one, or two for an upsert with a geo
-/// member); no allocation, it runs for every operation of every call.
+/// Every key a write operation touches (none for a publication, whose
+/// channel is not a key; one, or two for an upsert with a geo member); no
+/// allocation, it runs for every operation of every call.
 fn write_keys(op: &WriteOp) -> impl Iterator<Item = &str> {
     let (key, second) = match op {
-        WriteOp::Set(set) => (set.key.as_str(), None),
-        WriteOp::HashSet(hash) => (hash.key.as_str(), None),
-        WriteOp::UpsertNewer(upsert) => (upsert.key.as_str(), upsert.geo.as_ref().map(|geo| geo.key.as_str())),
-        WriteOp::GeoAdd(member) => (member.key.as_str(), None),
-        WriteOp::Expire((key, _)) => (key.as_str(), None),
-        WriteOp::Delete(key) => (key.as_str(), None),
-        WriteOp::Incr(incr) => (incr.key.as_str(), None),
-        WriteOp::Publish(publish) => (publish.channel.as_str(), None),
+        WriteOp::Set(set) => (Some(set.key.as_str()), None),
+        WriteOp::HashSet(hash) => (Some(hash.key.as_str()), None),
+        WriteOp::UpsertNewer(upsert) => (
+            Some(upsert.key.as_str()),
+            upsert.geo.as_ref().map(|geo| geo.key.as_str()),
+        ),
+        WriteOp::GeoAdd(member) => (Some(member.key.as_str()), None),
+        WriteOp::Expire((key, _)) => (Some(key.as_str()), None),
+        WriteOp::Delete(key) => (Some(key.as_str()), None),
+        WriteOp::Incr(incr) => (Some(incr.key.as_str()), None),
+        WriteOp::Publish(_) => (None, None),
     };
-    std::iter::once(key).chain(second)
+    key.into_iter().chain(second)
 }
