@@ -376,6 +376,10 @@ async fn operators_reload_on_demand_see_versions_and_change_config() {
         "stamp",
     ]);
     assert!(!ok && text.contains("refused the token"), "{text}");
+    assert!(
+        !host.log().contains(support::access::ADMIN_TOKEN) && !metrics.contains(support::access::ADMIN_TOKEN),
+        "the admin token is in the log or /metrics"
+    );
 
     // Reload on demand with an unchanged file: nothing happens.
     let (ok, text) = fleethost(&["reload", "--admin", &admin, "stamp"]);

@@ -11,7 +11,7 @@ use fleethost_core::auth::{Secret, SecretSource, TokenSigner};
 use fleethost_core::config::Config;
 
 /// The HS256 key the tests' gateways and tracking servers verify tokens with.
-const TOKEN_KEY: &str = "fleethost-tests-token-key-0123456789abcdef";
+pub const TOKEN_KEY: &str = "fleethost-tests-token-key-0123456789abcdef";
 /// The admin token every test host accepts, and the `fleethost` helpers and
 /// [`super::admin_get`] send.
 pub const ADMIN_TOKEN: &str = "fleethost-tests-admin-token";

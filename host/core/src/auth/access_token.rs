@@ -383,6 +383,35 @@ mod tests {
         assert!(refusal.contains("`sub`"), "{refusal}");
     }
 
+    /// The throwaway key pairs of tests/fixtures/token-keys/ (made with
+    /// openssl for these tests only).
+    fn fixture(name: &str) -> SecretSource {
+        SecretSource::File(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/token-keys")
+                .join(name),
+        )
+    }
+
+    #[test]
+    fn rs256_and_es256_tokens_verify_with_the_issuers_public_key_only() {
+        for (algorithm, private, public, other) in [
+            (TokenAlgorithm::Rs256, "rs256-private.pem", "rs256-public.pem", "es256-public.pem"),
+            (TokenAlgorithm::Es256, "es256-private.pem", "es256-public.pem", "rs256-public.pem"),
+        ] {
+            let signer = TokenSigner::load(&fixture(private), algorithm).unwrap();
+            let verifier = TokenVerifier::load(&[fixture(public)], algorithm).unwrap();
+            let token = signer.sign("d-7", DRIVER_AUDIENCE, Duration::from_secs(60));
+            assert_eq!(verifier.verify(&token, &[DRIVER_AUDIENCE]).unwrap().sub, "d-7", "{algorithm}");
+            // A token of the shared-secret kind is refused by a public-key listener.
+            let hs256 = TokenSigner::shared_secret(&secret("k")).sign("d-7", DRIVER_AUDIENCE, Duration::from_secs(60));
+            assert_eq!(verifier.verify(&hs256, &[DRIVER_AUDIENCE]).unwrap_err().kind(), "malformed", "{algorithm}");
+            // The other algorithm's key is not a key of this one.
+            let error = TokenVerifier::load(&[fixture(other)], algorithm).unwrap_err();
+            assert!(error.to_string().contains(&algorithm.to_string()), "{error}");
+        }
+    }
+
     #[test]
     fn during_a_rotation_both_keys_verify() {
         let dir = std::env::temp_dir().join(format!("fleethost-token-keys-{}", std::process::id()));
