@@ -636,7 +636,10 @@ async fn a_driver_app_needs_a_valid_token_and_sends_only_its_own_fixes() {
     });
     // Neither the key nor a token reaches the log.
     let log = gateway.log();
-    assert!(!log.contains(support::access::TOKEN_KEY), "the key is in the log:\n{log}");
+    assert!(
+        !log.contains(support::access::TOKEN_KEY),
+        "the key is in the log:\n{log}"
+    );
     // Every JWT starts with the base64 of `{"`.
     assert!(!log.contains("eyJ"), "a token is in the log:\n{log}");
 }

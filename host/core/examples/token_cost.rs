@@ -48,7 +48,13 @@ fn main() {
     ];
     for (algorithm, signer, verifier) in pairs {
         let tokens: Vec<String> = (0..1000)
-            .map(|driver| signer.sign(&format!("driver-{driver:06}"), DRIVER_AUDIENCE, Duration::from_secs(3600)))
+            .map(|driver| {
+                signer.sign(
+                    &format!("driver-{driver:06}"),
+                    DRIVER_AUDIENCE,
+                    Duration::from_secs(3600),
+                )
+            })
             .collect();
         let started = Instant::now();
         for index in 0..verifications {

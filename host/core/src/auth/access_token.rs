@@ -396,16 +396,34 @@ mod tests {
     #[test]
     fn rs256_and_es256_tokens_verify_with_the_issuers_public_key_only() {
         for (algorithm, private, public, other) in [
-            (TokenAlgorithm::Rs256, "rs256-private.pem", "rs256-public.pem", "es256-public.pem"),
-            (TokenAlgorithm::Es256, "es256-private.pem", "es256-public.pem", "rs256-public.pem"),
+            (
+                TokenAlgorithm::Rs256,
+                "rs256-private.pem",
+                "rs256-public.pem",
+                "es256-public.pem",
+            ),
+            (
+                TokenAlgorithm::Es256,
+                "es256-private.pem",
+                "es256-public.pem",
+                "rs256-public.pem",
+            ),
         ] {
             let signer = TokenSigner::load(&fixture(private), algorithm).unwrap();
             let verifier = TokenVerifier::load(&[fixture(public)], algorithm).unwrap();
             let token = signer.sign("d-7", DRIVER_AUDIENCE, Duration::from_secs(60));
-            assert_eq!(verifier.verify(&token, &[DRIVER_AUDIENCE]).unwrap().sub, "d-7", "{algorithm}");
+            assert_eq!(
+                verifier.verify(&token, &[DRIVER_AUDIENCE]).unwrap().sub,
+                "d-7",
+                "{algorithm}"
+            );
             // A token of the shared-secret kind is refused by a public-key listener.
             let hs256 = TokenSigner::shared_secret(&secret("k")).sign("d-7", DRIVER_AUDIENCE, Duration::from_secs(60));
-            assert_eq!(verifier.verify(&hs256, &[DRIVER_AUDIENCE]).unwrap_err().kind(), "malformed", "{algorithm}");
+            assert_eq!(
+                verifier.verify(&hs256, &[DRIVER_AUDIENCE]).unwrap_err().kind(),
+                "malformed",
+                "{algorithm}"
+            );
             // The other algorithm's key is not a key of this one.
             let error = TokenVerifier::load(&[fixture(other)], algorithm).unwrap_err();
             assert!(error.to_string().contains(&algorithm.to_string()), "{error}");
