@@ -141,6 +141,16 @@ impl HostileRun {
     fn error(&self) -> &str {
         &self.dead_letters[0].headers["fleethost.error"]
     }
+
+    /// Waits until a progress line counts a refused capability call.
+    fn wait_for_denial_in_progress_line(&self) {
+        wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
+            self.host
+                .log()
+                .lines()
+                .any(|line| line.contains("progress") && !line.contains("denied=0"))
+        });
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,12 +249,7 @@ async fn a_kv_write_outside_the_grants_is_refused_visibly() {
         .query(&mut redis())
         .expect("exists");
     assert!(!exists, "the refused key was not written");
-    wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
-        run.host
-            .log()
-            .lines()
-            .any(|line| line.contains("progress") && !line.contains("denied=0"))
-    });
+    run.wait_for_denial_in_progress_line();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,12 +271,7 @@ async fn a_publication_on_another_plugins_channel_is_refused_even_with_a_key_gra
         "{}",
         run.error()
     );
-    wait_until("the progress line counts the refusal", Duration::from_secs(5), || {
-        run.host
-            .log()
-            .lines()
-            .any(|line| line.contains("progress") && !line.contains("denied=0"))
-    });
+    run.wait_for_denial_in_progress_line();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,6 +9,7 @@
 //! - `GET /health` → 200 `ok`.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::State;
@@ -16,9 +17,6 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-
-use std::sync::atomic::Ordering;
-
 use fleethost_core::auth::access_token::DRIVER_AUDIENCE;
 
 use super::GatewayShared;

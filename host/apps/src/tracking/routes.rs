@@ -24,7 +24,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-
 use fleethost_core::auth::access_token::{OPERATOR_AUDIENCE, TRACK_AUDIENCE};
 
 use super::TrackingShared;
