@@ -6,8 +6,10 @@
 //! they outlive a kill; in memory, they die with it.
 //!
 //! The broker binary comes from `FLEETHOST_TEST_TANSU` (scripts/test.sh
-//! sets it to the Tansu it installed).
+//! sets it to the Tansu it installed). Its output, across restarts, goes to
+//! a log file that a failing test prints the end of.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,8 @@ pub struct PrivateBroker {
     port: u16,
     /// The storage URL and the environment its client reads.
     storage: (String, Vec<(&'static str, String)>),
+    /// Where the broker's output goes, every start appended.
+    log: PathBuf,
     /// Its `host:port`.
     pub bootstrap: String,
 }
@@ -38,11 +42,13 @@ impl PrivateBroker {
 
     fn start_with(storage: (String, Vec<(&'static str, String)>)) -> Self {
         let port = free_port();
-        let child = spawn(port, &storage);
+        let log = super::write_config_text("private-broker", "").with_extension("log");
+        let child = spawn(port, &storage, &log);
         let broker = Self {
             child,
             port,
             storage,
+            log,
             bootstrap: format!("127.0.0.1:{port}"),
         };
         broker.wait_until_listening();
@@ -58,7 +64,7 @@ impl PrivateBroker {
 
     /// Starts a killed broker again on its port and storage.
     pub fn start_again(&mut self) {
-        self.child = spawn(self.port, &self.storage);
+        self.child = spawn(self.port, &self.storage, &self.log);
         self.wait_until_listening();
     }
 
@@ -100,12 +106,17 @@ impl PrivateBroker {
     }
 }
 
-/// Starts Tansu listening on `port` with `storage`.
-fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>)) -> Child {
+/// Starts Tansu listening on `port` with `storage`, its output appended to `log`.
+fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>), log: &Path) -> Child {
     let tansu = std::env::var("FLEETHOST_TEST_TANSU").expect(
         "FLEETHOST_TEST_TANSU is not set: it names the Tansu binary this test starts a broker of its own with; run the test with scripts/test.sh, which sets it",
     );
     let listener = format!("tcp://127.0.0.1:{port}");
+    let output = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("broker log");
     Command::new(&tansu)
         .args([
             "broker",
@@ -117,8 +128,8 @@ fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>)) 
             url,
         ])
         .envs(environment.iter().map(|(name, value)| (*name, value.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::from(output.try_clone().expect("broker log")))
+        .stderr(Stdio::from(output))
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start the broker {tansu} (FLEETHOST_TEST_TANSU): {error}"))
 }
@@ -126,5 +137,14 @@ fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>)) 
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "----- the private broker's log ({}), last 200 lines -----\n{}\n----- end -----",
+                self.log.display(),
+                lines[lines.len().saturating_sub(200)..].join("\n")
+            );
+        }
     }
 }
