@@ -256,8 +256,8 @@ async fn at_rate(ctx: &BenchContext, options: &LatencyOptions, rate: u64) -> any
         .arg(&config_path)
         .env("RUST_LOG", &ctx.fleethost_log)
         .env(
-            crate::contenders::fleethost_config::ADMIN_TOKEN_VARIABLE,
-            crate::contenders::fleethost_config::ADMIN_TOKEN,
+            crate::watched_process::ADMIN_TOKEN_VARIABLE,
+            crate::watched_process::ADMIN_TOKEN,
         )
         .stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(log.with_extension("err.log"))?)

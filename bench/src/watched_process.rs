@@ -16,6 +16,13 @@ use crate::committed::CommittedOffsets;
 use crate::measurement::Measurement;
 use crate::process_stats::{self, MachineSample, ServicesSample};
 
+/// The environment variable the benchmark's hosts read their admin token
+/// from (their `admin.tokens`): the benchmark sets it on each child it starts.
+pub const ADMIN_TOKEN_VARIABLE: &str = "FLEETHOST_BENCH_ADMIN_TOKEN";
+/// The admin token of the benchmark's hosts (loopback only), sent with the
+/// `/metrics` reads here.
+pub const ADMIN_TOKEN: &str = "fleethost-bench-admin-token";
+
 /// How the runner learns that the contender consumed its first event.
 pub enum FirstEvent {
     /// The fleethost admin endpoint's `fleethost_events_total` became
@@ -161,10 +168,7 @@ async fn events_finished(address: std::net::SocketAddr) -> u64 {
     let url = format!("http://{address}/metrics");
     let body = tokio::task::spawn_blocking(move || {
         ureq::get(&url)
-            .header(
-                "Authorization",
-                format!("Bearer {}", crate::contenders::fleethost_config::ADMIN_TOKEN),
-            )
+            .header("Authorization", format!("Bearer {ADMIN_TOKEN}"))
             .call()
             .ok()
             .and_then(|mut response| response.body_mut().read_to_string().ok())

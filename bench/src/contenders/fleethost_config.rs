@@ -136,12 +136,6 @@ pub struct ConfigInputs<'a> {
     pub consumer_properties: &'a [(String, String)],
 }
 
-/// The environment variable the benchmark's hosts read their admin token
-/// from: the benchmark sets it on each child it starts.
-pub const ADMIN_TOKEN_VARIABLE: &str = "FLEETHOST_BENCH_ADMIN_TOKEN";
-/// The admin token of the benchmark's hosts (loopback only, for `/metrics`).
-pub const ADMIN_TOKEN: &str = "fleethost-bench-admin-token";
-
 /// The config of `scenario`, as a typed value.
 pub fn config(scenario: Scenario, inputs: &ConfigInputs<'_>) -> Config {
     let names = inputs.names;
@@ -155,7 +149,7 @@ pub fn config(scenario: Scenario, inputs: &ConfigInputs<'_>) -> Config {
     config.database.url = Some(inputs.database_url.to_string());
     config.admin.listen = Some(inputs.admin);
     config.admin.tokens = vec![fleethost_core::auth::SecretSource::Env(
-        ADMIN_TOKEN_VARIABLE.to_string(),
+        crate::watched_process::ADMIN_TOKEN_VARIABLE.to_string(),
     )];
     let others_wait_ms = inputs.others_batch_wait_ms.unwrap_or(1000);
     for &kind in scenario.pipelines() {

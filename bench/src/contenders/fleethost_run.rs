@@ -73,10 +73,7 @@ pub async fn run(
         .args(["run", "--config"])
         .arg(&config_path)
         .env("RUST_LOG", &ctx.fleethost_log)
-        .env(
-            super::fleethost_config::ADMIN_TOKEN_VARIABLE,
-            super::fleethost_config::ADMIN_TOKEN,
-        );
+        .env(watched_process::ADMIN_TOKEN_VARIABLE, watched_process::ADMIN_TOKEN);
     let measurement = watched_process::measure(
         command,
         &ctx.log_path(contender, round),
