@@ -163,6 +163,8 @@ pub enum KeyError {
 pub struct TokenVerifier {
     keys: Vec<DecodingKey>,
     algorithm: TokenAlgorithm,
+    /// The checks of every token, built once (a verification per connection).
+    validation: Validation,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -188,30 +190,36 @@ impl TokenVerifier {
         if keys.is_empty() {
             return Err(KeyError::None);
         }
-        Ok(Self { keys, algorithm })
+        Ok(Self::with_keys(keys, algorithm))
     }
 
     /// A verifier of HS256 tokens signed with `secret`, held in memory (the
     /// demo's own key).
     pub fn shared_secret(secret: &Secret) -> Self {
+        Self::with_keys(vec![DecodingKey::from_secret(secret.expose())], TokenAlgorithm::Hs256)
+    }
+
+    fn with_keys(keys: Vec<DecodingKey>, algorithm: TokenAlgorithm) -> Self {
+        let mut validation = Validation::new(algorithm.jwt());
+        validation.leeway = LEEWAY_S;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        // The audience is compared in `verify`, to name the one found.
+        validation.validate_aud = false;
         Self {
-            keys: vec![DecodingKey::from_secret(secret.expose())],
-            algorithm: TokenAlgorithm::Hs256,
+            keys,
+            algorithm,
+            validation,
         }
     }
 
     /// The claims of `token` when it verifies and is meant for one of
     /// `audiences`.
     pub fn verify(&self, token: &str, audiences: &[&str]) -> Result<Claims, TokenRefusal> {
-        let mut validation = Validation::new(self.algorithm.jwt());
-        validation.leeway = LEEWAY_S;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        // The audience is compared below, to name the one found.
-        validation.validate_aud = false;
+        let validation = &self.validation;
         let mut refusal = TokenRefusal::BadSignature;
         for key in &self.keys {
-            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+            match jsonwebtoken::decode::<Claims>(token, key, validation) {
                 Ok(data) if audiences.contains(&data.claims.aud.as_str()) => return Ok(data.claims),
                 Ok(data) => {
                     return Err(TokenRefusal::WrongAudience {
