@@ -11,8 +11,9 @@ use fleethost_core::auth::{Claims, SecretSource, TokenAlgorithm, TokenRefusal, T
 /// How a listener admits its clients.
 #[derive(Debug, Clone)]
 pub enum Access {
-    /// A client presents a token that the verifier accepts.
-    Tokens(TokenVerifier),
+    /// A client presents a token that the verifier accepts (boxed: the
+    /// verifier carries its keys and checks).
+    Tokens(Box<TokenVerifier>),
     /// Anyone may connect (`--no-auth`): for a laptop, never for a listener
     /// others can reach.
     Open,
@@ -47,7 +48,7 @@ impl Access {
             (false, true) => Err(AccessError::Both { listener }),
             (true, true) => Ok(Access::Open),
             (false, false) => TokenVerifier::load(keys, algorithm)
-                .map(Access::Tokens)
+                .map(|verifier| Access::Tokens(Box::new(verifier)))
                 .map_err(|source| AccessError::Key { listener, source }),
         }
     }
@@ -127,7 +128,7 @@ mod tests {
     #[test]
     fn a_request_is_admitted_by_its_token() {
         let secret = Secret::from_bytes(b"key".to_vec());
-        let access = Access::Tokens(TokenVerifier::shared_secret(&secret));
+        let access = Access::Tokens(Box::new(TokenVerifier::shared_secret(&secret)));
         let token = TokenSigner::shared_secret(&secret).sign("d-1", DRIVER_AUDIENCE, Duration::from_secs(60));
         let query = format!("ack=true&access_token={token}");
         let claims = access

@@ -44,7 +44,7 @@ impl DemoCredentials {
 
     /// Who may connect to the demo's gateway and tracking server.
     pub fn access(&self) -> Access {
-        Access::Tokens(TokenVerifier::shared_secret(&self.key))
+        Access::Tokens(Box::new(TokenVerifier::shared_secret(&self.key)))
     }
 
     /// What signs the simulated drivers' tokens.

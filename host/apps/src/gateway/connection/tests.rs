@@ -306,7 +306,7 @@ async fn shutdown_settles_in_flight_fixes_then_closes_with_going_away() {
 
 /// A harness that admits drivers with tokens signed by `secret`.
 async fn secured(secret: &fleethost_core::auth::Secret, admission: Admission) -> Harness {
-    let access = Access::Tokens(fleethost_core::auth::TokenVerifier::shared_secret(secret));
+    let access = Access::Tokens(Box::new(fleethost_core::auth::TokenVerifier::shared_secret(secret)));
     Harness::start_with(1000, &[("linger.ms", "1")], Admission { access, ..admission }).await
 }
 
