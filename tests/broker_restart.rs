@@ -16,7 +16,7 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -111,18 +111,30 @@ async fn a_broker_restart_under_load_loses_nothing_and_the_host_reconnects() {
         &recorded_offsets(&prefix, &topic, PARTITIONS),
         "valid fixes never processed",
     );
-    let dead_letters = read_all_at(
+    let dead_letters = read_up_to_at(
         &broker.bootstrap,
         &format!("{topic}.dlq"),
         bad.len(),
         Duration::from_secs(2),
+        Duration::from_secs(60),
     );
     // Every bad message is dead-lettered, and nothing else: a bad message
-    // the producer stored twice is dead-lettered twice.
-    assert_covered(
-        &bad,
-        &dead_letter_positions(&dead_letters),
-        "bad messages not dead-lettered",
+    // the producer stored twice is dead-lettered twice. One exception, the
+    // broker's: Tansu records an idempotent producer's sequence number
+    // before it stores the batch, so a kill between the two makes the
+    // retry after the restart "a duplicate", which Kafka clients count as
+    // delivered, and the batch is gone. The host names each dead letter
+    // acknowledged that way; only those may be missing.
+    let missing: BTreeSet<Position> = bad.difference(&dead_letter_positions(&dead_letters)).copied().collect();
+    let acknowledged_as_duplicates = acknowledged_as_duplicates(&host.log());
+    let unexplained: Vec<&Position> = missing.difference(&acknowledged_as_duplicates).collect();
+    assert!(
+        unexplained.is_empty(),
+        "{} bad messages not dead-lettered, e.g. {:?} ({} missing in all; the host named {} dead letters acknowledged as duplicates)",
+        unexplained.len(),
+        &unexplained[..unexplained.len().min(5)],
+        missing.len(),
+        acknowledged_as_duplicates.len()
     );
     let bad_payloads: HashSet<&str> = data
         .iter()
@@ -143,13 +155,16 @@ async fn a_broker_restart_under_load_loses_nothing_and_the_host_reconnects() {
          for {distinct} offsets, copies the fleet stored twice included ({duplicates} duplicates; {} processed \
          past the commits while the broker was down, {in_flight} by the first commit after the restart; the \
          group had committed {committed} before the kill, {committed_after} after the restart); lag 0 {:.1} s \
-         after the stream's last fix; nothing lost",
+         after the stream's last fix; {} dead letters acknowledged as duplicates, {} of them lost by the broker; \
+         nothing lost by the host",
         positions.len(),
         valid.len(),
         back.duration_since(died).as_secs_f64(),
         reconnected.as_secs_f64(),
         processed_at_kill.saturating_sub(committed as u64),
-        lag_zero.as_secs_f64()
+        lag_zero.as_secs_f64(),
+        acknowledged_as_duplicates.len(),
+        missing.len()
     );
     assert!(
         duplicates <= in_flight,
@@ -158,4 +173,22 @@ async fn a_broker_restart_under_load_loses_nothing_and_the_host_reconnects() {
     );
     let status = host.terminate(Duration::from_secs(30));
     assert!(status.success(), "clean shutdown exits 0, got {status}");
+}
+
+/// The source positions of the dead letters the host logged as
+/// acknowledged by the broker as written by an earlier attempt.
+fn acknowledged_as_duplicates(log: &str) -> BTreeSet<Position> {
+    let field = |line: &str, name: &str| -> Option<i64> {
+        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        line[start..].split_whitespace().next()?.parse().ok()
+    };
+    log.lines()
+        .filter(|line| line.contains("dead letter acknowledged as written by an earlier attempt"))
+        .filter_map(|line| {
+            Some(Position {
+                partition: field(line, "source_partition")? as i32,
+                offset: field(line, "source_offset")?,
+            })
+        })
+        .collect()
 }

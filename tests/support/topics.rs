@@ -204,6 +204,25 @@ pub fn read_all(topic: &str, expected: usize, settle: Duration) -> Vec<DeadLette
 
 /// [`read_all`] on the broker at `bootstrap`.
 pub fn read_all_at(bootstrap: &str, topic: &str, expected: usize, settle: Duration) -> Vec<DeadLetter> {
+    let messages = read_up_to_at(bootstrap, topic, expected, settle, Duration::from_secs(60));
+    assert!(
+        messages.len() >= expected,
+        "read only {} of {expected} messages of {topic}",
+        messages.len()
+    );
+    messages
+}
+
+/// The messages of `topic` from its start, once `expected` arrived and
+/// `settle` passed, or whatever arrived within `wait`: for a test that
+/// explains a shortfall itself.
+pub fn read_up_to_at(
+    bootstrap: &str,
+    topic: &str,
+    expected: usize,
+    settle: Duration,
+    wait: Duration,
+) -> Vec<DeadLetter> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", unique("reader"))
@@ -223,7 +242,7 @@ pub fn read_all_at(bootstrap: &str, topic: &str, expected: usize, settle: Durati
     }
     consumer.assign(&assignment).expect("assign");
     let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + wait;
     let mut settle_until: Option<Instant> = None;
     loop {
         if messages.len() >= expected {
@@ -232,11 +251,9 @@ pub fn read_all_at(bootstrap: &str, topic: &str, expected: usize, settle: Durati
                 break;
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "read only {} of {expected} messages of {topic}",
-            messages.len()
-        );
+        if Instant::now() >= deadline {
+            break;
+        }
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };

@@ -91,7 +91,15 @@ impl ProduceCapability {
         let timeout = self.timeout;
         let result = self.runtime.block_on(async {
             match tokio::time::timeout(timeout, producer.send_all(&records)).await {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok(without_offset)) => {
+                    if !without_offset.is_empty() {
+                        tracing::warn!(
+                            records = without_offset.len(),
+                            "the broker acknowledged records as written by an earlier attempt (duplicate sequence number); their offsets are unknown"
+                        );
+                    }
+                    Ok(())
+                }
                 Ok(Err(error)) => Err(ProduceError::Unavailable(format!("kafka: {error}"))),
                 Err(_) => Err(ProduceError::Unavailable(format!(
                     "the broker did not acknowledge within {} ms",

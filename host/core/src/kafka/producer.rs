@@ -41,7 +41,13 @@ impl Producer {
     /// after all deliveries settled, so the caller can retry the whole set
     /// (the producer is idempotent; a retried record may appear twice only if
     /// the first attempt's acknowledgement was lost).
-    pub async fn send_all(&self, records: &[OutgoingRecord]) -> Result<(), KafkaError> {
+    ///
+    /// On success, the indexes of the records the broker acknowledged as
+    /// written by an earlier attempt (a retry answered "duplicate sequence
+    /// number"): Kafka counts that as delivered, but gives no offset, so the
+    /// caller can name them; a broker that lost the earlier write while
+    /// keeping its sequence number would have lost exactly these.
+    pub async fn send_all(&self, records: &[OutgoingRecord]) -> Result<Vec<usize>, KafkaError> {
         let deliveries = records.iter().map(|record| {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
             for (name, value) in &record.headers {
@@ -60,14 +66,19 @@ impl Producer {
             self.inner.send(message, Duration::from_secs(30))
         });
         let mut first_error = None;
-        for result in futures::future::join_all(deliveries).await {
-            if let Err((error, _)) = result {
-                first_error.get_or_insert(error);
+        let mut without_offset = Vec::new();
+        for (index, result) in futures::future::join_all(deliveries).await.into_iter().enumerate() {
+            match result {
+                Ok(delivery) if delivery.offset < 0 => without_offset.push(index),
+                Ok(_) => {}
+                Err((error, _)) => {
+                    first_error.get_or_insert(error);
+                }
             }
         }
         match first_error {
             Some(error) => Err(error),
-            None => Ok(()),
+            None => Ok(without_offset),
         }
     }
 }

@@ -215,7 +215,12 @@ impl PartitionWorker {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.shared.producer.send_all(records).await {
-                Ok(()) => return Ok(()),
+                Ok(without_offset) => {
+                    for index in without_offset {
+                        self.log_acknowledged_as_duplicate(&records[index]);
+                    }
+                    return Ok(());
+                }
                 Err(error) => tracing::error!(
                     pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition,
                     count = records.len(), %error, "cannot write dead letters; the partition waits and retries"
@@ -227,6 +232,30 @@ impl PartitionWorker {
             }
             backoff = (backoff * 2).min(MAX_DEAD_LETTER_BACKOFF);
         }
+    }
+}
+
+impl PartitionWorker {
+    /// A dead letter the broker acknowledged as written by an earlier
+    /// attempt: delivered as far as Kafka is concerned, but with no offset
+    /// to show for it, so it is named here (a broker that lost the earlier
+    /// write but kept its sequence number lost this dead letter).
+    fn log_acknowledged_as_duplicate(&self, record: &crate::kafka::producer::OutgoingRecord) {
+        let header = |name: &str| {
+            record
+                .headers
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+                .unwrap_or_default()
+        };
+        tracing::warn!(
+            pipeline = %self.shared.pipeline,
+            dead_letter_topic = %record.topic,
+            source_partition = %header(super::dead_letter::HEADER_SOURCE_PARTITION),
+            source_offset = %header(super::dead_letter::HEADER_SOURCE_OFFSET),
+            "dead letter acknowledged as written by an earlier attempt (duplicate sequence number); its offset is unknown"
+        );
     }
 }
 
