@@ -189,3 +189,61 @@ build_native_host() {
     step "building fleethost-native (the plugins compiled into the host, $profile) as target/$dir/fleethost-native"
     (cd "$REPO" && cargo build --profile "$profile" -p fleethost-native --bin fleethost-native)
 }
+
+# A test certificate authority and certificates signed by it, made with the
+# openssl command line into target/test-tls (kept between runs): the
+# listeners', the broker's, Redis's and PostgreSQL's certificates in the TLS
+# tests, valid for 127.0.0.1 and localhost. `other-ca.pem` is a CA that
+# signed nothing: a client trusting only it must be refused. Sets TLS_DIR.
+ensure_test_tls() {
+    TLS_DIR="$REPO/target/test-tls"
+    if [[ -f "$TLS_DIR/server.pem" && -f "$TLS_DIR/other-ca.pem" ]]; then
+        step "test certificates: $TLS_DIR"
+        return
+    fi
+    step "making a test CA and certificates for 127.0.0.1/localhost (openssl) in $TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=fleethost test CA" \
+            -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=fleethost other CA" \
+            -keyout other-ca.key -out other-ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile server.ext -out server.pem 2>/dev/null
+        rm -f server.csr server.ext
+        chmod 600 ./*.key
+    )
+}
+
+# The local PostgreSQL serving TLS too, with the test certificate (plain
+# connections keep working): the tests connect with sslmode=require and
+# verify-full. The key is copied where the server's user can read it.
+ensure_postgres_tls() {
+    local dir=/var/lib/postgresql/fleethost-test-tls
+    local psql=(psql -X -q -t -A -h 127.0.0.1 -U postgres -d test)
+    if [[ -f "$dir/server.pem" ]] && cmp -s "$dir/server.pem" "$TLS_DIR/server.pem" \
+        && [[ "$("${psql[@]}" -c 'SHOW ssl')" == "on" ]]; then
+        step "PostgreSQL: serving TLS with the test certificate"
+        return
+    fi
+    step "configuring PostgreSQL on 127.0.0.1:5432 to serve TLS with the test certificate ($dir)"
+    mkdir -p "$dir"
+    cp "$TLS_DIR/server.pem" "$TLS_DIR/server.key" "$dir/"
+    chown -R postgres:postgres "$dir"
+    chmod 700 "$dir"
+    chmod 600 "$dir/server.key"
+    "${psql[@]}" -c "ALTER SYSTEM SET ssl_cert_file = '$dir/server.pem'" \
+        -c "ALTER SYSTEM SET ssl_key_file = '$dir/server.key'" \
+        -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 1 50); do
+        if PGSSLMODE=require "${psql[@]}" -c 'SELECT 1' >/dev/null 2>&1; then
+            return
+        fi
+        sleep 0.1
+    done
+    echo "PostgreSQL does not accept TLS connections after the reload; see /var/log/postgresql/" >&2
+    exit 1
+}

@@ -12,6 +12,8 @@ install_tansu
 install_s3_server
 ensure_redis
 ensure_postgres
+ensure_test_tls
+ensure_postgres_tls
 ensure_chromium
 ensure_seed_pipeline
 
@@ -28,6 +30,8 @@ export FLEETHOST_PLUGIN_DIR="$PLUGIN_DIR"
 export FLEETHOST_TEST_TANSU="$TANSU"
 # The S3 server a private broker keeps its data in, for the broker-restart test.
 export FLEETHOST_TEST_S3_SERVER="$S3_SERVER"
+# The test CA and certificates of the TLS tests.
+export FLEETHOST_TEST_TLS_DIR="$TLS_DIR"
 export FLEETHOST_TEST_DATABASE="${FLEETHOST_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432/test}"
 
 step "flushing the test Redis's script cache: the tests run as against a new or restarted Redis"

@@ -8,7 +8,8 @@
 //! ([`live_state`]) and PostgreSQL ([`history`]), what they published
 //! ([`publications`]), and services a test can
 //! stop ([`private_redis`], [`tcp_proxy`], [`private_broker`], with
-//! [`s3_storage`] as its durable storage).
+//! [`s3_storage`] as its durable storage), and the test certificates
+//! ([`test_tls`]) with a TLS proxy in front of a broker ([`tls_terminator`]).
 //!
 //! The broker address comes from `FLEETHOST_TEST_BOOTSTRAP` (scripts/test.sh
 //! starts Tansu and sets it), Redis from `FLEETHOST_TEST_REDIS`, PostgreSQL
@@ -42,6 +43,8 @@ pub mod server;
 pub mod standalone;
 pub mod standalone_broker;
 pub mod tcp_proxy;
+pub mod test_tls;
+pub mod tls_terminator;
 pub mod topics;
 pub mod wait;
 

@@ -16,12 +16,30 @@ pub struct Server {
     log: PathBuf,
     /// The loopback port it listens on.
     pub port: u16,
+    /// Whether it serves TLS (`https://`, `wss://`).
+    tls: bool,
 }
 
 impl Server {
     /// Runs `fleethost ARGS --listen 127.0.0.1:PORT` on a free port and waits
     /// until `/health` answers 200.
     pub fn start(name: &'static str, args: &[&str]) -> Self {
+        Self::start_serving(name, args, false)
+    }
+
+    /// As [`Server::start`], serving TLS with the test certificate
+    /// (`--tls-cert`, `--tls-key`); `/health` is asked over HTTPS trusting
+    /// the test CA.
+    pub fn start_tls(name: &'static str, args: &[&str]) -> Self {
+        let certificates = super::test_tls::test_certificates();
+        let (cert, key) = (certificates.server_cert_file(), certificates.server_key_file());
+        let mut args = args.to_vec();
+        let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
+        args.extend(["--tls-cert", cert, "--tls-key", key]);
+        Self::start_serving(name, &args, true)
+    }
+
+    fn start_serving(name: &'static str, args: &[&str], tls: bool) -> Self {
         let port = free_port();
         let log = write_config_text(&format!("{name}-log"), "").with_extension("log");
         let file = std::fs::File::create(&log).expect("log file");
@@ -39,23 +57,27 @@ impl Server {
             child: Some(child),
             log,
             port,
+            tls,
         };
         let health = server.http("/health");
+        let agent = super::test_tls::agent_trusting(&super::test_tls::test_ca_file_if(tls));
         wait_until(&format!("the {name} answers /health"), Duration::from_secs(60), || {
             assert!(server.is_running(), "the {name} exited:\n{}", server.log());
-            ureq::get(&health).call().is_ok_and(|response| response.status() == 200)
+            agent.get(&health).call().is_ok_and(|response| response.status() == 200)
         });
         server
     }
 
-    /// `http://127.0.0.1:PORT{path}`.
+    /// `http://127.0.0.1:PORT{path}` (`https://` when it serves TLS).
     pub fn http(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
-    /// `ws://127.0.0.1:PORT{path}`.
+    /// `ws://127.0.0.1:PORT{path}` (`wss://` when it serves TLS).
     pub fn ws(&self, path: &str) -> String {
-        format!("ws://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
     /// What the process logged so far.

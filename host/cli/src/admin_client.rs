@@ -14,9 +14,16 @@ pub const TOKEN_VARIABLE: &str = "FLEETHOST_ADMIN_TOKEN";
 /// subcommands that talk to it).
 #[derive(Debug, Clone, clap::Args)]
 pub struct AdminArgs {
-    /// The host's admin address (`admin.listen` in its config).
+    /// The host's admin address (`admin.listen` in its config), as
+    /// `host:port` (plain HTTP) or `https://host:port` (when the host serves
+    /// `admin.tls`).
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub admin: String,
+    /// PEM file of the CA certificates the admin interface's certificate is
+    /// checked against, for a host whose certificate a private CA signed
+    /// (without it: Mozilla's roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// A file holding one of the host's admin tokens (`admin.tokens`);
     /// without it the token is read from FLEETHOST_ADMIN_TOKEN. Never given
     /// on the command line, where other users' `ps` would show it.
@@ -42,11 +49,23 @@ impl AdminClient {
             || "the admin interface needs its bearer token: give --token-file PATH or set FLEETHOST_ADMIN_TOKEN",
         )?;
         // 4xx answers carry a report; read them instead of failing on the status.
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(ca_file) = &args.ca_file {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(read_ca_file(ca_file)?)
+                    .build(),
+            );
+        }
+        let base = if args.admin.contains("://") {
+            args.admin.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{}", args.admin)
+        };
         Ok(Self {
-            base: format!("http://{}", args.admin),
+            base,
             token,
-            agent,
+            agent: config.build().into(),
         })
     }
 
@@ -92,4 +111,23 @@ fn read_json<T: serde::de::DeserializeOwned>(
         .body_mut()
         .read_json()
         .with_context(|| format!("unexpected answer from {url}"))
+}
+
+/// The CA certificates in a PEM file, for `--ca-file`.
+fn read_ca_file(path: &std::path::Path) -> anyhow::Result<ureq::tls::RootCerts> {
+    let pem = std::fs::read(path).with_context(|| format!("--ca-file {}: cannot read it", path.display()))?;
+    let certificates = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(certificate)) => Some(Ok(certificate)),
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("--ca-file {}: not PEM", path.display()))?;
+    anyhow::ensure!(
+        !certificates.is_empty(),
+        "--ca-file {}: no `BEGIN CERTIFICATE` block in it",
+        path.display()
+    );
+    Ok(ureq::tls::RootCerts::from(certificates))
 }

@@ -19,6 +19,7 @@ use fleethost_core::shutdown::Signals;
 mod access_args;
 mod admin_client;
 pub mod commands;
+mod tls_args;
 
 /// The shutdown bound of the commands without a config file (tail,
 /// gateway, track, simulate): generous, since each bounds its own steps

@@ -42,6 +42,12 @@ pub enum RunError {
         key: &'static str,
         source: crate::auth::SecretError,
     },
+    /// A listener's certificate or key cannot be used.
+    #[error("{key}: {source}")]
+    Tls {
+        key: &'static str,
+        source: crate::tls::TlsError,
+    },
     /// One or more pipelines ended with an error.
     #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Pipelines(Vec<PipelineError>),
@@ -134,6 +140,16 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         key: "admin.tokens",
         source,
     })?;
+    let admin_tls = config
+        .admin
+        .tls
+        .as_ref()
+        .map(crate::tls::ServerTls::load)
+        .transpose()
+        .map_err(|source| RunError::Tls {
+            key: "admin.tls",
+            source,
+        })?;
     let runtime = plugin_runtime(native_plugins)?;
     let producer = Producer::new(&config.kafka)?;
     let mut backends = Backends::connect(&config, Some(producer.clone()))?;
@@ -184,9 +200,16 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         pipelines.push(pipeline);
     }
     if let Some(listen) = config.admin.listen {
-        crate::admin::serve(listen, admin_tokens, slots.clone(), pipeline_stats, shutdown.clone())
-            .await
-            .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
+        crate::admin::serve(
+            listen,
+            admin_tls,
+            admin_tokens,
+            slots.clone(),
+            pipeline_stats,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
     }
     for pipeline in pipelines {
         tasks.spawn(pipeline.run(shutdown.child_token()));

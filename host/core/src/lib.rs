@@ -21,3 +21,4 @@ pub mod memory;
 pub mod pipeline;
 pub mod runtime;
 pub mod shutdown;
+pub mod tls;

@@ -146,6 +146,8 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 keys: live_keys.clone(),
                 buffer: 64,
                 access: credentials.access(),
+                // The demo serves loopback only.
+                tls: None,
             },
             stop_tracking.clone(),
         ),
@@ -182,6 +184,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 // The demo's own fleet sends at --rate; no per-driver limit.
                 max_fixes_per_second: None,
                 fix_burst: std::num::NonZeroU32::MIN,
+                tls: None,
             },
             stop_gateway.clone(),
         ),

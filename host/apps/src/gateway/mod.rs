@@ -23,7 +23,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use fleethost_core::tls::{HttpListener, ServerTls};
 use rdkafka::error::KafkaError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -76,6 +76,8 @@ pub struct GatewayConfig {
     /// Fixes one connection may send at once above its rate: a phone's
     /// backlog after a tunnel.
     pub fix_burst: NonZeroU32,
+    /// Serve `wss://` with this certificate instead of `ws://`.
+    pub tls: Option<ServerTls>,
 }
 
 /// Why the gateway could not start or stop cleanly.
@@ -158,13 +160,13 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
             "region partitioning needs at least 2 partitions: every fix goes to partition 0"
         );
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = HttpListener::bind(config.listen, config.tls.clone())
         .await
         .map_err(|source| GatewayError::Listen {
             address: config.listen,
             source,
         })?;
-    let address = listener.local_addr().unwrap_or(config.listen);
+    let address = listener.address();
     let shared = Arc::new(GatewayShared {
         producer: producer.clone(),
         stats: Arc::new(GatewayStats::default()),
@@ -197,15 +199,11 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         partitions = partitioner.partitions(),
         partitioning = ?partitioner.scheme(),
         max_in_flight_per_connection = shared.max_in_flight,
-        "gateway listening: driver apps connect to ws://{address}/ws/driver"
+        tls = listener.is_tls(),
+        "gateway listening: driver apps connect to {}://{address}/ws/driver",
+        listener.ws_scheme()
     );
 
-    // Nagle off: an error frame or ack goes out at once, not up to 40 ms later.
-    let listener = listener.tap_io(|socket| {
-        if let Err(error) = socket.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on a driver connection");
-        }
-    });
     let served = axum::serve(listener, routes::router(shared.clone()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await

@@ -47,6 +47,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fleethost_core::tls::{HttpListener, ServerTls};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -80,6 +81,9 @@ pub struct TrackConfig {
     /// Who may connect: customers with a token for what they follow and
     /// operators, or anyone (`--no-auth`).
     pub access: Access,
+    /// Serve `https://` and `wss://` with this certificate instead of
+    /// plain HTTP.
+    pub tls: Option<ServerTls>,
 }
 
 /// Why the tracking server could not start or stopped with an error.
@@ -133,13 +137,13 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     };
     let positions = PositionReader::connect_lazy(&config.source, &config.keys).map_err(url_error)?;
     let map = MapReader::connect_lazy(&config.source, &config.keys).map_err(url_error)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = HttpListener::bind(config.listen, config.tls.clone())
         .await
         .map_err(|source| TrackingError::Listen {
             address: config.listen,
             source,
         })?;
-    let address = listener.local_addr().unwrap_or(config.listen);
+    let address = listener.address();
     let (registry, requests) = Registry::new(config.buffer);
     let stats = Arc::new(TrackingStats::default());
     let stop_subscriber = CancellationToken::new();
@@ -183,7 +187,10 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
         key_prefix = %config.keys.key_prefix,
         geo_key = %config.keys.geo_key,
         buffer = config.buffer,
-        "tracking server listening: customers connect to ws://{address}/ws/track?driver=ID or ?order=ID; live map at http://{address}/map"
+        tls = listener.is_tls(),
+        "tracking server listening: customers connect to {ws}://{address}/ws/track?driver=ID or ?order=ID; live map at {http}://{address}/map",
+        ws = listener.ws_scheme(),
+        http = listener.http_scheme(),
     );
 
     let served = axum::serve(listener, routes::router(shared.clone()))

@@ -6,6 +6,7 @@ use std::time::Duration;
 use fleethost_apps::gateway::{GatewayConfig, Partitioning};
 
 use crate::access_args::AccessArgs;
+use crate::tls_args::TlsArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Accept driver apps' WebSocket connections and produce their location
@@ -61,6 +62,8 @@ pub struct GatewayArgs {
     pub idle_timeout: u64,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// The most driver connections open at once; one more is answered 503.
     #[arg(long, default_value_t = 100_000)]
     pub max_connections: usize,
@@ -90,6 +93,7 @@ impl GatewayArgs {
             max_connections: self.max_connections,
             max_fixes_per_second: NonZeroU32::new(self.max_fixes_per_second),
             fix_burst: NonZeroU32::new(self.fix_burst).unwrap_or(NonZeroU32::MIN),
+            tls: self.tls.server_tls()?,
         };
         fleethost_apps::gateway::run(config, context.signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
         Ok(())

@@ -9,6 +9,7 @@ use fleethost_core::capabilities::kv::backend::is_memory_url;
 use fleethost_core::config::{Config, RedisConfig};
 
 use crate::access_args::AccessArgs;
+use crate::tls_args::TlsArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Serve customers' live tracking: WebSockets on a driver or an order,
@@ -57,6 +58,8 @@ pub struct TrackArgs {
     pub buffer: usize,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl TrackArgs {
@@ -95,6 +98,7 @@ impl TrackArgs {
             source: LiveSource::Redis(redis_url),
             keys,
             buffer: self.buffer,
+            tls: self.tls.server_tls()?,
         };
         fleethost_apps::tracking::run(config, context.signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
         Ok(())

@@ -103,9 +103,11 @@ struct AdminState {
 
 type Shared = Arc<AdminState>;
 
-/// Serves the admin interface on `listen` until `shutdown`.
+/// Serves the admin interface on `listen` until `shutdown`, over TLS when
+/// `tls` is given.
 pub async fn serve(
     listen: SocketAddr,
+    tls: Option<crate::tls::ServerTls>,
     tokens: AdminTokens,
     slots: BTreeMap<String, Arc<PluginSlot>>,
     pipelines: BTreeMap<String, Arc<PipelineStats>>,
@@ -119,8 +121,12 @@ pub async fn serve(
         .route("/plugins/{name}/reload", post(reload_plugin))
         .with_state(Arc::new(AdminState { slots, pipelines }))
         .layer(axum::middleware::from_fn_with_state(tokens, require_admin_token));
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "admin interface listening");
+    let listener = crate::tls::HttpListener::bind(listen, tls).await?;
+    tracing::info!(
+        address = %listener.address(),
+        tls = listener.is_tls(),
+        "admin interface listening on {}://{}", listener.http_scheme(), listener.address()
+    );
     tokio::spawn(async move {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())

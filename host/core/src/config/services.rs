@@ -139,6 +139,12 @@ pub struct AdminConfig {
     /// two while one is rotated (docs/security.md).
     #[serde(default)]
     pub tokens: Vec<crate::auth::SecretSource>,
+    /// Serve HTTPS instead of HTTP: `{ cert_file = "…", key_file = "…" }`,
+    /// PEM files read at startup (the chain leaf first; the key readable by
+    /// fleethost's user only). Clients then connect with `https://`;
+    /// plaintext connections fail their handshake and are closed.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The bound of a shutdown.
