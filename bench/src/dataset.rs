@@ -74,7 +74,7 @@ pub async fn produce(bootstrap: &str, spec: DatasetSpec, out_dir: &Path) -> anyh
     fleethost_core::kafka::admin::ensure_topics(&kafka, &topics, spec.partitions)
         .await
         .context("creating the benchmark topics")?;
-    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)
+    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)?
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
         .create()

@@ -26,7 +26,7 @@ impl OfferedLoad {
         orders_topic: Option<&str>,
         linger_ms: u64,
     ) -> anyhow::Result<Self> {
-        let producer: FutureProducer = fleethost_core::kafka::client_config::producer(kafka)
+        let producer: FutureProducer = fleethost_core::kafka::client_config::producer(kafka)?
             .set("linger.ms", linger_ms.to_string())
             .create()?;
         let fleet = (0..drivers.max(1))

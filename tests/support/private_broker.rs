@@ -20,6 +20,9 @@ use super::{Fixture, Position, free_port};
 pub struct PrivateBroker {
     child: Child,
     port: u16,
+    /// What it tells clients to connect to, when not its own port (a TLS
+    /// proxy in front of it), and whether it requires SASL.
+    options: BrokerOptions,
     /// The storage URL and the environment its client reads.
     storage: (String, Vec<(&'static str, String)>),
     /// Where the broker's output goes, every start appended.
@@ -28,25 +31,45 @@ pub struct PrivateBroker {
     pub bootstrap: String,
 }
 
+/// How a private broker is started beyond its port and storage.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrokerOptions {
+    /// The port it advertises in its metadata instead of its own: where a
+    /// proxy in front of it listens, so that every connection goes through
+    /// the proxy.
+    pub advertised_port: Option<u16>,
+    /// `--authentication`: every client must authenticate with SASL.
+    pub authentication: bool,
+}
+
 impl PrivateBroker {
     /// Starts Tansu on a free loopback port with in-memory storage and
     /// waits until it accepts connections.
     pub fn start() -> Self {
-        Self::start_with(("memory://tansu/".to_string(), Vec::new()))
+        Self::start_with(("memory://tansu/".to_string(), Vec::new()), BrokerOptions::default())
     }
 
     /// Starts Tansu keeping its data in `storage`.
     pub fn start_on(storage: &S3Storage) -> Self {
-        Self::start_with((storage.storage_url(), storage.client_environment()))
+        Self::start_with(
+            (storage.storage_url(), storage.client_environment()),
+            BrokerOptions::default(),
+        )
     }
 
-    fn start_with(storage: (String, Vec<(&'static str, String)>)) -> Self {
+    /// Starts Tansu in memory with `options`.
+    pub fn start_with_options(options: BrokerOptions) -> Self {
+        Self::start_with(("memory://tansu/".to_string(), Vec::new()), options)
+    }
+
+    fn start_with(storage: (String, Vec<(&'static str, String)>), options: BrokerOptions) -> Self {
         let port = free_port();
         let log = super::write_config_text("private-broker", "").with_extension("log");
-        let child = spawn(port, &storage, &log);
+        let child = spawn(port, &storage, &log, options);
         let broker = Self {
             child,
             port,
+            options,
             storage,
             log,
             bootstrap: format!("127.0.0.1:{port}"),
@@ -64,7 +87,7 @@ impl PrivateBroker {
 
     /// Starts a killed broker again on its port and storage.
     pub fn start_again(&mut self) {
-        self.child = spawn(self.port, &self.storage, &self.log);
+        self.child = spawn(self.port, &self.storage, &self.log, self.options);
         self.wait_until_listening();
     }
 
@@ -106,12 +129,19 @@ impl PrivateBroker {
     }
 }
 
-/// Starts Tansu listening on `port` with `storage`, its output appended to `log`.
-fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>), log: &Path) -> Child {
+/// Starts Tansu listening on `port` with `storage` and `options`, its output
+/// appended to `log`.
+fn spawn(
+    port: u16,
+    (url, environment): &(String, Vec<(&'static str, String)>),
+    log: &Path,
+    options: BrokerOptions,
+) -> Child {
     let tansu = std::env::var("FLEETHOST_TEST_TANSU").expect(
         "FLEETHOST_TEST_TANSU is not set: it names the Tansu binary this test starts a broker of its own with; run the test with scripts/test.sh, which sets it",
     );
     let listener = format!("tcp://127.0.0.1:{port}");
+    let advertised = format!("tcp://127.0.0.1:{}", options.advertised_port.unwrap_or(port));
     let output = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -123,10 +153,11 @@ fn spawn(port: u16, (url, environment): &(String, Vec<(&'static str, String)>), 
             "--listener-url",
             &listener,
             "--advertised-listener-url",
-            &listener,
+            &advertised,
             "--storage-engine",
             url,
         ])
+        .args(options.authentication.then_some("--authentication"))
         .envs(environment.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(Stdio::from(output.try_clone().expect("broker log")))
         .stderr(Stdio::from(output))

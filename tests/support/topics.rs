@@ -82,6 +82,13 @@ pub async fn produce_with(bootstrap: &str, topic: &str, data: &[Fixture], produc
         .set("acks", "all")
         .create()
         .expect("producer");
+    produce_through(&producer, topic, data).await
+}
+
+/// Produces every fixture with `producer`, keyed by driver id, and returns
+/// where each landed: for a test whose producer needs settings of its own
+/// (TLS, SASL).
+pub async fn produce_through(producer: &FutureProducer, topic: &str, data: &[Fixture]) -> Vec<Position> {
     let mut positions = Vec::with_capacity(data.len());
     for chunk in data.chunks(2000) {
         let sends = chunk.iter().map(|fixture| {

@@ -59,6 +59,7 @@ impl FixProducer {
                 source,
             })?;
         let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)
+            .map_err(GatewayError::Producer)?
             .set("linger.ms", LINGER_MS)
             .set("message.timeout.ms", DELIVERY_TIMEOUT_MS)
             .create()

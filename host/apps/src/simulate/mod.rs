@@ -266,7 +266,7 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
     fleethost_core::kafka::admin::ensure_topics(&kafka, &topics, config.partitions).await?;
     // The host's producer settings, with a longer linger: the fleet sends
     // many small records.
-    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)
+    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)?
         .set("linger.ms", "20")
         .create()?;
     let mut producer = FleetProducer::new(producer);

@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod kafka_security;
 mod pipeline;
 mod plugin;
 pub mod reference;
 mod services;
 
 pub use fleethost_event::EventsConfig;
+pub use kafka_security::{KafkaSasl, KafkaTls, SaslMechanism};
 pub use pipeline::{BatchConfig, FailurePolicy, OnExhausted, PipelineConfig};
 pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name};
 pub use services::{
@@ -120,6 +122,29 @@ impl Config {
         Ok(config)
     }
 
+    fn validate_kafka_security(&self, path: &Path) -> Result<(), ConfigError> {
+        let kafka = &self.kafka;
+        let maps = [
+            ("kafka.properties".to_string(), &kafka.properties),
+            ("kafka.consumer_properties".to_string(), &kafka.consumer_properties),
+            ("kafka.producer_properties".to_string(), &kafka.producer_properties),
+        ]
+        .into_iter()
+        .chain(self.pipelines.iter().enumerate().map(|(index, pipeline)| {
+            (
+                format!("pipelines[{index}].consumer_properties"),
+                &pipeline.consumer_properties,
+            )
+        }));
+        kafka_security::validate(kafka.tls.as_ref(), kafka.sasl.as_ref(), maps).map_err(|(key, message)| {
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key,
+                message,
+            }
+        })
+    }
+
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key: String, message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -141,6 +166,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_kafka_security(path)?;
         if self.admin.listen.is_some() && self.admin.tokens.is_empty() {
             return Err(invalid(
                 "admin.tokens".into(),

@@ -79,6 +79,11 @@ impl<'a> Renderer<'a> {
                 .and_then(|items| self.referenced(items))
             {
                 self.section(&format!("{key}[]."), section);
+            } else if let Some(section) = self.optional_section(property) {
+                // An optional table: a row of its own, then its keys, which
+                // are required or defaulted within it.
+                self.leaf(&key, property, false);
+                self.section(&format!("{key}."), section);
             } else if let Some(section) = property
                 .get("additionalProperties")
                 .and_then(Value::as_object)
@@ -98,6 +103,16 @@ impl<'a> Renderer<'a> {
         definition.contains_key("properties").then_some(definition)
     }
 
+    /// The struct of an `Option<Struct>` field (`anyOf` a `$ref` and null).
+    fn optional_section(&self, schema: &Map<String, Value>) -> Option<&'a Map<String, Value>> {
+        schema
+            .get("anyOf")?
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_object)
+            .find_map(|choice| self.referenced(choice))
+    }
+
     fn leaf(&mut self, key: &str, property: &Map<String, Value>, required: bool) {
         let enumeration = property
             .get("$ref")
@@ -106,7 +121,11 @@ impl<'a> Renderer<'a> {
             .and_then(|name| self.definitions.get(name))
             .and_then(Value::as_object);
         let (kind, variants) = match enumeration {
-            Some(enumeration) => variants(enumeration),
+            Some(enumeration) if enumeration.contains_key("oneOf") || enumeration.contains_key("enum") => {
+                variants(enumeration)
+            }
+            // A type of its own that is written as a plain value.
+            Some(definition) => (kind(definition), String::new()),
             None => (kind(property), String::new()),
         };
         let default = if required {
@@ -145,6 +164,9 @@ fn kind(schema: &Map<String, Value>) -> String {
     };
     // What the list's items or the table's values are.
     let inner = |key: &str| schema.get(key).and_then(Value::as_object).map(kind).unwrap_or_default();
+    if types.is_empty() && schema.contains_key("anyOf") {
+        return "table".to_string();
+    }
     match types.first().copied() {
         Some("array") => format!("list of {}s", inner("items")),
         Some("object") => format!("table of {}s", inner("additionalProperties")),

@@ -14,11 +14,13 @@ pub struct KafkaConfig {
     /// Comma-separated `host:port` list of brokers to bootstrap from.
     pub bootstrap_servers: String,
     /// librdkafka properties for every client, passed through as is (for
-    /// example `"session.timeout.ms" = "6000"` or `"security.protocol" =
-    /// "SSL"`). The properties the host sets itself because its delivery
-    /// guarantees depend on them (`bootstrap.servers`, `group.id`,
-    /// `enable.auto.offset.store`, `enable.auto.commit`,
-    /// `auto.commit.interval.ms`, `enable.idempotence`) are refused.
+    /// example `"session.timeout.ms" = "6000"`). The properties the host
+    /// sets itself because its delivery guarantees depend on them
+    /// (`bootstrap.servers`, `group.id`, `enable.auto.offset.store`,
+    /// `enable.auto.commit`, `auto.commit.interval.ms`,
+    /// `enable.idempotence`) are refused, and so are secrets
+    /// (`sasl.password`, `ssl.key.password`…): TLS and SASL are set with
+    /// `tls` and `sasl`.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
     /// librdkafka properties for the pipelines' consumers only (e.g.
@@ -29,6 +31,17 @@ pub struct KafkaConfig {
     /// applied over `properties`.
     #[serde(default)]
     pub producer_properties: BTreeMap<String, String>,
+    /// TLS to the brokers: `{ ca_file = "…" }` (the CA that signed the
+    /// brokers' certificates; absent: the system's trust store), with
+    /// `cert_file` and `key_file` for brokers that require mutual TLS.
+    /// Absent: plaintext.
+    #[serde(default)]
+    pub tls: Option<super::kafka_security::KafkaTls>,
+    /// SASL authentication to the brokers: `{ mechanism = "SCRAM-SHA-512",
+    /// username = "…", password = "env:KAFKA_PASSWORD" }`, the password
+    /// from a file or the environment. Absent: no authentication.
+    #[serde(default)]
+    pub sasl: Option<super::kafka_security::KafkaSasl>,
 }
 
 impl KafkaConfig {
@@ -41,6 +54,8 @@ impl KafkaConfig {
             properties: BTreeMap::new(),
             consumer_properties: BTreeMap::new(),
             producer_properties: BTreeMap::new(),
+            tls: None,
+            sasl: None,
         }
     }
 }

@@ -91,7 +91,7 @@ fn pipeline_consumer_properties_apply_over_the_shared_ones() {
             "group_id = \"g\"\nconsumer_properties = { \"fetch.wait.max.ms\" = \"10\" }",
         );
     let config = parse(&text).unwrap();
-    let client = crate::kafka::client_config::consumer(&config.kafka, &config.pipelines[0]);
+    let client = crate::kafka::client_config::consumer(&config.kafka, &config.pipelines[0]).unwrap();
     assert_eq!(client.get("fetch.wait.max.ms"), Some("10"));
     assert_eq!(client.get("fetch.min.bytes"), Some("1000"));
     assert_eq!(client.get("group.id"), Some("g"));
@@ -253,4 +253,79 @@ fn a_config_built_in_code_is_a_valid_file_with_the_defaults() {
         toml::to_string(&read_back).expect("serialises"),
         toml::to_string(&defaults).expect("serialises")
     );
+}
+
+/// MINIMAL with `section` added after `[kafka]`'s keys.
+fn with_kafka(section: &str) -> String {
+    MINIMAL.replace(
+        "bootstrap_servers = \"127.0.0.1:9092\"\n",
+        &format!("bootstrap_servers = \"127.0.0.1:9092\"\n{section}\n"),
+    )
+}
+
+#[test]
+fn a_secret_in_the_kafka_properties_is_refused_without_repeating_it() {
+    let error = parse(&with_kafka("properties = { \"sasl.password\" = \"hunter2\" }"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("kafka.properties.\"sasl.password\""), "{error}");
+    assert!(error.contains("kafka.sasl.password"), "says where it goes: {error}");
+    assert!(!error.contains("hunter2"), "the secret is not repeated: {error}");
+}
+
+#[test]
+fn plain_sasl_without_tls_is_refused() {
+    let error = parse(&with_kafka(
+        "sasl = { mechanism = \"PLAIN\", username = \"u\", password = \"env:PATH\" }",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("kafka.sasl.mechanism"), "{error}");
+}
+
+#[test]
+fn a_security_property_beside_the_tls_section_is_refused() {
+    let error = parse(&with_kafka(
+        "tls = {}\nproperties = { \"security.protocol\" = \"PLAINTEXT\" }",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("kafka.properties.\"security.protocol\""), "{error}");
+}
+
+#[test]
+fn an_unreadable_sasl_password_is_refused_naming_the_key() {
+    let error = parse(&with_kafka(
+        "sasl = { mechanism = \"SCRAM-SHA-512\", username = \"u\", password = \"env:FLEETHOST_TEST_UNSET_VARIABLE\" }",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("kafka.sasl.password"), "{error}");
+    assert!(error.contains("FLEETHOST_TEST_UNSET_VARIABLE"), "{error}");
+}
+
+#[test]
+fn tls_and_sasl_become_librdkafka_settings_with_the_password_read_from_its_source() {
+    let dir = std::env::temp_dir().join(format!("fleethost-kafka-security-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, password) = (dir.join("ca.pem"), dir.join("password"));
+    std::fs::write(&ca, "not checked here").unwrap();
+    std::fs::write(&password, "p4ss\n").unwrap();
+    let config = parse(&with_kafka(&format!(
+        "tls = {{ ca_file = {ca:?} }}\nsasl = {{ mechanism = \"SCRAM-SHA-256\", username = \"fleet\", password = \"file:{}\" }}",
+        password.display()
+    )))
+    .unwrap();
+    let client = crate::kafka::client_config::producer(&config.kafka).unwrap();
+    assert_eq!(client.get("security.protocol"), Some("SASL_SSL"));
+    assert_eq!(client.get("ssl.ca.location"), Some(ca.to_str().unwrap()));
+    assert_eq!(client.get("ssl.endpoint.identification.algorithm"), Some("https"));
+    assert_eq!(client.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+    assert_eq!(client.get("sasl.username"), Some("fleet"));
+    assert_eq!(
+        client.get("sasl.password"),
+        Some("p4ss"),
+        "read from the file, newline dropped"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,7 +16,7 @@ pub async fn ensure_topics(kafka: &KafkaConfig, topics: &[String], partitions: i
     if topics.is_empty() {
         return Ok(());
     }
-    let admin: AdminClient<DefaultClientContext> = super::client_config::admin(kafka).create()?;
+    let admin: AdminClient<DefaultClientContext> = super::client_config::admin(kafka)?.create()?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(-1)))

@@ -7,13 +7,50 @@
 use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaConfRes;
 
 use crate::config::{KafkaConfig, PipelineConfig};
 
-fn base(kafka: &KafkaConfig) -> ClientConfig {
+/// The brokers, and how to reach them safely: TLS and SASL from
+/// `[kafka.tls]` and `[kafka.sasl]`, the password read from its source now.
+fn base(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &kafka.bootstrap_servers);
-    config
+    let protocol = match (&kafka.tls, &kafka.sasl) {
+        (None, None) => return Ok(config),
+        (Some(_), None) => "SSL",
+        (None, Some(_)) => "SASL_PLAINTEXT",
+        (Some(_), Some(_)) => "SASL_SSL",
+    };
+    config.set("security.protocol", protocol);
+    if let Some(tls) = &kafka.tls {
+        // The brokers' host names are checked against their certificates.
+        config.set("ssl.endpoint.identification.algorithm", "https");
+        if let Some(ca_file) = &tls.ca_file {
+            config.set("ssl.ca.location", ca_file.display().to_string());
+        }
+        if let (Some(cert_file), Some(key_file)) = (&tls.cert_file, &tls.key_file) {
+            config
+                .set("ssl.certificate.location", cert_file.display().to_string())
+                .set("ssl.key.location", key_file.display().to_string());
+        }
+    }
+    if let Some(sasl) = &kafka.sasl {
+        let password = sasl.password.read().map_err(|error| {
+            KafkaError::ClientConfig(
+                RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+                format!("kafka.sasl.password: {error}"),
+                "sasl.password".into(),
+                String::new(),
+            )
+        })?;
+        config
+            .set("sasl.mechanism", sasl.mechanism.as_str())
+            .set("sasl.username", &sasl.username)
+            .set("sasl.password", String::from_utf8_lossy(password.expose()));
+    }
+    Ok(config)
 }
 
 /// Applies the user's properties for every client, then those for this kind of
@@ -63,8 +100,8 @@ pub const CONSUMER_DEFAULTS: [(&str, &str); 5] = [
 /// revoke and at shutdown). The user's properties apply in the order
 /// `kafka.properties`, `kafka.consumer_properties`, the pipeline's own
 /// `consumer_properties`.
-pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig {
-    let mut config = base(kafka);
+pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> Result<ClientConfig, KafkaError> {
+    let mut config = base(kafka)?;
     config
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range,roundrobin");
@@ -80,20 +117,20 @@ pub fn consumer(kafka: &KafkaConfig, pipeline: &PipelineConfig) -> ClientConfig 
         .set("enable.auto.offset.store", "false")
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", pipeline.commit_interval_ms.to_string());
-    config
+    Ok(config)
 }
 
 /// Producer settings: idempotent, acknowledged by all in-sync replicas, so a
 /// dead letter is durable before the offset past it is stored.
-pub fn producer(kafka: &KafkaConfig) -> ClientConfig {
-    let mut config = base(kafka);
+pub fn producer(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
+    let mut config = base(kafka)?;
     config.set("linger.ms", "5").set("compression.type", "none");
     let mut config = with_user_properties(config, kafka, &kafka.producer_properties);
     config.set("enable.idempotence", "true").set("acks", "all");
-    config
+    Ok(config)
 }
 
 /// Admin client settings (topic creation).
-pub fn admin(kafka: &KafkaConfig) -> ClientConfig {
-    with_user_properties(base(kafka), kafka, &BTreeMap::new())
+pub fn admin(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
+    Ok(with_user_properties(base(kafka)?, kafka, &BTreeMap::new()))
 }

@@ -32,7 +32,7 @@ impl Producer {
     /// Creates the producer; it connects lazily.
     pub fn new(kafka: &KafkaConfig) -> Result<Self, KafkaError> {
         Ok(Self {
-            inner: super::client_config::producer(kafka).create()?,
+            inner: super::client_config::producer(kafka)?.create()?,
         })
     }
 

@@ -141,6 +141,7 @@ impl Pipeline {
         let context = PipelineContext::new(&name, events_tx, self.revoke_timeout());
         let consumer: Arc<PipelineConsumer> = Arc::new(
             client_config::consumer(&self.kafka, &self.config)
+                .map_err(kafka_error)?
                 .create_with_context::<_, rdkafka::consumer::StreamConsumer<PipelineContext, DefaultRuntime>>(context)
                 .map_err(kafka_error)?,
         );

@@ -55,7 +55,7 @@ impl Harness {
         let cluster = MockCluster::new(1).expect("mock cluster");
         cluster.create_topic(TOPIC, 1, 1).expect("topic");
         let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
-        let mut config = fleethost_core::kafka::client_config::producer(&kafka);
+        let mut config = fleethost_core::kafka::client_config::producer(&kafka).expect("producer config");
         for (key, value) in producer_settings {
             config.set(*key, *value);
         }
