@@ -26,12 +26,17 @@ pub fn assert_live_positions(prefix: &str, expected: &HashMap<String, Fix>) {
 
 /// Asserts that the Redis at `url` holds exactly the newest valid fix of every driver.
 pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<String, Fix>) {
-    let mut connection = redis_at(url);
+    assert_live_positions_in(&mut redis_at(url), prefix, expected);
+}
+
+/// Asserts that the Redis behind `connection` holds exactly the newest valid
+/// fix of every driver.
+pub fn assert_live_positions_in(connection: &mut redis::Connection, prefix: &str, expected: &HashMap<String, Fix>) {
     let mut wrong = Vec::new();
     for (driver, fix) in expected {
         let hash: HashMap<String, String> = redis::cmd("HGETALL")
             .arg(format!("{prefix}driver:{driver}"))
-            .query(&mut connection)
+            .query(connection)
             .expect("hgetall");
         let read = |field: &str| hash.get(field).and_then(|value| value.parse::<f64>().ok());
         let actual = (read("lat"), read("lng"), read("ts_ms").map(|ts| ts as i64));
@@ -41,7 +46,7 @@ pub fn assert_live_positions_at(url: &str, prefix: &str, expected: &HashMap<Stri
     }
     let geo_members: i64 = redis::cmd("ZCARD")
         .arg(format!("{prefix}drivers:geo"))
-        .query(&mut connection)
+        .query(connection)
         .expect("zcard");
     assert!(
         wrong.is_empty(),

@@ -45,6 +45,30 @@ impl PrivateRedis {
         )
     }
 
+    /// Starts redis-server speaking only TLS on `port`, with the test
+    /// certificate (clients are not asked for one), and waits until a
+    /// client trusting the test CA gets an answer.
+    pub fn start_tls(port: u16) -> Self {
+        let certificates = super::test_tls::test_certificates();
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--tls-cert-file")
+            .arg(certificates.server_cert_file())
+            .arg("--tls-key-file")
+            .arg(certificates.server_key_file())
+            .arg("--tls-ca-cert-file")
+            .arg(certificates.ca_file())
+            .args(["--tls-auth-clients", "no", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let url = format!("rediss://127.0.0.1:{port}");
+        wait_until("the private TLS Redis answers", Duration::from_secs(10), || {
+            tls_redis_client(&url).get_connection().is_ok()
+        });
+        Self(child)
+    }
+
     fn spawn(port: u16, persistence: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -67,4 +91,17 @@ impl Drop for PrivateRedis {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A client of the `rediss://` server at `url` that trusts the test CA.
+pub fn tls_redis_client(url: &str) -> redis::Client {
+    let root_cert = std::fs::read(super::test_tls::test_certificates().ca_file()).expect("the test CA");
+    redis::Client::build_with_tls(
+        url,
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_cert),
+        },
+    )
+    .expect("a TLS Redis client")
 }

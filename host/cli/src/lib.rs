@@ -85,6 +85,9 @@ pub fn main(native_plugins: Option<Arc<dyn NativePlugins>>) -> ExitCode {
         .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
+    // One TLS provider for every client and server of the process (Redis,
+    // PostgreSQL, the listeners), chosen before any of them starts.
+    fleethost_core::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

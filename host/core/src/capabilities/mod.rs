@@ -55,7 +55,7 @@ impl Backends {
             None => None,
         };
         Ok(Self {
-            kv: kv::backend::KvBackend::connect_lazy(&config.redis.url)?,
+            kv: kv::backend::KvBackend::connect_lazy_trusting(&config.redis.url, config.redis.ca_file.as_deref())?,
             sql,
             producer,
         })

@@ -167,6 +167,12 @@ impl Config {
             }
         }
         self.validate_kafka_security(path)?;
+        if self.redis.ca_file.is_some() && !self.redis.url.starts_with("rediss://") {
+            return Err(invalid(
+                "redis.ca_file".into(),
+                "is for a TLS connection: give redis.url as rediss://HOST:PORT".into(),
+            ));
+        }
         if self.admin.listen.is_some() && self.admin.tokens.is_empty() {
             return Err(invalid(
                 "admin.tokens".into(),

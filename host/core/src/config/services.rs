@@ -72,12 +72,18 @@ pub struct RedisConfig {
     /// for production).
     #[serde(default = "default_redis_url")]
     pub url: String,
+    /// PEM file of the CA certificates a `rediss://` server's certificate is
+    /// checked against (its host name too). Absent: the system's trust
+    /// store. Only with a `rediss://` URL.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: default_redis_url(),
+            ca_file: None,
         }
     }
 }

@@ -23,10 +23,17 @@ impl KvBackend {
     /// anything else a Redis URL, connected lazily (the host starts while
     /// Redis is down).
     pub fn connect_lazy(url: &str) -> Result<Self, redis::RedisError> {
+        Self::connect_lazy_trusting(url, None)
+    }
+
+    /// [`KvBackend::connect_lazy`], a `rediss://` server's certificate
+    /// checked against the CA certificates in `ca_file` (the system's trust
+    /// store without it).
+    pub fn connect_lazy_trusting(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, redis::RedisError> {
         if is_memory_url(url) {
             return Ok(Self::Memory(MemoryKv::new()));
         }
-        Ok(Self::Redis(RedisKv::connect_lazy(url)?))
+        Ok(Self::Redis(RedisKv::connect_lazy_trusting(url, ca_file)?))
     }
 
     /// The store as `pipeline`'s instances use it: Redis over the pipeline's

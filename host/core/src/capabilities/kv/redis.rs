@@ -91,11 +91,40 @@ fn connection_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new().set_response_timeout(None)
 }
 
+/// A client of the Redis at `url`; with `ca_file`, its TLS (`rediss://`)
+/// trusts exactly the CA certificates in that PEM file.
+pub fn client_trusting(url: &str, ca_file: Option<&std::path::Path>) -> Result<redis::Client, RedisError> {
+    let Some(ca_file) = ca_file else {
+        return redis::Client::open(url);
+    };
+    let root_cert = std::fs::read(ca_file).map_err(|error| {
+        RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "cannot read redis.ca_file",
+            format!("{}: {error}", ca_file.display()),
+        ))
+    })?;
+    redis::Client::build_with_tls(
+        url,
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_cert),
+        },
+    )
+}
+
 impl RedisKv {
     /// Connects lazily to `url`: the host starts even when Redis is down, and
     /// calls fail with `unavailable` (retried by the pipeline) until it is up.
     pub fn connect_lazy(url: &str) -> Result<Self, RedisError> {
-        let client = redis::Client::open(url)?;
+        Self::connect_lazy_trusting(url, None)
+    }
+
+    /// [`RedisKv::connect_lazy`], a `rediss://` server's certificate checked
+    /// against the CA certificates in `ca_file` (without it: the system's
+    /// trust store).
+    pub fn connect_lazy_trusting(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, RedisError> {
+        let client = client_trusting(url, ca_file)?;
         let connection = client.get_connection_manager_lazy(connection_config())?;
         Ok(Self {
             client: Arc::new(client),
