@@ -278,3 +278,34 @@ fn an_admin_interface_needs_tokens_and_the_cli_needs_one() {
         "{error}"
     );
 }
+
+#[test]
+fn logs_are_json_lines_on_request_and_never_coloured_into_a_pipe() {
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fleethost"))
+            .args(["--log-format", format, "check", "--config", &example_config()])
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("run fleethost")
+    };
+    let json = run("json");
+    assert!(json.status.success(), "stderr: {}", text(&json.stderr));
+    let lines: Vec<String> = text(&json.stderr).lines().map(str::to_owned).collect();
+    assert!(
+        lines.iter().any(|line| line.contains("plugin loaded")),
+        "check logs its plugins: {lines:?}"
+    );
+    for line in &lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+        assert!(
+            event["level"].is_string() && event["message"].is_string() && event["timestamp"].is_string(),
+            "a log object has level, message and timestamp: {line}"
+        );
+    }
+    let plain = run("text");
+    assert!(plain.status.success(), "stderr: {}", text(&plain.stderr));
+    let stderr = text(&plain.stderr);
+    assert!(stderr.contains("plugin loaded"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
+}

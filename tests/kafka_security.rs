@@ -167,3 +167,76 @@ async fn the_host_authenticates_with_scram_and_keeps_the_password_out_of_its_log
     assert!(!log.contains(password), "the SASL password reached the log");
     host.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_produces_over_tls_with_the_hosts_kafka_section() {
+    use futures::{SinkExt, StreamExt};
+    use rdkafka::Message;
+    let tls_port = free_port();
+    let broker = PrivateBroker::start_with_options(BrokerOptions {
+        advertised_port: Some(tls_port),
+        ..BrokerOptions::default()
+    });
+    let _proxy = TlsTerminator::start(tls_port, &broker.bootstrap).await;
+    let topic = unique("gateway-kafka-tls");
+    let kafka = tls_kafka(tls_port, test_certificates().ca_file());
+    // The host's config file; the gateway reads only its [kafka] section.
+    let mut config = one_pipeline_config(
+        "gateway-kafka-tls",
+        &topic,
+        "unused",
+        "unused:",
+        &["live_location"],
+        &redis_url(),
+    );
+    config.kafka = kafka.clone();
+    let config_file = write_config_file("gateway-kafka-tls", &config);
+    let gateway = support::server::Server::start(
+        "gateway",
+        &[
+            "gateway",
+            "--kafka-config",
+            config_file.to_str().expect("path"),
+            "--topic",
+            &topic,
+            "--partitions",
+            "1",
+            "--token-key",
+            &token_key_arg(),
+        ],
+    );
+    let url = gateway.ws(&format!(
+        "/ws/driver?ack=true&access_token={}",
+        driver_token("drv-kafka-tls")
+    ));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
+    let fix = r#"{"driverId":"drv-kafka-tls","lat":12.97,"lng":77.59,"timestamp":1700000000000}"#;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(fix))
+        .await
+        .expect("send");
+    let ack = tokio::time::timeout(Duration::from_secs(30), socket.next())
+        .await
+        .expect("an ack within 30 s: the fix was produced over TLS")
+        .expect("a frame")
+        .expect("a frame");
+    assert_eq!(ack.to_text().expect("text"), r#"{"ack":1}"#);
+
+    // Read back through the same TLS endpoint.
+    let reader: BaseConsumer = fleethost_core::kafka::client_config::reader(&kafka)
+        .expect("reader settings")
+        .set("group.id", unique("gateway-kafka-tls-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("reader");
+    reader.subscribe(&[&topic]).expect("subscribe");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let payload = loop {
+        assert!(std::time::Instant::now() < deadline, "the fix never arrived on {topic}");
+        if let Some(message) = reader.poll(Duration::from_millis(500)) {
+            let message = message.expect("message");
+            break String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+        }
+    };
+    assert_eq!(payload, fix, "produced as sent, through TLS");
+}

@@ -91,6 +91,33 @@ async fn the_gateway_serves_wss_to_drivers_with_tokens_and_refuses_plaintext() {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
         other => panic!("a driver without a token over wss:// must get 401, got {other:?}"),
     }
+    // The simulator drives a fleet over wss://, trusting the test CA.
+    let ca_path = ca.to_str().expect("path");
+    let (ok, simulated) = fleethost(&[
+        "simulate",
+        "--bootstrap-servers",
+        &bootstrap(),
+        "--gateway",
+        &gateway.ws("/ws/driver"),
+        "--gateway-ca-file",
+        ca_path,
+        "--driver-token-key",
+        &token_key_arg(),
+        "--no-orders",
+        "--drivers",
+        "5",
+        "--rate",
+        "200",
+        "--count",
+        "100",
+    ]);
+    assert!(ok, "simulate over wss:// failed: {simulated}");
+    assert!(
+        simulated.contains("fixes_sent=100 fixes_acknowledged=100"),
+        "every fix acknowledged over wss://: {simulated}"
+    );
+    assert_eq!(read_all(&topic, 101, Duration::from_secs(2)).len(), 101);
+
     // Plaintext ws:// to the same port, and a client trusting another CA: refused.
     let plain = gateway.ws("/ws/driver").replacen("wss://", "ws://", 1);
     assert!(

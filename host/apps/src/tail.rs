@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 /// What to follow and how to print it.
 #[derive(Debug, Clone)]
 pub struct TailConfig {
-    /// Kafka bootstrap servers.
-    pub bootstrap_servers: String,
+    /// How to reach Kafka: brokers, TLS, SASL, properties.
+    pub kafka: fleethost_core::config::KafkaConfig,
     /// Topics to follow, from their current end.
     pub topics: Vec<String>,
     /// `None`: print every record. `Some(interval)`: print per topic the
@@ -31,8 +31,7 @@ const MAX_PRINTED: usize = 240;
 /// them (a slow reader slows the tail down); a reader that went away is
 /// not an error.
 pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka::error::KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.bootstrap_servers)
+    let consumer: BaseConsumer = fleethost_core::kafka::client_config::reader(&config.kafka)?
         .set("group.id", "fleethost-tail")
         .set("enable.auto.commit", "false")
         .create()?;

@@ -19,6 +19,7 @@ use fleethost_core::shutdown::Signals;
 mod access_args;
 mod admin_client;
 pub mod commands;
+mod kafka_args;
 mod tls_args;
 
 /// The shutdown bound of the commands without a config file (tail,
@@ -32,8 +33,22 @@ pub const UNCONFIGURED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Parser)]
 #[command(name = "fleethost", version, about)]
 struct Cli {
+    /// How log lines are written to stderr: `text` (coloured only on a
+    /// terminal, and never with NO_COLOR set) or `json` (one object per
+    /// line, for a log shipper).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The shape of the log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event: timestamp, level, target, fields.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -73,18 +88,8 @@ pub fn main(native_plugins: Option<Arc<dyn NativePlugins>>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn,sqlx::postgres::notice=warn")
-            }),
-        )
-        // Never blocks, never fails: a closed or stalled stderr cannot
-        // panic or park the threads that log.
-        .with_writer(console::LogWriter)
-        .log_internal_errors(false)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     // One TLS provider for every client and server of the process (Redis,
     // PostgreSQL, the listeners), chosen before any of them starts.
     fleethost_core::tls::install_crypto_provider();
@@ -127,5 +132,27 @@ async fn execute(command: Command, context: &Context<'_>) -> anyhow::Result<()> 
         Command::Track(args) => args.execute(context).await,
         Command::Demo(args) => args.execute(context).await,
         Command::Simulate(args) => args.execute(context).await,
+    }
+}
+
+/// Logs to stderr in `format`, filtered by RUST_LOG (default: info, the
+/// Kafka client's and the database's chatter at warn).
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn,sqlx::postgres::notice=warn")
+    });
+    // Never blocks, never fails: a closed or stalled stderr cannot panic or
+    // park the threads that log.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(console::LogWriter)
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Text => {
+            let colours = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colours).init();
+        }
+        LogFormat::Json => builder.json().flatten_event(true).with_ansi(false).init(),
     }
 }

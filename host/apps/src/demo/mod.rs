@@ -130,7 +130,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
         config.redis.url = MEMORY_URL.to_string();
     }
     config.database.url = Some(database.url.clone());
-    let bootstrap_servers = config.kafka.bootstrap_servers.clone();
+    let kafka = config.kafka.clone();
     // The map and the figures read where live-location writes in this run's
     // namespace; a config without it still has the namespace's prefix.
     let live_keys = LiveKeys::from_config(&config, live_keys::DEFAULT_PLUGIN)
@@ -171,7 +171,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
         "gateway",
         crate::gateway::run(
             GatewayConfig {
-                bootstrap_servers: bootstrap_servers.clone(),
+                kafka: kafka.clone(),
                 listen: demo.gateway_listen,
                 topic: topic.clone(),
                 partitions: demo.partitions,
@@ -238,7 +238,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
         "simulated fleet",
         crate::simulate::run(
             SimulationConfig {
-                bootstrap_servers,
+                kafka,
                 topic: topic.clone(),
                 orders_topic,
                 drivers: demo.drivers,
@@ -247,6 +247,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 seed: demo.seed,
                 partitions: demo.partitions,
                 gateway: Some(format!("ws://{}/ws/driver", demo.gateway_listen)),
+                gateway_ca_file: None,
                 driver_tokens: Some(credentials.signer()),
             },
             stop_fleet.clone(),

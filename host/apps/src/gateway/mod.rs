@@ -43,8 +43,8 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How to run the gateway (the `fleethost gateway` flags).
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    /// Kafka bootstrap servers.
-    pub bootstrap_servers: String,
+    /// How to reach Kafka: brokers, TLS, SASL, properties.
+    pub kafka: fleethost_core::config::KafkaConfig,
     /// Address of the HTTP/WebSocket listener.
     pub listen: SocketAddr,
     /// Topic of the fixes.
@@ -146,13 +146,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         ),
         Err(error) => tracing::warn!(%error, "cannot raise the open-files limit: fewer connections fit"),
     }
-    let producer = FixProducer::connect(
-        &config.bootstrap_servers,
-        &config.topic,
-        config.partitions,
-        config.partitioning,
-    )
-    .await?;
+    let producer = FixProducer::connect(&config.kafka, &config.topic, config.partitions, config.partitioning).await?;
     let partitioner = producer.partitioner();
     if partitioner.scheme() == Partitioning::Region && partitioner.partitions() < 2 {
         tracing::warn!(

@@ -46,19 +46,18 @@ impl FixProducer {
     /// idempotent, `acks=all` settings with a longer linger and a delivery
     /// timeout that lets a driver app hear of a failure in time.
     pub async fn connect(
-        bootstrap_servers: &str,
+        kafka: &KafkaConfig,
         topic: &str,
         partitions: i32,
         scheme: Partitioning,
     ) -> Result<Self, GatewayError> {
-        let kafka = KafkaConfig::bootstrap_only(bootstrap_servers.to_string());
-        fleethost_core::kafka::admin::ensure_topics(&kafka, &[topic.to_string()], partitions)
+        fleethost_core::kafka::admin::ensure_topics(kafka, &[topic.to_string()], partitions)
             .await
             .map_err(|source| GatewayError::CreateTopic {
                 topic: topic.to_string(),
                 source,
             })?;
-        let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)
+        let producer: FutureProducer = fleethost_core::kafka::client_config::producer(kafka)
             .map_err(GatewayError::Producer)?
             .set("linger.ms", LINGER_MS)
             .set("message.timeout.ms", DELIVERY_TIMEOUT_MS)

@@ -43,8 +43,8 @@ const MAX_FIXES_PER_DRIVER_PER_S: f64 = 1000.0;
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct SimulationConfig {
-    /// Kafka bootstrap servers.
-    pub bootstrap_servers: String,
+    /// How to reach Kafka: brokers, TLS, SASL, properties.
+    pub kafka: fleethost_core::config::KafkaConfig,
     /// Topic of the GPS fixes.
     pub topic: String,
     /// Topic of the order lifecycle events; `None`: no order events, and
@@ -66,6 +66,9 @@ pub struct SimulationConfig {
     /// one WebSocket per driver, instead of producing them to `topic`; the
     /// gateway decides their topic. Order events still go to Kafka.
     pub gateway: Option<String>,
+    /// For a `wss://` gateway whose certificate a private CA signed: the
+    /// PEM file of that CA (the system's trust store otherwise).
+    pub gateway_ca_file: Option<std::path::PathBuf>,
     /// Signs each driver's token for the gateway (`sub` = its driver id),
     /// as a driver app's login service would; `None`: connect without one.
     pub driver_tokens: Option<fleethost_core::auth::TokenSigner>,
@@ -100,8 +103,11 @@ pub enum SimulationError {
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
     /// The gateway address is not a WebSocket URL.
-    #[error("gateway `{0}` is not a ws:// URL: give e.g. ws://127.0.0.1:8080/ws/driver")]
+    #[error("gateway `{0}` is not a ws:// or wss:// URL: give e.g. ws://127.0.0.1:8080/ws/driver")]
     InvalidGatewayUrl(String),
+    /// The CA file for a `wss://` gateway cannot be used.
+    #[error("--gateway-ca-file: {0}")]
+    GatewayCa(#[from] fleethost_core::tls::TlsError),
     /// A driver could not connect to the gateway.
     #[error("cannot connect to the gateway at {url}: {source} (is `fleethost gateway` running there?)")]
     Gateway {
@@ -125,6 +131,7 @@ impl SimulationConfig {
         }
         if let Some(url) = &self.gateway
             && !url.starts_with("ws://")
+            && !url.starts_with("wss://")
         {
             return Err(SimulationError::InvalidGatewayUrl(url.clone()));
         }
@@ -259,14 +266,14 @@ impl FleetProducer {
 /// returns what was sent and acknowledged.
 pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<SimulationSummary, SimulationError> {
     config.validate()?;
-    let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(config.bootstrap_servers.clone());
+    let kafka = &config.kafka;
     // Through a gateway, the fixes topic is the gateway's to create.
     let fixes_topic = config.gateway.is_none().then(|| config.topic.clone());
     let topics: Vec<String> = fixes_topic.into_iter().chain(config.orders_topic.clone()).collect();
-    fleethost_core::kafka::admin::ensure_topics(&kafka, &topics, config.partitions).await?;
+    fleethost_core::kafka::admin::ensure_topics(kafka, &topics, config.partitions).await?;
     // The host's producer settings, with a longer linger: the fleet sends
     // many small records.
-    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(&kafka)?
+    let producer: FutureProducer = fleethost_core::kafka::client_config::producer(kafka)?
         .set("linger.ms", "20")
         .create()?;
     let mut producer = FleetProducer::new(producer);
@@ -276,8 +283,13 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
                 tracing::warn!(%error, "cannot raise the open-files limit: fewer drivers can connect");
             }
             Some(
-                through_gateway::GatewayFleet::connect(url, config.drivers.max(1), config.driver_tokens.as_ref())
-                    .await?,
+                through_gateway::GatewayFleet::connect(
+                    url,
+                    config.drivers.max(1),
+                    config.driver_tokens.as_ref(),
+                    config.gateway_ca_file.as_deref(),
+                )
+                .await?,
             )
         }
         None => None,
@@ -382,7 +394,7 @@ mod tests {
 
     fn config(rate: f64, drivers: usize, orders_topic: Option<&str>) -> SimulationConfig {
         SimulationConfig {
-            bootstrap_servers: "127.0.0.1:9092".into(),
+            kafka: fleethost_core::config::KafkaConfig::bootstrap_only("127.0.0.1:9092"),
             topic: "rider-updates".into(),
             orders_topic: orders_topic.map(str::to_owned),
             drivers,
@@ -391,6 +403,7 @@ mod tests {
             seed: 42,
             partitions: 4,
             gateway: None,
+            gateway_ca_file: None,
             driver_tokens: None,
         }
     }

@@ -62,9 +62,19 @@ pub struct GatewayFleet {
 
 impl GatewayFleet {
     /// Opens one connection per driver to the gateway at `url`
-    /// (`ws://HOST:PORT/ws/driver`), each with its driver's token when
-    /// `tokens` signs them.
-    pub async fn connect(url: &str, drivers: usize, tokens: Option<&TokenSigner>) -> Result<Self, SimulationError> {
+    /// (`ws://HOST:PORT/ws/driver`, or `wss://` trusting `ca_file` or the
+    /// system's roots), each with its driver's token when `tokens` signs
+    /// them.
+    pub async fn connect(
+        url: &str,
+        drivers: usize,
+        tokens: Option<&TokenSigner>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Self, SimulationError> {
+        let connector = ca_file
+            .map(fleethost_core::tls::server::client_config_trusting)
+            .transpose()?
+            .map(|config| tokio_tungstenite::Connector::Rustls(Arc::new(config)));
         let with_acks = if url.contains('?') {
             format!("{url}&ack=true")
         } else {
@@ -88,9 +98,10 @@ impl GatewayFleet {
                     }
                     request
                 });
+                let connector = connector.clone();
                 async move {
                     // Nagle off: each fix is sent at once, as a phone would.
-                    tokio_tungstenite::connect_async_with_config(request?, Some(config), true).await
+                    tokio_tungstenite::connect_async_tls_with_config(request?, Some(config), true, connector).await
                 }
             })
             .buffered(CONCURRENT_CONNECTS)

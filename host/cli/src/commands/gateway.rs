@@ -6,6 +6,7 @@ use std::time::Duration;
 use fleethost_apps::gateway::{GatewayConfig, Partitioning};
 
 use crate::access_args::AccessArgs;
+use crate::kafka_args::KafkaArgs;
 use crate::tls_args::TlsArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
@@ -29,9 +30,8 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// accepting, settle in-flight fixes, close the connections, flush, exit 0.
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
-    pub bootstrap_servers: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Address to listen on for driver apps (and /health).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
@@ -81,7 +81,7 @@ impl GatewayArgs {
     /// Serves driver apps until the first signal, then settles and flushes.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
         let config = GatewayConfig {
-            bootstrap_servers: self.bootstrap_servers,
+            kafka: self.kafka.kafka()?,
             listen: self.listen,
             topic: self.topic,
             partitions: self.partitions,

@@ -3,6 +3,7 @@
 use fleethost_apps::simulate::SimulationConfig;
 use fleethost_core::auth::{SecretSource, TokenAlgorithm, TokenSigner};
 
+use crate::kafka_args::KafkaArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Simulate a fleet of delivery drivers: GPS fixes, and the matching order
@@ -21,9 +22,8 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// start of the run).
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
-    pub bootstrap_servers: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Topic of the GPS fixes (created with --partitions if missing).
     #[arg(long, default_value = "rider-updates")]
     pub topic: String,
@@ -56,6 +56,10 @@ pub struct SimulateArgs {
     /// events still go to Kafka.
     #[arg(long, value_name = "URL")]
     pub gateway: Option<String>,
+    /// With a `wss://` --gateway whose certificate a private CA signed: the
+    /// PEM file of that CA (the system's trust store otherwise).
+    #[arg(long, value_name = "FILE", requires = "gateway")]
+    pub gateway_ca_file: Option<std::path::PathBuf>,
     /// With --gateway: sign each driver's token (`sub` its driver id, `aud`
     /// fleethost-driver, valid 7 days) with the key read from here,
     /// `file:PATH` or `env:NAME`: the gateway's HS256 secret, or the
@@ -83,7 +87,7 @@ impl SimulateArgs {
         };
         let config = SimulationConfig {
             driver_tokens,
-            bootstrap_servers: self.bootstrap_servers,
+            kafka: self.kafka.kafka()?,
             topic: self.topic,
             orders_topic: (!self.no_orders).then_some(self.orders_topic),
             drivers: self.drivers,
@@ -92,6 +96,7 @@ impl SimulateArgs {
             seed: self.seed,
             partitions: self.partitions,
             gateway: self.gateway,
+            gateway_ca_file: self.gateway_ca_file,
         };
         fleethost_apps::simulate::run(config, context.signals.graceful(UNCONFIGURED_SHUTDOWN_TIMEOUT)).await?;
         Ok(())

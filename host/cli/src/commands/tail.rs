@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
+use crate::kafka_args::KafkaArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
 /// Follow topics (ETAs, fares, notifications, dead letters) from their
 /// end and print what arrives: every record, or a summary per topic.
 #[derive(Debug, clap::Args)]
 pub struct TailArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092", env = "FLEETHOST_BOOTSTRAP")]
-    pub bootstrap_servers: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Print, every SECONDS, each topic's record count, rate and newest
     /// record instead of every record.
     #[arg(long, value_name = "SECONDS")]
@@ -24,7 +24,7 @@ impl TailArgs {
     /// Follows the topics until the first signal.
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
         let config = fleethost_apps::tail::TailConfig {
-            bootstrap_servers: self.bootstrap_servers,
+            kafka: self.kafka.kafka()?,
             topics: self.topics,
             summary: self.summary.map(|seconds| Duration::from_secs(seconds.max(1))),
         };

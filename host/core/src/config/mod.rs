@@ -112,6 +112,41 @@ impl Config {
         Ok(config)
     }
 
+    /// Only the `[kafka]` section of the config file at `path`, checked as
+    /// [`Config::load`] checks it: how the subcommands that take a broker
+    /// address (`gateway`, `simulate`, `tail`) reach the brokers the way
+    /// the host does, TLS and SASL included, from the host's own file.
+    pub fn load_kafka_section(path: &Path) -> Result<KafkaConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parse_error = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut document: toml::Table = toml::from_str(&text).map_err(|error| parse_error(error.to_string()))?;
+        let section = document
+            .remove("kafka")
+            .ok_or_else(|| parse_error("no [kafka] section".into()))?;
+        let kafka: KafkaConfig = section
+            .try_into()
+            .map_err(|error: toml::de::Error| parse_error(format!("[kafka]: {error}")))?;
+        let maps = [
+            ("kafka.properties".to_string(), &kafka.properties),
+            ("kafka.consumer_properties".to_string(), &kafka.consumer_properties),
+            ("kafka.producer_properties".to_string(), &kafka.producer_properties),
+        ];
+        kafka_security::validate(kafka.tls.as_ref(), kafka.sasl.as_ref(), maps).map_err(|(key, message)| {
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key,
+                message,
+            }
+        })?;
+        Ok(kafka)
+    }
+
     /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {

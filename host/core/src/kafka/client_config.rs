@@ -130,6 +130,13 @@ pub fn producer(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
     Ok(config)
 }
 
+/// Settings of a plain reader outside any pipeline (`fleethost tail`): the
+/// brokers and their security, `kafka.properties` and
+/// `kafka.consumer_properties`; the caller sets its group and offsets.
+pub fn reader(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
+    Ok(with_user_properties(base(kafka)?, kafka, &kafka.consumer_properties))
+}
+
 /// Admin client settings (topic creation).
 pub fn admin(kafka: &KafkaConfig) -> Result<ClientConfig, KafkaError> {
     Ok(with_user_properties(base(kafka)?, kafka, &BTreeMap::new()))
