@@ -1,6 +1,7 @@
 //! Proves that the capabilities' stores can be reached over TLS: a Redis
 //! that speaks only TLS (`rediss://` with `redis.ca_file`) gets every
-//! driver's newest position, where a plaintext client is refused; the
+//! driver's newest position, where a plaintext client is refused, and
+//! the tracking server's live map reads them back (`--redis-ca-file`); the
 //! db-writer writes its history to PostgreSQL over `sslmode=verify-full`
 //! (every connection of the host's pool shows in `pg_stat_ssl`), and a host
 //! that trusts another CA writes nothing and says why.
@@ -49,6 +50,34 @@ async fn live_positions_reach_a_redis_that_speaks_only_tls() {
         },
     );
     assert_live_positions_in(&mut connection, &prefix, &expected);
+
+    // The tracking server reads the same TLS-only Redis, trusting the test CA.
+    let ca = test_certificates().ca_file();
+    let tracking = support::server::Server::start(
+        "tracking server",
+        &[
+            "track",
+            "--redis-url",
+            &url,
+            "--redis-ca-file",
+            ca.to_str().expect("path"),
+            "--key-prefix",
+            &prefix,
+            "--token-key",
+            &token_key_arg(),
+        ],
+    );
+    let mut answer = ureq::get(&tracking.http("/api/map"))
+        .header("Authorization", format!("Bearer {}", operator_token()))
+        .call()
+        .expect("GET /api/map");
+    let map: serde_json::Value =
+        serde_json::from_str(&answer.body_mut().read_to_string().expect("body")).expect("/api/map JSON");
+    assert_eq!(
+        map["drivers"].as_array().map(Vec::len),
+        Some(expected.len()),
+        "the live map lists every driver from the TLS Redis"
+    );
     let status = host.terminate(Duration::from_secs(30));
     assert!(status.success(), "clean shutdown exits 0, got {status}");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::tracking::live_store::LiveSource;
+use crate::tracking::live_store::{LiveSource, RedisAt};
 use fleethost_core::capabilities::kv::backend::{KvBackend, MEMORY_URL, is_memory_url};
 use fleethost_core::capabilities::kv::memory::MemoryKv;
 
@@ -77,7 +77,7 @@ pub async fn choose_kv(explicit: Option<&str>, configured: &str) -> Result<KvCho
             })?;
             Ok(KvChoice {
                 backend,
-                source: LiveSource::Redis(url.to_string()),
+                source: LiveSource::Redis(RedisAt::url(url)),
                 note: format!("kv: Redis at {url}"),
             })
         }

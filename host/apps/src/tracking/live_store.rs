@@ -17,10 +17,36 @@ const SCAN_COUNT: usize = 1_000;
 /// What the tracking server is pointed at.
 #[derive(Clone, Debug)]
 pub enum LiveSource {
-    /// The Redis at this URL.
-    Redis(String),
+    /// A Redis server.
+    Redis(RedisAt),
     /// The embedded store of this process.
     Memory(MemoryKv),
+}
+
+/// Where a Redis is and, for `rediss://`, which CA its certificate is
+/// checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisAt {
+    /// Its URL.
+    pub url: String,
+    /// PEM file of the CA that signed its certificate; `None`: the
+    /// system's trust store.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl RedisAt {
+    /// The Redis at `url`, trusting the system's roots for TLS.
+    pub fn url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ca_file: None,
+        }
+    }
+
+    /// A client of it (connected on first use).
+    pub fn client(&self) -> redis::RedisResult<redis::Client> {
+        fleethost_core::capabilities::kv::redis::client_trusting(&self.url, self.ca_file.as_deref())
+    }
 }
 
 /// A store the server reads; clones share the connection.
@@ -39,7 +65,7 @@ impl LiveStore {
     /// connection whose every request is bounded by `timeout`.
     pub fn connect_lazy(source: &LiveSource, timeout: Duration) -> redis::RedisResult<Self> {
         match source {
-            LiveSource::Redis(url) => Self::redis(&redis::Client::open(url.as_str())?, timeout),
+            LiveSource::Redis(redis) => Self::redis(&redis.client()?, timeout),
             LiveSource::Memory(memory) => Ok(Self::Memory(memory.clone())),
         }
     }

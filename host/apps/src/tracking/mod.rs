@@ -130,7 +130,7 @@ pub struct TrackingShared {
 pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(), TrackingError> {
     let url_error = |source| TrackingError::RedisUrl {
         url: match &config.source {
-            LiveSource::Redis(url) => url.clone(),
+            LiveSource::Redis(redis) => redis.url.clone(),
             LiveSource::Memory(_) => fleethost_core::capabilities::kv::backend::MEMORY_URL.to_string(),
         },
         source,
@@ -148,8 +148,8 @@ pub async fn run(config: TrackConfig, shutdown: CancellationToken) -> Result<(),
     let stats = Arc::new(TrackingStats::default());
     let stop_subscriber = CancellationToken::new();
     let subscriber = match &config.source {
-        LiveSource::Redis(url) => {
-            let client = redis::Client::open(url.as_str()).map_err(url_error)?;
+        LiveSource::Redis(redis) => {
+            let client = redis.client().map_err(url_error)?;
             tokio::spawn(
                 Subscriber::new(client, registry.clone(), requests, stats.clone()).run(stop_subscriber.clone()),
             )

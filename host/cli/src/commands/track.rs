@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use fleethost_apps::tracking::TrackConfig;
 use fleethost_apps::tracking::live_keys::{DEFAULT_PLUGIN, LiveKeys};
-use fleethost_apps::tracking::live_store::LiveSource;
+use fleethost_apps::tracking::live_store::{LiveSource, RedisAt};
 use fleethost_core::capabilities::kv::backend::is_memory_url;
 use fleethost_core::config::{Config, RedisConfig};
 
@@ -39,6 +39,11 @@ pub struct TrackArgs {
     /// the config's `redis.url` with `--config`, else the local Redis).
     #[arg(long, env = "FLEETHOST_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// PEM file of the CA that signed a `rediss://` Redis's certificate
+    /// (default: the config's `redis.ca_file` with `--config`, else the
+    /// system's trust store).
+    #[arg(long, value_name = "FILE")]
+    pub redis_ca_file: Option<PathBuf>,
     /// The host's config file: the keys are live-location's `key_prefix`
     /// and `geo_key` there (the plugin named by `--plugin`).
     #[arg(long, short, conflicts_with_all = ["key_prefix", "geo_key"])]
@@ -72,18 +77,19 @@ impl TrackArgs {
                 let config = Config::load(path)?;
                 let keys = LiveKeys::from_config(&config, &self.plugin)
                     .map_err(|reason| anyhow::anyhow!("{}: {reason} (--plugin)", path.display()))?;
-                (keys, (config.redis.url, format!("{}: redis.url", path.display())))
+                let origin = format!("{}: redis.url", path.display());
+                (keys, (config.redis.url, origin, config.redis.ca_file))
             }
             None => {
                 let mut keys = LiveKeys::with_prefix(self.key_prefix);
                 if let Some(geo_key) = self.geo_key {
                     keys.geo_key = geo_key;
                 }
-                (keys, (RedisConfig::default().url, "--redis-url".to_string()))
+                (keys, (RedisConfig::default().url, "--redis-url".to_string(), None))
             }
         };
-        let (redis_url, origin) = match self.redis_url {
-            Some(url) => (url, "--redis-url".to_string()),
+        let (redis_url, origin, configured_ca) = match self.redis_url {
+            Some(url) => (url, "--redis-url".to_string(), None),
             None => configured_redis,
         };
         if is_memory_url(&redis_url) {
@@ -95,7 +101,10 @@ impl TrackArgs {
         let config = TrackConfig {
             access,
             listen: self.listen,
-            source: LiveSource::Redis(redis_url),
+            source: LiveSource::Redis(RedisAt {
+                url: redis_url,
+                ca_file: self.redis_ca_file.or(configured_ca),
+            }),
             keys,
             buffer: self.buffer,
             tls: self.tls.server_tls()?,
