@@ -58,9 +58,12 @@ pub fn test_ca_file_if(tls: bool) -> Option<PathBuf> {
 }
 
 /// An HTTP client that trusts exactly the CA in `ca_file` (any server
-/// when `None`, for plain HTTP), answering 4xx like any status.
+/// when `None`, for plain HTTP), answering 4xx like any status, giving up
+/// on a request after 5 s.
 pub fn agent_trusting(ca_file: &Option<PathBuf>) -> ureq::Agent {
-    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(5)));
     if let Some(ca_file) = ca_file {
         let pem = std::fs::read(ca_file).expect("CA file");
         let certificates: Vec<_> = ureq::tls::parse_pem(&pem)

@@ -233,9 +233,7 @@ impl PartitionWorker {
             backoff = (backoff * 2).min(MAX_DEAD_LETTER_BACKOFF);
         }
     }
-}
 
-impl PartitionWorker {
     /// A dead letter the broker acknowledged as written by an earlier
     /// attempt: delivered as far as Kafka is concerned, but with no offset
     /// to show for it, so it is named here (a broker that lost the earlier
