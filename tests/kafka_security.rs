@@ -35,14 +35,21 @@ fn tls_kafka(port: u16, ca_file: std::path::PathBuf) -> fleethost_core::config::
     kafka
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_host_consumes_and_dead_letters_over_tls_and_untrusted_brokers_get_nothing() {
+/// A private broker reached only through a TLS endpoint of the test's own,
+/// which it advertises: the broker, the proxy and the TLS port.
+async fn broker_behind_tls() -> (PrivateBroker, TlsTerminator, u16) {
     let tls_port = free_port();
     let broker = PrivateBroker::start_with_options(BrokerOptions {
         advertised_port: Some(tls_port),
         ..BrokerOptions::default()
     });
-    let _proxy = TlsTerminator::start(tls_port, &broker.bootstrap).await;
+    let proxy = TlsTerminator::start(tls_port, &broker.bootstrap).await;
+    (broker, proxy, tls_port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_consumes_and_dead_letters_over_tls_and_untrusted_brokers_get_nothing() {
+    let (_broker, _proxy, tls_port) = broker_behind_tls().await;
     let (topic, group, prefix) = (
         unique("kafka-tls"),
         unique("kafka-tls-group"),
@@ -172,12 +179,7 @@ async fn the_host_authenticates_with_scram_and_keeps_the_password_out_of_its_log
 async fn the_gateway_produces_over_tls_with_the_hosts_kafka_section() {
     use futures::{SinkExt, StreamExt};
     use rdkafka::Message;
-    let tls_port = free_port();
-    let broker = PrivateBroker::start_with_options(BrokerOptions {
-        advertised_port: Some(tls_port),
-        ..BrokerOptions::default()
-    });
-    let _proxy = TlsTerminator::start(tls_port, &broker.bootstrap).await;
+    let (_broker, _proxy, tls_port) = broker_behind_tls().await;
     let topic = unique("gateway-kafka-tls");
     let kafka = tls_kafka(tls_port, test_certificates().ca_file());
     // The host's config file; the gateway reads only its [kafka] section.

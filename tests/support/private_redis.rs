@@ -93,15 +93,9 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// A client of the `rediss://` server at `url` that trusts the test CA.
+/// A client of the `rediss://` server at `url` that trusts the test CA, as
+/// the host's own (`redis.ca_file`).
 pub fn tls_redis_client(url: &str) -> redis::Client {
-    let root_cert = std::fs::read(super::test_tls::test_certificates().ca_file()).expect("the test CA");
-    redis::Client::build_with_tls(
-        url,
-        redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(root_cert),
-        },
-    )
-    .expect("a TLS Redis client")
+    let ca_file = super::test_tls::test_certificates().ca_file();
+    fleethost_core::capabilities::kv::redis::client_trusting(url, Some(&ca_file)).expect("a TLS Redis client")
 }

@@ -65,16 +65,14 @@ pub fn agent_trusting(ca_file: &Option<PathBuf>) -> ureq::Agent {
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(5)));
     if let Some(ca_file) = ca_file {
-        let pem = std::fs::read(ca_file).expect("CA file");
-        let certificates: Vec<_> = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item.expect("PEM") {
-                ureq::tls::PemItem::Certificate(certificate) => Some(certificate),
-                _ => None,
-            })
-            .collect();
+        let certificates =
+            fleethost_core::tls::server::read_certificates(ca_file, "CA certificates").expect("the CA file");
+        let roots = certificates
+            .iter()
+            .map(|certificate| ureq::tls::Certificate::from_der(certificate.as_ref()).to_owned());
         config = config.tls_config(
             ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::from(certificates))
+                .root_certs(ureq::tls::RootCerts::from(roots))
                 .build(),
         );
     }

@@ -113,21 +113,12 @@ fn read_json<T: serde::de::DeserializeOwned>(
         .with_context(|| format!("unexpected answer from {url}"))
 }
 
-/// The CA certificates in a PEM file, for `--ca-file`.
+/// The CA certificates in a PEM file, for `--ca-file`, read as the
+/// listeners read theirs.
 fn read_ca_file(path: &std::path::Path) -> anyhow::Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path).with_context(|| format!("--ca-file {}: cannot read it", path.display()))?;
-    let certificates = ureq::tls::parse_pem(&pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(certificate)) => Some(Ok(certificate)),
-            Ok(_) => None,
-            Err(error) => Some(Err(error)),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("--ca-file {}: not PEM", path.display()))?;
-    anyhow::ensure!(
-        !certificates.is_empty(),
-        "--ca-file {}: no `BEGIN CERTIFICATE` block in it",
-        path.display()
-    );
-    Ok(ureq::tls::RootCerts::from(certificates))
+    let certificates =
+        fleethost_core::tls::server::read_certificates(path, "CA certificates").with_context(|| "--ca-file")?;
+    Ok(ureq::tls::RootCerts::from(certificates.iter().map(|certificate| {
+        ureq::tls::Certificate::from_der(certificate.as_ref()).to_owned()
+    })))
 }

@@ -47,6 +47,16 @@ pub enum ConfigError {
     },
 }
 
+/// The `[kafka]` section's librdkafka property maps, each with the key the
+/// config names it by.
+fn kafka_property_maps(kafka: &KafkaConfig) -> [(String, &BTreeMap<String, String>); 3] {
+    [
+        ("kafka.properties".to_string(), &kafka.properties),
+        ("kafka.consumer_properties".to_string(), &kafka.consumer_properties),
+        ("kafka.producer_properties".to_string(), &kafka.producer_properties),
+    ]
+}
+
 /// The whole configuration of one fleethost process.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -132,11 +142,7 @@ impl Config {
         let kafka: KafkaConfig = section
             .try_into()
             .map_err(|error: toml::de::Error| parse_error(format!("[kafka]: {error}")))?;
-        let maps = [
-            ("kafka.properties".to_string(), &kafka.properties),
-            ("kafka.consumer_properties".to_string(), &kafka.consumer_properties),
-            ("kafka.producer_properties".to_string(), &kafka.producer_properties),
-        ];
+        let maps = kafka_property_maps(&kafka);
         kafka_security::validate(kafka.tls.as_ref(), kafka.sasl.as_ref(), maps).map_err(|(key, message)| {
             ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -158,20 +164,14 @@ impl Config {
     }
 
     fn validate_kafka_security(&self, path: &Path) -> Result<(), ConfigError> {
-        let kafka = &self.kafka;
-        let maps = [
-            ("kafka.properties".to_string(), &kafka.properties),
-            ("kafka.consumer_properties".to_string(), &kafka.consumer_properties),
-            ("kafka.producer_properties".to_string(), &kafka.producer_properties),
-        ]
-        .into_iter()
-        .chain(self.pipelines.iter().enumerate().map(|(index, pipeline)| {
+        let pipeline_maps = self.pipelines.iter().enumerate().map(|(index, pipeline)| {
             (
                 format!("pipelines[{index}].consumer_properties"),
                 &pipeline.consumer_properties,
             )
-        }));
-        kafka_security::validate(kafka.tls.as_ref(), kafka.sasl.as_ref(), maps).map_err(|(key, message)| {
+        });
+        let maps = kafka_property_maps(&self.kafka).into_iter().chain(pipeline_maps);
+        kafka_security::validate(self.kafka.tls.as_ref(), self.kafka.sasl.as_ref(), maps).map_err(|(key, message)| {
             ConfigError::Invalid {
                 path: path.to_path_buf(),
                 key,
