@@ -72,13 +72,13 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
     let cut = Instant::now();
     let (streamed_at_cut, live_at_cut) = (streamed.load(Ordering::SeqCst), committed_total(&live_group, &topic));
     let rss_at_cut_kib = proc_status_kib(host.pid(), "VmRSS");
-    let paused = format!("fleethost_partitions_paused{{pipeline=\"history\"}} {PARTITIONS}");
+    let paused = format!("fleethost_partitions_paused{{pipeline=\"history\",reason=\"backend\"}} {PARTITIONS}");
     wait_until("every history partition is paused", Duration::from_secs(30), || {
         admin_get(&admin, "/metrics").contains(&paused)
     });
     let paused_after = cut.elapsed();
     assert!(
-        admin_get(&admin, "/metrics").contains("fleethost_partitions_paused{pipeline=\"live\"} 0"),
+        admin_get(&admin, "/metrics").contains("fleethost_partitions_paused{pipeline=\"live\",reason=\"backend\"} 0"),
         "the live pipeline fetches on"
     );
     // What finished before the cut may still be committed; then nothing.
@@ -116,7 +116,7 @@ async fn a_database_outage_under_load_pauses_history_and_loses_nothing() {
     assert_committed_rows_exist(&pool, &table, &history_group, &topic).await;
     assert_live_positions(&prefix, &newest_per_driver(&data));
     wait_until("the history partitions fetch again", Duration::from_secs(10), || {
-        admin_get(&admin, "/metrics").contains("fleethost_partitions_paused{pipeline=\"history\"} 0")
+        admin_get(&admin, "/metrics").contains("fleethost_partitions_paused{pipeline=\"history\",reason=\"backend\"} 0")
     });
     let log = host.log();
     assert!(log.contains("paused the partition's fetching"), "the pause is logged");

@@ -17,12 +17,13 @@ use super::{bootstrap, plugin_path, redis_url, unique};
 
 /// A test config: the test broker with a short session timeout (group
 /// joins take about half of it), the capabilities' Redis at `redis`, a
-/// progress line every 500 ms; no pipelines or plugins yet.
+/// progress line and lag sample every 500 ms; no pipelines or plugins yet.
 pub fn test_config(redis: &str) -> Config {
     let mut config = Config::new(bootstrap());
     config.kafka.consumer_properties = properties(&[("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "1000")]);
     config.redis.url = redis.to_string();
     config.status.interval_ms = 500;
+    config.status.sample_interval_ms = 500;
     config
 }
 

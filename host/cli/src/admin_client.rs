@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use fleethost_core::admin::{PipelineStatus, PluginStatus, ReloadReport};
+use fleethost_core::admin::{PauseReport, PipelineStatus, PluginStatus, ReloadReport};
 use fleethost_core::auth::{Secret, SecretSource};
 
 /// The environment variable the admin token is read from without `--token-file`.
@@ -29,6 +29,13 @@ pub struct AdminArgs {
     /// on the command line, where other users' `ps` would show it.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+}
+
+/// Which way `change_pause` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseChange {
+    Pause,
+    Resume,
 }
 
 /// A connection to one host's admin interface.
@@ -72,6 +79,25 @@ impl AdminClient {
     /// `POST /plugins/{name}/reload`.
     pub fn reload(&self, plugin: &str) -> anyhow::Result<ReloadReport> {
         let url = format!("{}/plugins/{plugin}/reload", self.base);
+        let request = self.agent.post(&url).header("Authorization", self.bearer());
+        read_json(request.send_empty(), &url)
+    }
+
+    /// `POST /pipelines/{name}/pause` or `…/resume`, of one partition or all.
+    pub fn change_pause(
+        &self,
+        pipeline: &str,
+        partition: Option<i32>,
+        change: PauseChange,
+    ) -> anyhow::Result<PauseReport> {
+        let verb = match change {
+            PauseChange::Pause => "pause",
+            PauseChange::Resume => "resume",
+        };
+        let mut url = format!("{}/pipelines/{pipeline}/{verb}", self.base);
+        if let Some(partition) = partition {
+            url.push_str(&format!("?partition={partition}"));
+        }
         let request = self.agent.post(&url).header("Authorization", self.bearer());
         read_json(request.send_empty(), &url)
     }

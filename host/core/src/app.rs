@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -150,7 +149,8 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
             key: "admin.tls",
             source,
         })?;
-    let runtime = plugin_runtime(native_plugins)?;
+    let mut metrics = crate::metrics::HostMetrics::new();
+    let runtime = plugin_runtime(native_plugins)?.with_metrics(metrics.families().clone());
     let producer = Producer::new(&config.kafka)?;
     let mut backends = Backends::connect(&config, Some(producer.clone()))?;
     if let Some(kv) = kv {
@@ -183,10 +183,10 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
     }
 
-    let status_interval = (config.status.interval_ms > 0).then(|| Duration::from_millis(config.status.interval_ms));
     let mut tasks = tokio::task::JoinSet::new();
     let mut pipelines = Vec::new();
     let mut pipeline_stats = BTreeMap::new();
+    let mut controls = BTreeMap::new();
     for pipeline_config in &config.pipelines {
         let pipeline_plugins = pipeline_config.plugins.iter().map(|name| slots[name].clone()).collect();
         let pipeline = Pipeline::new(
@@ -194,18 +194,31 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
             config.kafka.clone(),
             pipeline_plugins,
             producer.clone(),
-            status_interval,
+            config.status.clone(),
+            metrics.families(),
         );
         pipeline_stats.insert(pipeline.name().to_string(), pipeline.stats());
+        controls.insert(
+            pipeline.name().to_string(),
+            crate::admin::PipelineControl {
+                stats: pipeline.stats(),
+                pause: pipeline.operator_pause(),
+                plugins: pipeline.plugins().to_vec(),
+            },
+        );
         pipelines.push(pipeline);
     }
+    metrics.register_scraped(crate::metrics::scraped::Scraped::new(slots.clone(), pipeline_stats));
     if let Some(listen) = config.admin.listen {
         crate::admin::serve(
             listen,
             admin_tls,
             admin_tokens,
-            slots.clone(),
-            pipeline_stats,
+            crate::admin::AdminState {
+                slots: slots.clone(),
+                pipelines: controls,
+                metrics: Arc::new(metrics),
+            },
             shutdown.clone(),
         )
         .await

@@ -18,6 +18,7 @@ pub mod config;
 pub mod console;
 pub mod kafka;
 pub mod memory;
+pub mod metrics;
 pub mod pipeline;
 pub mod runtime;
 pub mod shutdown;

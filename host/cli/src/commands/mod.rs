@@ -4,6 +4,7 @@
 pub mod check;
 pub mod demo;
 pub mod gateway;
+pub mod pause;
 pub mod reload;
 pub mod run;
 pub mod simulate;

@@ -4,10 +4,11 @@ use fleethost_core::console;
 
 use crate::admin_client::{AdminArgs, AdminClient};
 
-/// Show the plugin versions a running host runs (through its admin
-/// interface), with the reason of any refused reload, and each
-/// pipeline's state (running, or waiting for a backend: which partitions,
-/// for how long, why) and totals.
+/// Show what a running host runs (through its admin interface): the
+/// plugin versions, with the reason of any refused reload, and each
+/// pipeline's state (running, paused, partly paused, waiting for a
+/// backend: which partitions, for how long, why), rate, lag per
+/// partition, plugin versions and totals.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -31,15 +32,30 @@ impl StatusArgs {
             }
         }
         for pipeline in pipelines {
-            let state = if pipeline.waiting_for_backend.is_empty() {
-                "running"
-            } else {
-                "waiting for a backend"
-            };
             console::out(&format!(
-                "pipeline {}: {state}  ({} events, {} batches, {} dead letters)",
-                pipeline.name, pipeline.events, pipeline.batches, pipeline.dead_letters
+                "pipeline {}: {}  {:.0} events/s  lag {}  plugins {}  ({} events, {} batches, {} dead letters)",
+                pipeline.name,
+                pipeline.state,
+                pipeline.events_per_second,
+                pipeline.lag,
+                pipeline.plugins.join(" → "),
+                pipeline.events,
+                pipeline.batches,
+                pipeline.dead_letters
             ));
+            for partition in &pipeline.partitions {
+                let committed = partition
+                    .committed
+                    .map_or_else(|| "none".to_string(), |offset| offset.to_string());
+                console::out(&format!(
+                    "    {}/{}: committed {committed}, high watermark {}, lag {}{}",
+                    partition.topic,
+                    partition.partition,
+                    partition.high_watermark,
+                    partition.lag,
+                    if partition.paused { "  (paused)" } else { "" }
+                ));
+            }
             for wait in pipeline.waiting_for_backend {
                 console::out(&format!(
                     "    {}/{} waiting {} s: {}",

@@ -6,11 +6,15 @@
 //! - `GET /metrics` → the counters in the Prometheus text format
 //! - `GET /plugins` → every plugin with its running version, path and the
 //!   reason of its last refused reload
-//! - `GET /pipelines` → every pipeline's totals and the partitions waiting
-//!   for a backend
+//! - `GET /pipelines` → every pipeline's state (running, paused, waiting
+//!   for a backend), rates, lag per partition, plugin versions and totals
 //! - `POST /plugins/{name}/reload` → 200 with the new (or unchanged) version,
 //!   422 with the reason when the new version is refused, 404 for an unknown
 //!   plugin
+//! - `POST /pipelines/{name}/pause[?partition=N]` and
+//!   `POST /pipelines/{name}/resume[?partition=N]` → 200 with what is
+//!   paused now, 404 for an unknown pipeline, 409 when one partition of a
+//!   pipeline paused whole is resumed
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,7 +22,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::AdminTokens;
 use crate::auth::bearer::require_admin_token;
+use crate::metrics::HostMetrics;
+use crate::pipeline::operator_pause::{OperatorPause, PausedPartitions};
 use crate::pipeline::stats::PipelineStats;
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
@@ -48,11 +54,24 @@ pub struct PluginStatus {
     pub last_refusal: Option<String>,
 }
 
-/// A pipeline as `GET /pipelines` lists it: its totals and what it waits for.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// A pipeline as `GET /pipelines` lists it: its state, progress and totals.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PipelineStatus {
     /// Name from the config.
     pub name: String,
+    /// `running`, `paused` (every assigned partition paused by an
+    /// operator), `partly paused`, or `waiting for a backend`.
+    pub state: String,
+    /// What the operator paused.
+    pub paused: PausedPartitions,
+    /// Its plugins in order, each as `name@version` of the running version.
+    pub plugins: Vec<String>,
+    /// Events finished per second over the last sampling interval.
+    pub events_per_second: f64,
+    /// Messages not yet committed, over its assigned partitions.
+    pub lag: i64,
+    /// Its assigned partitions, as last sampled.
+    pub partitions: Vec<PartitionStatus>,
     /// Messages finished (processed or dead-lettered) since the host started.
     pub events: u64,
     /// Batches finished.
@@ -65,6 +84,32 @@ pub struct PipelineStatus {
     /// the one failure that holds a partition without end, shown so that an
     /// operator sees it.
     pub waiting_for_backend: Vec<BackendWaitStatus>,
+}
+
+/// One assigned partition of a pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PartitionStatus {
+    pub topic: String,
+    pub partition: i32,
+    /// The group's committed offset; `None` before the first commit.
+    pub committed: Option<i64>,
+    /// The next offset the broker will write.
+    pub high_watermark: i64,
+    /// Messages not yet committed.
+    pub lag: i64,
+    /// Whether an operator paused it.
+    pub paused: bool,
+}
+
+/// The answer of `POST /pipelines/{name}/pause` and `…/resume`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PauseReport {
+    /// The pipeline.
+    pub pipeline: String,
+    /// What is paused now.
+    pub paused: PausedPartitions,
+    /// Why the request was refused, when it was.
+    pub error: Option<String>,
 }
 
 /// One partition waiting for a backend.
@@ -93,12 +138,24 @@ pub struct ReloadReport {
     pub error: Option<String>,
 }
 
-mod metrics;
+/// What the admin interface reads and controls of one pipeline.
+pub struct PipelineControl {
+    /// Its counters and partitions.
+    pub stats: Arc<PipelineStats>,
+    /// Its operator's pauses.
+    pub pause: OperatorPause,
+    /// Its plugins, in order.
+    pub plugins: Vec<Arc<PluginSlot>>,
+}
 
 /// What the handlers read.
-struct AdminState {
-    slots: BTreeMap<String, Arc<PluginSlot>>,
-    pipelines: BTreeMap<String, Arc<PipelineStats>>,
+pub struct AdminState {
+    /// Every plugin, by name.
+    pub slots: BTreeMap<String, Arc<PluginSlot>>,
+    /// Every pipeline, by name.
+    pub pipelines: BTreeMap<String, PipelineControl>,
+    /// The process's metrics.
+    pub metrics: Arc<HostMetrics>,
 }
 
 type Shared = Arc<AdminState>;
@@ -109,8 +166,7 @@ pub async fn serve(
     listen: SocketAddr,
     tls: Option<crate::tls::ServerTls>,
     tokens: AdminTokens,
-    slots: BTreeMap<String, Arc<PluginSlot>>,
-    pipelines: BTreeMap<String, Arc<PipelineStats>>,
+    state: AdminState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let router = Router::new()
@@ -119,7 +175,9 @@ pub async fn serve(
         .route("/plugins", get(list_plugins))
         .route("/pipelines", get(list_pipelines))
         .route("/plugins/{name}/reload", post(reload_plugin))
-        .with_state(Arc::new(AdminState { slots, pipelines }))
+        .route("/pipelines/{name}/pause", post(pause_pipeline))
+        .route("/pipelines/{name}/resume", post(resume_pipeline))
+        .with_state(Arc::new(state))
         .layer(axum::middleware::from_fn_with_state(tokens, require_admin_token));
     let listener = crate::tls::HttpListener::bind(listen, tls).await?;
     tracing::info!(
@@ -140,8 +198,8 @@ pub async fn serve(
 
 async fn render_metrics(State(state): State<Shared>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(&state.pipelines, &state.slots),
+        [(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(),
     )
 }
 
@@ -168,32 +226,128 @@ async fn list_pipelines(State(state): State<Shared>) -> Json<Vec<PipelineStatus>
         state
             .pipelines
             .iter()
-            .map(|(name, stats)| {
-                let snapshot = stats.snapshot();
-                PipelineStatus {
-                    name: name.clone(),
-                    events: snapshot.events,
-                    batches: snapshot.batches,
-                    dead_letters: snapshot.dead_letters,
-                    failures: snapshot
-                        .failures
-                        .iter()
-                        .map(|(kind, count)| (kind.to_string(), *count))
-                        .collect(),
-                    waiting_for_backend: snapshot
-                        .waiting
-                        .into_iter()
-                        .map(|wait| BackendWaitStatus {
-                            topic: wait.topic,
-                            partition: wait.partition,
-                            waited_s: wait.waited_s,
-                            reason: wait.reason,
-                        })
-                        .collect(),
-                }
-            })
+            .map(|(name, control)| pipeline_status(name, control))
             .collect(),
     )
+}
+
+/// The status of one pipeline, from its stats and pauses.
+fn pipeline_status(name: &str, control: &PipelineControl) -> PipelineStatus {
+    let snapshot = control.stats.snapshot();
+    let paused = control.pause.paused();
+    let partitions: Vec<PartitionStatus> = snapshot
+        .partitions
+        .iter()
+        .map(|((topic, partition), progress)| PartitionStatus {
+            topic: topic.clone(),
+            partition: *partition,
+            committed: progress.committed,
+            high_watermark: progress.high_watermark,
+            lag: progress.lag,
+            paused: paused.covers(*partition),
+        })
+        .collect();
+    let state = if !snapshot.waiting.is_empty() {
+        "waiting for a backend"
+    } else if paused.all || (!partitions.is_empty() && partitions.iter().all(|partition| partition.paused)) {
+        "paused"
+    } else if paused.any() {
+        "partly paused"
+    } else {
+        "running"
+    };
+    PipelineStatus {
+        name: name.to_string(),
+        state: state.to_string(),
+        paused,
+        plugins: control.plugins.iter().map(|slot| slot.current().label()).collect(),
+        events_per_second: snapshot.events_per_second,
+        lag: partitions.iter().map(|partition| partition.lag).sum(),
+        partitions,
+        events: snapshot.events,
+        batches: snapshot.batches,
+        dead_letters: snapshot.dead_letters,
+        failures: snapshot
+            .failures
+            .iter()
+            .map(|(kind, count)| (kind.to_string(), *count))
+            .collect(),
+        waiting_for_backend: snapshot
+            .waiting
+            .into_iter()
+            .map(|wait| BackendWaitStatus {
+                topic: wait.topic,
+                partition: wait.partition,
+                waited_s: wait.waited_s,
+                reason: wait.reason,
+            })
+            .collect(),
+    }
+}
+
+/// The `partition` query parameter of pause and resume.
+#[derive(Debug, Deserialize)]
+struct PartitionQuery {
+    partition: Option<i32>,
+}
+
+async fn pause_pipeline(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(query): Query<PartitionQuery>,
+) -> (StatusCode, Json<PauseReport>) {
+    change_pause(&state, name, |pause| Ok(pause.pause(query.partition)))
+}
+
+async fn resume_pipeline(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(query): Query<PartitionQuery>,
+) -> (StatusCode, Json<PauseReport>) {
+    change_pause(&state, name, |pause| pause.resume(query.partition))
+}
+
+/// Applies `change` to the pauses of pipeline `name` and reports the result.
+fn change_pause(
+    state: &AdminState,
+    name: String,
+    change: impl FnOnce(&OperatorPause) -> Result<PausedPartitions, crate::pipeline::operator_pause::PauseError>,
+) -> (StatusCode, Json<PauseReport>) {
+    let Some(control) = state.pipelines.get(&name) else {
+        let error = format!(
+            "no pipeline named {name:?}; known: {:?}",
+            state.pipelines.keys().collect::<Vec<_>>()
+        );
+        return (
+            StatusCode::NOT_FOUND,
+            Json(PauseReport {
+                pipeline: name,
+                paused: PausedPartitions::default(),
+                error: Some(error),
+            }),
+        );
+    };
+    match change(&control.pause) {
+        Ok(paused) => {
+            tracing::info!(pipeline = %name, ?paused, "operator's pauses changed");
+            (
+                StatusCode::OK,
+                Json(PauseReport {
+                    pipeline: name,
+                    paused,
+                    error: None,
+                }),
+            )
+        }
+        Err(error) => (
+            StatusCode::CONFLICT,
+            Json(PauseReport {
+                pipeline: name,
+                paused: control.pause.paused(),
+                error: Some(error.to_string()),
+            }),
+        ),
+    }
 }
 
 async fn reload_plugin(State(state): State<Shared>, Path(name): Path<String>) -> (StatusCode, Json<ReloadReport>) {

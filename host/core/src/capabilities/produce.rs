@@ -4,12 +4,13 @@
 //! (and its offsets stored) once its output is in Kafka.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::grants::TopicGrants;
 use crate::bindings::produce::{Message, ProduceError};
 use crate::kafka::producer::{OutgoingRecord, Producer};
+use crate::metrics::labels::Capability;
+use crate::runtime::usage::CallMeter;
 
 /// Most records one call may carry.
 pub const MAX_MESSAGES_PER_CALL: usize = 100_000;
@@ -23,30 +24,28 @@ pub struct ProduceCapability {
     producer: Option<Producer>,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
-    denials: Arc<AtomicU64>,
+    meter: Arc<CallMeter>,
 }
 
 impl ProduceCapability {
     /// A capability limited by `grants`; a call waits at most `timeout` for
-    /// the acknowledgements. Must be created inside the tokio runtime whose
-    /// handle it keeps.
-    pub fn new(
-        grants: Arc<TopicGrants>,
-        producer: Option<Producer>,
-        timeout: Duration,
-        denials: Arc<AtomicU64>,
-    ) -> Self {
+    /// the acknowledgements; calls, refusals and quotas are counted in
+    /// `meter`. Must be created inside the tokio runtime whose handle it
+    /// keeps.
+    pub fn new(grants: Arc<TopicGrants>, producer: Option<Producer>, timeout: Duration, meter: Arc<CallMeter>) -> Self {
         Self {
             grants,
             producer,
             timeout,
             runtime: tokio::runtime::Handle::current(),
-            denials,
+            meter,
         }
     }
 
     /// Checks every record, then publishes them all and waits for the acks.
     pub fn send(&self, messages: Vec<Message>) -> Result<(), ProduceError> {
+        let mut call = self.meter.admit(Capability::Produce).map_err(ProduceError::Denied)?;
+        call.sent(messages.iter().map(message_bytes).sum());
         if messages.len() > MAX_MESSAGES_PER_CALL {
             return Err(ProduceError::Invalid(format!(
                 "{} records in one call; the limit is {MAX_MESSAGES_PER_CALL}",
@@ -62,7 +61,7 @@ impl ProduceCapability {
                 )));
             }
             if let Some(refusal) = self.grants.refusal(&message.topic) {
-                self.denials.fetch_add(1, Ordering::Relaxed);
+                self.meter.denied();
                 tracing::warn!(%refusal, "produce call refused");
                 return Err(ProduceError::Denied(refusal));
             }
@@ -112,4 +111,14 @@ impl ProduceCapability {
         }
         result
     }
+}
+
+/// Bytes of one record: its topic, key, payload and headers.
+fn message_bytes(message: &Message) -> u64 {
+    let headers: usize = message
+        .headers
+        .iter()
+        .map(|header| header.key.len() + header.value.len())
+        .sum();
+    (message.topic.len() + message.key.as_ref().map_or(0, String::len) + message.payload.len() + headers) as u64
 }

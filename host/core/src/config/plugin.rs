@@ -56,6 +56,16 @@ pub struct PluginLimits {
     /// the only limit on it, since the Redis client's own timeout is off.
     #[serde(default = "default_host_call_timeout_ms")]
     pub host_call_timeout_ms: u64,
+    /// Most host calls (kv, sql, produce together) one instance may make
+    /// while processing one batch; the calls beyond are refused with a
+    /// `denied` error naming this key, and counted. Absent: no limit.
+    #[serde(default)]
+    pub host_calls_per_batch: Option<u32>,
+    /// Most host calls all instances of the plugin version may make in one
+    /// second (fixed one-second windows); the calls beyond are refused with
+    /// a `denied` error naming this key, and counted. Absent: no limit.
+    #[serde(default)]
+    pub host_calls_per_second: Option<u32>,
 }
 
 impl Default for PluginLimits {
@@ -64,6 +74,8 @@ impl Default for PluginLimits {
             memory_mib: default_memory_mib(),
             batch_timeout_ms: default_batch_timeout_ms(),
             host_call_timeout_ms: default_host_call_timeout_ms(),
+            host_calls_per_batch: None,
+            host_calls_per_second: None,
         }
     }
 }

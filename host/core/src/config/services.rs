@@ -130,12 +130,20 @@ pub struct StatusConfig {
     /// pipeline; 0 turns them off.
     #[serde(default = "default_status_interval_ms")]
     pub interval_ms: u64,
+    /// Milliseconds between two measurements of each pipeline's rates and
+    /// of each assigned partition's lag (high watermark minus committed
+    /// offset: one watermark request per partition and one committed-offsets
+    /// request per pipeline to the broker), shown by `/metrics`,
+    /// `fleethost status` and the progress line; 0 turns them off.
+    #[serde(default = "default_status_interval_ms")]
+    pub sample_interval_ms: u64,
 }
 
 impl Default for StatusConfig {
     fn default() -> Self {
         Self {
             interval_ms: default_status_interval_ms(),
+            sample_interval_ms: default_status_interval_ms(),
         }
     }
 }

@@ -1,13 +1,16 @@
-//! Pausing one partition's fetching while its worker cannot make progress.
+//! Pausing one partition's fetching while its worker cannot or may not make
+//! progress.
 //!
-//! A partition whose batch waits for a backend (the database is down, say)
-//! reads nothing from its queue. Left alone, librdkafka would still fetch
-//! ahead for it up to its pre-fetch limit, and keep those messages in the
-//! host's memory for as long as the outage lasts. Paused, the partition
-//! fetches nothing until it resumes; librdkafka then fetches again from the
-//! position the worker reached, so nothing is skipped or read twice.
+//! Two things pause a partition, each on its own: a batch waiting for a
+//! backend (the database is down, say), and an operator (`fleethost pause`).
+//! A partition whose worker reads nothing from its queue would otherwise
+//! still be fetched ahead by librdkafka, up to its pre-fetch limit, and those
+//! messages kept in memory for as long as the wait lasts. Paused, the
+//! partition fetches nothing until every reason is gone; librdkafka then
+//! fetches again from the position the worker reached, so nothing is skipped
+//! or read twice.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::Consumer;
@@ -15,14 +18,44 @@ use rdkafka::error::KafkaResult;
 
 use super::consumer::PipelineConsumer;
 
-/// The pause of one assigned partition, owned by its worker's plugin chain,
-/// which resumes it when the wait is over and when the worker stops (on a
-/// revoke or at shutdown), so no later owner in this process inherits it.
+/// Why a partition's fetching is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseReason {
+    /// Its batch waits for a backend the host found unavailable.
+    Backend,
+    /// An operator paused it.
+    Operator,
+}
+
+/// The pause of one assigned partition, shared by its worker (operator
+/// pauses) and the worker's plugin chain (backend waits). Each resumes its
+/// own reason when it is over and when the worker stops (a revoke, the
+/// shutdown), so no later owner in this process inherits it.
+#[derive(Clone)]
 pub struct PartitionPause {
     consumer: Arc<PipelineConsumer>,
     topic: String,
     partition: i32,
-    paused: bool,
+    reasons: Arc<Mutex<Reasons>>,
+}
+
+#[derive(Debug, Default)]
+struct Reasons {
+    backend: bool,
+    operator: bool,
+}
+
+impl Reasons {
+    fn flag(&mut self, reason: PauseReason) -> &mut bool {
+        match reason {
+            PauseReason::Backend => &mut self.backend,
+            PauseReason::Operator => &mut self.operator,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.backend || self.operator
+    }
 }
 
 impl PartitionPause {
@@ -32,7 +65,7 @@ impl PartitionPause {
             consumer,
             topic: topic.to_string(),
             partition,
-            paused: false,
+            reasons: Arc::default(),
         }
     }
 
@@ -46,30 +79,39 @@ impl PartitionPause {
         self.partition
     }
 
-    /// Whether the partition's fetching is paused now.
-    pub fn is_paused(&self) -> bool {
-        self.paused
+    /// Whether `reason` holds the partition paused now.
+    pub fn is_paused(&self, reason: PauseReason) -> bool {
+        *self.reasons.lock().unwrap_or_else(PoisonError::into_inner).flag(reason)
     }
 
-    /// Stops fetching for the partition; does nothing when it is paused
-    /// already. `Ok(true)` when this call paused it.
-    pub fn pause(&mut self) -> KafkaResult<bool> {
-        if self.paused {
+    /// Pauses the partition for `reason`; does nothing when that reason
+    /// holds it already. `Ok(true)` when this call added the reason.
+    pub fn pause(&self, reason: PauseReason) -> KafkaResult<bool> {
+        let mut reasons = self.reasons.lock().unwrap_or_else(PoisonError::into_inner);
+        if *reasons.flag(reason) {
             return Ok(false);
         }
-        self.consumer.pause(&self.partition_list())?;
-        self.paused = true;
+        if !reasons.any() {
+            self.consumer.pause(&self.partition_list())?;
+        }
+        *reasons.flag(reason) = true;
         Ok(true)
     }
 
-    /// Fetches for the partition again; does nothing when it is not paused.
-    /// `Ok(true)` when this call resumed it.
-    pub fn resume(&mut self) -> KafkaResult<bool> {
-        if !self.paused {
+    /// Lifts `reason`; the partition fetches again once no reason is left.
+    /// `Ok(true)` when this call lifted it.
+    pub fn resume(&self, reason: PauseReason) -> KafkaResult<bool> {
+        let mut reasons = self.reasons.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*reasons.flag(reason) {
             return Ok(false);
         }
-        self.consumer.resume(&self.partition_list())?;
-        self.paused = false;
+        *reasons.flag(reason) = false;
+        if !reasons.any()
+            && let Err(error) = self.consumer.resume(&self.partition_list())
+        {
+            *reasons.flag(reason) = true;
+            return Err(error);
+        }
         Ok(true)
     }
 

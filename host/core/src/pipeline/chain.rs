@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
-use crate::kafka::partition_pause::PartitionPause;
+use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
 
 /// How often a partition waiting for a backend says so in the log.
@@ -280,10 +280,10 @@ impl PluginChain {
     /// Resumes the partition's fetching if a backend wait paused it; after
     /// every plugin call, so nothing but a flag when it was not paused.
     fn resume_fetching(&mut self) {
-        if !self.pause.is_paused() {
+        if !self.pause.is_paused(PauseReason::Backend) {
             return;
         }
-        let resumed = self.pause.resume();
+        let resumed = self.pause.resume(PauseReason::Backend);
         let (topic, partition) = (self.pause.topic(), self.pause.partition());
         match resumed {
             Ok(_) => {
@@ -375,14 +375,14 @@ impl PluginChain {
                 }
                 Err(join_error) => CallError::Trap(format!("plugin call panicked in the host: {join_error}")),
             };
-            stats.record_failure(error.kind());
+            stats.record_failure(stage.slot.name(), stage.plugin.version(), error.kind());
             let label = stage.plugin.label();
             if let CallError::Backend { reason, .. } = &error {
                 // A backend the plugin needs is down: the partition waits for
                 // it instead of dead-lettering healthy events, and says so.
                 let waited = stats.waiting_for_backend(&batch.topic, batch.partition, reason);
                 // Nothing more of the partition is read while it waits.
-                match self.pause.pause() {
+                match self.pause.pause(PauseReason::Backend) {
                     Ok(true) => {
                         stats.paused.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(

@@ -4,13 +4,15 @@
 pub mod chain;
 pub mod cpu_priority;
 pub mod dead_letter;
+pub mod operator_pause;
+pub mod progress;
 pub mod stats;
 pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
@@ -20,15 +22,18 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::chain::{ChainError, PluginChain};
-use self::stats::{PipelineStats, StatsSnapshot};
+use self::operator_pause::OperatorPause;
+use self::progress::{ProgressLine, Sampler};
+use self::stats::PipelineStats;
 use self::worker::{PartitionWorker, WorkerExit, WorkerShared};
-use crate::config::{KafkaConfig, PipelineConfig};
+use crate::config::{KafkaConfig, PipelineConfig, StatusConfig};
 use crate::kafka::client_config;
 use crate::kafka::consumer::{
     AssignedPartition, PipelineConsumer, PipelineContext, RebalanceEvent, commit_stored, spawn_driver,
 };
 use crate::kafka::partition_pause::PartitionPause;
 use crate::kafka::producer::Producer;
+use crate::metrics::Families;
 use crate::runtime::PluginSlot;
 
 /// Why a pipeline ended with an error.
@@ -79,32 +84,47 @@ pub struct Pipeline {
     kafka: KafkaConfig,
     plugins: Vec<Arc<PluginSlot>>,
     producer: Producer,
-    status_interval: Option<Duration>,
+    status: StatusConfig,
     stats: Arc<PipelineStats>,
+    operator_pause: OperatorPause,
 }
 
 impl Pipeline {
-    /// A pipeline running `plugins` (in the order of `config.plugins`).
+    /// A pipeline running `plugins` (in the order of `config.plugins`),
+    /// counting into `families`.
     pub fn new(
         config: PipelineConfig,
         kafka: KafkaConfig,
         plugins: Vec<Arc<PluginSlot>>,
         producer: Producer,
-        status_interval: Option<Duration>,
+        status: StatusConfig,
+        families: &Families,
     ) -> Self {
+        let stats = Arc::new(PipelineStats::new(&config.name, families));
         Self {
             config,
             kafka,
             plugins,
             producer,
-            status_interval,
-            stats: Arc::new(PipelineStats::default()),
+            status,
+            stats,
+            operator_pause: OperatorPause::default(),
         }
     }
 
     /// The pipeline's counters, shared with the admin interface's `/metrics`.
     pub fn stats(&self) -> Arc<PipelineStats> {
         self.stats.clone()
+    }
+
+    /// The operator's pauses, shared with the admin interface.
+    pub fn operator_pause(&self) -> OperatorPause {
+        self.operator_pause.clone()
+    }
+
+    /// The pipeline's plugins, in order.
+    pub fn plugins(&self) -> &[Arc<PluginSlot>] {
+        &self.plugins
     }
 
     /// The pipeline's name.
@@ -184,7 +204,9 @@ impl Pipeline {
 
         let (exit_tx, mut exit_rx) = unbounded_channel::<(PartitionKey, WorkerExit)>();
         let mut workers: HashMap<PartitionKey, WorkerHandle> = HashMap::new();
-        let mut reporter = Reporter::new(&name, self.status_interval);
+        let every = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+        let mut progress_line = ProgressLine::new(&name, every(self.status.interval_ms));
+        let mut sampler = Sampler::new(every(self.status.sample_interval_ms));
         let mut failure = None;
         loop {
             tokio::select! {
@@ -197,7 +219,8 @@ impl Pipeline {
                         break;
                     }
                 }
-                _ = reporter.tick() => reporter.report(&stats, &consumer, &workers, self.denied()),
+                _ = progress_line.tick() => progress_line.report(&stats, self.denied()),
+                _ = sampler.tick() => sampler.sample(&stats, &consumer, positions(&workers)),
             }
         }
 
@@ -257,12 +280,13 @@ impl Pipeline {
                     }
                     let stop = CancellationToken::new();
                     let next_offset = Arc::new(AtomicI64::new(-1));
+                    let pause = PartitionPause::new(shared.consumer.clone(), &topic, partition);
                     let chain = PluginChain::new(
                         &self.config.name,
                         &self.plugins,
                         self.config.failure.clone(),
                         shared.stats.clone(),
-                        PartitionPause::new(shared.consumer.clone(), &topic, partition),
+                        pause.clone(),
                     );
                     let worker = PartitionWorker::new(
                         shared.clone(),
@@ -272,6 +296,8 @@ impl Pipeline {
                         chain,
                         stop.clone(),
                         next_offset.clone(),
+                        self.operator_pause.subscribe(),
+                        pause,
                     );
                     let exit_tx = exit_tx.clone();
                     let exit_key = key.clone();
@@ -313,73 +339,10 @@ async fn stop_workers(workers: HashMap<PartitionKey, WorkerHandle>) {
     }
 }
 
-/// Prints a progress line per pipeline: throughput, batches, dead letters, lag.
-struct Reporter {
-    pipeline: String,
-    interval: Option<Duration>,
-    last: StatsSnapshot,
-    last_at: Instant,
-}
-
-impl Reporter {
-    fn new(pipeline: &str, interval: Option<Duration>) -> Self {
-        Self {
-            pipeline: pipeline.to_string(),
-            interval,
-            last: StatsSnapshot::default(),
-            last_at: Instant::now(),
-        }
-    }
-
-    async fn tick(&self) {
-        match self.interval {
-            Some(interval) => tokio::time::sleep_until((self.last_at + interval).into()).await,
-            None => std::future::pending().await,
-        }
-    }
-
-    /// Logs the progress line. Lag needs one watermark request per partition,
-    /// so it is measured on a blocking thread and logged from there.
-    fn report(
-        &mut self,
-        stats: &PipelineStats,
-        consumer: &Arc<PipelineConsumer>,
-        workers: &HashMap<PartitionKey, WorkerHandle>,
-        denied: u64,
-    ) {
-        let now = stats.snapshot();
-        let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
-        let rate = (now.events - self.last.events) as f64 / elapsed;
-        self.last = now.clone();
-        self.last_at = Instant::now();
-        let positions: Vec<(String, i32, i64)> = workers
-            .iter()
-            .map(|((topic, partition), handle)| (topic.clone(), *partition, handle.next_offset.load(Ordering::Relaxed)))
-            .collect();
-        let (pipeline, consumer) = (self.pipeline.clone(), consumer.clone());
-        tokio::task::spawn_blocking(move || {
-            let lag: i64 = positions
-                .iter()
-                .filter_map(|(topic, partition, position)| {
-                    let (low, high) = consumer
-                        .fetch_watermarks(topic, *partition, Duration::from_secs(1))
-                        .ok()?;
-                    Some((high - (*position).max(low)).max(0))
-                })
-                .sum();
-            tracing::info!(
-                %pipeline,
-                events_per_s = format!("{rate:.0}"),
-                events = now.events,
-                batches = now.batches,
-                dead_letters = now.dead_letters,
-                failures = %now.failures_text(),
-                waiting_for_backend = %now.waiting_text(),
-                denied,
-                lag,
-                partitions = positions.len(),
-                "progress"
-            );
-        });
-    }
+/// Each assigned partition with the offset after its last finished batch.
+fn positions(workers: &HashMap<PartitionKey, WorkerHandle>) -> Vec<progress::Position> {
+    workers
+        .iter()
+        .map(|((topic, partition), handle)| (topic.clone(), *partition, handle.next_offset.load(Ordering::Relaxed)))
+        .collect()
 }

@@ -1,19 +1,31 @@
-//! Counters of one pipeline, read by the progress reporter.
+//! Counters and state of one pipeline, read by the progress line, the
+//! admin interface and `/metrics`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Totals since the pipeline started; shared by its partition workers.
-#[derive(Debug, Default)]
+use prometheus_client::metrics::counter::Counter;
+
+use crate::metrics::labels::{DeadLetterLabels, FailureLabels, PartitionLabels, PipelineLabels};
+use crate::metrics::{Families, RateGauge};
+
+/// Totals since the pipeline started, and its partitions' state; shared by
+/// its partition workers. The totals are the pipeline's series of the
+/// host's metric families.
+#[derive(Debug)]
 pub struct PipelineStats {
+    pipeline: String,
+    families: Families,
     /// Messages consumed and finished (processed or dead-lettered).
-    pub events: AtomicU64,
+    events: Counter,
     /// Batches finished.
-    pub batches: AtomicU64,
+    batches: Counter,
+    events_per_second: RateGauge,
+    batches_per_second: RateGauge,
     /// Messages sent to the dead-letter topic.
-    pub dead_letters: AtomicU64,
+    dead_letters: AtomicU64,
     /// Failed plugin calls by kind (`trap`, `timeout`, `memory`,
     /// `plugin-error`, `invalid-output`); each retry counts.
     failures: Mutex<BTreeMap<&'static str, u64>>,
@@ -22,6 +34,21 @@ pub struct PipelineStats {
     /// Partitions whose fetching is paused while their batch waits for a
     /// backend.
     pub paused: AtomicU64,
+    /// Partitions whose fetching an operator paused.
+    pub paused_by_operator: AtomicU64,
+    /// The assigned partitions' positions, as last sampled.
+    partitions: Mutex<BTreeMap<(String, i32), PartitionProgress>>,
+}
+
+/// Where one assigned partition stands, as last sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionProgress {
+    /// The group's committed offset; `None` before the first commit.
+    pub committed: Option<i64>,
+    /// The next offset the broker will write.
+    pub high_watermark: i64,
+    /// Messages not yet committed.
+    pub lag: i64,
 }
 
 /// One partition's wait for a backend.
@@ -43,7 +70,7 @@ pub struct BackendWait {
 }
 
 /// A copy of the counters at one moment.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct StatsSnapshot {
     pub events: u64,
     pub batches: u64,
@@ -51,8 +78,16 @@ pub struct StatsSnapshot {
     pub failures: BTreeMap<&'static str, u64>,
     /// Partitions waiting for a backend right now.
     pub waiting: Vec<BackendWait>,
-    /// Partitions paused right now.
+    /// Partitions paused while waiting for a backend right now.
     pub paused: u64,
+    /// Partitions an operator paused, right now.
+    pub paused_by_operator: u64,
+    /// Events and batches finished per second over the last sampling
+    /// interval.
+    pub events_per_second: f64,
+    pub batches_per_second: f64,
+    /// The assigned partitions, as last sampled.
+    pub partitions: BTreeMap<(String, i32), PartitionProgress>,
 }
 
 impl StatsSnapshot {
@@ -88,13 +123,47 @@ impl StatsSnapshot {
 }
 
 impl PipelineStats {
+    /// The stats of `pipeline`, counting into `families`.
+    pub fn new(pipeline: &str, families: &Families) -> Self {
+        let labels = PipelineLabels {
+            pipeline: pipeline.to_string(),
+        };
+        Self {
+            pipeline: pipeline.to_string(),
+            families: families.clone(),
+            events: families.events.get_or_create_owned(&labels),
+            batches: families.batches.get_or_create_owned(&labels),
+            events_per_second: families.events_per_second.get_or_create_owned(&labels),
+            batches_per_second: families.batches_per_second.get_or_create_owned(&labels),
+            dead_letters: AtomicU64::new(0),
+            failures: Mutex::default(),
+            waits: Mutex::default(),
+            paused: AtomicU64::new(0),
+            paused_by_operator: AtomicU64::new(0),
+            partitions: Mutex::default(),
+        }
+    }
+
+    /// The pipeline's name.
+    pub fn pipeline(&self) -> &str {
+        &self.pipeline
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
-            events: self.events.load(Ordering::Relaxed),
-            batches: self.batches.load(Ordering::Relaxed),
+            events: self.events.get(),
+            batches: self.batches.get(),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             paused: self.paused.load(Ordering::Relaxed),
+            paused_by_operator: self.paused_by_operator.load(Ordering::Relaxed),
+            events_per_second: self.events_per_second.get(),
+            batches_per_second: self.batches_per_second.get(),
+            partitions: self
+                .partitions
+                .lock()
+                .map(|partitions| partitions.clone())
+                .unwrap_or_default(),
             failures: self
                 .failures
                 .lock()
@@ -144,18 +213,78 @@ impl PipelineStats {
             .map(|wait| wait.since.elapsed())
     }
 
-    /// Adds one finished batch of `events` messages, `dead_letters` of which
-    /// went to the dead-letter topic.
-    pub fn record_batch(&self, events: usize, dead_letters: usize) {
-        self.events.fetch_add(events as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.dead_letters.fetch_add(dead_letters as u64, Ordering::Relaxed);
+    /// Adds one finished batch of `events` messages; `dead_letter_kinds`
+    /// has the kind of each that went to the dead-letter topic.
+    pub fn record_batch(&self, events: usize, dead_letter_kinds: &[&str]) {
+        self.events.inc_by(events as u64);
+        self.batches.inc();
+        self.dead_letters
+            .fetch_add(dead_letter_kinds.len() as u64, Ordering::Relaxed);
+        for kind in dead_letter_kinds {
+            self.families
+                .dead_letters
+                .get_or_create(&DeadLetterLabels {
+                    pipeline: self.pipeline.clone(),
+                    kind: kind.to_string(),
+                })
+                .inc();
+        }
     }
 
-    /// Counts one failed plugin call of `kind`.
-    pub fn record_failure(&self, kind: &'static str) {
+    /// Counts one failed call of `plugin` at `version` of `kind`.
+    pub fn record_failure(&self, plugin: &str, version: &str, kind: &'static str) {
         if let Ok(mut failures) = self.failures.lock() {
             *failures.entry(kind).or_default() += 1;
+        }
+        self.families
+            .plugin_failures
+            .get_or_create(&FailureLabels {
+                pipeline: self.pipeline.clone(),
+                plugin: plugin.to_string(),
+                version: version.to_string(),
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the rates of the last sampling interval.
+    pub fn record_rates(&self, events_per_second: f64, batches_per_second: f64) {
+        self.events_per_second.set(events_per_second);
+        self.batches_per_second.set(batches_per_second);
+    }
+
+    /// Records where `topic`/`partition` stands (and its metrics).
+    pub fn record_partition(&self, topic: &str, partition: i32, progress: PartitionProgress) {
+        let labels = self.partition_labels(topic, partition);
+        self.families.partition_lag.get_or_create(&labels).set(progress.lag);
+        self.families
+            .partition_high_watermark
+            .get_or_create(&labels)
+            .set(progress.high_watermark);
+        if let Some(committed) = progress.committed {
+            self.families.partition_committed.get_or_create(&labels).set(committed);
+        }
+        if let Ok(mut partitions) = self.partitions.lock() {
+            partitions.insert((topic.to_string(), partition), progress);
+        }
+    }
+
+    /// Forgets `topic`/`partition` (revoked): its series leave `/metrics`.
+    pub fn forget_partition(&self, topic: &str, partition: i32) {
+        let labels = self.partition_labels(topic, partition);
+        self.families.partition_lag.remove(&labels);
+        self.families.partition_high_watermark.remove(&labels);
+        self.families.partition_committed.remove(&labels);
+        if let Ok(mut partitions) = self.partitions.lock() {
+            partitions.remove(&(topic.to_string(), partition));
+        }
+    }
+
+    fn partition_labels(&self, topic: &str, partition: i32) -> PartitionLabels {
+        PartitionLabels {
+            pipeline: self.pipeline.clone(),
+            topic: topic.to_string(),
+            partition,
         }
     }
 }

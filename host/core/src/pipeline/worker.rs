@@ -15,9 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
+use super::operator_pause::PausedPartitions;
 use super::stats::PipelineStats;
 use crate::config::{BatchConfig, EventsConfig};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
+use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::kafka::producer::Producer;
 use crate::runtime::{Batch, Event, OrderEvent, OrderKind, Point};
 use fleethost_event::location::{DecodeError, Location};
@@ -57,6 +59,10 @@ pub struct PartitionWorker {
     chain: PluginChain,
     stop: CancellationToken,
     next_offset: Arc<AtomicI64>,
+    /// The operator's pauses of the pipeline.
+    operator: tokio::sync::watch::Receiver<PausedPartitions>,
+    /// The partition's fetching, paused while the operator's pause covers it.
+    pause: PartitionPause,
 }
 
 /// How a worker ended.
@@ -71,7 +77,9 @@ pub enum WorkerExit {
 
 impl PartitionWorker {
     /// A worker for `topic`/`partition`; `next_offset` reports progress (the
-    /// offset after the last finished batch, -1 before the first).
+    /// offset after the last finished batch, -1 before the first). It stops
+    /// fetching through `pause` while `operator` covers its partition.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         shared: Arc<WorkerShared>,
         topic: String,
@@ -80,6 +88,8 @@ impl PartitionWorker {
         chain: PluginChain,
         stop: CancellationToken,
         next_offset: Arc<AtomicI64>,
+        operator: tokio::sync::watch::Receiver<PausedPartitions>,
+        pause: PartitionPause,
     ) -> Self {
         Self {
             shared,
@@ -89,14 +99,29 @@ impl PartitionWorker {
             chain,
             stop,
             next_offset,
+            operator,
+            pause,
         }
     }
 
     /// Runs until stopped or failed.
     pub async fn run(mut self) -> WorkerExit {
+        let exit = self.run_batches().await;
+        self.set_operator_pause(false);
+        exit
+    }
+
+    async fn run_batches(&mut self) -> WorkerExit {
         loop {
-            let Some(records) = self.next_batch().await else {
+            if !self.wait_while_paused().await {
                 return WorkerExit::Stopped;
+            }
+            let Some(records) = self.next_batch().await else {
+                if self.stop.is_cancelled() {
+                    return WorkerExit::Stopped;
+                }
+                // The operator paused the partition before a message came.
+                continue;
             };
             match self.process(records).await {
                 Ok(()) => {}
@@ -109,15 +134,66 @@ impl PartitionWorker {
         }
     }
 
+    /// While the operator's pause covers the partition, keeps its fetching
+    /// paused and waits; `false` when told to stop meanwhile.
+    async fn wait_while_paused(&mut self) -> bool {
+        loop {
+            let paused = self.operator.borrow_and_update().covers(self.partition);
+            self.set_operator_pause(paused);
+            if !paused {
+                return true;
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => return false,
+                changed = self.operator.changed() => if changed.is_err() {
+                    // The pipeline is gone; its stop follows.
+                    return !self.stop.is_cancelled();
+                },
+            }
+        }
+    }
+
+    /// Pauses or resumes the partition's fetching for the operator, counted
+    /// in the pipeline's stats and logged.
+    fn set_operator_pause(&self, paused: bool) {
+        let (pipeline, topic, partition) = (&self.shared.pipeline, &self.topic, self.partition);
+        let changed = if paused {
+            self.pause.pause(PauseReason::Operator)
+        } else {
+            self.pause.resume(PauseReason::Operator)
+        };
+        match changed {
+            Ok(true) if paused => {
+                self.shared.stats.paused_by_operator.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%pipeline, %topic, partition, next_offset = self.next_offset.load(Ordering::Relaxed), "paused by the operator");
+            }
+            Ok(true) => {
+                self.shared.stats.paused_by_operator.fetch_sub(1, Ordering::Relaxed);
+                tracing::info!(%pipeline, %topic, partition, "resumed by the operator");
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(
+                %pipeline, %topic, partition, %error, paused,
+                "cannot change the partition's fetching for the operator's pause"
+            ),
+        }
+    }
+
     /// Waits for the first message, then collects until the batch is full, its
-    /// wait is over, or the worker is told to stop (the partial batch is then
-    /// still processed). `None` when stopped before any message arrived.
-    async fn next_batch(&self) -> Option<Vec<RawRecord>> {
+    /// wait is over, the operator pauses the partition, or the worker is told
+    /// to stop (the partial batch is then still processed). `None` when
+    /// stopped or paused before any message arrived.
+    async fn next_batch(&mut self) -> Option<Vec<RawRecord>> {
         let mut records = Vec::new();
         let first = loop {
             tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => return None,
+                Ok(()) = self.operator.changed() => {
+                    if self.operator.borrow().covers(self.partition) {
+                        return None;
+                    }
+                }
                 message = self.queue.recv() => match message {
                     Ok(message) => break raw_record(&message),
                     Err(error) => self.log_consume_error(&error),
@@ -130,6 +206,11 @@ impl PartitionWorker {
             tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => break,
+                Ok(()) = self.operator.changed() => {
+                    if self.operator.borrow().covers(self.partition) {
+                        break;
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => break,
                 message = self.queue.recv() => match message {
                     Ok(message) => records.push(raw_record(&message)),
@@ -204,7 +285,8 @@ impl PartitionWorker {
             tracing::warn!(pipeline = %self.shared.pipeline, topic = %self.topic, partition = self.partition, %error, "cannot store offset");
         }
         self.next_offset.store(next_offset, Ordering::Relaxed);
-        self.shared.stats.record_batch(records.len(), failed.len());
+        let dead_letter_kinds: Vec<&str> = failed.iter().map(|(_, failure)| failure.kind).collect();
+        self.shared.stats.record_batch(records.len(), &dead_letter_kinds);
         Ok(())
     }
 

@@ -24,6 +24,23 @@ impl Batch {
         self.events.len() + self.orders.len()
     }
 
+    /// Bytes of data the batch hands a plugin: its strings at their length,
+    /// every number (and flag) at 8 bytes; what usage accounting counts in.
+    pub fn payload_bytes(&self) -> u64 {
+        let text = |value: &Option<String>| value.as_ref().map_or(0, String::len);
+        let events: usize = self
+            .events
+            .iter()
+            .map(|event| event.driver_id.len() + text(&event.region) + text(&event.order_id) + 8 * 6)
+            .sum();
+        let orders: usize = self
+            .orders
+            .iter()
+            .map(|order| order.order_id.len() + order.driver_id.len() + 8 * 8)
+            .sum();
+        (events + orders) as u64
+    }
+
     /// Whether the batch carries no record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

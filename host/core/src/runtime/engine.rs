@@ -9,6 +9,7 @@ use wasmtime::{Config, Engine, ProfilingStrategy};
 use super::host_state::HostState;
 use super::native::NativePlugins;
 use crate::bindings::{v0_1, v0_2};
+use crate::metrics::Families;
 
 /// How often the epoch advances. A call's deadline is a number of ticks, so a
 /// runaway plugin overshoots its time limit by at most one tick.
@@ -43,6 +44,7 @@ pub struct PluginRuntime {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     native: Option<Arc<dyn NativePlugins>>,
+    metrics: Families,
 }
 
 impl PluginRuntime {
@@ -96,6 +98,7 @@ impl PluginRuntime {
             engine,
             linker: Arc::new(linker),
             native: None,
+            metrics: Families::default(),
         })
     }
 
@@ -105,6 +108,18 @@ impl PluginRuntime {
     pub fn with_native_plugins(mut self, registry: Arc<dyn NativePlugins>) -> Self {
         self.native = Some(registry);
         self
+    }
+
+    /// This runtime, counting its plugins' usage into `families` (the
+    /// host's registry); without it they count into families no one reads.
+    pub fn with_metrics(mut self, families: Families) -> Self {
+        self.metrics = families;
+        self
+    }
+
+    /// The families the plugins' usage is counted into.
+    pub fn metrics(&self) -> &Families {
+        &self.metrics
     }
 
     /// The registry of native plugins, if this runtime was given one.

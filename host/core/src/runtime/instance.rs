@@ -9,6 +9,7 @@ use wasmtime::component::Func;
 use super::engine::deadline_ticks;
 use super::host_state::HostState;
 use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budget};
+use super::plugin::InstanceMeter;
 use super::world::{WorldVersion, batch_v0_1};
 use super::{Batch, BatchOutcome, CallError};
 use crate::capabilities::outage;
@@ -17,6 +18,7 @@ use crate::capabilities::outage;
 /// on a blocking thread.
 pub struct PluginInstance {
     kind: InstanceKind,
+    meter: InstanceMeter,
 }
 
 /// What runs the plugin's code.
@@ -45,6 +47,7 @@ impl PluginInstance {
         process_batch: Func,
         world: WorldVersion,
         batch_timeout_ms: u64,
+        meter: InstanceMeter,
     ) -> Self {
         Self {
             kind: InstanceKind::Wasm(WasmInstance {
@@ -53,13 +56,15 @@ impl PluginInstance {
                 world,
                 batch_timeout_ms,
             }),
+            meter,
         }
     }
 
     /// An instance of a plugin compiled into the process.
-    pub(super) fn native(instance: Box<dyn super::native::NativeInstance>) -> Self {
+    pub(super) fn native(instance: Box<dyn super::native::NativeInstance>, meter: InstanceMeter) -> Self {
         Self {
             kind: InstanceKind::Native(instance),
+            meter,
         }
     }
 
@@ -69,10 +74,16 @@ impl PluginInstance {
     /// is the host's [`CallError::Backend`].
     pub fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
         outage::clear();
+        self.meter.calls.begin_batch(batch.payload_bytes());
+        let started = Instant::now();
         let result = match &mut self.kind {
             InstanceKind::Wasm(instance) => instance.process(batch),
             InstanceKind::Native(instance) => instance.process(batch),
         };
+        let elapsed = started.elapsed();
+        self.meter.calls.end_batch(elapsed);
+        self.meter.duration.observe(elapsed.as_secs_f64());
+        self.meter.events.observe(batch.len() as f64);
         let outage = outage::take();
         match (result, outage) {
             (Err(CallError::Plugin(error)), Some(reason)) => Err(CallError::Backend { reason, error }),

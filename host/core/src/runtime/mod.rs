@@ -14,6 +14,7 @@ pub mod native;
 pub mod outcome;
 mod plugin;
 mod slot;
+pub mod usage;
 mod watch;
 mod world;
 

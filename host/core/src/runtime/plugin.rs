@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::metrics::histogram::Histogram;
+
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
@@ -14,6 +16,7 @@ use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
 use super::limits::InstanceLimiter;
 use super::native::NativePlugins;
+use super::usage::{CallMeter, PluginUsage};
 use super::world::{WorldPre, WorldVersion};
 use crate::capabilities::Backends;
 use crate::capabilities::grants::{KvGrants, TableGrants, TopicGrants};
@@ -94,7 +97,7 @@ pub struct LoadedPlugin {
     table_grants: Arc<TableGrants>,
     topic_grants: Arc<TopicGrants>,
     backends: Backends,
-    denied: Arc<AtomicU64>,
+    usage: Arc<PluginUsage>,
     memory: Arc<AtomicU64>,
 }
 
@@ -154,7 +157,14 @@ impl LoadedPlugin {
                 imports: forbidden,
             });
         }
-        Ok(Self::new(name, version, PluginCode::Wasm(pre), config, backends))
+        Ok(Self::new(
+            runtime,
+            name,
+            version,
+            PluginCode::Wasm(pre),
+            config,
+            backends,
+        ))
     }
 
     /// The native plugin `native` (from `path = "native:<native>"`), refused
@@ -180,11 +190,19 @@ impl LoadedPlugin {
         let code_id = format!("native:{native} fleethost {}", env!("CARGO_PKG_VERSION"));
         let version = content_version(code_id.as_bytes(), config);
         let code = PluginCode::Native(registry, native.to_string());
-        Ok(Self::new(name, version, code, config, backends))
+        Ok(Self::new(runtime, name, version, code, config, backends))
     }
 
-    fn new(name: &str, version: String, code: PluginCode, config: &PluginConfig, backends: Backends) -> Self {
+    fn new(
+        runtime: &PluginRuntime,
+        name: &str,
+        version: String,
+        code: PluginCode,
+        config: &PluginConfig,
+        backends: Backends,
+    ) -> Self {
         Self {
+            usage: Arc::new(PluginUsage::new(runtime.metrics(), name, &version, &config.limits)),
             name: name.to_string(),
             version,
             path: config.path.clone(),
@@ -199,7 +217,6 @@ impl LoadedPlugin {
             table_grants: Arc::new(TableGrants::new(&config.grants)),
             topic_grants: Arc::new(TopicGrants::new(&config.grants)),
             backends,
-            denied: Arc::new(AtomicU64::new(0)),
             memory: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -228,7 +245,12 @@ impl LoadedPlugin {
     /// Capability calls (kv, sql, produce) of this version refused by its
     /// grants, over all its instances.
     pub fn denied(&self) -> u64 {
-        self.denied.load(Ordering::Relaxed)
+        self.usage.denied()
+    }
+
+    /// What this version used, over all its instances.
+    pub fn usage(&self) -> &PluginUsage {
+        &self.usage
     }
 
     /// Bytes of linear memory the live instances of this version hold (the
@@ -263,11 +285,12 @@ impl LoadedPlugin {
         match &self.code {
             PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
             PluginCode::Native(registry, native) => {
-                let capabilities = self.capabilities(&identity.pipeline)?;
+                let (capabilities, meter) = self.capabilities(&identity.pipeline)?;
+                let meter = self.instance_meter(&identity.pipeline, meter);
                 let instance = registry
                     .instantiate(native, self.config.clone(), identity, capabilities)
                     .map_err(|message| self.init_error(message))?;
-                Ok(PluginInstance::native(instance))
+                Ok(PluginInstance::native(instance, meter))
             }
         }
     }
@@ -288,7 +311,8 @@ impl LoadedPlugin {
             usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
             self.memory.clone(),
         );
-        let capabilities = self.capabilities(&identity.pipeline)?;
+        let (capabilities, meter) = self.capabilities(&identity.pipeline)?;
+        let meter = self.instance_meter(&identity.pipeline, meter);
         let mut store = wasmtime::Store::new(
             pre.instance_pre().engine(),
             HostState::new(identity, limiter, capabilities),
@@ -313,35 +337,57 @@ impl LoadedPlugin {
             process_batch,
             pre.version(),
             self.limits.batch_timeout_ms,
+            meter,
         ))
     }
 
+    /// What an instance of `pipeline` counts its batches into.
+    fn instance_meter(&self, pipeline: &str, calls: Arc<CallMeter>) -> InstanceMeter {
+        let (duration, events) = self.usage.batch_histograms(pipeline);
+        InstanceMeter {
+            calls,
+            duration,
+            events,
+        }
+    }
+
     /// The capabilities of a new instance of `pipeline`, limited by the
-    /// plugin's grants (kv over the pipeline's own Redis connection); wasm
-    /// and native instances get the same.
-    fn capabilities(&self, pipeline: &str) -> Result<Capabilities, LoadError> {
+    /// plugin's grants and quotas (kv over the pipeline's own Redis
+    /// connection), with the meter they count into; wasm and native
+    /// instances get the same.
+    fn capabilities(&self, pipeline: &str) -> Result<(Capabilities, Arc<CallMeter>), LoadError> {
+        let meter = CallMeter::new(self.usage.clone());
         let host_call_timeout = std::time::Duration::from_millis(self.limits.host_call_timeout_ms);
         let kv = self
             .backends
             .kv
             .for_pipeline(pipeline)
             .map_err(|error| self.init_error(format!("redis.url: {error}")))?;
-        Ok(Capabilities {
-            kv: KvCapability::new(self.kv_grants.clone(), kv, host_call_timeout, self.denied.clone()),
+        let capabilities = Capabilities {
+            kv: KvCapability::new(self.kv_grants.clone(), kv, host_call_timeout, meter.clone()),
             sql: SqlCapability::new(
                 self.table_grants.clone(),
                 self.backends.sql.clone(),
                 host_call_timeout,
-                self.denied.clone(),
+                meter.clone(),
             ),
             produce: ProduceCapability::new(
                 self.topic_grants.clone(),
                 self.backends.producer.clone(),
                 host_call_timeout,
-                self.denied.clone(),
+                meter.clone(),
             ),
-        })
+        };
+        Ok((capabilities, meter))
     }
+}
+
+/// What one instance counts its batches into: its host calls' meter and
+/// the batch histograms of its version in its pipeline.
+pub struct InstanceMeter {
+    pub(super) calls: Arc<CallMeter>,
+    pub(super) duration: Histogram,
+    pub(super) events: Histogram,
 }
 
 /// Tells a non-wasm file and a core module (built without the component

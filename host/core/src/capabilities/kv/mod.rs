@@ -9,7 +9,6 @@ pub mod redis;
 mod test_redis;
 pub mod write_once;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +16,8 @@ use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::kv::write_once::WriteScope;
+use crate::metrics::labels::Capability;
+use crate::runtime::usage::CallMeter;
 
 /// Most operations or keys one kv call may carry.
 pub const MAX_KEYS_PER_CALL: usize = 100_000;
@@ -27,7 +28,7 @@ pub struct KvCapability {
     backend: KvBackend,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
-    denials: Arc<AtomicU64>,
+    meter: Arc<CallMeter>,
     /// The batch being processed, once the runtime said which: the scope of
     /// the next write, whose `call` counts the writes so far.
     scope: Mutex<Option<WriteScope>>,
@@ -35,15 +36,15 @@ pub struct KvCapability {
 
 impl KvCapability {
     /// A capability limited by `grants`, each call bounded by `timeout`;
-    /// refusals are counted in `denials`. Must be created inside the tokio
-    /// runtime whose handle it keeps.
-    pub fn new(grants: Arc<KvGrants>, backend: KvBackend, timeout: Duration, denials: Arc<AtomicU64>) -> Self {
+    /// calls, refusals and quotas are counted in `meter`. Must be created
+    /// inside the tokio runtime whose handle it keeps.
+    pub fn new(grants: Arc<KvGrants>, backend: KvBackend, timeout: Duration, meter: Arc<CallMeter>) -> Self {
         Self {
             grants,
             backend,
             timeout,
             runtime: tokio::runtime::Handle::current(),
-            denials,
+            meter,
             scope: Mutex::new(None),
         }
     }
@@ -70,7 +71,7 @@ impl KvCapability {
 
     /// Counts and logs a refused key, then passes the refusal on.
     fn refused(&self, error: KvError) -> KvError {
-        self.denials.fetch_add(1, Ordering::Relaxed);
+        self.meter.denied();
         tracing::warn!(?error, "kv call refused");
         error
     }
@@ -78,6 +79,8 @@ impl KvCapability {
     /// Checks every key of `ops` against the write grants and every channel
     /// against the publish grants, then applies them in one round trip.
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteResult>, KvError> {
+        let mut call = self.meter.admit(Capability::Kv).map_err(KvError::Denied)?;
+        call.sent(ops.iter().map(write_op_bytes).sum());
         check_count(ops.len())?;
         for op in &ops {
             if let WriteOp::Publish(publish) = op {
@@ -90,25 +93,35 @@ impl KvCapability {
             }
         }
         let scope = self.next_scope();
-        self.block_on(self.backend.write(&ops, scope.as_ref()))
+        let results = self.block_on(self.backend.write(&ops, scope.as_ref()))?;
+        call.received(8 * results.len() as u64);
+        Ok(results)
     }
 
     /// Reads many string keys in one round trip.
     pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<Option<String>>, KvError> {
+        let mut call = self.meter.admit(Capability::Kv).map_err(KvError::Denied)?;
+        call.sent(keys.iter().map(|key| key.len() as u64).sum());
         check_count(keys.len())?;
         for key in &keys {
             self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
-        self.block_on(self.backend.get_many(&keys))
+        let values = self.block_on(self.backend.get_many(&keys))?;
+        call.received(values.iter().flatten().map(|value| value.len() as u64).sum());
+        Ok(values)
     }
 
     /// Reads many hashes in one round trip.
     pub fn hash_get_all_many(&self, keys: Vec<String>) -> Result<Vec<Vec<FieldValue>>, KvError> {
+        let mut call = self.meter.admit(Capability::Kv).map_err(KvError::Denied)?;
+        call.sent(keys.iter().map(|key| key.len() as u64).sum());
         check_count(keys.len())?;
         for key in &keys {
             self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
-        self.block_on(self.backend.hash_get_all_many(&keys))
+        let hashes = self.block_on(self.backend.hash_get_all_many(&keys))?;
+        call.received(hashes.iter().flatten().map(field_bytes).sum());
+        Ok(hashes)
     }
 
     /// Runs a backend call under the timeout; an unavailable backend is
@@ -127,6 +140,32 @@ impl KvCapability {
             crate::capabilities::outage::note("kv", reason);
         }
         result
+    }
+}
+
+/// Bytes of one field and its value.
+fn field_bytes(field: &FieldValue) -> u64 {
+    (field.field.len() + field.value.len()) as u64
+}
+
+/// Bytes a write operation hands over: its keys, fields, values and
+/// channels, 8 per number.
+fn write_op_bytes(op: &WriteOp) -> u64 {
+    let fields = |fields: &[FieldValue]| fields.iter().map(field_bytes).sum::<u64>();
+    let geo = |member: &crate::bindings::kv::GeoMember| (member.key.len() + member.member.len() + 16) as u64;
+    match op {
+        WriteOp::Set(set) => (set.key.len() + set.value.len() + 8) as u64,
+        WriteOp::HashSet(hash) => hash.key.len() as u64 + fields(&hash.fields),
+        WriteOp::UpsertNewer(upsert) => {
+            (upsert.key.len() + upsert.version_field.len() + 8) as u64
+                + fields(&upsert.fields)
+                + upsert.geo.as_ref().map_or(0, geo)
+        }
+        WriteOp::GeoAdd(member) => geo(member),
+        WriteOp::Expire((key, _)) => key.len() as u64 + 8,
+        WriteOp::Delete(key) => key.len() as u64,
+        WriteOp::Incr(incr) => incr.key.len() as u64 + 16,
+        WriteOp::Publish(publish) => (publish.channel.len() + publish.message.len()) as u64,
     }
 }
 

@@ -14,12 +14,13 @@ pub mod text;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 use crate::capabilities::grants::TableGrants;
 use crate::capabilities::sql::backend::SqlBackend;
+use crate::metrics::labels::Capability;
+use crate::runtime::usage::CallMeter;
 
 /// Most rows one insert op may carry (the largest batch).
 pub const MAX_ROWS_PER_INSERT: usize = 100_000;
@@ -34,30 +35,32 @@ pub struct SqlCapability {
     backend: Option<SqlBackend>,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
-    denials: Arc<AtomicU64>,
+    meter: Arc<CallMeter>,
 }
 
 impl SqlCapability {
     /// A capability limited by `grants`, each call bounded by `timeout`;
-    /// without a backend (no `database.url`) every call is refused. Must be
-    /// created inside the tokio runtime whose handle it keeps.
+    /// without a backend (no `database.url`) every call is refused; calls,
+    /// refusals and quotas are counted in `meter`. Must be created inside
+    /// the tokio runtime whose handle it keeps.
     pub fn new(
         grants: Arc<TableGrants>,
         backend: Option<SqlBackend>,
         timeout: Duration,
-        denials: Arc<AtomicU64>,
+        meter: Arc<CallMeter>,
     ) -> Self {
         Self {
             grants,
             backend,
             timeout,
             runtime: tokio::runtime::Handle::current(),
-            denials,
+            meter,
         }
     }
 
     /// Creates `table` when missing.
     pub fn ensure_table(&self, table: TableDef) -> Result<(), SqlError> {
+        let _call = self.meter.admit(Capability::Sql).map_err(SqlError::Denied)?;
         check_table_def(&table)?;
         self.check_write(&table.name)?;
         let backend = self.backend()?;
@@ -66,6 +69,8 @@ impl SqlCapability {
 
     /// Inserts the rows of every op.
     pub fn insert(&self, ops: Vec<InsertOp>) -> Result<Vec<u64>, SqlError> {
+        let mut call = self.meter.admit(Capability::Sql).map_err(SqlError::Denied)?;
+        call.sent(ops.iter().map(insert_bytes).sum());
         if ops.len() > MAX_OPS_PER_CALL {
             return Err(SqlError::Invalid(format!(
                 "{} inserts in one call; the limit is {MAX_OPS_PER_CALL}",
@@ -77,17 +82,23 @@ impl SqlCapability {
             self.check_write(&op.table)?;
         }
         let backend = self.backend()?;
-        self.block_on(backend.insert(&ops))
+        let counts = self.block_on(backend.insert(&ops))?;
+        call.received(8 * counts.len() as u64);
+        Ok(counts)
     }
 
     /// Reads rows by key.
     pub fn select(&self, query: SelectOp) -> Result<Vec<Vec<Value>>, SqlError> {
+        let mut call = self.meter.admit(Capability::Sql).map_err(SqlError::Denied)?;
+        call.sent(query.keys.iter().map(|key| key.len() as u64).sum());
         check_select(&query)?;
         if let Some(refusal) = self.grants.read_refusal(&query.table) {
             return Err(self.refused(refusal));
         }
         let backend = self.backend()?;
-        self.block_on(backend.select(&query))
+        let rows = self.block_on(backend.select(&query))?;
+        call.received(rows.iter().flatten().map(value_bytes).sum());
+        Ok(rows)
     }
 
     fn check_write(&self, table: &str) -> Result<(), SqlError> {
@@ -98,7 +109,7 @@ impl SqlCapability {
     }
 
     fn refused(&self, refusal: String) -> SqlError {
-        self.denials.fetch_add(1, Ordering::Relaxed);
+        self.meter.denied();
         tracing::warn!(%refusal, "sql call refused");
         SqlError::Denied(refusal)
     }
@@ -125,6 +136,27 @@ impl SqlCapability {
             crate::capabilities::outage::note("sql", reason);
         }
         result
+    }
+}
+
+/// Bytes of the values of an insert: text at its length, 8 per number.
+fn insert_bytes(op: &InsertOp) -> u64 {
+    op.columns
+        .iter()
+        .map(|column| match &column.values {
+            ColumnValues::Text(values) => values.iter().map(|value| value.len() as u64).sum(),
+            ColumnValues::BigInt(values) | ColumnValues::Timestamp(values) => 8 * values.len() as u64,
+            ColumnValues::Double(values) => 8 * values.len() as u64,
+            ColumnValues::Boolean(values) => 8 * values.len() as u64,
+        })
+        .sum()
+}
+
+/// Bytes of one selected value: text at its length, 8 otherwise.
+fn value_bytes(value: &Value) -> u64 {
+    match value {
+        Value::Text(text) => text.len() as u64,
+        _ => 8,
     }
 }
 
