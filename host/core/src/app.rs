@@ -1,7 +1,7 @@
 //! `fleethost run` and `fleethost check`: wires config, runtime, capabilities
 //! and pipelines together.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,14 +11,9 @@ use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
 use crate::kafka::producer::Producer;
-use crate::pipeline::dead_letter::dead_letter_topic;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::native::NativePlugins;
 use crate::runtime::{ConfigRewrite, LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
-
-/// Partitions of a plugin output topic (`grants.produce_topics`) the host
-/// creates when it is missing. Create the topic beforehand for another layout.
-pub const OUTPUT_TOPIC_PARTITIONS: i32 = 4;
 
 /// Why the host could not start or ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -74,24 +69,6 @@ pub async fn load_plugins(
         loaded.insert(name.clone(), Arc::new(plugin));
     }
     Ok(loaded)
-}
-
-/// The topics the host creates at start when missing, each once: the
-/// dead-letter topics of every consumed topic, and the plugins' output topics
-/// (`grants.produce_topics`).
-fn topics_to_create(config: &Config) -> (Vec<String>, Vec<String>) {
-    let dead_letters: BTreeSet<String> = config
-        .pipelines
-        .iter()
-        .flat_map(|pipeline| pipeline.topics.iter().chain(&pipeline.order_topics))
-        .map(|topic| dead_letter_topic(topic))
-        .collect();
-    let outputs: BTreeSet<String> = config
-        .plugins
-        .values()
-        .flat_map(|plugin| plugin.grants.produce_topics.iter().cloned())
-        .collect();
-    (dead_letters.into_iter().collect(), outputs.into_iter().collect())
 }
 
 /// What [`run`] is given instead of building it from the config, for the
@@ -174,13 +151,16 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
     starting.doing("creating topics");
-    let (dead_letter_topics, output_topics) = topics_to_create(&config);
-    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &dead_letter_topics, 1).await {
-        tracing::warn!(%error, topics = ?dead_letter_topics, "cannot create dead-letter topics; relying on the broker to create them");
-    }
-    if let Err(error) = crate::kafka::admin::ensure_topics(&config.kafka, &output_topics, OUTPUT_TOPIC_PARTITIONS).await
-    {
-        tracing::warn!(%error, topics = ?output_topics, "cannot create the plugins' output topics; relying on the broker to create them");
+    let written = crate::kafka::topic_plan::topics_the_host_writes(&config);
+    match crate::kafka::admin::create_missing(&config.kafka, &written).await {
+        Ok(created) if !created.is_empty() => {
+            tracing::info!(topics = ?created, "created the topics the host writes to")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(
+            %error, topics = ?written.iter().map(|spec| &spec.name).collect::<Vec<_>>(),
+            "cannot create the dead-letter and output topics; relying on the broker to create them"
+        ),
     }
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -244,47 +224,5 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         Ok(())
     } else {
         Err(RunError::Pipelines(failures))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topics_to_create_are_listed_once() {
-        let config = Config::parse(
-            r#"
-[kafka]
-bootstrap_servers = "127.0.0.1:9092"
-
-[[pipelines]]
-name = "a"
-group_id = "a"
-topics = ["rider-updates"]
-order_topics = ["order-events"]
-plugins = ["p"]
-
-[[pipelines]]
-name = "b"
-group_id = "b"
-topics = ["rider-updates"]
-order_topics = ["order-events"]
-plugins = ["q"]
-
-[plugins.p]
-path = "p.wasm"
-grants = { produce_topics = ["eta-updates", "fare-updates"] }
-
-[plugins.q]
-path = "q.wasm"
-grants = { produce_topics = ["eta-updates"] }
-"#,
-            std::path::Path::new("test.toml"),
-        )
-        .expect("valid config");
-        let (dead_letters, outputs) = topics_to_create(&config);
-        assert_eq!(dead_letters, ["order-events.dlq", "rider-updates.dlq"]);
-        assert_eq!(outputs, ["eta-updates", "fare-updates"]);
     }
 }

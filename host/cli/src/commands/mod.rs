@@ -10,4 +10,5 @@ pub mod run;
 pub mod simulate;
 pub mod status;
 pub mod tail;
+pub mod topics;
 pub mod track;

@@ -15,6 +15,7 @@ mod pipeline;
 mod plugin;
 pub mod reference;
 mod services;
+mod topics;
 
 pub use fleethost_event::EventsConfig;
 pub use kafka_security::{KafkaSasl, KafkaTls, SaslMechanism};
@@ -23,6 +24,7 @@ pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name}
 pub use services::{
     AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig, host_owned_property,
 };
+pub use topics::{CleanupPolicy, TopicSettings};
 
 /// Why a config file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,12 @@ pub struct Config {
     pub pipelines: Vec<PipelineConfig>,
     /// The plugins pipelines may use, by name.
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// Partitions, replication, retention and cleanup of the topics the
+    /// host reads and writes, by topic name (consumed topics, their
+    /// `.dlq` topics, the plugins' output topics); a topic not listed
+    /// takes the defaults.
+    #[serde(default)]
+    pub topics: BTreeMap<String, TopicSettings>,
 }
 
 impl Config {
@@ -101,6 +109,7 @@ impl Config {
             shutdown: ShutdownConfig::default(),
             pipelines: Vec::new(),
             plugins: BTreeMap::new(),
+            topics: BTreeMap::new(),
         }
     }
 
@@ -219,6 +228,11 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections".into(), "must be at least 1".into()));
+        }
+        for (topic, settings) in &self.topics {
+            if let Some((field, message)) = settings.problem() {
+                return Err(invalid(format!("topics.\"{topic}\".{field}"), message));
+            }
         }
         if self.pipelines.is_empty() {
             return Err(invalid(
