@@ -71,6 +71,28 @@ pub async fn load_plugins(
     Ok(loaded)
 }
 
+/// [`load_plugins`], each in the slot it is reloaded through.
+pub async fn load_slots(
+    config: &Config,
+    runtime: &PluginRuntime,
+    backends: &Backends,
+) -> Result<BTreeMap<String, Arc<PluginSlot>>, RunError> {
+    let plugins = load_plugins(config, runtime, backends).await?;
+    Ok(plugins
+        .into_iter()
+        .map(|(name, plugin)| {
+            let slot = PluginSlot::new(
+                &name,
+                config.plugins[&name].clone(),
+                runtime.clone(),
+                backends.clone(),
+                plugin,
+            );
+            (name, Arc::new(slot))
+        })
+        .collect())
+}
+
 /// What [`run`] is given instead of building it from the config, for the
 /// programs that embed the host; `Default` is a plain `fleethost run`.
 #[derive(Default)]
@@ -133,20 +155,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     if let Some(kv) = kv {
         backends.kv = kv;
     }
-    let plugins = load_plugins(&config, &runtime, &backends).await?;
-    let slots: BTreeMap<String, Arc<PluginSlot>> = plugins
-        .into_iter()
-        .map(|(name, plugin)| {
-            let slot = PluginSlot::new(
-                &name,
-                config.plugins[&name].clone(),
-                runtime.clone(),
-                backends.clone(),
-                plugin,
-            );
-            (name, Arc::new(slot))
-        })
-        .collect();
+    let slots = load_slots(&config, &runtime, &backends).await?;
     watch_plugin_files(slots.clone(), config_path, rewrite, shutdown.clone())
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 

@@ -8,3 +8,4 @@ pub mod consumer;
 pub mod partition_pause;
 pub mod producer;
 pub mod topic_plan;
+pub mod topic_reader;

@@ -53,8 +53,9 @@ pub struct PluginChain {
     stages: Vec<Stage>,
     policy: FailurePolicy,
     stats: Arc<PipelineStats>,
-    /// The worker's partition, paused while a batch waits for a backend.
-    pause: PartitionPause,
+    /// The worker's partition, paused while a batch waits for a backend;
+    /// `None` for a chain that reads no partition (a redrive).
+    pause: Option<PartitionPause>,
 }
 
 impl PluginChain {
@@ -65,7 +66,7 @@ impl PluginChain {
         plugins: &[Arc<PluginSlot>],
         policy: FailurePolicy,
         stats: Arc<PipelineStats>,
-        pause: PartitionPause,
+        pause: Option<PartitionPause>,
     ) -> Self {
         Self {
             pipeline: pipeline.to_string(),
@@ -280,11 +281,15 @@ impl PluginChain {
     /// Resumes the partition's fetching if a backend wait paused it; after
     /// every plugin call, so nothing but a flag when it was not paused.
     fn resume_fetching(&mut self) {
-        if !self.pause.is_paused(PauseReason::Backend) {
+        let Some(pause) = self
+            .pause
+            .as_ref()
+            .filter(|pause| pause.is_paused(PauseReason::Backend))
+        else {
             return;
-        }
-        let resumed = self.pause.resume(PauseReason::Backend);
-        let (topic, partition) = (self.pause.topic(), self.pause.partition());
+        };
+        let resumed = pause.resume(PauseReason::Backend);
+        let (topic, partition) = (pause.topic(), pause.partition());
         match resumed {
             Ok(_) => {
                 self.stats.paused.fetch_sub(1, Ordering::Relaxed);
@@ -382,7 +387,11 @@ impl PluginChain {
                 // it instead of dead-lettering healthy events, and says so.
                 let waited = stats.waiting_for_backend(&batch.topic, batch.partition, reason);
                 // Nothing more of the partition is read while it waits.
-                match self.pause.pause(PauseReason::Backend) {
+                match self
+                    .pause
+                    .as_ref()
+                    .map_or(Ok(false), |pause| pause.pause(PauseReason::Backend))
+                {
                     Ok(true) => {
                         stats.paused.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(

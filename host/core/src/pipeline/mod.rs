@@ -6,6 +6,7 @@ pub mod cpu_priority;
 pub mod dead_letter;
 pub mod operator_pause;
 pub mod progress;
+pub mod redrive;
 pub mod stats;
 pub mod worker;
 
@@ -286,7 +287,7 @@ impl Pipeline {
                         &self.plugins,
                         self.config.failure.clone(),
                         shared.stats.clone(),
-                        pause.clone(),
+                        Some(pause.clone()),
                     );
                     let worker = PartitionWorker::new(
                         shared.clone(),

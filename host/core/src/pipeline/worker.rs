@@ -356,7 +356,8 @@ fn decode_failure(error: &DecodeError) -> Failure {
     }
 }
 
-fn wit_order(order: Order, offset: i64) -> OrderEvent {
+/// An order as the WIT world carries it, at `offset` of its partition.
+pub(super) fn wit_order(order: Order, offset: i64) -> OrderEvent {
     let point = |(latitude, longitude)| Point { latitude, longitude };
     OrderEvent {
         order_id: order.order_id,
@@ -374,7 +375,8 @@ fn wit_order(order: Order, offset: i64) -> OrderEvent {
     }
 }
 
-fn wit_event(location: Location, offset: i64) -> Event {
+/// A location fix as the WIT world carries it, at `offset` of its partition.
+pub(super) fn wit_event(location: Location, offset: i64) -> Event {
     Event {
         driver_id: location.driver_id,
         latitude: location.latitude,
