@@ -160,7 +160,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
 
     starting.doing("creating topics");
-    let written = crate::kafka::topic_plan::topics_the_host_writes(&config);
+    let written = crate::pipeline::topic_plan::topics_the_host_writes(&config);
     match crate::kafka::admin::create_missing(&config.kafka, &written).await {
         Ok(created) if !created.is_empty() => {
             tracing::info!(topics = ?created, "created the topics the host writes to")
@@ -197,7 +197,10 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         );
         pipelines.push(pipeline);
     }
-    metrics.register_scraped(crate::metrics::scraped::Scraped::new(slots.clone(), pipeline_stats));
+    metrics.register_collector(Box::new(crate::admin::scraped::Scraped::new(
+        slots.clone(),
+        pipeline_stats,
+    )));
     if let Some(listen) = config.admin.listen {
         crate::admin::serve(
             listen,

@@ -8,8 +8,9 @@ use anyhow::Context as _;
 
 use fleethost_core::config::Config;
 use fleethost_core::console;
+use fleethost_core::kafka::admin::TopicSpec;
 use fleethost_core::kafka::admin::{self, TopicOnBroker};
-use fleethost_core::kafka::topic_plan::{TopicRole, TopicSpec, topic_plan};
+use fleethost_core::pipeline::topic_plan::{TopicRole, topic_plan};
 
 /// Show every topic the config involves (consumed, dead letters, plugin
 /// outputs): whether it exists, its partitions, replication, retention and

@@ -35,6 +35,8 @@ use crate::pipeline::operator_pause::{OperatorPause, PausedPartitions};
 use crate::pipeline::stats::PipelineStats;
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
+pub mod scraped;
+
 /// A plugin as `GET /plugins` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PluginStatus {

@@ -10,7 +10,7 @@ use super::grants::TopicGrants;
 use crate::bindings::produce::{Message, ProduceError};
 use crate::kafka::producer::{OutgoingRecord, Producer};
 use crate::metrics::labels::Capability;
-use crate::runtime::usage::CallMeter;
+use crate::metrics::usage::CallMeter;
 
 /// Most records one call may carry.
 pub const MAX_MESSAGES_PER_CALL: usize = 100_000;

@@ -15,11 +15,36 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::topic_plan::TopicSpec;
 use crate::config::KafkaConfig;
 
 /// How long one admin request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A topic to create, or to check what the brokers hold against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// The topic's name.
+    pub name: String,
+    /// Partitions to create it with; `None`: the broker's default.
+    pub partitions: Option<i32>,
+    /// Copies of each partition; `None`: the broker's default.
+    pub replication_factor: Option<i32>,
+    /// Topic-level broker configs, by Kafka name.
+    pub configs: BTreeMap<String, String>,
+}
+
+impl TopicSpec {
+    /// A topic of `partitions` partitions and the broker's defaults
+    /// otherwise: what the gateway and the simulator create.
+    pub fn with_partitions(name: &str, partitions: i32) -> Self {
+        Self {
+            name: name.to_string(),
+            partitions: Some(partitions),
+            replication_factor: None,
+            configs: BTreeMap::new(),
+        }
+    }
+}
 
 /// Creates each topic that does not exist yet, with `partitions` partitions and
 /// the broker's default replication. Existing topics are left as they are.

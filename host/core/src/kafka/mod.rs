@@ -7,5 +7,4 @@ pub mod client_config;
 pub mod consumer;
 pub mod partition_pause;
 pub mod producer;
-pub mod topic_plan;
 pub mod topic_reader;

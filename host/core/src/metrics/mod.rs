@@ -5,14 +5,14 @@
 //! plugin failures, batch and host-call durations, per-plugin usage, lag) is
 //! held in the families below; what it knows as state (running plugin
 //! versions, reloads, memory, partitions waiting or paused) is read when a
-//! scrape asks for it ([`scraped`]). Every figure the progress line and
+//! scrape asks for it (`admin::scraped`). Every figure the progress line and
 //! `fleethost status` show comes from the same place, so nothing is counted
 //! twice. The list of every metric is in docs/operating.md.
 //!
 //! [prometheus-client]: https://docs.rs/prometheus-client
 
 pub mod labels;
-pub mod scraped;
+pub mod usage;
 
 use std::sync::atomic::AtomicU64;
 
@@ -223,9 +223,9 @@ impl HostMetrics {
         &self.families
     }
 
-    /// Adds what a scrape reads from the running state.
-    pub fn register_scraped(&mut self, scraped: scraped::Scraped) {
-        self.registry.register_collector(Box::new(scraped));
+    /// Adds a collector: what a scrape reads from the running state.
+    pub fn register_collector(&mut self, collector: Box<dyn prometheus_client::collector::Collector>) {
+        self.registry.register_collector(collector);
     }
 
     /// Every metric in the Prometheus text format (version 0.0.4).

@@ -8,6 +8,7 @@ pub mod operator_pause;
 pub mod progress;
 pub mod redrive;
 pub mod stats;
+pub mod topic_plan;
 pub mod worker;
 
 use std::collections::HashMap;

@@ -23,8 +23,8 @@ use super::dead_letter::{
 use super::stats::PipelineStats;
 use super::worker::{wit_event, wit_order};
 use crate::config::{Config, PipelineConfig, TopicSettings};
+use crate::kafka::admin::TopicSpec;
 use crate::kafka::producer::{OutgoingRecord, Producer};
-use crate::kafka::topic_plan::TopicSpec;
 use crate::kafka::topic_reader::StoredRecord;
 use crate::runtime::{Batch, PluginSlot};
 use fleethost_event::location::Location;

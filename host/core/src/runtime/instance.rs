@@ -9,10 +9,10 @@ use wasmtime::component::Func;
 use super::engine::deadline_ticks;
 use super::host_state::HostState;
 use super::outcome::{CheckedResult, OutputRefused, into_outcome, reset_text_budget};
-use super::plugin::InstanceMeter;
 use super::world::{WorldVersion, batch_v0_1};
 use super::{Batch, BatchOutcome, CallError};
 use crate::capabilities::outage;
+use crate::metrics::usage::InstanceMeter;
 
 /// A plugin instance owned by one partition worker; calls are blocking and run
 /// on a blocking thread.

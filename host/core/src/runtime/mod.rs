@@ -14,7 +14,6 @@ pub mod native;
 pub mod outcome;
 mod plugin;
 mod slot;
-pub mod usage;
 mod watch;
 mod world;
 

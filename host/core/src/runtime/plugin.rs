@@ -5,8 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use prometheus_client::metrics::histogram::Histogram;
-
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
@@ -16,7 +14,6 @@ use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
 use super::limits::InstanceLimiter;
 use super::native::NativePlugins;
-use super::usage::{CallMeter, PluginUsage};
 use super::world::{WorldPre, WorldVersion};
 use crate::capabilities::Backends;
 use crate::capabilities::grants::{KvGrants, TableGrants, TopicGrants};
@@ -25,6 +22,7 @@ use crate::capabilities::kv::KvCapability;
 use crate::capabilities::produce::ProduceCapability;
 use crate::capabilities::sql::SqlCapability;
 use crate::config::{PluginConfig, PluginLimits};
+use crate::metrics::usage::{CallMeter, InstanceMeter, PluginUsage};
 
 /// Why a plugin (version) cannot be used. Each variant names the plugin and
 /// what to do.
@@ -380,14 +378,6 @@ impl LoadedPlugin {
         };
         Ok((capabilities, meter))
     }
-}
-
-/// What one instance counts its batches into: its host calls' meter and
-/// the batch histograms of its version in its pipeline.
-pub struct InstanceMeter {
-    pub(super) calls: Arc<CallMeter>,
-    pub(super) duration: Histogram,
-    pub(super) events: Histogram,
 }
 
 /// Tells a non-wasm file and a core module (built without the component

@@ -17,7 +17,7 @@ use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::kv::write_once::WriteScope;
 use crate::metrics::labels::Capability;
-use crate::runtime::usage::CallMeter;
+use crate::metrics::usage::CallMeter;
 
 /// Most operations or keys one kv call may carry.
 pub const MAX_KEYS_PER_CALL: usize = 100_000;

@@ -20,7 +20,7 @@ use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, Selec
 use crate::capabilities::grants::TableGrants;
 use crate::capabilities::sql::backend::SqlBackend;
 use crate::metrics::labels::Capability;
-use crate::runtime::usage::CallMeter;
+use crate::metrics::usage::CallMeter;
 
 /// Most rows one insert op may carry (the largest batch).
 pub const MAX_ROWS_PER_INSERT: usize = 100_000;

@@ -195,6 +195,14 @@ impl CallMeter {
     }
 }
 
+/// What one instance counts its batches into: its host calls' meter and
+/// the batch histograms of its version in its pipeline.
+pub struct InstanceMeter {
+    pub(crate) calls: Arc<CallMeter>,
+    pub(crate) duration: Histogram,
+    pub(crate) events: Histogram,
+}
+
 /// One admitted host call; its duration and bytes are counted when dropped.
 pub struct HostCall<'a> {
     meter: &'a CallMeter,

@@ -2,12 +2,13 @@
 //! laid out: the consumed topics, their dead-letter topics and the plugins'
 //! output topics, with `[topics."NAME"]` over the role's defaults. The host
 //! creates the topics it writes to from this plan; `fleethost topics`
-//! shows and creates all of them.
+//! shows and creates all of them (through `kafka::admin`).
 
 use std::collections::BTreeMap;
 
+use super::dead_letter::dead_letter_topic;
 use crate::config::{Config, TopicSettings};
-use crate::pipeline::dead_letter::dead_letter_topic;
+use crate::kafka::admin::TopicSpec;
 
 /// Partitions of a dead-letter topic without `[topics."NAME"].partitions`.
 pub const DEAD_LETTER_PARTITIONS: i32 = 1;
@@ -37,44 +38,18 @@ impl TopicRole {
     }
 }
 
-/// One topic of the plan: what to create it with, or check it against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicSpec {
-    /// The topic's name.
-    pub name: String,
-    /// Partitions to create it with; `None`: the broker's default.
-    pub partitions: Option<i32>,
-    /// Copies of each partition; `None`: the broker's default.
-    pub replication_factor: Option<i32>,
-    /// Topic-level broker configs, by Kafka name.
-    pub configs: BTreeMap<String, String>,
-}
-
-impl TopicSpec {
-    /// A topic of `partitions` partitions and the broker's defaults
-    /// otherwise: what the gateway and the simulator create.
-    pub fn with_partitions(name: &str, partitions: i32) -> Self {
-        Self {
-            name: name.to_string(),
-            partitions: Some(partitions),
-            replication_factor: None,
-            configs: BTreeMap::new(),
-        }
-    }
-
-    /// `settings` over the defaults of `role`.
-    fn planned(name: &str, role: TopicRole, settings: Option<&TopicSettings>) -> Self {
-        let default_partitions = match role {
-            TopicRole::Consumed => None,
-            TopicRole::DeadLetters => Some(DEAD_LETTER_PARTITIONS),
-            TopicRole::PluginOutput => Some(OUTPUT_TOPIC_PARTITIONS),
-        };
-        Self {
-            name: name.to_string(),
-            partitions: settings.and_then(|settings| settings.partitions).or(default_partitions),
-            replication_factor: settings.and_then(|settings| settings.replication_factor),
-            configs: settings.map(TopicSettings::broker_configs).unwrap_or_default(),
-        }
+/// `settings` over the defaults of `role`, for topic `name`.
+fn planned(name: &str, role: TopicRole, settings: Option<&TopicSettings>) -> TopicSpec {
+    let default_partitions = match role {
+        TopicRole::Consumed => None,
+        TopicRole::DeadLetters => Some(DEAD_LETTER_PARTITIONS),
+        TopicRole::PluginOutput => Some(OUTPUT_TOPIC_PARTITIONS),
+    };
+    TopicSpec {
+        name: name.to_string(),
+        partitions: settings.and_then(|settings| settings.partitions).or(default_partitions),
+        replication_factor: settings.and_then(|settings| settings.replication_factor),
+        configs: settings.map(TopicSettings::broker_configs).unwrap_or_default(),
     }
 }
 
@@ -97,7 +72,7 @@ pub fn topic_plan(config: &Config) -> Vec<(TopicRole, TopicSpec)> {
     }
     let mut plan: Vec<(TopicRole, TopicSpec)> = roles
         .into_iter()
-        .map(|(name, role)| (role, TopicSpec::planned(&name, role, config.topics.get(&name))))
+        .map(|(name, role)| (role, planned(&name, role, config.topics.get(&name))))
         .collect();
     plan.sort_by(|(a_role, a), (b_role, b)| (a_role, &a.name).cmp(&(b_role, &b.name)));
     plan
