@@ -113,21 +113,6 @@ async fn a_paused_pipeline_holds_its_offsets_counts_its_lag_and_loses_nothing() 
     host.terminate(Duration::from_secs(30));
 }
 
-/// Produces `data` one record per record batch. The lag is measured
-/// against the high watermark the broker reports (ListOffsets, latest),
-/// which Tansu computes per record batch: after a batch of many records it
-/// answers with an offset inside that batch. One record per batch makes its
-/// answer the true end of the log, so the lag can be checked exactly.
-async fn produce_one_per_batch(topic: &str, data: &[Fixture]) -> Vec<Position> {
-    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("enable.idempotence", "true")
-        .set("batch.num.messages", "1")
-        .create()
-        .expect("producer");
-    produce_through(&producer, topic, data).await
-}
-
 /// The admin interface's `/metrics` text.
 fn metrics(admin: &str) -> String {
     admin_get(admin, "/metrics")

@@ -85,6 +85,21 @@ pub async fn produce_with(bootstrap: &str, topic: &str, data: &[Fixture], produc
     produce_through(&producer, topic, data).await
 }
 
+/// Produces `data` one record per record batch. A broker's high watermark
+/// (ListOffsets, latest) is what the host measures lag and ranges by, and
+/// Tansu computes it per record batch: after a batch of many records it
+/// answers with an offset inside that batch. One record per batch makes its
+/// answer the true end of the log.
+pub async fn produce_one_per_batch(topic: &str, data: &[Fixture]) -> Vec<Position> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("enable.idempotence", "true")
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer");
+    produce_through(&producer, topic, data).await
+}
+
 /// Produces every fixture with `producer`, keyed by driver id, and returns
 /// where each landed: for a test whose producer needs settings of its own
 /// (TLS, SASL).

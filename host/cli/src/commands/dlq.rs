@@ -9,13 +9,13 @@ use fleethost_core::capabilities::Backends;
 use fleethost_core::config::Config;
 use fleethost_core::console;
 use fleethost_core::kafka::producer::Producer;
-use fleethost_core::kafka::topic_reader::{StoredRecord, read_topic};
+use fleethost_core::kafka::topic_reader::{Bound, StoredRecord, read_topic};
 use fleethost_core::pipeline::dead_letter::{
     DEAD_LETTER_SUFFIX, HEADER_ERROR_KIND, HEADER_PIPELINE, HEADER_PLUGIN, HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC,
 };
 use fleethost_core::pipeline::redrive::{
-    Bound, Outcome, Redrive, Selection, dead_letter_reason, processed_before, redriven_topic, timestamp_text,
+    Outcome, Redrive, Selection, dead_letter_reason, processed_before, redriven_topic, timestamp_text,
 };
 
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};

@@ -7,6 +7,7 @@ pub mod dlq;
 pub mod gateway;
 pub mod pause;
 pub mod reload;
+pub mod replay;
 pub mod run;
 pub mod simulate;
 pub mod status;

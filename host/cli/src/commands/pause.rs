@@ -17,7 +17,7 @@ pub struct PauseArgs {
     pub pipeline: String,
     /// Only this partition number (of every topic the pipeline consumes);
     /// without it, the whole pipeline.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
     pub partition: Option<i32>,
 }
 
@@ -30,7 +30,7 @@ pub struct ResumeArgs {
     /// The pipeline's name in the config.
     pub pipeline: String,
     /// Only this partition number; without it, everything paused.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
     pub partition: Option<i32>,
 }
 

@@ -11,6 +11,7 @@ pub mod kv;
 pub mod log;
 pub mod outage;
 pub mod produce;
+pub mod shadow;
 pub mod sql;
 
 use crate::config::Config;
@@ -30,6 +31,9 @@ pub struct Backends {
     /// The shared idempotent producer, behind `produce` (and dead letters);
     /// `None` for `fleethost check`, which does not touch Kafka.
     pub producer: Option<Producer>,
+    /// Where a replayed plugin version's writes go instead (`fleethost
+    /// replay`); `None` everywhere else.
+    pub shadow: Option<std::sync::Arc<shadow::Shadow>>,
 }
 
 /// Why a backend could not be set up; names the config key.
@@ -58,6 +62,7 @@ impl Backends {
             kv: kv::backend::KvBackend::connect_lazy_trusting(&config.redis.url, config.redis.ca_file.as_deref())?,
             sql,
             producer,
+            shadow: None,
         })
     }
 }

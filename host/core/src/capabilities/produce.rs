@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::grants::TopicGrants;
+use super::shadow::Shadow;
 use crate::bindings::produce::{Message, ProduceError};
 use crate::kafka::producer::{OutgoingRecord, Producer};
 use crate::metrics::labels::Capability;
@@ -25,6 +26,8 @@ pub struct ProduceCapability {
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     meter: Arc<CallMeter>,
+    /// Where the records go instead, in a replay.
+    shadow: Option<Arc<Shadow>>,
 }
 
 impl ProduceCapability {
@@ -32,13 +35,20 @@ impl ProduceCapability {
     /// the acknowledgements; calls, refusals and quotas are counted in
     /// `meter`. Must be created inside the tokio runtime whose handle it
     /// keeps.
-    pub fn new(grants: Arc<TopicGrants>, producer: Option<Producer>, timeout: Duration, meter: Arc<CallMeter>) -> Self {
+    pub fn new(
+        grants: Arc<TopicGrants>,
+        producer: Option<Producer>,
+        timeout: Duration,
+        meter: Arc<CallMeter>,
+        shadow: Option<Arc<Shadow>>,
+    ) -> Self {
         Self {
             grants,
             producer,
             timeout,
             runtime: tokio::runtime::Handle::current(),
             meter,
+            shadow,
         }
     }
 
@@ -74,10 +84,16 @@ impl ProduceCapability {
                 "no Kafka producer in this process (fleethost check)".into(),
             ));
         };
+        if let Some(shadow) = &self.shadow {
+            shadow.record_produced(&messages);
+        }
         let records: Vec<OutgoingRecord> = messages
             .into_iter()
             .map(|message| OutgoingRecord {
-                topic: message.topic,
+                topic: match &self.shadow {
+                    Some(shadow) => shadow.topic(&message.topic),
+                    None => message.topic,
+                },
                 key: message.key.map(String::into_bytes),
                 payload: Some(message.payload),
                 headers: message

@@ -118,7 +118,8 @@ pub struct Grants {
     #[serde(default)]
     pub sql_write: Vec<String>,
     /// Kafka topics the plugin may publish to through `produce`; the host
-    /// creates missing ones at start with 4 partitions.
+    /// creates missing ones at start as `[topics."NAME"]` says (4
+    /// partitions without it).
     #[serde(default)]
     pub produce_topics: Vec<String>,
 }

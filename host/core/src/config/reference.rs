@@ -114,16 +114,26 @@ impl<'a> Renderer<'a> {
     }
 
     fn leaf(&mut self, key: &str, property: &Map<String, Value>, required: bool) {
-        let enumeration = property
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|reference| reference.strip_prefix("#/$defs/"))
-            .and_then(|name| self.definitions.get(name))
-            .and_then(Value::as_object);
+        let definition = |reference: &Value| {
+            reference
+                .as_str()
+                .and_then(|reference| reference.strip_prefix("#/$defs/"))
+                .and_then(|name| self.definitions.get(name))
+                .and_then(Value::as_object)
+        };
+        let is_enum =
+            |definition: &Map<String, Value>| definition.contains_key("oneOf") || definition.contains_key("enum");
+        // A field's own type, or an optional enum's (`anyOf` it and null).
+        let enumeration = property.get("$ref").and_then(definition).or_else(|| {
+            property
+                .get("anyOf")?
+                .as_array()?
+                .iter()
+                .filter_map(|choice| choice.get("$ref").and_then(definition))
+                .find(|definition| is_enum(definition))
+        });
         let (kind, variants) = match enumeration {
-            Some(enumeration) if enumeration.contains_key("oneOf") || enumeration.contains_key("enum") => {
-                variants(enumeration)
-            }
+            Some(enumeration) if is_enum(enumeration) => variants(enumeration),
             // A type of its own that is written as a plain value.
             Some(definition) => (kind(definition), String::new()),
             None => (kind(property), String::new()),

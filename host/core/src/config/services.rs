@@ -158,8 +158,10 @@ fn default_status_interval_ms() -> u64 {
 pub struct AdminConfig {
     /// `host:port` of the admin HTTP interface, e.g. `"127.0.0.1:9464"`:
     /// `GET /health`, `GET /metrics` (Prometheus text), `GET /plugins`,
-    /// `GET /pipelines`, `POST /plugins/{name}/reload`. Absent: no admin
-    /// interface. Every route but `/health` needs one of `tokens`.
+    /// `GET /pipelines`, `POST /plugins/{name}/reload`,
+    /// `POST /pipelines/{name}/pause` and `…/resume` (`?partition=N`).
+    /// Absent: no admin interface. Every route but `/health` needs one of
+    /// `tokens`.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
     /// Where the bearer tokens the admin interface accepts are read from at

@@ -171,6 +171,7 @@ impl CallMeter {
             && calls > limit
         {
             usage.refused[0].inc();
+            tracing::warn!(plugin = %usage.labels.plugin, version = %usage.labels.version, limit, "host call refused: limits.host_calls_per_batch spent");
             return Err(format!(
                 "quota: limits.host_calls_per_batch = {limit} of plugin {} is spent for this batch",
                 usage.labels.plugin
@@ -180,6 +181,7 @@ impl CallMeter {
             && !usage.take_from_window(limit)
         {
             usage.refused[1].inc();
+            tracing::warn!(plugin = %usage.labels.plugin, version = %usage.labels.version, limit, "host call refused: limits.host_calls_per_second spent");
             return Err(format!(
                 "quota: limits.host_calls_per_second = {limit} of plugin {} is spent for this second",
                 usage.labels.plugin

@@ -7,6 +7,7 @@ pub mod dead_letter;
 pub mod operator_pause;
 pub mod progress;
 pub mod redrive;
+pub mod replay;
 pub mod stats;
 pub mod topic_plan;
 pub mod worker;

@@ -21,14 +21,12 @@ use super::dead_letter::{
     HEADER_SOURCE_TOPIC,
 };
 use super::stats::PipelineStats;
-use super::worker::{wit_event, wit_order};
+use super::worker::decode_into;
 use crate::config::{Config, PipelineConfig, TopicSettings};
 use crate::kafka::admin::TopicSpec;
 use crate::kafka::producer::{OutgoingRecord, Producer};
-use crate::kafka::topic_reader::StoredRecord;
+use crate::kafka::topic_reader::{Bound, StoredRecord};
 use crate::runtime::{Batch, PluginSlot};
-use fleethost_event::location::Location;
-use fleethost_event::order::Order;
 
 /// Suffix of the topic that records what each redrive did.
 pub const REDRIVEN_SUFFIX: &str = ".redriven";
@@ -46,43 +44,6 @@ pub struct Selection {
     pub from: Option<Bound>,
     /// Only those at or before this offset or time.
     pub to: Option<Bound>,
-}
-
-/// One end of a selection: an offset of the dead-letter topic's
-/// partitions, or a time (the dead letter's timestamp).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    Offset(i64),
-    TimeMs(i64),
-}
-
-impl Bound {
-    /// An offset (`1200`) or an RFC 3339 time (`2026-12-07T10:00:00Z`).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        if let Ok(offset) = text.parse::<i64>() {
-            return Ok(Self::Offset(offset));
-        }
-        chrono::DateTime::parse_from_rfc3339(text)
-            .map(|time| Self::TimeMs(time.timestamp_millis()))
-            .map_err(|error| {
-                format!("{text:?} is neither an offset nor an RFC 3339 time (2026-12-07T10:00:00Z): {error}")
-            })
-    }
-
-    /// Where `record` stands against this bound: its offset or timestamp.
-    fn value_of(self, record: &StoredRecord) -> i64 {
-        match self {
-            Self::Offset(_) => record.offset,
-            Self::TimeMs(_) => record.timestamp_ms.unwrap_or(i64::MIN),
-        }
-    }
-
-    fn limit(self) -> i64 {
-        match self {
-            Self::Offset(offset) => offset,
-            Self::TimeMs(ms) => ms,
-        }
-    }
 }
 
 impl Selection {
@@ -229,6 +190,17 @@ impl Redrive<'_> {
                 }
             }
         }
+        // What could not be routed is recorded at once, each batch's
+        // outcomes as soon as it is done: an interrupted redrive keeps
+        // what it did.
+        let unrouted: Vec<Redriven> = letters
+            .iter()
+            .filter_map(|letter| {
+                let outcome = outcomes.get(&(letter.partition, letter.offset))?;
+                matches!(outcome, Outcome::NotInConfig { .. }).then(|| redriven(letter, outcome.clone()))
+            })
+            .collect();
+        self.record(dead_letter_topic, &unrouted).await?;
         for ((pipeline_name, first_plugin, topic, partition), group) in groups {
             let pipeline = self
                 .config
@@ -237,33 +209,34 @@ impl Redrive<'_> {
                 .find(|pipeline| pipeline.name == pipeline_name)
                 .expect("routed to a configured pipeline");
             for chunk in group.chunks(pipeline.batch.max_events) {
-                let results = self
+                let results: HashMap<(i32, i64), Outcome> = self
                     .run_batch(pipeline, first_plugin, &topic, partition, chunk, stop)
-                    .await?;
+                    .await?
+                    .into_iter()
+                    .collect();
+                let done: Vec<Redriven> = chunk
+                    .iter()
+                    .filter_map(|letter| {
+                        let outcome = results.get(&(letter.partition, letter.offset))?;
+                        Some(redriven(letter, outcome.clone()))
+                    })
+                    .collect();
+                self.record(dead_letter_topic, &done).await?;
                 outcomes.extend(results);
             }
         }
-        let report: Vec<Redriven> = letters
+        Ok(letters
             .iter()
-            .map(|letter| Redriven {
-                partition: letter.partition,
-                offset: letter.offset,
-                source: format!(
-                    "{}/{}@{}",
-                    letter.header(HEADER_SOURCE_TOPIC).unwrap_or("?"),
-                    letter.header(HEADER_SOURCE_PARTITION).unwrap_or("?"),
-                    letter.header(HEADER_SOURCE_OFFSET).unwrap_or("?")
-                ),
-                outcome: outcomes
+            .map(|letter| {
+                let outcome = outcomes
                     .remove(&(letter.partition, letter.offset))
                     .unwrap_or(Outcome::Failed {
                         kind: "interrupted".into(),
                         reason: "not run".into(),
-                    }),
+                    });
+                redriven(letter, outcome)
             })
-            .collect();
-        self.record(dead_letter_topic, &report).await?;
-        Ok(report)
+            .collect())
     }
 
     /// The pipeline a letter goes back to and the index of the plugin it
@@ -314,15 +287,14 @@ impl Redrive<'_> {
         let mut outcomes = Vec::new();
         let mut in_batch = Vec::new();
         for letter in letters {
-            let offset = header_number(letter, HEADER_SOURCE_OFFSET);
-            let payload = letter.payload.as_deref();
-            let decoded = if carries_orders {
-                Order::decode_within(payload, letter.timestamp_ms, &pipeline.events)
-                    .map(|order| batch.orders.push(wit_order(order, offset)))
-            } else {
-                Location::decode_within(payload, letter.timestamp_ms, &pipeline.events)
-                    .map(|location| batch.events.push(wit_event(location, offset)))
-            };
+            let decoded = decode_into(
+                &mut batch,
+                carries_orders,
+                letter.payload.as_deref(),
+                letter.timestamp_ms,
+                header_number(letter, HEADER_SOURCE_OFFSET),
+                &pipeline.events,
+            );
             match decoded {
                 Ok(()) => in_batch.push((letter.partition, letter.offset)),
                 Err(error) => outcomes.push((
@@ -382,6 +354,9 @@ impl Redrive<'_> {
     /// Writes each outcome to the `.redriven` topic (created compacted when
     /// missing), keyed by the letter's partition and offset.
     async fn record(&self, dead_letter_topic: &str, report: &[Redriven]) -> Result<(), RedriveError> {
+        if report.is_empty() {
+            return Ok(());
+        }
         let topic = redriven_topic(dead_letter_topic);
         let record_error = |source| RedriveError::Record {
             topic: topic.clone(),
@@ -421,6 +396,21 @@ impl Redrive<'_> {
     }
 }
 
+/// `letter` with its outcome, for the report and the record.
+fn redriven(letter: &StoredRecord, outcome: Outcome) -> Redriven {
+    Redriven {
+        partition: letter.partition,
+        offset: letter.offset,
+        source: format!(
+            "{}/{}@{}",
+            letter.header(HEADER_SOURCE_TOPIC).unwrap_or("?"),
+            letter.header(HEADER_SOURCE_PARTITION).unwrap_or("?"),
+            letter.header(HEADER_SOURCE_OFFSET).unwrap_or("?")
+        ),
+        outcome,
+    }
+}
+
 /// A numeric header of a dead letter; -1 when it is missing.
 fn header_number(letter: &StoredRecord, name: &str) -> i64 {
     letter.header(name).and_then(|value| value.parse().ok()).unwrap_or(-1)
@@ -447,6 +437,7 @@ mod tests {
 
     fn letter(partition: i32, offset: i64, kind: &str, timestamp_ms: i64) -> StoredRecord {
         StoredRecord {
+            topic: "t.dlq".into(),
             partition,
             offset,
             timestamp_ms: Some(timestamp_ms),
@@ -479,6 +470,7 @@ mod tests {
     #[test]
     fn the_last_recorded_outcome_of_a_letter_counts() {
         let record = |key: &str, outcome: &str| StoredRecord {
+            topic: "t.dlq.redriven".into(),
             partition: 0,
             offset: 0,
             timestamp_ms: None,

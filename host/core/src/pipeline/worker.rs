@@ -244,13 +244,14 @@ impl PartitionWorker {
         let mut batch_records = Vec::with_capacity(records.len());
         let carries_orders = self.shared.order_topics.contains(&self.topic);
         for (index, record) in records.iter().enumerate() {
-            let decoded = if carries_orders {
-                Order::decode_within(record.payload.as_deref(), record.timestamp_ms, &self.shared.events)
-                    .map(|order| batch.orders.push(wit_order(order, record.offset)))
-            } else {
-                Location::decode_within(record.payload.as_deref(), record.timestamp_ms, &self.shared.events)
-                    .map(|location| batch.events.push(wit_event(location, record.offset)))
-            };
+            let decoded = decode_into(
+                &mut batch,
+                carries_orders,
+                record.payload.as_deref(),
+                record.timestamp_ms,
+                record.offset,
+                &self.shared.events,
+            );
             match decoded {
                 Ok(()) => batch_records.push(index),
                 Err(error) => failed.push((index, decode_failure(&error))),
@@ -356,8 +357,27 @@ fn decode_failure(error: &DecodeError) -> Failure {
     }
 }
 
+/// Decodes one record (at `offset` of the batch's partition) into `batch`:
+/// an order event when its topic carries orders, a location fix otherwise,
+/// held to the pipeline's `events` bounds.
+pub(super) fn decode_into(
+    batch: &mut Batch,
+    carries_orders: bool,
+    payload: Option<&[u8]>,
+    timestamp_ms: Option<i64>,
+    offset: i64,
+    events: &EventsConfig,
+) -> Result<(), DecodeError> {
+    if carries_orders {
+        Order::decode_within(payload, timestamp_ms, events).map(|order| batch.orders.push(wit_order(order, offset)))
+    } else {
+        Location::decode_within(payload, timestamp_ms, events)
+            .map(|location| batch.events.push(wit_event(location, offset)))
+    }
+}
+
 /// An order as the WIT world carries it, at `offset` of its partition.
-pub(super) fn wit_order(order: Order, offset: i64) -> OrderEvent {
+fn wit_order(order: Order, offset: i64) -> OrderEvent {
     let point = |(latitude, longitude)| Point { latitude, longitude };
     OrderEvent {
         order_id: order.order_id,
@@ -376,7 +396,7 @@ pub(super) fn wit_order(order: Order, offset: i64) -> OrderEvent {
 }
 
 /// A location fix as the WIT world carries it, at `offset` of its partition.
-pub(super) fn wit_event(location: Location, offset: i64) -> Event {
+fn wit_event(location: Location, offset: i64) -> Event {
     Event {
         driver_id: location.driver_id,
         latitude: location.latitude,

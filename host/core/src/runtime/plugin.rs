@@ -361,19 +361,28 @@ impl LoadedPlugin {
             .kv
             .for_pipeline(pipeline)
             .map_err(|error| self.init_error(format!("redis.url: {error}")))?;
+        let shadow = &self.backends.shadow;
         let capabilities = Capabilities {
-            kv: KvCapability::new(self.kv_grants.clone(), kv, host_call_timeout, meter.clone()),
+            kv: KvCapability::new(
+                self.kv_grants.clone(),
+                kv,
+                host_call_timeout,
+                meter.clone(),
+                shadow.clone(),
+            ),
             sql: SqlCapability::new(
                 self.table_grants.clone(),
                 self.backends.sql.clone(),
                 host_call_timeout,
                 meter.clone(),
+                shadow.clone(),
             ),
             produce: ProduceCapability::new(
                 self.topic_grants.clone(),
                 self.backends.producer.clone(),
                 host_call_timeout,
                 meter.clone(),
+                shadow.clone(),
             ),
         };
         Ok((capabilities, meter))

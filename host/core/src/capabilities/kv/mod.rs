@@ -16,6 +16,7 @@ use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::capabilities::grants::KvGrants;
 use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::kv::write_once::WriteScope;
+use crate::capabilities::shadow::Shadow;
 use crate::metrics::labels::Capability;
 use crate::metrics::usage::CallMeter;
 
@@ -29,6 +30,8 @@ pub struct KvCapability {
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     meter: Arc<CallMeter>,
+    /// Where the writes go instead, in a replay.
+    shadow: Option<Arc<Shadow>>,
     /// The batch being processed, once the runtime said which: the scope of
     /// the next write, whose `call` counts the writes so far.
     scope: Mutex<Option<WriteScope>>,
@@ -38,13 +41,20 @@ impl KvCapability {
     /// A capability limited by `grants`, each call bounded by `timeout`;
     /// calls, refusals and quotas are counted in `meter`. Must be created
     /// inside the tokio runtime whose handle it keeps.
-    pub fn new(grants: Arc<KvGrants>, backend: KvBackend, timeout: Duration, meter: Arc<CallMeter>) -> Self {
+    pub fn new(
+        grants: Arc<KvGrants>,
+        backend: KvBackend,
+        timeout: Duration,
+        meter: Arc<CallMeter>,
+        shadow: Option<Arc<Shadow>>,
+    ) -> Self {
         Self {
             grants,
             backend,
             timeout,
             runtime: tokio::runtime::Handle::current(),
             meter,
+            shadow,
             scope: Mutex::new(None),
         }
     }
@@ -93,7 +103,13 @@ impl KvCapability {
             }
         }
         let scope = self.next_scope();
-        let results = self.block_on(self.backend.write(&ops, scope.as_ref()))?;
+        let Some(shadow) = &self.shadow else {
+            let results = self.block_on(self.backend.write(&ops, scope.as_ref()))?;
+            call.received(8 * results.len() as u64);
+            return Ok(results);
+        };
+        let results = self.block_on(self.backend.write(&shadow.kv_ops(&ops), scope.as_ref()))?;
+        shadow.record_kv(&ops, &results);
         call.received(8 * results.len() as u64);
         Ok(results)
     }
@@ -106,6 +122,7 @@ impl KvCapability {
         for key in &keys {
             self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
+        let keys = self.in_shadow(keys);
         let values = self.block_on(self.backend.get_many(&keys))?;
         call.received(values.iter().flatten().map(|value| value.len() as u64).sum());
         Ok(values)
@@ -119,9 +136,18 @@ impl KvCapability {
         for key in &keys {
             self.grants.check_read(key).map_err(|error| self.refused(error))?;
         }
+        let keys = self.in_shadow(keys);
         let hashes = self.block_on(self.backend.hash_get_all_many(&keys))?;
         call.received(hashes.iter().flatten().map(field_bytes).sum());
         Ok(hashes)
+    }
+
+    /// `keys` where this instance reads them: in its shadow, in a replay.
+    fn in_shadow(&self, keys: Vec<String>) -> Vec<String> {
+        match &self.shadow {
+            Some(shadow) => keys.iter().map(|key| shadow.key(key)).collect(),
+            None => keys,
+        }
     }
 
     /// Runs a backend call under the timeout; an unavailable backend is

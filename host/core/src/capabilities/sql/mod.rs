@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::bindings::sql::{ColumnData, ColumnValues, InsertOp, OnConflict, SelectOp, SqlError, TableDef, Value};
 use crate::capabilities::grants::TableGrants;
+use crate::capabilities::shadow::Shadow;
 use crate::capabilities::sql::backend::SqlBackend;
 use crate::metrics::labels::Capability;
 use crate::metrics::usage::CallMeter;
@@ -36,6 +37,8 @@ pub struct SqlCapability {
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     meter: Arc<CallMeter>,
+    /// Where the writes and reads go instead, in a replay.
+    shadow: Option<Arc<Shadow>>,
 }
 
 impl SqlCapability {
@@ -48,6 +51,7 @@ impl SqlCapability {
         backend: Option<SqlBackend>,
         timeout: Duration,
         meter: Arc<CallMeter>,
+        shadow: Option<Arc<Shadow>>,
     ) -> Self {
         Self {
             grants,
@@ -55,6 +59,15 @@ impl SqlCapability {
             timeout,
             runtime: tokio::runtime::Handle::current(),
             meter,
+            shadow,
+        }
+    }
+
+    /// `table` where this instance reaches it: in its shadow, in a replay.
+    fn in_shadow(&self, table: &str) -> String {
+        match &self.shadow {
+            Some(shadow) => shadow.table(table),
+            None => table.to_string(),
         }
     }
 
@@ -64,6 +77,10 @@ impl SqlCapability {
         check_table_def(&table)?;
         self.check_write(&table.name)?;
         let backend = self.backend()?;
+        let table = TableDef {
+            name: self.in_shadow(&table.name),
+            ..table
+        };
         self.block_on(backend.ensure_table(&table))
     }
 
@@ -82,6 +99,16 @@ impl SqlCapability {
             self.check_write(&op.table)?;
         }
         let backend = self.backend()?;
+        if let Some(shadow) = &self.shadow {
+            shadow.record_rows(&ops);
+        }
+        let ops: Vec<InsertOp> = ops
+            .into_iter()
+            .map(|op| InsertOp {
+                table: self.in_shadow(&op.table),
+                ..op
+            })
+            .collect();
         let counts = self.block_on(backend.insert(&ops))?;
         call.received(8 * counts.len() as u64);
         Ok(counts)
@@ -96,6 +123,10 @@ impl SqlCapability {
             return Err(self.refused(refusal));
         }
         let backend = self.backend()?;
+        let query = SelectOp {
+            table: self.in_shadow(&query.table),
+            ..query
+        };
         let rows = self.block_on(backend.select(&query))?;
         call.received(rows.iter().flatten().map(value_bytes).sum());
         Ok(rows)
