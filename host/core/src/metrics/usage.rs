@@ -32,8 +32,9 @@ pub struct PluginUsage {
     refused: [Counter; 2],
     per_batch: Option<u32>,
     per_second: Option<u32>,
-    /// The current one-second window of `per_second`: its start and calls.
-    window: Mutex<(Instant, u32)>,
+    /// The current one-second window of `per_second`: its start (the
+    /// first call after the last window) and its calls.
+    window: Mutex<Option<(Instant, u32)>>,
 }
 
 const CAPABILITIES: [Capability; 3] = [Capability::Kv, Capability::Sql, Capability::Produce];
@@ -78,7 +79,7 @@ impl PluginUsage {
             labels,
             per_batch: limits.host_calls_per_batch,
             per_second: limits.host_calls_per_second,
-            window: Mutex::new((Instant::now(), 0)),
+            window: Mutex::new(None),
         }
     }
 
@@ -109,13 +110,14 @@ impl PluginUsage {
     /// the window's quota is spent.
     fn take_from_window(&self, limit: u32) -> bool {
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        if window.0.elapsed() >= Duration::from_secs(1) {
-            *window = (Instant::now(), 0);
-        }
-        if window.1 >= limit {
+        let (_, calls) = match window.as_mut() {
+            Some(current) if current.0.elapsed() < Duration::from_secs(1) => current,
+            _ => window.insert((Instant::now(), 0)),
+        };
+        if *calls >= limit {
             return false;
         }
-        window.1 += 1;
+        *calls += 1;
         true
     }
 }
