@@ -59,9 +59,7 @@ pub async fn load_plugins(
         let (runtime, backends, name_owned, plugin_config) =
             (runtime.clone(), backends.clone(), name.clone(), plugin_config.clone());
         let plugin = tokio::task::spawn_blocking(move || {
-            let plugin = LoadedPlugin::load(&runtime, &name_owned, &plugin_config, backends)?;
-            plugin.instantiate("check")?;
-            Ok::<_, LoadError>(plugin)
+            LoadedPlugin::load_and_check(&runtime, &name_owned, &plugin_config, backends)
         })
         .await
         .map_err(|error| RunError::Runtime(format!("plugin loader panicked: {error}")))??;

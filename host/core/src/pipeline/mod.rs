@@ -222,7 +222,7 @@ impl Pipeline {
                         break;
                     }
                 }
-                _ = progress_line.tick() => progress_line.report(&stats, self.denied()),
+                _ = progress_line.tick() => progress_line.report(&stats, self.denied(), workers.len()),
                 _ = sampler.tick() => sampler.sample(&stats, &consumer, positions(&workers)),
             }
         }

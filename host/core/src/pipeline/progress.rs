@@ -162,8 +162,8 @@ impl ProgressLine {
         }
     }
 
-    /// Logs the line.
-    pub fn report(&mut self, stats: &PipelineStats, denied: u64) {
+    /// Logs the line; `partitions` are those assigned now.
+    pub fn report(&mut self, stats: &PipelineStats, denied: u64, partitions: usize) {
         let now = stats.snapshot();
         let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
         let rate = now.events.saturating_sub(self.last_events) as f64 / elapsed;
@@ -181,7 +181,7 @@ impl ProgressLine {
             paused_by_operator = now.paused_by_operator,
             denied,
             lag,
-            partitions = now.partitions.len(),
+            partitions,
             "progress"
         );
     }

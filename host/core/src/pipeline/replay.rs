@@ -320,9 +320,7 @@ async fn load_version(
     let (loader, name_owned, config_owned, backends_owned) =
         (runtime.clone(), name.to_string(), config.clone(), backends.clone());
     let plugin = tokio::task::spawn_blocking(move || {
-        let plugin = LoadedPlugin::load(&loader, &name_owned, &config_owned, backends_owned)?;
-        plugin.instantiate("check")?;
-        Ok::<_, LoadError>(plugin)
+        LoadedPlugin::load_and_check(&loader, &name_owned, &config_owned, backends_owned)
     })
     .await
     .map_err(|_| ReplayError::Interrupted)??;

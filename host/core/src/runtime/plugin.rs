@@ -165,6 +165,20 @@ impl LoadedPlugin {
         ))
     }
 
+    /// [`LoadedPlugin::load`], then one instance made and initialised (and
+    /// dropped), so that a broken plugin is refused before it sees an
+    /// event. Blocking: call it off the async workers.
+    pub fn load_and_check(
+        runtime: &PluginRuntime,
+        name: &str,
+        config: &PluginConfig,
+        backends: Backends,
+    ) -> Result<Self, LoadError> {
+        let plugin = Self::load(runtime, name, config, backends)?;
+        plugin.instantiate("check")?;
+        Ok(plugin)
+    }
+
     /// The native plugin `native` (from `path = "native:<native>"`), refused
     /// unless the runtime was given a registry that has it.
     fn load_native(
