@@ -91,7 +91,9 @@ pub struct PipelineStatus {
 /// One assigned partition of a pipeline.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PartitionStatus {
+    /// The partition's topic.
     pub topic: String,
+    /// The partition's number.
     pub partition: i32,
     /// The group's committed offset; `None` before the first commit.
     pub committed: Option<i64>,

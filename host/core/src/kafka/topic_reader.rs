@@ -27,7 +27,9 @@ const READ_LIMIT: Duration = Duration::from_secs(120);
 /// time (a record's timestamp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
+    /// An offset of each partition.
     Offset(i64),
+    /// A time, in milliseconds since the epoch.
     TimeMs(i64),
 }
 
@@ -64,13 +66,16 @@ impl Bound {
 /// One record as stored, with its headers as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
+    /// Where it is stored: topic, partition, offset.
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
     /// The record's timestamp (ms since the epoch), when it has one.
     pub timestamp_ms: Option<i64>,
+    /// Its key and payload, as stored.
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
+    /// Its headers, by name, as text.
     pub headers: BTreeMap<String, String>,
 }
 
@@ -146,8 +151,10 @@ pub fn read_topic(kafka: &KafkaConfig, topic: &str) -> Result<Vec<StoredRecord>,
 /// including, `end`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionRange {
+    /// The partition: topic and number.
     pub topic: String,
     pub partition: i32,
+    /// The first offset, and the one after the last.
     pub start: i64,
     pub end: i64,
 }

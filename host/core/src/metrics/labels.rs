@@ -6,13 +6,16 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 /// One pipeline.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PipelineLabels {
+    /// The pipeline's name.
     pub pipeline: String,
 }
 
 /// One assigned partition of a pipeline.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PartitionLabels {
+    /// The pipeline's name.
     pub pipeline: String,
+    /// The partition: topic and number.
     pub topic: String,
     pub partition: i32,
 }
@@ -20,22 +23,28 @@ pub struct PartitionLabels {
 /// Dead letters of one pipeline, by why they failed.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeadLetterLabels {
+    /// The pipeline's name.
     pub pipeline: String,
+    /// The failure's kind (`trap`, `not-json`, `rejected`, ...).
     pub kind: String,
 }
 
 /// Failed calls of one plugin version in one pipeline, by kind.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
+    /// The pipeline's name.
     pub pipeline: String,
+    /// The plugin's name and version.
     pub plugin: String,
     pub version: String,
+    /// The failure's kind (`trap`, `not-json`, `rejected`, ...).
     pub kind: String,
 }
 
 /// One plugin version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginLabels {
+    /// The plugin's name and version.
     pub plugin: String,
     pub version: String,
 }
@@ -43,7 +52,9 @@ pub struct PluginLabels {
 /// One plugin version in one pipeline.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BatchLabels {
+    /// The pipeline's name.
     pub pipeline: String,
+    /// The plugin's name and version.
     pub plugin: String,
     pub version: String,
 }
@@ -51,8 +62,11 @@ pub struct BatchLabels {
 /// The host capabilities a plugin calls.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Capability {
+    /// `kv`: Redis or the embedded store.
     Kv,
+    /// `sql`: the database.
     Sql,
+    /// `produce`: Kafka.
     Produce,
 }
 
@@ -76,15 +90,19 @@ impl EncodeLabelValue for Capability {
 /// One capability of one plugin version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HostCallLabels {
+    /// The plugin's name and version.
     pub plugin: String,
     pub version: String,
+    /// The capability called.
     pub capability: Capability,
 }
 
 /// The quotas a host call can be refused by.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Quota {
+    /// `limits.host_calls_per_batch`.
     PerBatch,
+    /// `limits.host_calls_per_second`.
     PerSecond,
 }
 
@@ -107,8 +125,10 @@ impl EncodeLabelValue for Quota {
 /// One quota of one plugin version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QuotaLabels {
+    /// The plugin's name and version.
     pub plugin: String,
     pub version: String,
+    /// The quota that refused the call.
     pub quota: Quota,
 }
 

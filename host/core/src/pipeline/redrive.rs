@@ -99,6 +99,7 @@ pub struct Redriven {
     pub offset: i64,
     /// Where it came from: `topic/partition@offset`.
     pub source: String,
+    /// What the redrive did with it.
     pub outcome: Outcome,
 }
 
@@ -150,8 +151,11 @@ pub fn processed_before(records: &[StoredRecord]) -> std::collections::BTreeSet<
 /// What a redrive runs with: the config's pipelines and loaded plugins,
 /// and the producer that records the outcomes.
 pub struct Redrive<'a> {
+    /// The config's pipelines (and topic settings).
     pub config: &'a Config,
+    /// Every plugin of the config, loaded.
     pub slots: &'a BTreeMap<String, Arc<PluginSlot>>,
+    /// Records the outcomes.
     pub producer: &'a Producer,
 }
 

@@ -86,6 +86,7 @@ pub struct VersionRun {
 /// A finished replay.
 #[derive(Debug, Clone)]
 pub struct ReplayReport {
+    /// The pipeline replayed.
     pub pipeline: String,
     /// The shadow consumer group the range was read in.
     pub group: String,
@@ -95,6 +96,7 @@ pub struct ReplayReport {
     /// pipeline dead-letters those; neither version saw them).
     pub records: usize,
     pub undecodable: usize,
+    /// What the configured version and the candidate did.
     pub live: VersionRun,
     pub candidate: VersionRun,
 }
@@ -102,6 +104,8 @@ pub struct ReplayReport {
 /// How two sets of effects differ, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Difference {
+    /// Names only the live version's effects have, and only the
+    /// candidate's.
     pub only_live: Vec<String>,
     pub only_candidate: Vec<String>,
     /// Present in both with different values: name, live, candidate.
