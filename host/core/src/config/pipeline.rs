@@ -76,6 +76,12 @@ impl PipelineConfig {
             nice: 0,
         }
     }
+
+    /// Whether `topic`'s records are order events (`order_topics`) rather
+    /// than location fixes.
+    pub fn carries_orders(&self, topic: &str) -> bool {
+        self.order_topics.iter().any(|order_topic| order_topic == topic)
+    }
 }
 
 fn default_commit_interval_ms() -> u64 {

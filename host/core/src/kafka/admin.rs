@@ -15,7 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::config::KafkaConfig;
+use crate::config::{KafkaConfig, TopicSettings};
 
 /// How long one admin request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +34,17 @@ pub struct TopicSpec {
 }
 
 impl TopicSpec {
+    /// Topic `name` as `settings` (its `[topics."NAME"]`) lay it out, with
+    /// `default_partitions` when they name no partition count.
+    pub fn configured(name: &str, settings: Option<&TopicSettings>, default_partitions: Option<i32>) -> Self {
+        Self {
+            name: name.to_string(),
+            partitions: settings.and_then(|settings| settings.partitions).or(default_partitions),
+            replication_factor: settings.and_then(|settings| settings.replication_factor),
+            configs: settings.map(TopicSettings::broker_configs).unwrap_or_default(),
+        }
+    }
+
     /// A topic of `partitions` partitions and the broker's defaults
     /// otherwise: what the gateway and the simulator create.
     pub fn with_partitions(name: &str, partitions: i32) -> Self {

@@ -89,31 +89,12 @@ impl StoredRecord {
 /// Every record of `topic`, by partition then offset; empty when the topic
 /// does not exist. Blocking: call it off the async workers.
 pub fn read_topic(kafka: &KafkaConfig, topic: &str) -> Result<Vec<StoredRecord>, KafkaError> {
-    let consumer: BaseConsumer = super::client_config::reader(kafka)?
-        .set("group.id", "fleethost-topic-reader")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()?;
-    // Metadata for every topic: asking for a missing one by name makes some
-    // brokers create it.
-    let metadata = consumer.fetch_metadata(None, REQUEST_TIMEOUT)?;
-    let Some(found) = metadata.topics().iter().find(|found| found.name() == topic) else {
-        return Ok(Vec::new());
-    };
-    let partitions: Vec<i32> = found.partitions().iter().map(|partition| partition.id()).collect();
-    let mut ends: HashMap<i32, i64> = HashMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for partition in &partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, *partition, REQUEST_TIMEOUT)?;
-        if high > low {
-            ends.insert(*partition, high);
-            assignment.add_partition_offset(topic, *partition, Offset::Beginning)?;
-        }
-    }
-    if ends.is_empty() {
+    let ranges = resolve_range(kafka, &[topic.to_string()], Bound::Offset(0), None)?;
+    if ranges.is_empty() {
         return Ok(Vec::new());
     }
-    consumer.assign(&assignment)?;
+    let consumer = reader(kafka, "fleethost-topic-reader")?;
+    let mut ends = assign(&consumer, &ranges)?;
     let (started, mut last_message) = (Instant::now(), Instant::now());
     let mut records = Vec::new();
     loop {
@@ -124,11 +105,9 @@ pub fn read_topic(kafka: &KafkaConfig, topic: &str) -> Result<Vec<StoredRecord>,
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 last_message = Instant::now();
-                if ends
-                    .get(&message.partition())
-                    .is_some_and(|end| message.offset() + 1 >= *end)
-                {
-                    ends.remove(&message.partition());
+                let key = (message.topic().to_string(), message.partition());
+                if ends.get(&key).is_some_and(|end| message.offset() + 1 >= *end) {
+                    ends.remove(&key);
                 }
                 records.push(stored(&message));
             }
@@ -170,9 +149,7 @@ pub fn resolve_range(
     from: Bound,
     to: Option<Bound>,
 ) -> Result<Vec<PartitionRange>, KafkaError> {
-    let consumer: BaseConsumer = super::client_config::reader(kafka)?
-        .set("group.id", "fleethost-topic-reader")
-        .create()?;
+    let consumer = reader(kafka, "fleethost-topic-reader")?;
     let metadata = consumer.fetch_metadata(None, REQUEST_TIMEOUT)?;
     let mut ranges = Vec::new();
     for topic in topics {
@@ -226,18 +203,8 @@ pub fn read_ranges(
     if ranges.is_empty() {
         return Ok(Vec::new());
     }
-    let consumer: BaseConsumer = super::client_config::reader(kafka)?
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()?;
-    let mut assignment = TopicPartitionList::new();
-    let mut open: HashMap<(String, i32), i64> = HashMap::new();
-    for range in ranges {
-        assignment.add_partition_offset(&range.topic, range.partition, Offset::Offset(range.start))?;
-        open.insert((range.topic.clone(), range.partition), range.end);
-    }
-    consumer.assign(&assignment)?;
+    let consumer = reader(kafka, group)?;
+    let mut open = assign(&consumer, ranges)?;
     let started = Instant::now();
     let mut records = Vec::new();
     while !open.is_empty() && started.elapsed() < READ_LIMIT {
@@ -269,6 +236,28 @@ pub fn read_ranges(
     records.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
     records.dedup_by(|a, b| (&a.topic, a.partition, a.offset) == (&b.topic, b.partition, b.offset));
     Ok(records)
+}
+
+/// A consumer in `group` that only reads: no automatic commits.
+fn reader(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer, KafkaError> {
+    super::client_config::reader(kafka)?
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+}
+
+/// Assigns `consumer` every partition of `ranges` at its start; each
+/// partition's end, by (topic, partition).
+fn assign(consumer: &BaseConsumer, ranges: &[PartitionRange]) -> Result<HashMap<(String, i32), i64>, KafkaError> {
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for range in ranges {
+        assignment.add_partition_offset(&range.topic, range.partition, Offset::Offset(range.start))?;
+        ends.insert((range.topic.clone(), range.partition), range.end);
+    }
+    consumer.assign(&assignment)?;
+    Ok(ends)
 }
 
 fn stored(message: &rdkafka::message::BorrowedMessage<'_>) -> StoredRecord {

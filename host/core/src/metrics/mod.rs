@@ -27,9 +27,9 @@ use self::labels::{
     QuotaLabels,
 };
 
-/// A histogram family whose buckets suit durations from half a millisecond
-/// to half a minute.
-pub type DurationFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+/// A histogram family, its histograms made with the buckets its
+/// constructor gives.
+pub type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// A floating-point counter (seconds).
 pub type SecondsCounter = Counter<f64, AtomicU64>;
@@ -65,11 +65,11 @@ pub struct Families {
     /// The high watermark of an assigned partition.
     pub partition_high_watermark: Family<PartitionLabels, Gauge>,
     /// Wall time of one plugin call on one batch.
-    pub batch_duration: DurationFamily<BatchLabels>,
+    pub batch_duration: HistogramFamily<BatchLabels>,
     /// Events in one batch given to a plugin.
-    pub batch_events: Family<BatchLabels, Histogram, fn() -> Histogram>,
+    pub batch_events: HistogramFamily<BatchLabels>,
     /// Wall time of one host call (kv, sql, produce).
-    pub host_call_duration: DurationFamily<HostCallLabels>,
+    pub host_call_duration: HistogramFamily<HostCallLabels>,
     /// Host calls made, refused ones included.
     pub host_calls: Family<HostCallLabels, Counter>,
     /// Host calls refused by the plugin version's grants.

@@ -88,11 +88,6 @@ impl PluginUsage {
         self.denied.get()
     }
 
-    /// Host calls refused by a quota so far, per batch and per second.
-    pub fn quota_refusals(&self) -> (u64, u64) {
-        (self.refused[0].get(), self.refused[1].get())
-    }
-
     /// The batch histograms (duration, events) of this version in `pipeline`.
     pub fn batch_histograms(&self, pipeline: &str) -> (Histogram, Histogram) {
         let labels = BatchLabels {
@@ -268,7 +263,7 @@ mod tests {
         assert!(refused.contains("limits.host_calls_per_batch = 2"), "{refused}");
         meter.begin_batch(0);
         assert!(meter.admit(Capability::Kv).is_ok());
-        assert_eq!(usage.quota_refusals(), (1, 0));
+        assert_eq!((usage.refused[0].get(), usage.refused[1].get()), (1, 0));
     }
 
     #[test]
@@ -282,7 +277,7 @@ mod tests {
             })
             .count();
         assert_eq!(admitted, 3);
-        assert_eq!(usage.quota_refusals(), (0, 1));
+        assert_eq!((usage.refused[0].get(), usage.refused[1].get()), (0, 1));
     }
 
     #[test]

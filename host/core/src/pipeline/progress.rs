@@ -26,11 +26,41 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// before the first).
 pub type Position = (String, i32, i64);
 
+/// A timer that fires every `interval` after it was last restarted, or
+/// never; what the sampler and the progress line run on.
+struct Every {
+    interval: Option<Duration>,
+    last_at: Instant,
+}
+
+impl Every {
+    fn new(interval: Option<Duration>) -> Self {
+        Self {
+            interval,
+            last_at: Instant::now(),
+        }
+    }
+
+    /// Resolves when the next run is due.
+    async fn tick(&self) {
+        match self.interval {
+            Some(interval) => tokio::time::sleep_until((self.last_at + interval).into()).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Seconds since the last run (never 0), restarting the timer.
+    fn restart(&mut self) -> f64 {
+        let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
+        self.last_at = Instant::now();
+        elapsed
+    }
+}
+
 /// Measures rates and lag on a timer.
 pub struct Sampler {
-    interval: Option<Duration>,
+    every: Every,
     last: (u64, u64),
-    last_at: Instant,
     /// A sample's broker requests run on a blocking thread; the next one
     /// waits for it rather than piling up while the broker is slow.
     in_flight: Arc<AtomicBool>,
@@ -40,19 +70,15 @@ impl Sampler {
     /// A sampler every `interval`; `None`: never.
     pub fn new(interval: Option<Duration>) -> Self {
         Self {
-            interval,
+            every: Every::new(interval),
             last: (0, 0),
-            last_at: Instant::now(),
             in_flight: Arc::default(),
         }
     }
 
     /// Resolves when the next sample is due.
     pub async fn tick(&self) {
-        match self.interval {
-            Some(interval) => tokio::time::sleep_until((self.last_at + interval).into()).await,
-            None => std::future::pending().await,
-        }
+        self.every.tick().await;
     }
 
     /// Records the rates since the last sample, forgets partitions no longer
@@ -60,13 +86,12 @@ impl Sampler {
     /// thread; the result lands in `stats` when it is back).
     pub fn sample(&mut self, stats: &Arc<PipelineStats>, consumer: &Arc<PipelineConsumer>, positions: Vec<Position>) {
         let now = stats.snapshot();
-        let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
+        let elapsed = self.every.restart();
         stats.record_rates(
             now.events.saturating_sub(self.last.0) as f64 / elapsed,
             now.batches.saturating_sub(self.last.1) as f64 / elapsed,
         );
         self.last = (now.events, now.batches);
-        self.last_at = Instant::now();
         let assigned: BTreeSet<(String, i32)> = positions
             .iter()
             .map(|(topic, partition, _)| (topic.clone(), *partition))
@@ -138,9 +163,8 @@ pub fn progress(committed: Option<i64>, position: i64, low: i64, high: i64) -> P
 /// totals, lag as last sampled.
 pub struct ProgressLine {
     pipeline: String,
-    interval: Option<Duration>,
+    every: Every,
     last_events: u64,
-    last_at: Instant,
 }
 
 impl ProgressLine {
@@ -148,27 +172,21 @@ impl ProgressLine {
     pub fn new(pipeline: &str, interval: Option<Duration>) -> Self {
         Self {
             pipeline: pipeline.to_string(),
-            interval,
+            every: Every::new(interval),
             last_events: 0,
-            last_at: Instant::now(),
         }
     }
 
     /// Resolves when the next line is due.
     pub async fn tick(&self) {
-        match self.interval {
-            Some(interval) => tokio::time::sleep_until((self.last_at + interval).into()).await,
-            None => std::future::pending().await,
-        }
+        self.every.tick().await;
     }
 
     /// Logs the line; `partitions` are those assigned now.
     pub fn report(&mut self, stats: &PipelineStats, denied: u64, partitions: usize) {
         let now = stats.snapshot();
-        let elapsed = self.last_at.elapsed().as_secs_f64().max(0.001);
-        let rate = now.events.saturating_sub(self.last_events) as f64 / elapsed;
+        let rate = now.events.saturating_sub(self.last_events) as f64 / self.every.restart();
         self.last_events = now.events;
-        self.last_at = Instant::now();
         let lag: i64 = now.partitions.values().map(|progress| progress.lag).sum();
         tracing::info!(
             pipeline = %self.pipeline,

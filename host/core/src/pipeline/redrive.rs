@@ -170,6 +170,7 @@ impl Redrive<'_> {
         processed: &std::collections::BTreeSet<(i32, i64)>,
         stop: &CancellationToken,
     ) -> Result<Vec<Redriven>, RedriveError> {
+        self.ensure_record_topic(dead_letter_topic).await?;
         let mut outcomes: HashMap<(i32, i64), Outcome> = HashMap::new();
         // Letters to run, grouped by pipeline, first plugin and source
         // partition, each group in the letters' order.
@@ -287,7 +288,7 @@ impl Redrive<'_> {
             events: Vec::new(),
             orders: Vec::new(),
         };
-        let carries_orders = pipeline.order_topics.iter().any(|order_topic| order_topic == topic);
+        let carries_orders = pipeline.carries_orders(topic);
         let mut outcomes = Vec::new();
         let mut in_batch = Vec::new();
         for letter in letters {
@@ -355,8 +356,24 @@ impl Redrive<'_> {
         Ok(outcomes)
     }
 
-    /// Writes each outcome to the `.redriven` topic (created compacted when
-    /// missing), keyed by the letter's partition and offset.
+    /// Creates the `.redriven` topic of `dead_letter_topic` when missing:
+    /// compacted, one partition, unless `[topics."NAME"]` says otherwise.
+    async fn ensure_record_topic(&self, dead_letter_topic: &str) -> Result<(), RedriveError> {
+        let topic = redriven_topic(dead_letter_topic);
+        let compacted = TopicSettings {
+            cleanup_policy: Some(crate::config::CleanupPolicy::Compact),
+            ..TopicSettings::default()
+        };
+        let settings = self.config.topics.get(&topic).unwrap_or(&compacted);
+        let spec = TopicSpec::configured(&topic, Some(settings), Some(1));
+        crate::kafka::admin::create_missing(&self.config.kafka, &[spec])
+            .await
+            .map_err(|source| RedriveError::Record { topic, source })?;
+        Ok(())
+    }
+
+    /// Writes each outcome to the `.redriven` topic, keyed by the letter's
+    /// partition and offset.
     async fn record(&self, dead_letter_topic: &str, report: &[Redriven]) -> Result<(), RedriveError> {
         if report.is_empty() {
             return Ok(());
@@ -366,19 +383,6 @@ impl Redrive<'_> {
             topic: topic.clone(),
             source,
         };
-        let settings = self.config.topics.get(&topic).cloned().unwrap_or(TopicSettings {
-            cleanup_policy: Some(crate::config::CleanupPolicy::Compact),
-            ..TopicSettings::default()
-        });
-        let spec = TopicSpec {
-            name: topic.clone(),
-            partitions: Some(settings.partitions.unwrap_or(1)),
-            replication_factor: settings.replication_factor,
-            configs: settings.broker_configs(),
-        };
-        crate::kafka::admin::create_missing(&self.config.kafka, &[spec])
-            .await
-            .map_err(record_error)?;
         let records: Vec<OutgoingRecord> = report
             .iter()
             .filter(|redriven| redriven.outcome != Outcome::AlreadyRedriven)

@@ -239,8 +239,8 @@ pub async fn replay(
         path: request.candidate.clone().unwrap_or_else(|| plugin_config.path.clone()),
         ..plugin_config.clone()
     };
+    let (batches, undecodable) = batches_of(pipeline, &records);
     let mut runs = Vec::new();
-    let mut undecodable = 0;
     for (label, version_config) in [("live", &plugin_config), ("candidate", &candidate_config)] {
         let shadow = Arc::new(Shadow::new(
             &format!("replay:{}:{label}:", request.run),
@@ -258,8 +258,7 @@ pub async fn replay(
         backends.shadow = Some(shadow.clone());
         let slot = load_version(runtime, &request.plugin, version_config, backends).await?;
         let version = slot.current().label();
-        let (rejected, skipped) = run_version(pipeline, label, slot, &records, stop).await?;
-        undecodable = skipped;
+        let rejected = run_version(pipeline, label, slot, &batches, stop).await?;
         runs.push(VersionRun {
             label,
             version,
@@ -337,20 +336,10 @@ async fn load_version(
     )))
 }
 
-/// Runs `records` through one version, partition by partition in offset
-/// order, in batches of the pipeline's size; the events it rejected or
-/// failed, and how many records did not decode.
-async fn run_version(
-    pipeline: &PipelineConfig,
-    label: &str,
-    slot: Arc<PluginSlot>,
-    records: &[StoredRecord],
-    stop: &CancellationToken,
-) -> Result<(BTreeMap<(String, i32, i64), String>, usize), ReplayError> {
-    // Its own pipeline name: its own kv write guards and Redis connection.
-    let name = format!("{}~replay-{label}", pipeline.name);
-    let stats = Arc::new(PipelineStats::new(&name, &crate::metrics::Families::default()));
-    let mut chain = PluginChain::new(&name, &[slot], pipeline.failure.clone(), stats, None);
+/// The range's records decoded once, for both versions: per partition in
+/// offset order, in batches of the pipeline's size (at most, by records
+/// read); and how many records did not decode.
+fn batches_of(pipeline: &PipelineConfig, records: &[StoredRecord]) -> (Vec<Batch>, usize) {
     let mut partitions: BTreeMap<(&str, i32), Vec<&StoredRecord>> = BTreeMap::new();
     for record in records {
         partitions
@@ -358,18 +347,17 @@ async fn run_version(
             .or_default()
             .push(record);
     }
-    let (mut rejected, mut undecodable) = (BTreeMap::new(), 0);
+    let (mut batches, mut undecodable) = (Vec::new(), 0);
     for ((topic, partition), records) in partitions {
-        let carries_orders = pipeline.order_topics.iter().any(|order_topic| order_topic == topic);
+        let carries_orders = pipeline.carries_orders(topic);
         for chunk in records.chunks(pipeline.batch.max_events) {
             let mut batch = Batch {
-                pipeline: name.clone(),
+                pipeline: pipeline.name.clone(),
                 topic: topic.to_string(),
                 partition,
                 events: Vec::new(),
                 orders: Vec::new(),
             };
-            let mut offsets = Vec::new();
             for record in chunk {
                 let decoded = decode_into(
                     &mut batch,
@@ -379,31 +367,57 @@ async fn run_version(
                     record.offset,
                     &pipeline.events,
                 );
-                match decoded {
-                    Ok(()) => offsets.push(record.offset),
-                    Err(_) => undecodable += 1,
-                }
+                undecodable += usize::from(decoded.is_err());
             }
-            if offsets.is_empty() {
-                continue;
-            }
-            let failures = match chain.run(batch, stop).await {
-                Ok(failures) => failures
-                    .into_iter()
-                    .map(|(index, failure)| (index, format!("{}: {}", failure.kind, failure.reason)))
-                    .collect(),
-                Err(ChainError::Cancelled) => return Err(ReplayError::Interrupted),
-                Err(error @ ChainError::Stopped { .. }) => {
-                    let why = error.to_string();
-                    (0..offsets.len()).map(|index| (index, why.clone())).collect::<Vec<_>>()
-                }
-            };
-            for (index, why) in failures {
-                rejected.insert((topic.to_string(), partition, offsets[index]), why);
+            if !batch.is_empty() {
+                batches.push(batch);
             }
         }
     }
-    Ok((rejected, undecodable))
+    (batches, undecodable)
+}
+
+/// Runs `batches` through one version; the events it rejected or failed.
+async fn run_version(
+    pipeline: &PipelineConfig,
+    label: &str,
+    slot: Arc<PluginSlot>,
+    batches: &[Batch],
+    stop: &CancellationToken,
+) -> Result<BTreeMap<(String, i32, i64), String>, ReplayError> {
+    // Its own pipeline name: its own kv write guards and Redis connection.
+    let name = format!("{}~replay-{label}", pipeline.name);
+    let stats = Arc::new(PipelineStats::new(&name, &crate::metrics::Families::default()));
+    let mut chain = PluginChain::new(&name, &[slot], pipeline.failure.clone(), stats, None);
+    let mut rejected = BTreeMap::new();
+    for batch in batches {
+        let offsets: Vec<i64> = batch
+            .events
+            .iter()
+            .map(|event| event.offset)
+            .chain(batch.orders.iter().map(|order| order.offset))
+            .collect();
+        let batch = Batch {
+            pipeline: name.clone(),
+            ..batch.clone()
+        };
+        let (topic, partition) = (batch.topic.clone(), batch.partition);
+        let failures = match chain.run(batch, stop).await {
+            Ok(failures) => failures
+                .into_iter()
+                .map(|(index, failure)| (index, format!("{}: {}", failure.kind, failure.reason)))
+                .collect(),
+            Err(ChainError::Cancelled) => return Err(ReplayError::Interrupted),
+            Err(error @ ChainError::Stopped { .. }) => {
+                let why = error.to_string();
+                (0..offsets.len()).map(|index| (index, why.clone())).collect::<Vec<_>>()
+            }
+        };
+        for (index, why) in failures {
+            rejected.insert((topic.clone(), partition, offsets[index]), why);
+        }
+    }
+    Ok(rejected)
 }
 
 /// A short name for a replay run's sinks: base 36 of the seconds since the

@@ -220,14 +220,18 @@ impl PipelineStats {
         self.batches.inc();
         self.dead_letters
             .fetch_add(dead_letter_kinds.len() as u64, Ordering::Relaxed);
+        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
         for kind in dead_letter_kinds {
+            *by_kind.entry(kind).or_default() += 1;
+        }
+        for (kind, count) in by_kind {
             self.families
                 .dead_letters
                 .get_or_create(&DeadLetterLabels {
                     pipeline: self.pipeline.clone(),
                     kind: kind.to_string(),
                 })
-                .inc();
+                .inc_by(count);
         }
     }
 

@@ -45,12 +45,7 @@ fn planned(name: &str, role: TopicRole, settings: Option<&TopicSettings>) -> Top
         TopicRole::DeadLetters => Some(DEAD_LETTER_PARTITIONS),
         TopicRole::PluginOutput => Some(OUTPUT_TOPIC_PARTITIONS),
     };
-    TopicSpec {
-        name: name.to_string(),
-        partitions: settings.and_then(|settings| settings.partitions).or(default_partitions),
-        replication_factor: settings.and_then(|settings| settings.replication_factor),
-        configs: settings.map(TopicSettings::broker_configs).unwrap_or_default(),
-    }
+    TopicSpec::configured(name, settings, default_partitions)
 }
 
 /// Every topic `config` involves, each once, by role then name.

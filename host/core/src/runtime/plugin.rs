@@ -260,11 +260,6 @@ impl LoadedPlugin {
         self.usage.denied()
     }
 
-    /// What this version used, over all its instances.
-    pub fn usage(&self) -> &PluginUsage {
-        &self.usage
-    }
-
     /// Bytes of linear memory the live instances of this version hold (the
     /// size their memories grew to; what `limits.memory_mib` caps per
     /// instance). 0 for a native plugin, which uses the host's heap.
