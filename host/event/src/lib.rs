@@ -8,6 +8,7 @@
 //! host accepts.
 
 mod bounds;
+pub mod format;
 pub mod gateway_frames;
 pub mod location;
 pub mod order;

@@ -17,6 +17,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
 use crate::EventsConfig;
+use crate::format::PayloadFormat;
 
 /// Field names accepted for the driver id, in order of preference.
 pub const DRIVER_ID_FIELDS: [&str; 5] = ["driverId", "driver_id", "delivery_id", "car_id", "rider_id"];
@@ -129,6 +130,10 @@ pub enum DecodeError {
         /// The configured limit.
         limit_ms: u64,
     },
+    /// The payload is not readable in its topic's format (Avro, Protobuf,
+    /// their framing).
+    #[error("{0}")]
+    Format(#[from] crate::format::FormatError),
     /// The event time is further behind the message timestamp than
     /// `max_age_ms` allows.
     #[error(
@@ -159,6 +164,7 @@ impl DecodeError {
             DecodeError::NoTimestamp => "no-timestamp",
             DecodeError::FutureTimestamp { .. } => "future-timestamp",
             DecodeError::TooOld { .. } => "too-old",
+            DecodeError::Format(error) => error.kind(),
         }
     }
 }
@@ -181,25 +187,71 @@ impl Location {
         message_timestamp_ms: Option<i64>,
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
-        let object = json_object(payload)?;
+        Self::from_fields(&json_object(payload)?, message_timestamp_ms, bounds)
+    }
 
-        let driver_id = required_id(&object, &DRIVER_ID_FIELDS, "driver id")?;
+    /// Decodes one payload of a topic in `format` (JSON, Avro, Protobuf) and
+    /// holds it to `bounds` as [`Location::decode_within`] does.
+    pub fn decode_in(
+        format: &PayloadFormat,
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
+        Self::from_fields(&format.fields(payload)?, message_timestamp_ms, bounds)
+    }
 
-        let latitude = coordinate(&object, &LATITUDE_FIELDS, "latitude", 90.0)?;
-        let longitude = coordinate(&object, &LONGITUDE_FIELDS, "longitude", 180.0)?;
+    /// Validates a decoded message's fields (a JSON object, or an Avro or
+    /// Protobuf message read into one): the one place a fix's fields are
+    /// held to the contract, whatever its format.
+    pub fn from_fields(
+        object: &Map<String, Value>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
+        let driver_id = required_id(object, &DRIVER_ID_FIELDS, "driver id")?;
 
-        let timestamp_ms = event_time(&object, message_timestamp_ms, bounds)?;
+        let latitude = coordinate(object, &LATITUDE_FIELDS, "latitude", 90.0)?;
+        let longitude = coordinate(object, &LONGITUDE_FIELDS, "longitude", 180.0)?;
+
+        let timestamp_ms = event_time(object, message_timestamp_ms, bounds)?;
 
         Ok(Location {
             driver_id,
             latitude,
             longitude,
             timestamp_ms,
-            region: optional_text(&object, &["state", "region"])?,
-            order_id: optional_text(&object, &["order_id"])?,
-            speed: bounded_number(&object, "speed", bounds.max_speed_mps)?,
-            heading: bounded_number(&object, "heading", MAX_HEADING_DEG)?,
+            region: optional_text(object, &["state", "region"])?,
+            order_id: optional_text(object, &["order_id"])?,
+            speed: bounded_number(object, "speed", bounds.max_speed_mps)?,
+            heading: bounded_number(object, "heading", MAX_HEADING_DEG)?,
         })
+    }
+}
+
+impl Location {
+    /// The fix as a field map with the canonical names (`driver_id`,
+    /// `latitude`, `longitude`, `timestamp` in epoch ms, and `speed`,
+    /// `heading`, `region`, `order_id` when known): what the gateway and the
+    /// simulator encode in a topic's format.
+    pub fn to_fields(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("driver_id".into(), self.driver_id.clone().into());
+        fields.insert("latitude".into(), self.latitude.into());
+        fields.insert("longitude".into(), self.longitude.into());
+        fields.insert("timestamp".into(), self.timestamp_ms.into());
+        let optional = [
+            ("speed", self.speed.map(Value::from)),
+            ("heading", self.heading.map(Value::from)),
+            ("region", self.region.clone().map(Value::from)),
+            ("order_id", self.order_id.clone().map(Value::from)),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                fields.insert(name.into(), value);
+            }
+        }
+        fields
     }
 }
 

@@ -20,6 +20,7 @@
 use serde_json::{Map, Value};
 
 use crate::EventsConfig;
+use crate::format::PayloadFormat;
 use crate::location::{
     DRIVER_ID_FIELDS, DecodeError, LATITUDE_FIELDS, LONGITUDE_FIELDS, coordinate, event_time, first_present, invalid,
     json_object, missing, required_id,
@@ -80,9 +81,29 @@ impl Order {
         message_timestamp_ms: Option<i64>,
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
-        let object = json_object(payload)?;
+        Self::from_fields(&json_object(payload)?, message_timestamp_ms, bounds)
+    }
+
+    /// Decodes one payload of a topic in `format` (JSON, Avro, Protobuf) and
+    /// holds it to `bounds` as [`Order::decode_within`] does.
+    pub fn decode_in(
+        format: &PayloadFormat,
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
+        Self::from_fields(&format.fields(payload)?, message_timestamp_ms, bounds)
+    }
+
+    /// Validates a decoded message's fields (a JSON object, or an Avro or
+    /// Protobuf message read into one).
+    pub fn from_fields(
+        object: &Map<String, Value>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Self, DecodeError> {
         let (type_field, kind) =
-            first_present(&object, &TYPE_FIELDS).ok_or_else(|| missing("order event type", &TYPE_FIELDS))?;
+            first_present(object, &TYPE_FIELDS).ok_or_else(|| missing("order event type", &TYPE_FIELDS))?;
         let step = match kind.as_str() {
             Some("order_assigned" | "assigned") => OrderStep::Assigned,
             Some("picked_up") => OrderStep::PickedUp,
@@ -95,10 +116,10 @@ impl Order {
                 ));
             }
         };
-        let order_id = required_id(&object, &ORDER_ID_FIELDS, "order id")?;
-        let driver_id = required_id(&object, &DRIVER_ID_FIELDS, "driver id")?;
-        let pickup = point(&object, &PICKUP_FIELDS)?;
-        let dropoff = point(&object, &DROPOFF_FIELDS)?;
+        let order_id = required_id(object, &ORDER_ID_FIELDS, "order id")?;
+        let driver_id = required_id(object, &DRIVER_ID_FIELDS, "driver id")?;
+        let pickup = point(object, &PICKUP_FIELDS)?;
+        let dropoff = point(object, &DROPOFF_FIELDS)?;
         if step == OrderStep::Assigned {
             if pickup.is_none() {
                 return Err(missing("pickup point of an order_assigned event", &PICKUP_FIELDS));
@@ -107,7 +128,7 @@ impl Order {
                 return Err(missing("drop-off point of an order_assigned event", &DROPOFF_FIELDS));
             }
         }
-        let timestamp_ms = event_time(&object, message_timestamp_ms, bounds)?;
+        let timestamp_ms = event_time(object, message_timestamp_ms, bounds)?;
         Ok(Order {
             order_id,
             driver_id,
@@ -116,6 +137,45 @@ impl Order {
             dropoff,
             timestamp_ms,
         })
+    }
+}
+
+impl OrderStep {
+    /// The `type` this step is written with.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            OrderStep::Assigned => "order_assigned",
+            OrderStep::PickedUp => "picked_up",
+            OrderStep::Delivered => "delivered",
+            OrderStep::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl Order {
+    /// The event as a field map with the canonical names (`type`,
+    /// `order_id`, `driver_id`, `timestamp` in epoch ms, and `pickup` and
+    /// `dropoff` as `{lat, lng}` when known): what the simulator encodes in
+    /// a topic's format.
+    pub fn to_fields(&self) -> Map<String, Value> {
+        let point = |(lat, lng): (f64, f64)| {
+            let mut point = Map::new();
+            point.insert("lat".into(), lat.into());
+            point.insert("lng".into(), lng.into());
+            Value::Object(point)
+        };
+        let mut fields = Map::new();
+        fields.insert("type".into(), self.step.type_name().into());
+        fields.insert("order_id".into(), self.order_id.clone().into());
+        fields.insert("driver_id".into(), self.driver_id.clone().into());
+        fields.insert("timestamp".into(), self.timestamp_ms.into());
+        if let Some(pickup) = self.pickup {
+            fields.insert("pickup".into(), point(pickup));
+        }
+        if let Some(dropoff) = self.dropoff {
+            fields.insert("dropoff".into(), point(dropoff));
+        }
+        fields
     }
 }
 

@@ -1,0 +1,158 @@
+//! Avro records to and from the field map the event decoders validate.
+//! A record's fields keep their names; a null (an optional field not set)
+//! is left out, as an absent JSON key is; timestamps with a logical type
+//! become epoch milliseconds whatever their unit.
+
+use apache_avro::Schema;
+use apache_avro::types::Value as AvroValue;
+use serde_json::{Map, Number, Value};
+
+use super::FormatError;
+
+/// Longest string, byte array or collection a payload may announce: more
+/// than any Kafka message holds, so a bad length prefix fails at once
+/// instead of allocating gigabytes. Process-wide, set on first use.
+const MAX_ALLOCATION_BYTES: usize = 64 * 1024 * 1024;
+
+/// Parses an Avro schema (`.avsc` text); the top level must be a record.
+pub(crate) fn parse(text: &str) -> Result<Schema, String> {
+    let schema = Schema::parse_str(text).map_err(|error| error.to_string())?;
+    match schema {
+        Schema::Record(_) => Ok(schema),
+        other => Err(format!(
+            "the top level is {:?}, not a record",
+            apache_avro::schema::SchemaKind::from(&other)
+        )),
+    }
+}
+
+/// One datum written with `writer`, resolved to `reader` when given.
+pub(crate) fn decode_datum(
+    writer: &Schema,
+    reader: Option<&Schema>,
+    mut bytes: &[u8],
+) -> Result<Map<String, Value>, FormatError> {
+    apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
+    let value = apache_avro::from_avro_datum(writer, &mut bytes, reader).map_err(not_avro)?;
+    if !bytes.is_empty() {
+        return Err(FormatError::Undecodable {
+            encoding: "avro",
+            message: format!(
+                "{} bytes left after the record: written with another schema?",
+                bytes.len()
+            ),
+        });
+    }
+    record_fields(value)
+}
+
+/// The one record of an object container file, resolved to `reader` when
+/// given.
+pub(crate) fn decode_container(reader: Option<&Schema>, bytes: &[u8]) -> Result<Map<String, Value>, FormatError> {
+    apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
+    let records = match reader {
+        Some(schema) => apache_avro::Reader::with_schema(schema, bytes),
+        None => apache_avro::Reader::new(bytes),
+    }
+    .map_err(not_avro)?;
+    let mut values = records.take(2).collect::<Result<Vec<_>, _>>().map_err(not_avro)?;
+    if values.len() != 1 {
+        return Err(FormatError::Undecodable {
+            encoding: "avro",
+            message: format!(
+                "the container holds {} records; one fix or order event per message",
+                if values.is_empty() { "no" } else { "several" }
+            ),
+        });
+    }
+    record_fields(values.remove(0))
+}
+
+/// `fields` as one datum of `schema`.
+pub(crate) fn encode_datum(schema: &Schema, fields: &Map<String, Value>) -> Result<Vec<u8>, FormatError> {
+    apache_avro::to_avro_datum(schema, record_value(schema, fields)?).map_err(not_encodable)
+}
+
+/// `fields` as an object container file holding one record.
+pub(crate) fn encode_container(schema: &Schema, fields: &Map<String, Value>) -> Result<Vec<u8>, FormatError> {
+    let mut writer = apache_avro::Writer::new(schema, Vec::new());
+    writer.append(record_value(schema, fields)?).map_err(not_encodable)?;
+    writer.into_inner().map_err(not_encodable)
+}
+
+/// `fields` resolved to `schema`: a field it does not name is dropped, one
+/// it lacks takes the schema's default.
+fn record_value(schema: &Schema, fields: &Map<String, Value>) -> Result<AvroValue, FormatError> {
+    AvroValue::from(Value::Object(fields.clone()))
+        .resolve(schema)
+        .map_err(not_encodable)
+}
+
+fn record_fields(value: AvroValue) -> Result<Map<String, Value>, FormatError> {
+    match value {
+        AvroValue::Record(fields) => Ok(fields
+            .into_iter()
+            .filter_map(|(name, value)| json(value).map(|value| (name, value)))
+            .collect()),
+        other => Err(FormatError::Undecodable {
+            encoding: "avro",
+            message: format!("expected a record, got {other:?}"),
+        }),
+    }
+}
+
+/// A value as JSON; `None` for a null, which stands for an absent field.
+fn json(value: AvroValue) -> Option<Value> {
+    let float = |number: f64| Number::from_f64(number).map(Value::Number);
+    match value {
+        AvroValue::Null => None,
+        AvroValue::Boolean(flag) => Some(Value::Bool(flag)),
+        AvroValue::Int(number) | AvroValue::Date(number) | AvroValue::TimeMillis(number) => Some(number.into()),
+        AvroValue::Long(number) | AvroValue::TimestampMillis(number) | AvroValue::LocalTimestampMillis(number) => {
+            Some(number.into())
+        }
+        AvroValue::TimestampMicros(micros) | AvroValue::LocalTimestampMicros(micros) => {
+            Some(micros.div_euclid(1_000).into())
+        }
+        AvroValue::TimestampNanos(nanos) | AvroValue::LocalTimestampNanos(nanos) => {
+            Some(nanos.div_euclid(1_000_000).into())
+        }
+        AvroValue::TimeMicros(micros) => Some(micros.into()),
+        AvroValue::Float(number) => float(f64::from(number)),
+        AvroValue::Double(number) => float(number),
+        AvroValue::String(text) | AvroValue::Enum(_, text) => Some(Value::String(text)),
+        AvroValue::Uuid(uuid) => Some(Value::String(uuid.to_string())),
+        AvroValue::Union(_, inner) => json(*inner),
+        AvroValue::Array(items) => Some(Value::Array(items.into_iter().filter_map(json).collect())),
+        AvroValue::Map(entries) => Some(Value::Object(
+            entries
+                .into_iter()
+                .filter_map(|(key, value)| json(value).map(|value| (key, value)))
+                .collect(),
+        )),
+        AvroValue::Record(fields) => Some(Value::Object(
+            fields
+                .into_iter()
+                .filter_map(|(name, value)| json(value).map(|value| (name, value)))
+                .collect(),
+        )),
+        // Bytes, fixed, decimals and durations carry nothing an event reads;
+        // kept as JSON they would only be misread as a number or text.
+        AvroValue::Bytes(_)
+        | AvroValue::Fixed(..)
+        | AvroValue::Decimal(_)
+        | AvroValue::BigDecimal(_)
+        | AvroValue::Duration(_) => None,
+    }
+}
+
+fn not_avro(error: apache_avro::Error) -> FormatError {
+    FormatError::Undecodable {
+        encoding: "avro",
+        message: error.to_string(),
+    }
+}
+
+fn not_encodable(error: apache_avro::Error) -> FormatError {
+    FormatError::Unencodable(error.to_string())
+}

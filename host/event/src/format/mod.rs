@@ -1,0 +1,381 @@
+//! The encodings a topic's messages may come in (JSON, Avro, Protobuf) and
+//! their framing (Confluent's wire format, bare, an Avro container), read
+//! into the one field map the location and order decoders validate, and
+//! written from it by the gateway and the simulator. A message is decoded
+//! once, here, whatever its format; the plugins get the same event either
+//! way.
+
+mod avro;
+mod config;
+mod confluent;
+mod protobuf;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use prost_reflect::MessageDescriptor;
+use serde_json::{Map, Value};
+
+pub use config::{Encoding, FormatConfig, Framing};
+
+use crate::location::{DecodeError, json_object};
+use protobuf::ProtoFile;
+
+/// Why a payload could not be read (or written) in its topic's format.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FormatError {
+    /// The framing around the value is wrong (magic byte, length, message
+    /// indexes).
+    #[error("bad framing: {0}")]
+    Framing(String),
+    /// The value does not decode with its schema.
+    #[error("not {encoding}: {message}")]
+    Undecodable {
+        /// `avro` or `protobuf`.
+        encoding: &'static str,
+        /// What the decoder found.
+        message: String,
+    },
+    /// A Confluent-framed message names a schema id this host does not know
+    /// and could not learn.
+    #[error("unknown schema id {id}: {reason}")]
+    UnknownSchema {
+        /// The id in the message.
+        id: u32,
+        /// Where it was looked for.
+        reason: String,
+    },
+    /// A value could not be written in the format.
+    #[error("cannot encode: {0}")]
+    Unencodable(String),
+}
+
+impl FormatError {
+    /// A short machine-readable name, for dead-letter headers and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FormatError::Framing(_) => "bad-framing",
+            FormatError::Undecodable { encoding: "avro", .. } => "not-avro",
+            FormatError::Undecodable { .. } => "not-protobuf",
+            FormatError::UnknownSchema { .. } => "unknown-schema",
+            FormatError::Unencodable(_) => "unencodable",
+        }
+    }
+}
+
+/// A schema a payload was written with (or is read with).
+#[derive(Debug)]
+enum Schema {
+    Avro(apache_avro::Schema),
+    Protobuf(ProtoFile),
+}
+
+/// A topic's format, with its schemas compiled: what turns the topic's
+/// payloads into field maps and back. Shared by every worker reading the
+/// topic; writer schemas learnt from a registry are added in place.
+#[derive(Debug)]
+pub struct PayloadFormat {
+    encoding: Encoding,
+    framing: Framing,
+    /// `schema`: the reader schema (and for bare framing the writer's).
+    own: Option<Arc<Schema>>,
+    /// Protobuf: `message` of `own`.
+    own_message: Option<MessageDescriptor>,
+    own_id: Option<u32>,
+    writers: RwLock<HashMap<u32, Arc<Schema>>>,
+    registry_url: Option<String>,
+}
+
+impl PayloadFormat {
+    /// JSON, the format of a topic without `format`.
+    pub fn json() -> Self {
+        Self {
+            encoding: Encoding::Json,
+            framing: Framing::Bare,
+            own: None,
+            own_message: None,
+            own_id: None,
+            writers: RwLock::new(HashMap::new()),
+            registry_url: None,
+        }
+    }
+
+    /// Compiles `config`, reading schema files relative to `base`. An error
+    /// is (key under `format`, message), e.g. `("schema", "...")`.
+    pub fn load(config: &FormatConfig, base: &Path) -> Result<Self, (String, String)> {
+        fn problem<T>(key: &str, message: String) -> Result<T, (String, String)> {
+            Err((key.to_owned(), message))
+        }
+        let encoding = config.encoding;
+        let framing = match (encoding, config.framing) {
+            (Encoding::Json, None | Some(Framing::Bare)) => Framing::Bare,
+            (Encoding::Json, Some(other)) => {
+                return problem(
+                    "framing",
+                    format!("`{}` is for avro or protobuf; json is bare", other.as_str()),
+                );
+            }
+            (Encoding::Protobuf, Some(Framing::Container)) => {
+                return problem(
+                    "framing",
+                    "`container` is Avro's object container file; protobuf takes confluent or bare".into(),
+                );
+            }
+            (_, framing) => framing.unwrap_or(Framing::Confluent),
+        };
+        if encoding == Encoding::Json {
+            let set = [
+                ("schema", config.schema.is_some()),
+                ("message", config.message.is_some()),
+                ("schema_id", config.schema_id.is_some()),
+                ("writer_schemas", !config.writer_schemas.is_empty()),
+                ("registry_url", config.registry_url.is_some()),
+            ];
+            if let Some((key, _)) = set.iter().find(|(_, set)| *set) {
+                return problem(key, "json has no schema; set it for avro or protobuf only".into());
+            }
+            return Ok(Self::json());
+        }
+        if framing != Framing::Confluent {
+            let set = [
+                ("schema_id", config.schema_id.is_some()),
+                ("writer_schemas", !config.writer_schemas.is_empty()),
+                ("registry_url", config.registry_url.is_some()),
+            ];
+            if let Some((key, _)) = set.iter().find(|(_, set)| *set) {
+                return problem(
+                    key,
+                    format!("is for confluent framing; this topic's is `{}`", framing.as_str()),
+                );
+            }
+        }
+        let needs_schema = encoding == Encoding::Protobuf || framing == Framing::Bare;
+        let own = match &config.schema {
+            Some(path) => Some(Arc::new(
+                read_schema(encoding, &base.join(path)).or_else(|message| problem("schema", message))?,
+            )),
+            None if needs_schema => {
+                return problem(
+                    "schema",
+                    format!(
+                        "is required for {} with {} framing",
+                        encoding.as_str(),
+                        framing.as_str()
+                    ),
+                );
+            }
+            None => None,
+        };
+        let own_message = match (encoding, own.as_deref(), &config.message) {
+            (Encoding::Protobuf, Some(Schema::Protobuf(file)), Some(name)) => {
+                Some(file.message(name).or_else(|message| problem("message", message))?)
+            }
+            (Encoding::Protobuf, _, None) => {
+                return problem(
+                    "message",
+                    "is required for protobuf: the full name of the message type".into(),
+                );
+            }
+            (_, _, Some(_)) if encoding != Encoding::Protobuf => {
+                return problem("message", "is for protobuf only".into());
+            }
+            _ => None,
+        };
+        let mut writers = HashMap::new();
+        for (id, path) in &config.writer_schemas {
+            let key = format!("writer_schemas.\"{id}\"");
+            let id: u32 = id
+                .parse()
+                .or_else(|_| problem(&key, format!("{id:?} is not a schema id (a whole number)")))?;
+            let schema = read_schema(encoding, &base.join(path)).or_else(|message| problem(&key, message))?;
+            writers.insert(id, Arc::new(schema));
+        }
+        if let Some(url) = &config.registry_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return problem("registry_url", format!("{url:?} is not an http:// or https:// URL"));
+        }
+        Ok(Self {
+            encoding,
+            framing,
+            own,
+            own_message,
+            own_id: config.schema_id,
+            writers: RwLock::new(writers),
+            registry_url: config
+                .registry_url
+                .as_ref()
+                .map(|url| url.trim_end_matches('/').to_owned()),
+        })
+    }
+
+    /// The encoding of the topic's messages.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The framing of the topic's messages.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// The registry asked for unknown writer schemas, if any.
+    pub fn registry_url(&self) -> Option<&str> {
+        self.registry_url.as_deref()
+    }
+
+    /// The schema id of a Confluent-framed `payload` that this format does
+    /// not know yet: what the host asks the registry for before decoding.
+    pub fn unknown_schema_id(&self, payload: Option<&[u8]>) -> Option<u32> {
+        if self.framing != Framing::Confluent {
+            return None;
+        }
+        let (id, _) = confluent::split_header(payload?).ok()?;
+        (self.writer(id).is_none()).then_some(id)
+    }
+
+    /// Adds the writer schema a registry returned for `id`: `schema_type`
+    /// is the registry's `schemaType` (absent for Avro).
+    pub fn learn_schema(&self, id: u32, schema_type: Option<&str>, text: &str) -> Result<(), String> {
+        let schema = match (self.encoding, schema_type.unwrap_or("AVRO")) {
+            (Encoding::Avro, "AVRO") => Schema::Avro(avro::parse(text)?),
+            (Encoding::Protobuf, "PROTOBUF") => {
+                Schema::Protobuf(ProtoFile::compile_source(&format!("registry-schema-{id}.proto"), text)?)
+            }
+            (encoding, other) => {
+                return Err(format!(
+                    "the registry has a {other} schema; the topic is {}",
+                    encoding.as_str()
+                ));
+            }
+        };
+        self.writers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, Arc::new(schema));
+        Ok(())
+    }
+
+    /// The field map of one payload, for the location and order decoders.
+    pub fn fields(&self, payload: Option<&[u8]>) -> Result<Map<String, Value>, DecodeError> {
+        if self.encoding == Encoding::Json {
+            return json_object(payload);
+        }
+        let payload = payload.filter(|bytes| !bytes.is_empty()).ok_or(DecodeError::Empty)?;
+        self.decode(payload).map_err(DecodeError::Format)
+    }
+
+    fn decode(&self, payload: &[u8]) -> Result<Map<String, Value>, FormatError> {
+        match (self.framing, self.own.as_deref()) {
+            (Framing::Bare, Some(Schema::Avro(schema))) => avro::decode_datum(schema, None, payload),
+            (Framing::Bare, _) => protobuf::decode(self.own_message.as_ref().expect("checked at load"), payload),
+            (Framing::Container, own) => avro::decode_container(own.and_then(Schema::avro), payload),
+            (Framing::Confluent, _) => {
+                let (id, rest) = confluent::split_header(payload)?;
+                let writer = self.writer(id).ok_or_else(|| self.unknown(id))?;
+                match writer.as_ref() {
+                    Schema::Avro(writer) => {
+                        let reader = self
+                            .own
+                            .as_deref()
+                            .and_then(Schema::avro)
+                            .filter(|reader| *reader != writer);
+                        avro::decode_datum(writer, reader, rest)
+                    }
+                    Schema::Protobuf(file) => {
+                        let (path, rest) = confluent::split_message_indexes(rest)?;
+                        protobuf::decode(&file.message_at(&path)?, rest)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One payload of this format holding `fields` (canonical names, as
+    /// [`crate::location::Location::to_fields`] gives them).
+    pub fn encode(&self, fields: &Map<String, Value>) -> Result<Vec<u8>, FormatError> {
+        let id = || {
+            self.own_id.ok_or_else(|| {
+                FormatError::Unencodable(
+                    "confluent framing needs `schema_id`, the id of `schema` in the registry".into(),
+                )
+            })
+        };
+        match (self.encoding, self.framing, self.own.as_deref()) {
+            (Encoding::Json, ..) => {
+                serde_json::to_vec(fields).map_err(|error| FormatError::Unencodable(error.to_string()))
+            }
+            (Encoding::Avro, Framing::Container, Some(Schema::Avro(schema))) => avro::encode_container(schema, fields),
+            (Encoding::Avro, Framing::Bare, Some(Schema::Avro(schema))) => avro::encode_datum(schema, fields),
+            (Encoding::Avro, Framing::Confluent, Some(Schema::Avro(schema))) => {
+                let mut out = Vec::new();
+                confluent::write_header(id()?, &mut out);
+                out.extend(avro::encode_datum(schema, fields)?);
+                Ok(out)
+            }
+            (Encoding::Protobuf, framing, _) => {
+                let message = self.own_message.as_ref().expect("checked at load");
+                let mut out = Vec::new();
+                if framing == Framing::Confluent {
+                    confluent::write_header(id()?, &mut out);
+                    confluent::write_message_indexes(&protobuf::index_path(message), &mut out);
+                }
+                out.extend(protobuf::encode(message, fields)?);
+                Ok(out)
+            }
+            (Encoding::Avro, ..) => Err(FormatError::Unencodable(
+                "writing Avro needs `schema`, the schema to write with".into(),
+            )),
+        }
+    }
+
+    fn writer(&self, id: u32) -> Option<Arc<Schema>> {
+        if Some(id) == self.own_id {
+            return self.own.clone();
+        }
+        self.writers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    fn unknown(&self, id: u32) -> FormatError {
+        let reason = match &self.registry_url {
+            Some(url) => format!("not `schema_id`, not in `writer_schemas`, and the registry {url} does not have it"),
+            None => "not `schema_id`, not in `writer_schemas`, and no `registry_url` is set".into(),
+        };
+        FormatError::UnknownSchema { id, reason }
+    }
+}
+
+impl Schema {
+    fn avro(&self) -> Option<&apache_avro::Schema> {
+        match self {
+            Schema::Avro(schema) => Some(schema),
+            Schema::Protobuf(_) => None,
+        }
+    }
+}
+
+/// Reads and compiles a schema file of `encoding`.
+fn read_schema(encoding: Encoding, path: &Path) -> Result<Schema, String> {
+    let in_file = |message: String| format!("{}: {message}", path.display());
+    match encoding {
+        Encoding::Avro => {
+            let text = std::fs::read_to_string(path).map_err(|error| in_file(error.to_string()))?;
+            avro::parse(&text).map(Schema::Avro).map_err(in_file)
+        }
+        Encoding::Protobuf => {
+            if !path.is_file() {
+                return Err(in_file("no such file".into()));
+            }
+            ProtoFile::compile_path(path).map(Schema::Protobuf).map_err(in_file)
+        }
+        Encoding::Json => Err("json has no schema".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
