@@ -32,7 +32,7 @@ pub struct PrivateBroker {
 }
 
 /// How a private broker is started beyond its port and storage.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BrokerOptions {
     /// The port it advertises in its metadata instead of its own: where a
     /// proxy in front of it listens, so that every connection goes through
@@ -40,6 +40,10 @@ pub struct BrokerOptions {
     pub advertised_port: Option<u16>,
     /// `--authentication`: every client must authenticate with SASL.
     pub authentication: bool,
+    /// `--schema-registry`: a folder of schemas named after their topics
+    /// (`TOPIC.proto`, `TOPIC.avsc`, `TOPIC.json`), which the broker
+    /// validates every message produced to those topics against.
+    pub schema_registry: Option<PathBuf>,
 }
 
 impl PrivateBroker {
@@ -65,7 +69,7 @@ impl PrivateBroker {
     fn start_with(storage: (String, Vec<(&'static str, String)>), options: BrokerOptions) -> Self {
         let port = free_port();
         let log = super::write_config_text("private-broker", "").with_extension("log");
-        let child = spawn(port, &storage, &log, options);
+        let child = spawn(port, &storage, &log, &options);
         let broker = Self {
             child,
             port,
@@ -87,7 +91,7 @@ impl PrivateBroker {
 
     /// Starts a killed broker again on its port and storage.
     pub fn start_again(&mut self) {
-        self.child = spawn(self.port, &self.storage, &self.log, self.options);
+        self.child = spawn(self.port, &self.storage, &self.log, &self.options);
         self.wait_until_listening();
     }
 
@@ -135,7 +139,7 @@ fn spawn(
     port: u16,
     (url, environment): &(String, Vec<(&'static str, String)>),
     log: &Path,
-    options: BrokerOptions,
+    options: &BrokerOptions,
 ) -> Child {
     let tansu = std::env::var("FLEETHOST_TEST_TANSU").expect(
         "FLEETHOST_TEST_TANSU is not set: it names the Tansu binary this test starts a broker of its own with; run the test with scripts/test.sh, which sets it",
@@ -147,16 +151,27 @@ fn spawn(
         .append(true)
         .open(log)
         .expect("broker log");
-    Command::new(&tansu)
-        .args([
-            "broker",
-            "--listener-url",
-            &listener,
-            "--advertised-listener-url",
-            &advertised,
-            "--storage-engine",
-            url,
-        ])
+    let mut command = Command::new(&tansu);
+    command.args([
+        "broker",
+        "--listener-url",
+        &listener,
+        "--advertised-listener-url",
+        &advertised,
+        "--storage-engine",
+        url,
+    ]);
+    if let Some(registry) = &options.schema_registry {
+        // Tansu reads a file:// registry URL relative to its working folder.
+        command
+            .current_dir(registry.parent().expect("the registry folder has a parent"))
+            .arg("--schema-registry")
+            .arg(format!(
+                "file://./{}",
+                registry.file_name().expect("a folder name").to_string_lossy()
+            ));
+    }
+    command
         .args(options.authentication.then_some("--authentication"))
         .envs(environment.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(Stdio::from(output.try_clone().expect("broker log")))

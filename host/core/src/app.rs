@@ -11,6 +11,7 @@ use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
 use crate::kafka::producer::Producer;
+use crate::pipeline::topic_formats::TopicFormats;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::native::NativePlugins;
 use crate::runtime::{ConfigRewrite, LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
@@ -42,6 +43,10 @@ pub enum RunError {
         key: &'static str,
         source: crate::tls::TlsError,
     },
+    /// A topic's payload format no longer compiles (a schema file changed
+    /// since the config was loaded).
+    #[error(transparent)]
+    Format(#[from] crate::config::ConfigError),
     /// One or more pipelines ended with an error.
     #[error("{} pipeline(s) failed: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Pipelines(Vec<PipelineError>),
@@ -183,6 +188,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
             producer.clone(),
             config.status.clone(),
             metrics.families(),
+            Arc::new(TopicFormats::load(&config, pipeline_config)?),
         );
         pipeline_stats.insert(pipeline.name().to_string(), pipeline.stats());
         controls.insert(

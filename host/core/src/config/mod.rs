@@ -18,6 +18,7 @@ mod services;
 mod topics;
 
 pub use fleethost_event::EventsConfig;
+pub use fleethost_event::format::{Encoding, FormatConfig, Framing, PayloadFormat};
 pub use kafka_security::{KafkaSasl, KafkaTls, SaslMechanism};
 pub use pipeline::{BatchConfig, FailurePolicy, OnExhausted, PipelineConfig};
 pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name};
@@ -128,7 +129,66 @@ impl Config {
                 plugin.path = base.join(&plugin.path);
             }
         }
+        for (topic, settings) in &mut config.topics {
+            if let Some(format) = &mut settings.format {
+                topics::resolve_schema_paths(format, base);
+                PayloadFormat::load(format, base).map_err(|(key, message)| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: format!("topics.\"{topic}\".format.{key}"),
+                    message,
+                })?;
+            }
+        }
         Ok(config)
+    }
+
+    /// The payload format of `topic`, its schemas compiled: JSON for a
+    /// topic without `[topics."NAME".format]`. The config was checked when
+    /// loaded, so an error here means a schema file changed since.
+    pub fn payload_format(&self, topic: &str) -> Result<PayloadFormat, ConfigError> {
+        match self.topics.get(topic).and_then(|settings| settings.format.as_ref()) {
+            None => Ok(PayloadFormat::json()),
+            Some(format) => {
+                PayloadFormat::load(format, Path::new(".")).map_err(|(key, message)| ConfigError::Invalid {
+                    path: PathBuf::from("(config)"),
+                    key: format!("topics.\"{topic}\".format.{key}"),
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Only `[topics."NAME".format]` of the config file at `path`, checked as
+    /// [`Config::load`] checks it: how the gateway, the simulator and `tail`
+    /// write and read a topic the way the host reads it, from the host's own
+    /// file. JSON when the file does not name the topic's format.
+    pub fn load_topic_format(path: &Path, topic: &str) -> Result<PayloadFormat, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parse_error = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let document: toml::Table = toml::from_str(&text).map_err(|error| parse_error(error.to_string()))?;
+        let Some(section) = document
+            .get("topics")
+            .and_then(|topics| topics.get(topic))
+            .and_then(|settings| settings.get("format"))
+        else {
+            return Ok(PayloadFormat::json());
+        };
+        let format: FormatConfig = section
+            .clone()
+            .try_into()
+            .map_err(|error: toml::de::Error| parse_error(format!("[topics.\"{topic}\".format]: {error}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        PayloadFormat::load(&format, base).map_err(|(key, message)| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: format!("topics.\"{topic}\".format.{key}"),
+            message,
+        })
     }
 
     /// Only the `[kafka]` section of the config file at `path`, checked as

@@ -1,10 +1,12 @@
 //! `[topics."NAME"]`: how each topic the host reads or writes is laid out
-//! and kept on the brokers: partitions, replication, retention and cleanup.
+//! and kept on the brokers (partitions, replication, retention and cleanup)
+//! and how its messages are encoded (`format`: JSON, Avro or Protobuf).
 //! The host creates the dead-letter and output topics it writes to with
 //! these settings, and `fleethost topics` shows and creates them all.
 
 use std::collections::BTreeMap;
 
+use fleethost_event::format::FormatConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,12 @@ pub struct TopicSettings {
     /// fields.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// How the topic's messages are encoded: without it, JSON. The host
+    /// decodes a consumed topic's fixes or order events in this format,
+    /// and the gateway, the simulator and `fleethost tail` write and read
+    /// it.
+    #[serde(default)]
+    pub format: Option<FormatConfig>,
 }
 
 /// What the broker does with records past their retention.
@@ -120,5 +128,16 @@ impl TopicSettings {
             ));
         }
         None
+    }
+}
+
+/// Makes the schema files of `format` relative to `base` (the config
+/// file's folder) absolute, as plugin paths are.
+pub(super) fn resolve_schema_paths(format: &mut FormatConfig, base: &std::path::Path) {
+    if let Some(schema) = &mut format.schema {
+        *schema = base.join(&*schema);
+    }
+    for path in format.writer_schemas.values_mut() {
+        *path = base.join(&*path);
     }
 }

@@ -9,8 +9,11 @@ pub mod progress;
 pub mod redrive;
 pub mod replay;
 pub mod stats;
+pub mod topic_formats;
 pub mod topic_plan;
 pub mod worker;
+
+use topic_formats::TopicFormats;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,11 +93,12 @@ pub struct Pipeline {
     status: StatusConfig,
     stats: Arc<PipelineStats>,
     operator_pause: OperatorPause,
+    formats: Arc<TopicFormats>,
 }
 
 impl Pipeline {
     /// A pipeline running `plugins` (in the order of `config.plugins`),
-    /// counting into `families`.
+    /// decoding its topics in `formats`, counting into `families`.
     pub fn new(
         config: PipelineConfig,
         kafka: KafkaConfig,
@@ -102,6 +106,7 @@ impl Pipeline {
         producer: Producer,
         status: StatusConfig,
         families: &Families,
+        formats: Arc<TopicFormats>,
     ) -> Self {
         let stats = Arc::new(PipelineStats::new(&config.name, families));
         Self {
@@ -112,6 +117,7 @@ impl Pipeline {
             status,
             stats,
             operator_pause: OperatorPause::default(),
+            formats,
         }
     }
 
@@ -195,6 +201,7 @@ impl Pipeline {
             producer: self.producer.clone(),
             stats: stats.clone(),
             order_topics: self.config.order_topics.clone(),
+            formats: self.formats.clone(),
             events: self.config.events.clone(),
         });
         let driver_stop = CancellationToken::new();

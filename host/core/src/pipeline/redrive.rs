@@ -21,6 +21,7 @@ use super::dead_letter::{
     HEADER_SOURCE_TOPIC,
 };
 use super::stats::PipelineStats;
+use super::topic_formats::TopicFormats;
 use super::worker::decode_into;
 use crate::config::{Config, PipelineConfig, TopicSettings};
 use crate::kafka::admin::TopicSpec;
@@ -116,6 +117,9 @@ pub enum RedriveError {
     /// Shutdown interrupted it; what was recorded stays.
     #[error("interrupted")]
     Interrupted,
+    /// The source topic's payload format does not compile.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The topic that records the redrives of `dead_letter_topic`.
@@ -289,11 +293,21 @@ impl Redrive<'_> {
             orders: Vec::new(),
         };
         let carries_orders = pipeline.carries_orders(topic);
+        let format = Arc::new(
+            self.config
+                .payload_format(topic)
+                .map_err(|error| RedriveError::Config(error.to_string()))?,
+        );
+        let formats = TopicFormats::single(topic, format.clone());
+        formats
+            .learn_unknown(topic, letters.iter().map(|letter| letter.payload.as_deref()))
+            .await;
         let mut outcomes = Vec::new();
         let mut in_batch = Vec::new();
         for letter in letters {
             let decoded = decode_into(
                 &mut batch,
+                &format,
                 carries_orders,
                 letter.payload.as_deref(),
                 letter.timestamp_ms,

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::chain::{ChainError, PluginChain};
 use super::stats::PipelineStats;
+use super::topic_formats::TopicFormats;
 use super::topic_plan::OUTPUT_TOPIC_PARTITIONS;
 use super::worker::decode_into;
 use crate::capabilities::Backends;
@@ -239,7 +240,14 @@ pub async fn replay(
         path: request.candidate.clone().unwrap_or_else(|| plugin_config.path.clone()),
         ..plugin_config.clone()
     };
-    let (batches, undecodable) = batches_of(pipeline, &records);
+    let formats = TopicFormats::load(config, pipeline).map_err(|error| ReplayError::Request(error.to_string()))?;
+    for topic in pipeline.topics.iter().chain(&pipeline.order_topics) {
+        let payloads = records.iter().filter(|record| &record.topic == topic);
+        formats
+            .learn_unknown(topic, payloads.map(|record| record.payload.as_deref()))
+            .await;
+    }
+    let (batches, undecodable) = batches_of(pipeline, &formats, &records);
     let mut runs = Vec::new();
     for (label, version_config) in [("live", &plugin_config), ("candidate", &candidate_config)] {
         let shadow = Arc::new(Shadow::new(
@@ -339,7 +347,7 @@ async fn load_version(
 /// The range's records decoded once, for both versions: per partition in
 /// offset order, in batches of the pipeline's size (at most, by records
 /// read); and how many records did not decode.
-fn batches_of(pipeline: &PipelineConfig, records: &[StoredRecord]) -> (Vec<Batch>, usize) {
+fn batches_of(pipeline: &PipelineConfig, formats: &TopicFormats, records: &[StoredRecord]) -> (Vec<Batch>, usize) {
     let mut partitions: BTreeMap<(&str, i32), Vec<&StoredRecord>> = BTreeMap::new();
     for record in records {
         partitions
@@ -361,6 +369,7 @@ fn batches_of(pipeline: &PipelineConfig, records: &[StoredRecord]) -> (Vec<Batch
             for record in chunk {
                 let decoded = decode_into(
                     &mut batch,
+                    formats.of(topic),
                     carries_orders,
                     record.payload.as_deref(),
                     record.timestamp_ms,

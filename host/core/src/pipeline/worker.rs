@@ -17,7 +17,7 @@ use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
 use super::operator_pause::PausedPartitions;
 use super::stats::PipelineStats;
-use crate::config::{BatchConfig, EventsConfig};
+use crate::config::{BatchConfig, EventsConfig, PayloadFormat};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::kafka::producer::Producer;
@@ -43,6 +43,8 @@ pub struct WorkerShared {
     pub stats: Arc<PipelineStats>,
     /// Topics whose records are order events rather than locations.
     pub order_topics: Vec<String>,
+    /// How each topic's payloads are encoded.
+    pub formats: Arc<super::topic_formats::TopicFormats>,
     /// Bounds every decoded event is held to (event time, speed, heading).
     pub events: EventsConfig,
     /// Where the partition workers run: the runtime of the pipeline's `nice`
@@ -243,9 +245,14 @@ impl PartitionWorker {
         // Index in `records` of each record that made it into the batch.
         let mut batch_records = Vec::with_capacity(records.len());
         let carries_orders = self.shared.order_topics.contains(&self.topic);
+        let formats = &self.shared.formats;
+        formats
+            .learn_unknown(&self.topic, records.iter().map(|record| record.payload.as_deref()))
+            .await;
         for (index, record) in records.iter().enumerate() {
             let decoded = decode_into(
                 &mut batch,
+                formats.of(&self.topic),
                 carries_orders,
                 record.payload.as_deref(),
                 record.timestamp_ms,
@@ -357,11 +364,12 @@ fn decode_failure(error: &DecodeError) -> Failure {
     }
 }
 
-/// Decodes one record (at `offset` of the batch's partition) into `batch`:
-/// an order event when its topic carries orders, a location fix otherwise,
-/// held to the pipeline's `events` bounds.
+/// Decodes one record (at `offset` of the batch's partition, in its topic's
+/// `format`) into `batch`: an order event when its topic carries orders, a
+/// location fix otherwise, held to the pipeline's `events` bounds.
 pub(super) fn decode_into(
     batch: &mut Batch,
+    format: &PayloadFormat,
     carries_orders: bool,
     payload: Option<&[u8]>,
     timestamp_ms: Option<i64>,
@@ -369,9 +377,9 @@ pub(super) fn decode_into(
     events: &EventsConfig,
 ) -> Result<(), DecodeError> {
     if carries_orders {
-        Order::decode_within(payload, timestamp_ms, events).map(|order| batch.orders.push(wit_order(order, offset)))
+        Order::decode_in(format, payload, timestamp_ms, events).map(|order| batch.orders.push(wit_order(order, offset)))
     } else {
-        Location::decode_within(payload, timestamp_ms, events)
+        Location::decode_in(format, payload, timestamp_ms, events)
             .map(|location| batch.events.push(wit_event(location, offset)))
     }
 }

@@ -13,6 +13,7 @@ mod protobuf;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use prost_reflect::MessageDescriptor;
 use serde_json::{Map, Value};
@@ -64,6 +65,11 @@ impl FormatError {
     }
 }
 
+/// How long an id the registry did not give is not asked for again: its
+/// messages meanwhile are dead-lettered at once, not held up by a registry
+/// that is down.
+pub const RETRY_UNKNOWN_AFTER: Duration = Duration::from_secs(60);
+
 /// A schema a payload was written with (or is read with).
 #[derive(Debug)]
 enum Schema {
@@ -84,6 +90,9 @@ pub struct PayloadFormat {
     own_message: Option<MessageDescriptor>,
     own_id: Option<u32>,
     writers: RwLock<HashMap<u32, Arc<Schema>>>,
+    /// Why an id could not be learnt from the registry, for its error,
+    /// and when: it is not asked for again within [`RETRY_UNKNOWN_AFTER`].
+    unknown: RwLock<HashMap<u32, (String, Instant)>>,
     registry_url: Option<String>,
 }
 
@@ -97,6 +106,7 @@ impl PayloadFormat {
             own_message: None,
             own_id: None,
             writers: RwLock::new(HashMap::new()),
+            unknown: RwLock::new(HashMap::new()),
             registry_url: None,
         }
     }
@@ -203,6 +213,7 @@ impl PayloadFormat {
             own_message,
             own_id: config.schema_id,
             writers: RwLock::new(writers),
+            unknown: RwLock::new(HashMap::new()),
             registry_url: config
                 .registry_url
                 .as_ref()
@@ -226,13 +237,21 @@ impl PayloadFormat {
     }
 
     /// The schema id of a Confluent-framed `payload` that this format does
-    /// not know yet: what the host asks the registry for before decoding.
+    /// not know yet, and has not failed to learn in the last
+    /// [`RETRY_UNKNOWN_AFTER`]: what the host asks the registry for before
+    /// decoding.
     pub fn unknown_schema_id(&self, payload: Option<&[u8]>) -> Option<u32> {
         if self.framing != Framing::Confluent {
             return None;
         }
         let (id, _) = confluent::split_header(payload?).ok()?;
-        (self.writer(id).is_none()).then_some(id)
+        let recently_failed = self
+            .unknown
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+            .is_some_and(|(_, at)| at.elapsed() < RETRY_UNKNOWN_AFTER);
+        (self.writer(id).is_none() && !recently_failed).then_some(id)
     }
 
     /// Adds the writer schema a registry returned for `id`: `schema_type`
@@ -254,7 +273,35 @@ impl PayloadFormat {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(id, Arc::new(schema));
+        self.unknown
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&id);
         Ok(())
+    }
+
+    /// Keeps why the registry could not give the writer schema of `id`:
+    /// the reason its messages are dead-lettered with.
+    pub fn note_unknown(&self, id: u32, reason: String) {
+        self.unknown
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, (reason, Instant::now()));
+    }
+
+    /// The schema ids of Confluent-framed `payloads` that this format does
+    /// not know, each once, in order of first appearance.
+    pub fn unknown_schema_ids<'a>(&self, payloads: impl IntoIterator<Item = Option<&'a [u8]>>) -> Vec<u32> {
+        let mut ids = Vec::new();
+        for id in payloads
+            .into_iter()
+            .filter_map(|payload| self.unknown_schema_id(payload))
+        {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     /// The field map of one payload, for the location and order decoders.
@@ -342,9 +389,18 @@ impl PayloadFormat {
     }
 
     fn unknown(&self, id: u32) -> FormatError {
-        let reason = match &self.registry_url {
-            Some(url) => format!("not `schema_id`, not in `writer_schemas`, and the registry {url} does not have it"),
-            None => "not `schema_id`, not in `writer_schemas`, and no `registry_url` is set".into(),
+        let noted = self
+            .unknown
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+            .map(|(reason, _)| reason.clone());
+        let reason = match (noted, &self.registry_url) {
+            (Some(reason), _) => format!("not `schema_id`, not in `writer_schemas`, and {reason}"),
+            (None, Some(url)) => {
+                format!("not `schema_id`, not in `writer_schemas`, and not learnt from the registry {url}")
+            }
+            (None, None) => "not `schema_id`, not in `writer_schemas`, and no `registry_url` is set".into(),
         };
         FormatError::UnknownSchema { id, reason }
     }
