@@ -6,6 +6,7 @@
 //! way.
 
 mod avro;
+mod avro_container;
 mod config;
 mod confluent;
 mod protobuf;
@@ -65,6 +66,10 @@ impl FormatError {
     }
 }
 
+/// A container file's writer schema, and whether it must be resolved to
+/// the reader schema (it differs from it).
+type ContainerWriter = (Arc<apache_avro::Schema>, bool);
+
 /// How long an id the registry did not give is not asked for again: its
 /// messages meanwhile are dead-lettered at once, not held up by a registry
 /// that is down.
@@ -90,6 +95,9 @@ pub struct PayloadFormat {
     own_message: Option<MessageDescriptor>,
     own_id: Option<u32>,
     writers: RwLock<HashMap<u32, Arc<Schema>>>,
+    /// Writer schemas of container files by their JSON text, each with
+    /// whether it differs from the reader schema (and must be resolved).
+    container_writers: RwLock<HashMap<Vec<u8>, ContainerWriter>>,
     /// Why an id could not be learnt from the registry, for its error,
     /// and when: it is not asked for again within [`RETRY_UNKNOWN_AFTER`].
     unknown: RwLock<HashMap<u32, (String, Instant)>>,
@@ -106,6 +114,7 @@ impl PayloadFormat {
             own_message: None,
             own_id: None,
             writers: RwLock::new(HashMap::new()),
+            container_writers: RwLock::new(HashMap::new()),
             unknown: RwLock::new(HashMap::new()),
             registry_url: None,
         }
@@ -213,6 +222,7 @@ impl PayloadFormat {
             own_message,
             own_id: config.schema_id,
             writers: RwLock::new(writers),
+            container_writers: RwLock::new(HashMap::new()),
             unknown: RwLock::new(HashMap::new()),
             registry_url: config
                 .registry_url
@@ -317,18 +327,27 @@ impl PayloadFormat {
         match (self.framing, self.own.as_deref()) {
             (Framing::Bare, Some(Schema::Avro(schema))) => avro::decode_datum(schema, None, payload),
             (Framing::Bare, _) => protobuf::decode(self.own_message.as_ref().expect("checked at load"), payload),
-            (Framing::Container, own) => avro::decode_container(own.and_then(Schema::avro), payload),
+            (Framing::Container, own) => {
+                let reader = own.and_then(Schema::avro);
+                match avro_container::single_block(payload) {
+                    Some(block) if block.count == 1 => {
+                        let (writer, resolve) = self.container_writer(block.schema_json, reader)?;
+                        avro::decode_datum(&writer, reader.filter(|_| resolve), block.records)
+                    }
+                    // Compressed, several records, or not a container: the
+                    // general reader decodes it or says what is wrong.
+                    _ => avro::decode_container(reader, payload),
+                }
+            }
             (Framing::Confluent, _) => {
                 let (id, rest) = confluent::split_header(payload)?;
                 let writer = self.writer(id).ok_or_else(|| self.unknown(id))?;
                 match writer.as_ref() {
-                    Schema::Avro(writer) => {
-                        let reader = self
-                            .own
-                            .as_deref()
-                            .and_then(Schema::avro)
-                            .filter(|reader| *reader != writer);
-                        avro::decode_datum(writer, reader, rest)
+                    Schema::Avro(schema) => {
+                        // The reader's own schema needs no resolving to itself.
+                        let own = self.own.as_ref().filter(|own| !Arc::ptr_eq(own, &writer));
+                        let reader = own.and_then(|own| own.avro()).filter(|reader| *reader != schema);
+                        avro::decode_datum(schema, reader, rest)
                     }
                     Schema::Protobuf(file) => {
                         let (path, rest) = confluent::split_message_indexes(rest)?;
@@ -375,6 +394,43 @@ impl PayloadFormat {
                 "writing Avro needs `schema`, the schema to write with".into(),
             )),
         }
+    }
+
+    /// The parsed writer schema of a container file whose header holds
+    /// `schema_json`, parsed once per distinct text, and whether it must be
+    /// resolved to `reader`.
+    fn container_writer(
+        &self,
+        schema_json: &[u8],
+        reader: Option<&apache_avro::Schema>,
+    ) -> Result<ContainerWriter, FormatError> {
+        /// Distinct writer schemas kept; past it the cache starts over (a
+        /// topic's producers use a handful).
+        const MAX_CACHED: usize = 64;
+        if let Some(found) = self
+            .container_writers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(schema_json)
+        {
+            return Ok(found.clone());
+        }
+        let undecodable = |message: String| FormatError::Undecodable {
+            encoding: "avro",
+            message: format!("the container's schema: {message}"),
+        };
+        let text = std::str::from_utf8(schema_json).map_err(|error| undecodable(error.to_string()))?;
+        let schema = Arc::new(avro::parse(text).map_err(undecodable)?);
+        let resolve = reader.is_some_and(|reader| *reader != *schema);
+        let mut cache = self
+            .container_writers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(schema_json.to_vec(), (schema.clone(), resolve));
+        Ok((schema, resolve))
     }
 
     fn writer(&self, id: u32) -> Option<Arc<Schema>> {

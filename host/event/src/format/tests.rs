@@ -315,3 +315,28 @@ fn config_mistakes_name_their_key() {
     assert_eq!(key, "schema");
     assert!(message.contains("broken.avsc"), "{message}");
 }
+
+#[test]
+fn avro_containers_resolve_their_embedded_schema_and_hold_one_record() {
+    let host = load(&config(Encoding::Avro, Framing::Container, Some("location.avsc")));
+    let v1 = temp_file("container-v1.avsc", LOCATION_V1);
+    let old = load(&config(Encoding::Avro, Framing::Container, Some(v1.to_str().unwrap())));
+    for _ in 0..2 {
+        // Twice: the second read finds the writer schema parsed already.
+        let decoded = read(&host, &old.encode(&fix().to_fields()).unwrap()).unwrap();
+        assert_eq!((decoded.driver_id.as_str(), decoded.speed), ("driver-7", None));
+    }
+    let schema = apache_avro::Schema::parse_str(LOCATION_V1).unwrap();
+    let mut writer = apache_avro::Writer::new(&schema, Vec::new());
+    for _ in 0..2 {
+        writer
+            .append(
+                apache_avro::types::Value::from(Value::Object(fix().to_fields()))
+                    .resolve(&schema)
+                    .unwrap(),
+            )
+            .unwrap();
+    }
+    let error = read(&host, &writer.into_inner().unwrap()).unwrap_err().to_string();
+    assert!(error.contains("the container holds several records"), "{error}");
+}
