@@ -12,7 +12,7 @@ TANSU="$TOOLS/bin/tansu"
 PLUGIN_DIR="$REPO/target/wasm32-wasip2/plugin"
 # The workspace crates that are not plugins, as cargo --exclude flags: the
 # wasm builds take every other crate.
-HOST_CRATES="--exclude fleethost --exclude fleethost-core --exclude fleethost-apps --exclude fleethost-bench --exclude fleethost-native"
+HOST_CRATES="--exclude fleethost --exclude fleethost-core --exclude fleethost-apps --exclude fleethost-event --exclude fleethost-bench --exclude fleethost-native"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 

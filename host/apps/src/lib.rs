@@ -12,4 +12,6 @@ pub mod demo;
 pub mod gateway;
 pub mod simulate;
 pub mod tail;
+#[cfg(test)]
+mod test_formats;
 pub mod tracking;

@@ -15,7 +15,9 @@ pub struct KafkaArgs {
     pub bootstrap_servers: String,
     /// A fleethost config file (the host's own, say) whose `[kafka]`
     /// section says how to reach the brokers: `bootstrap_servers`, `tls`,
-    /// `sasl` and the librdkafka properties. Only that section is read.
+    /// `sasl` and the librdkafka properties. Only that section is read for
+    /// Kafka; its topics' formats too, unless --format-config names another
+    /// file.
     #[arg(long, value_name = "FILE")]
     pub kafka_config: Option<PathBuf>,
 }

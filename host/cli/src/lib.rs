@@ -19,6 +19,7 @@ use fleethost_core::shutdown::Signals;
 mod access_args;
 mod admin_client;
 pub mod commands;
+mod format_args;
 mod kafka_args;
 mod tls_args;
 

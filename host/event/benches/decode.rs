@@ -60,11 +60,11 @@ fn decode(criterion: &mut Criterion) {
     for (name, format) in &cases {
         let payload = format.encode(&fix().to_fields()).expect("encodes");
         assert_eq!(
-            Location::decode_in(format, Some(&payload), Some(1_764_000_000_000), &bounds),
+            format.decode_location(Some(&payload), Some(1_764_000_000_000), &bounds),
             Ok(fix())
         );
         group.bench_function(*name, |bench| {
-            bench.iter(|| Location::decode_in(format, Some(&payload), Some(1_764_000_000_000), &bounds))
+            bench.iter(|| format.decode_location(Some(&payload), Some(1_764_000_000_000), &bounds))
         });
     }
     group.finish();

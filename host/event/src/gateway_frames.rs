@@ -9,7 +9,9 @@
 //!   `no-timestamp`, `future-timestamp`, `too-old`: the same names as the
 //!   host's dead-letter headers),
 //!   `binary-frame` for a binary frame, `wrong-driver` for a fix naming
-//!   another driver than the connection's token, or `unavailable` when a
+//!   another driver than the connection's token, `unencodable` for a valid
+//!   fix that the topic's Avro or Protobuf schema cannot take (it is not
+//!   produced), or `unavailable` when a
 //!   valid fix could not be delivered to Kafka (send it again later).
 //! - An ack frame, only on connections opened with `?ack=true`:
 //!   `{"ack":42}`: every frame up to and including 42 is settled, that is

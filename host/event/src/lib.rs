@@ -9,6 +9,7 @@
 
 mod bounds;
 pub mod format;
+mod format_error;
 pub mod gateway_frames;
 pub mod location;
 pub mod order;

@@ -17,7 +17,6 @@ use chrono::{DateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
 use crate::EventsConfig;
-use crate::format::PayloadFormat;
 
 /// Field names accepted for the driver id, in order of preference.
 pub const DRIVER_ID_FIELDS: [&str; 5] = ["driverId", "driver_id", "delivery_id", "car_id", "rider_id"];
@@ -133,7 +132,7 @@ pub enum DecodeError {
     /// The payload is not readable in its topic's format (Avro, Protobuf,
     /// their framing).
     #[error("{0}")]
-    Format(#[from] crate::format::FormatError),
+    Format(#[from] crate::format_error::FormatError),
     /// The event time is further behind the message timestamp than
     /// `max_age_ms` allows.
     #[error(
@@ -188,17 +187,6 @@ impl Location {
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
         Self::from_fields(&json_object(payload)?, message_timestamp_ms, bounds)
-    }
-
-    /// Decodes one payload of a topic in `format` (JSON, Avro, Protobuf) and
-    /// holds it to `bounds` as [`Location::decode_within`] does.
-    pub fn decode_in(
-        format: &PayloadFormat,
-        payload: Option<&[u8]>,
-        message_timestamp_ms: Option<i64>,
-        bounds: &EventsConfig,
-    ) -> Result<Self, DecodeError> {
-        Self::from_fields(&format.fields(payload)?, message_timestamp_ms, bounds)
     }
 
     /// Validates a decoded message's fields (a JSON object, or an Avro or

@@ -20,7 +20,6 @@
 use serde_json::{Map, Value};
 
 use crate::EventsConfig;
-use crate::format::PayloadFormat;
 use crate::location::{
     DRIVER_ID_FIELDS, DecodeError, LATITUDE_FIELDS, LONGITUDE_FIELDS, coordinate, event_time, first_present, invalid,
     json_object, missing, required_id,
@@ -82,17 +81,6 @@ impl Order {
         bounds: &EventsConfig,
     ) -> Result<Self, DecodeError> {
         Self::from_fields(&json_object(payload)?, message_timestamp_ms, bounds)
-    }
-
-    /// Decodes one payload of a topic in `format` (JSON, Avro, Protobuf) and
-    /// holds it to `bounds` as [`Order::decode_within`] does.
-    pub fn decode_in(
-        format: &PayloadFormat,
-        payload: Option<&[u8]>,
-        message_timestamp_ms: Option<i64>,
-        bounds: &EventsConfig,
-    ) -> Result<Self, DecodeError> {
-        Self::from_fields(&format.fields(payload)?, message_timestamp_ms, bounds)
     }
 
     /// Validates a decoded message's fields (a JSON object, or an Avro or

@@ -81,6 +81,10 @@ pub enum DemoError {
     /// The config has no pipeline consuming location fixes.
     #[error("{0}: no pipeline consumes a topic of location fixes; the demo's fleet has nowhere to go")]
     NoFixesTopic(String),
+    /// A topic's `format` in the config cannot be loaded (a schema file
+    /// changed since the config was read).
+    #[error(transparent)]
+    TopicFormat(#[from] fleethost_core::config::ConfigError),
     /// The data folder cannot be created.
     #[error("cannot create the demo's data folder {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
@@ -107,6 +111,12 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
         .pipelines
         .iter()
         .find_map(|pipeline| pipeline.order_topics.first().cloned());
+    // The gateway and the fleet write the topics as the pipelines read them.
+    let fixes_format = std::sync::Arc::new(config.payload_format(&topic)?);
+    let orders_format = std::sync::Arc::new(match &orders_topic {
+        Some(orders_topic) => config.payload_format(orders_topic)?,
+        None => fleethost_core::config::PayloadFormat::json(),
+    });
     std::fs::create_dir_all(&demo.data_dir).map_err(|source| DemoError::DataDir {
         path: demo.data_dir.clone(),
         source,
@@ -174,6 +184,7 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
                 kafka: kafka.clone(),
                 listen: demo.gateway_listen,
                 topic: topic.clone(),
+                format: fixes_format.clone(),
                 partitions: demo.partitions,
                 partitioning: Partitioning::Driver,
                 max_in_flight_per_connection: 1000,
@@ -240,7 +251,9 @@ pub async fn run(demo: DemoConfig, shutdown: CancellationToken) -> Result<(), De
             SimulationConfig {
                 kafka,
                 topic: topic.clone(),
+                fixes_format,
                 orders_topic,
+                orders_format,
                 drivers: demo.drivers,
                 rate: demo.rate,
                 count: None,

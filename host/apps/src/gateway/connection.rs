@@ -1,5 +1,6 @@
 //! One driver app's WebSocket: read a frame, validate it, queue the valid fix
-//! to Kafka, answer a bad one, and keep reading while Kafka keeps up.
+//! to Kafka in the topic's format, answer a bad one (or a valid one the
+//! format cannot take), and keep reading while Kafka keeps up.
 //!
 //! Backpressure: a connection has at most `max_in_flight` fixes whose delivery
 //! report is outstanding. At that limit, or while librdkafka's queue is full,
@@ -26,6 +27,7 @@ use governor::DefaultDirectRateLimiter;
 use rdkafka::producer::DeliveryFuture;
 
 use super::GatewayShared;
+use super::encoding::{fix_payload, unencodable};
 use super::producing::{SendRefused, delivery_outcome};
 use fleethost_event::gateway_frames::{AckFrame, ErrorFrame, read_fix};
 
@@ -100,6 +102,9 @@ struct DriverConnection {
     acked: u64,
     /// Whether this connection has logged a delivery failure (once each).
     failure_logged: bool,
+    /// Whether this connection has logged a fix its topic's format could
+    /// not encode (once each).
+    unencodable_logged: bool,
     /// When the driver app last sent anything (for the idle timeout).
     last_heard: tokio::time::Instant,
     /// Who the token says this is; `None` on an open gateway.
@@ -130,6 +135,7 @@ pub async fn serve(
         in_flight_frames: VecDeque::new(),
         acked: 0,
         failure_logged: false,
+        unencodable_logged: false,
         last_heard: tokio::time::Instant::now(),
     };
     connection.run().await;
@@ -245,7 +251,9 @@ impl DriverConnection {
     /// Validates one text frame with the host's decoder, within the default
     /// event bounds against the time it was received (its Kafka timestamp),
     /// so a fix dated far ahead is answered rather than produced; queues a
-    /// valid fix (as received, byte for byte) or answers a bad one.
+    /// valid fix (as received, byte for byte, on a JSON topic; encoded in
+    /// the topic's format otherwise) or answers a bad one, and a valid one
+    /// the format cannot encode.
     async fn take_fix(&mut self, text: Utf8Bytes) -> Result<(), Ending> {
         let frame = self.next_frame_number();
         if let Err(ending) = self.pace().await {
@@ -270,17 +278,30 @@ impl DriverConnection {
             Ok(fix) => fix,
             Err(answer) => {
                 self.shared.stats.bad_frames.fetch_add(1, Ordering::Relaxed);
-                // The answer settles the frame: with nothing in flight before
-                // it, the ack covers it at once.
-                return match self.reply(answer.to_json()).await {
-                    Ok(()) => self.send_ack().await.map_err(|ClientGone| Ending::ClientGone),
-                    Err(ClientGone) => Err(Ending::ClientGone),
-                };
+                return self.settle_refused(answer).await;
             }
         };
-        let payload = text.as_str().as_bytes();
+        let format = self.shared.producer.format();
+        let payload = match fix_payload(format, &fix, text.as_str().as_bytes()) {
+            Ok(payload) => payload,
+            Err(error) => {
+                let answer = unencodable(frame, format, &error);
+                self.shared.stats.unencodable.fetch_add(1, Ordering::Relaxed);
+                if !self.unencodable_logged {
+                    self.unencodable_logged = true;
+                    tracing::warn!(
+                        frame,
+                        %error,
+                        encoding = format.encoding().as_str(),
+                        "a valid fix cannot be written in the topic's format and was answered `unencodable` \
+                         (logged once per connection)"
+                    );
+                }
+                return self.settle_refused(answer).await;
+            }
+        };
         loop {
-            match self.shared.producer.try_send(&fix, payload, received_ms) {
+            match self.shared.producer.try_send(&fix, &payload, received_ms) {
                 Ok(delivery) => {
                     self.deliveries.push_back(join(ready(frame), delivery));
                     self.in_flight_frames.push_back(frame);
@@ -304,6 +325,15 @@ impl DriverConnection {
                         .map_err(|ClientGone| Ending::ClientGone);
                 }
             }
+        }
+    }
+
+    /// Answers a frame that will not be produced. The answer settles the
+    /// frame: with nothing in flight before it, the ack covers it at once.
+    async fn settle_refused(&mut self, answer: ErrorFrame) -> Result<(), Ending> {
+        match self.reply(answer.to_json()).await {
+            Ok(()) => self.send_ack().await.map_err(|ClientGone| Ending::ClientGone),
+            Err(ClientGone) => Err(Ending::ClientGone),
         }
     }
 

@@ -1,17 +1,20 @@
 //! `fleethost gateway`: the WebSocket endpoint of the drivers' apps, the
 //! first hop of the data flow (docs/architecture.md): each text frame is one location
 //! fix, validated with the host's own decoder ([`fleethost_event::location::Location`]:
-//! one definition of a fix) and produced to Kafka exactly as received, keyed
-//! by driver id.
+//! one definition of a fix) and produced to Kafka keyed by driver id: exactly
+//! as received on a JSON topic, encoded in the topic's Avro or Protobuf
+//! format otherwise.
 //!
 //! Files: [`routes`] (the HTTP routes and WebSocket limits), [`connection`]
 //! (one driver app: read, validate, produce, answer; its backpressure),
-//! [`partitioning`] (driver or region),
+//! [`partitioning`] (driver or region), [`encoding`] (what a fix is
+//! produced as, in the topic's format),
 //! [`producing`] (the topic and the producer), [`open_files`] (the
 //! descriptor limit), [`stats`] (counters and the status line); this file
 //! wires them and shuts them down.
 
 pub mod connection;
+pub mod encoding;
 pub mod open_files;
 pub mod partitioning;
 pub mod producing;
@@ -24,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleethost_core::tls::{HttpListener, ServerTls};
+use fleethost_event::format::{FormatError, PayloadFormat};
 use rdkafka::error::KafkaError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -49,6 +53,12 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Topic of the fixes.
     pub topic: String,
+    /// How the topic's messages are encoded (its `[topics."NAME".format]`
+    /// in the host's config): on JSON each frame is produced as received;
+    /// on Avro or Protobuf each fix is encoded, so that the host reads the
+    /// topic as it expects. Shared, since a format's schemas are compiled
+    /// once.
+    pub format: Arc<PayloadFormat>,
     /// Partitions of the topic when the gateway creates it.
     pub partitions: i32,
     /// How fixes are spread over the partitions.
@@ -89,6 +99,13 @@ pub enum GatewayError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    /// The topic's format can write no fix (e.g. Confluent framing without
+    /// `schema_id`): every fix would be refused, so the gateway does not
+    /// start.
+    #[error(
+        "cannot write fixes to `{topic}` in its format: {source} (check `[topics.\"{topic}\".format]` of the config file)"
+    )]
+    Unwritable { topic: String, source: FormatError },
     /// The fixes topic is missing and cannot be created.
     #[error("cannot create the topic `{topic}`: {source} (is the broker at --bootstrap-servers reachable?)")]
     CreateTopic { topic: String, source: KafkaError },
@@ -146,7 +163,14 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
         ),
         Err(error) => tracing::warn!(%error, "cannot raise the open-files limit: fewer connections fit"),
     }
-    let producer = FixProducer::connect(&config.kafka, &config.topic, config.partitions, config.partitioning).await?;
+    let producer = FixProducer::connect(
+        &config.kafka,
+        &config.topic,
+        config.partitions,
+        config.partitioning,
+        config.format.clone(),
+    )
+    .await?;
     let partitioner = producer.partitioner();
     if partitioner.scheme() == Partitioning::Region && partitioner.partitions() < 2 {
         tracing::warn!(
@@ -187,6 +211,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<A
     tracing::info!(
         %address,
         topic = %config.topic,
+        encoding = config.format.encoding().as_str(),
         authenticated = !config.access.is_open(),
         max_connections = shared.max_connections,
         max_fixes_per_second = config.max_fixes_per_second.map_or(0, NonZeroU32::get),

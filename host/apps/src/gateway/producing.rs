@@ -1,15 +1,19 @@
-//! Producing the drivers' fixes to Kafka: the topic, its partition count, and
-//! a non-blocking send that tells the caller when librdkafka's queue is full,
-//! so that the connection stops reading instead of buffering.
+//! Producing the drivers' fixes to Kafka: the topic, its partition count and
+//! payload format, and a non-blocking send that tells the caller when
+//! librdkafka's queue is full, so that the connection stops reading instead
+//! of buffering.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::GatewayError;
+use super::encoding::check_writable;
 use super::partitioning::{Partitioner, Partitioning};
 use fleethost_core::config::KafkaConfig;
+use fleethost_event::format::PayloadFormat;
 use fleethost_event::location::Location;
 
 /// How long librdkafka batches fixes before sending them: many small records
@@ -32,25 +36,34 @@ pub enum SendRefused {
     Failed(KafkaError),
 }
 
-/// The producer of the fixes topic with its partitioner.
+/// The producer of the fixes topic with its partitioner and the topic's
+/// payload format.
 #[derive(Clone)]
 pub struct FixProducer {
     producer: FutureProducer,
     topic: String,
     partitioner: Partitioner,
+    format: Arc<PayloadFormat>,
 }
 
 impl FixProducer {
-    /// Creates the topic with `partitions` partitions if it is missing, reads
-    /// its actual partition count and creates the producer: the host's
-    /// idempotent, `acks=all` settings with a longer linger and a delivery
-    /// timeout that lets a driver app hear of a failure in time.
+    /// Checks that `format` can write fixes (before touching Kafka: a
+    /// format that can write none is a config mistake to hear of at once),
+    /// creates the topic with `partitions` partitions if it is missing,
+    /// reads its actual partition count and creates the producer: the
+    /// host's idempotent, `acks=all` settings with a longer linger and a
+    /// delivery timeout that lets a driver app hear of a failure in time.
     pub async fn connect(
         kafka: &KafkaConfig,
         topic: &str,
         partitions: i32,
         scheme: Partitioning,
+        format: Arc<PayloadFormat>,
     ) -> Result<Self, GatewayError> {
+        check_writable(&format).map_err(|source| GatewayError::Unwritable {
+            topic: topic.to_string(),
+            source,
+        })?;
         fleethost_core::kafka::admin::ensure_topics(kafka, &[topic.to_string()], partitions)
             .await
             .map_err(|source| GatewayError::CreateTopic {
@@ -68,17 +81,24 @@ impl FixProducer {
             producer,
             topic: topic.to_string(),
             partitioner: Partitioner::new(scheme, partition_count),
+            format,
         })
     }
 
     /// A producer made elsewhere (tests: against librdkafka's mock cluster,
     /// which cannot create topics).
     #[cfg(test)]
-    pub(crate) fn from_parts(producer: FutureProducer, topic: &str, partitioner: Partitioner) -> Self {
+    pub(crate) fn from_parts(
+        producer: FutureProducer,
+        topic: &str,
+        partitioner: Partitioner,
+        format: Arc<PayloadFormat>,
+    ) -> Self {
         Self {
             producer,
             topic: topic.to_string(),
             partitioner,
+            format,
         }
     }
 
@@ -87,7 +107,14 @@ impl FixProducer {
         self.partitioner
     }
 
-    /// Queues `payload` (the frame exactly as received), keyed by the
+    /// The topic's payload format: what each fix is produced as (see
+    /// [`super::encoding`]).
+    pub fn format(&self) -> &PayloadFormat {
+        &self.format
+    }
+
+    /// Queues `payload` (the frame as received on a JSON topic, the fix
+    /// encoded in the topic's format otherwise), keyed by the
     /// driver id, in the partition the partitioner picks, with `timestamp_ms`
     /// (when the gateway received it) as the Kafka timestamp. Never waits.
     pub fn try_send(&self, fix: &Location, payload: &[u8], timestamp_ms: i64) -> Result<DeliveryFuture, SendRefused> {

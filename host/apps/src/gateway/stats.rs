@@ -20,6 +20,10 @@ pub struct GatewayStats {
     pub fixes_delivered: AtomicU64,
     /// Frames answered with an error frame because they were not a fix.
     pub bad_frames: AtomicU64,
+    /// Valid fixes that the topic's format could not encode (answered with
+    /// `unencodable`, never produced): a schema that does not fit the
+    /// drivers' fixes.
+    pub unencodable: AtomicU64,
     /// Valid fixes that Kafka did not take (answered with `unavailable`).
     pub delivery_failures: AtomicU64,
     /// Fixes handed to the producer whose delivery report is outstanding.
@@ -66,6 +70,7 @@ impl GatewayStats {
             frames = load(&self.frames),
             fixes_delivered = load(&self.fixes_delivered),
             bad_frames = load(&self.bad_frames),
+            unencodable = load(&self.unencodable),
             delivery_failures = load(&self.delivery_failures),
             in_flight = load(&self.in_flight),
             queue_full_waits = load(&self.queue_full_waits),

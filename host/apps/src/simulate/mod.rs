@@ -6,7 +6,8 @@
 //! driver is at the pickup when it is `picked_up` (see [`trip_model`]).
 //!
 //! Files: [`trip_model`] (the drivers' movements and order lifecycles, with
-//! their rules), [`messages`] (the JSON), [`geometry`] (distances and the city
+//! their rules), [`messages`] (the JSON, or the topic's Avro or Protobuf),
+//! [`geometry`] (distances and the city
 //! area), [`through_gateway`] (the fixes through `fleethost gateway`'s
 //! WebSocket instead of Kafka); this file paces the fleet and produces to
 //! Kafka.
@@ -16,8 +17,10 @@ pub mod messages;
 pub mod through_gateway;
 pub mod trip_model;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use fleethost_event::format::{FormatError, PayloadFormat};
 use futures::future::{Join, Ready, join, ready};
 use futures::stream::FuturesUnordered;
 use futures::{Future, FutureExt, StreamExt};
@@ -47,9 +50,16 @@ pub struct SimulationConfig {
     pub kafka: fleethost_core::config::KafkaConfig,
     /// Topic of the GPS fixes.
     pub topic: String,
+    /// How `topic`'s messages are encoded (its `[topics."NAME".format]` in
+    /// the host's config), so that the host reads the fixes as it reads
+    /// any producer's: JSON, or each fix encoded in Avro or Protobuf. Not
+    /// used through a gateway, which encodes for its own topic.
+    pub fixes_format: Arc<PayloadFormat>,
     /// Topic of the order lifecycle events; `None`: no order events, and
     /// fixes without `order_id` (the drivers still drive the same trips).
     pub orders_topic: Option<String>,
+    /// How `orders_topic`'s messages are encoded, as `fixes_format`.
+    pub orders_format: Arc<PayloadFormat>,
     /// Number of drivers (at least 1).
     pub drivers: usize,
     /// Fixes per second for the whole fleet, drivers in turn: each driver
@@ -99,6 +109,17 @@ pub enum SimulationError {
     /// would dead-letter the other half.
     #[error("the orders topic `{0}` is also the fixes topic: order events need a topic of their own")]
     SameTopics(String),
+    /// A fix or an order event cannot be written in its topic's format (a
+    /// schema that does not fit them, or a Confluent framing without
+    /// `schema_id`): every later one would fail alike, so the run stops.
+    #[error(
+        "cannot write {what} to `{topic}` in its format: {source} (check `[topics.\"{topic}\".format]` of the config file)"
+    )]
+    Unwritable {
+        what: &'static str,
+        topic: String,
+        source: FormatError,
+    },
     /// Kafka refused to create a topic or to produce.
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
@@ -136,10 +157,55 @@ impl SimulationConfig {
             return Err(SimulationError::InvalidGatewayUrl(url.clone()));
         }
         match &self.orders_topic {
-            Some(orders_topic) if orders_topic.is_empty() => Err(SimulationError::EmptyOrdersTopic),
-            Some(orders_topic) if *orders_topic == self.topic => Err(SimulationError::SameTopics(self.topic.clone())),
-            _ => Ok(()),
+            Some(orders_topic) if orders_topic.is_empty() => return Err(SimulationError::EmptyOrdersTopic),
+            Some(orders_topic) if *orders_topic == self.topic => {
+                return Err(SimulationError::SameTopics(self.topic.clone()));
+            }
+            _ => {}
         }
+        self.check_formats()
+    }
+
+    /// Writes a sample fix and order event in their topics' formats, so
+    /// that a format that cannot take them (a Confluent framing without
+    /// `schema_id`, a schema that does not fit) is refused before the
+    /// topics are created rather than at the first fix.
+    fn check_formats(&self) -> Result<(), SimulationError> {
+        let at = Point::new(12.97, 77.59);
+        if self.gateway.is_none() {
+            let fix = trip_model::Fix {
+                timestamp_ms: 1_764_000_000_000,
+                position: at,
+                speed_mps: 8.5,
+                heading_deg: 90.0,
+                order_id: Some("order-0".into()),
+            };
+            messages::fix_payload(&self.fixes_format, "driver-000000", &fix, &CITY, true).map_err(|source| {
+                SimulationError::Unwritable {
+                    what: "a fix",
+                    topic: self.topic.clone(),
+                    source,
+                }
+            })?;
+        }
+        if let Some(orders_topic) = &self.orders_topic {
+            let event = trip_model::OrderEvent {
+                order_id: "order-0".into(),
+                timestamp_ms: 1_764_000_000_000,
+                kind: trip_model::OrderEventKind::Assigned {
+                    pickup: at,
+                    dropoff: at,
+                },
+            };
+            messages::order_payload(&self.orders_format, "driver-000000", &event).map_err(|source| {
+                SimulationError::Unwritable {
+                    what: "an order event",
+                    topic: orders_topic.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -205,12 +271,12 @@ impl FleetProducer {
         message: Message,
         topic: &str,
         key: &str,
-        payload: &str,
+        payload: &[u8],
         timestamp_ms: i64,
     ) -> Result<(), KafkaError> {
         let mut record = FutureRecord::to(topic)
             .key(key.as_bytes())
-            .payload(payload.as_bytes())
+            .payload(payload)
             .timestamp(timestamp_ms);
         loop {
             match self.producer.send_result(record) {
@@ -312,6 +378,12 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
         rate = config.rate,
         fixes_to = config.gateway.as_deref().unwrap_or(&config.topic),
         orders_topic = config.orders_topic.as_deref().unwrap_or("(none)"),
+        fixes_encoding = if config.gateway.is_some() {
+            "(the gateway's)"
+        } else {
+            config.fixes_format.encoding().as_str()
+        },
+        orders_encoding = config.orders_format.encoding().as_str(),
         seed = config.seed,
         "simulating fleet"
     );
@@ -328,10 +400,26 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
             let driver = &mut fleet[schedule.driver(next_fix)];
             let step = driver.fix_at(start_ms + schedule.offset_ms(next_fix));
             next_fix += 1;
-            let fix = messages::fix_json(driver.driver_id(), &step.fix, &CITY, config.orders_topic.is_some());
+            let with_order_id = config.orders_topic.is_some();
             match &gateway {
-                Some(gateway) => gateway.send(schedule.driver(next_fix - 1), fix).await?,
+                // JSON frames: the gateway encodes for its topic.
+                Some(gateway) => {
+                    let fix = messages::fix_json(driver.driver_id(), &step.fix, &CITY, with_order_id);
+                    gateway.send(schedule.driver(next_fix - 1), fix).await?
+                }
                 None => {
+                    let fix = messages::fix_payload(
+                        &config.fixes_format,
+                        driver.driver_id(),
+                        &step.fix,
+                        &CITY,
+                        with_order_id,
+                    )
+                    .map_err(|source| SimulationError::Unwritable {
+                        what: "a fix",
+                        topic: config.topic.clone(),
+                        source,
+                    })?;
                     producer
                         .send(
                             Message::Fix,
@@ -344,7 +432,14 @@ pub async fn run(config: SimulationConfig, stop: CancellationToken) -> Result<Si
                 }
             }
             if let (Some(orders_topic), Some(event)) = (&config.orders_topic, &step.order_event) {
-                let order = messages::order_json(driver.driver_id(), event);
+                let order =
+                    messages::order_payload(&config.orders_format, driver.driver_id(), event).map_err(|source| {
+                        SimulationError::Unwritable {
+                            what: "an order event",
+                            topic: orders_topic.clone(),
+                            source,
+                        }
+                    })?;
                 producer
                     .send(
                         Message::OrderEvent,
@@ -396,7 +491,9 @@ mod tests {
         SimulationConfig {
             kafka: fleethost_core::config::KafkaConfig::bootstrap_only("127.0.0.1:9092"),
             topic: "rider-updates".into(),
+            fixes_format: Arc::new(PayloadFormat::json()),
             orders_topic: orders_topic.map(str::to_owned),
+            orders_format: Arc::new(PayloadFormat::json()),
             drivers,
             rate,
             count: None,
@@ -462,5 +559,38 @@ mod tests {
         ));
         through_gateway.gateway = Some("ws://127.0.0.1:8080/ws/driver".into());
         assert!(through_gateway.validate().is_ok());
+    }
+
+    #[test]
+    fn a_topic_format_that_cannot_write_is_refused_before_connecting() {
+        let reader_only = || {
+            let config = fleethost_event::format::FormatConfig {
+                encoding: fleethost_event::format::Encoding::Avro,
+                framing: None,
+                schema: None,
+                message: None,
+                schema_id: None,
+                writer_schemas: Default::default(),
+                registry_url: None,
+            };
+            Arc::new(PayloadFormat::load(&config, std::path::Path::new(".")).expect("a reader's format"))
+        };
+        let mut fixes = config(10.0, 10, Some("order-events"));
+        fixes.fixes_format = reader_only();
+        let error = fixes.validate().expect_err("no schema to write fixes with");
+        assert!(
+            matches!(&error, SimulationError::Unwritable { topic, .. } if topic == "rider-updates"),
+            "{error}"
+        );
+        // Through a gateway the fixes are the gateway's to encode.
+        fixes.gateway = Some("ws://127.0.0.1:8080/ws/driver".into());
+        assert!(fixes.validate().is_ok());
+        let mut orders = config(10.0, 10, Some("order-events"));
+        orders.orders_format = reader_only();
+        let error = orders.validate().expect_err("no schema to write order events with");
+        assert!(error.to_string().contains("`order-events`"), "{error}");
+        orders.fixes_format = Arc::new(crate::test_formats::avro("location.avsc"));
+        orders.orders_format = Arc::new(crate::test_formats::protobuf("fleethost.v1.OrderEvent"));
+        assert!(orders.validate().is_ok());
     }
 }

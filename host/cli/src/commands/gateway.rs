@@ -1,11 +1,13 @@
 //! `fleethost gateway`: the drivers' WebSocket gateway into Kafka.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fleethost_apps::gateway::{GatewayConfig, Partitioning};
 
 use crate::access_args::AccessArgs;
+use crate::format_args::FormatArgs;
 use crate::kafka_args::KafkaArgs;
 use crate::tls_args::TlsArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
@@ -18,12 +20,15 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// `fleethost-driver` and whose `sub` is its driver id; without a valid
 /// one the answer is 401 with the reason. Each text frame is one fix in
 /// the seed JSON format, validated with the host's decoder. A valid fix is
-/// produced exactly as received, keyed by driver id, and gets no reply
+/// produced keyed by driver id, exactly as received, or encoded in Avro or
+/// Protobuf when the topic's `[topics."NAME".format]` (--format-config or
+/// --kafka-config) says so, and gets no reply
 /// (unless the app connected with `?ack=true`: then cumulative
 /// `{"ack":N}` frames). A bad frame is answered with
 /// `{"error":"...","kind":"...","frame":N}` and the connection stays
 /// open; a fix naming another driver than the token's is answered with
-/// kind `wrong-driver`, a fix Kafka did not take with kind `unavailable`.
+/// kind `wrong-driver`, a fix the topic's format cannot encode with kind
+/// `unencodable`, a fix Kafka did not take with kind `unavailable`.
 /// When the token expires the connection is closed (1008).
 /// When Kafka is slow a connection stops reading (TCP slows the app down)
 /// instead of buffering. `GET /health` answers 200. SIGINT/SIGTERM: stop
@@ -32,6 +37,8 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 pub struct GatewayArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// Address to listen on for driver apps (and /health).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
@@ -82,6 +89,7 @@ impl GatewayArgs {
     pub async fn execute(self, context: &Context<'_>) -> anyhow::Result<()> {
         let config = GatewayConfig {
             kafka: self.kafka.kafka()?,
+            format: Arc::new(self.format.format(&self.kafka, &self.topic)?),
             listen: self.listen,
             topic: self.topic,
             partitions: self.partitions,

@@ -1,8 +1,12 @@
 //! `fleethost simulate`: a fleet of delivery drivers produced to Kafka.
 
+use std::sync::Arc;
+
 use fleethost_apps::simulate::SimulationConfig;
 use fleethost_core::auth::{SecretSource, TokenAlgorithm, TokenSigner};
+use fleethost_core::config::PayloadFormat;
 
+use crate::format_args::FormatArgs;
 use crate::kafka_args::KafkaArgs;
 use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 
@@ -19,11 +23,14 @@ use crate::{Context, UNCONFIGURED_SHUTDOWN_TIMEOUT};
 /// driver id; every order event has the timestamp of one of its driver's
 /// fixes. Runs are reproducible: the same --seed and --rate give every
 /// driver the same trips, fixes and order ids (timestamps count from the
-/// start of the run).
+/// start of the run). Both are JSON, or Avro or Protobuf for a topic whose
+/// `[topics."NAME".format]` (--format-config or --kafka-config) says so.
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// Topic of the GPS fixes (created with --partitions if missing).
     #[arg(long, default_value = "rider-updates")]
     pub topic: String,
@@ -52,8 +59,8 @@ pub struct SimulateArgs {
     pub seed: u64,
     /// Send the fixes through `fleethost gateway` at this URL
     /// (ws://HOST:PORT/ws/driver), one WebSocket per driver, instead of
-    /// producing them to --topic (the gateway's --topic applies). Order
-    /// events still go to Kafka.
+    /// producing them to --topic (the gateway's --topic and format apply:
+    /// the frames are JSON). Order events still go to Kafka.
     #[arg(long, value_name = "URL")]
     pub gateway: Option<String>,
     /// With a `wss://` --gateway whose certificate a private CA signed: the
@@ -85,11 +92,23 @@ impl SimulateArgs {
             }
             None => None,
         };
+        let orders_topic = (!self.no_orders).then_some(self.orders_topic);
+        // Through a gateway the fixes topic's format is the gateway's.
+        let fixes_format = match self.gateway {
+            Some(_) => PayloadFormat::json(),
+            None => self.format.format(&self.kafka, &self.topic)?,
+        };
+        let orders_format = match &orders_topic {
+            Some(topic) => self.format.format(&self.kafka, topic)?,
+            None => PayloadFormat::json(),
+        };
         let config = SimulationConfig {
             driver_tokens,
             kafka: self.kafka.kafka()?,
             topic: self.topic,
-            orders_topic: (!self.no_orders).then_some(self.orders_topic),
+            fixes_format: Arc::new(fixes_format),
+            orders_topic,
+            orders_format: Arc::new(orders_format),
             drivers: self.drivers,
             rate: self.rate.unwrap_or(self.drivers.max(1) as f64),
             count: self.count,

@@ -19,52 +19,13 @@ use std::time::{Duration, Instant};
 use prost_reflect::MessageDescriptor;
 use serde_json::{Map, Value};
 
+pub use crate::format_error::FormatError;
 pub use config::{Encoding, FormatConfig, Framing};
 
-use crate::location::{DecodeError, json_object};
+use crate::EventsConfig;
+use crate::location::{DecodeError, Location, json_object};
+use crate::order::Order;
 use protobuf::ProtoFile;
-
-/// Why a payload could not be read (or written) in its topic's format.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum FormatError {
-    /// The framing around the value is wrong (magic byte, length, message
-    /// indexes).
-    #[error("bad framing: {0}")]
-    Framing(String),
-    /// The value does not decode with its schema.
-    #[error("not {encoding}: {message}")]
-    Undecodable {
-        /// `avro` or `protobuf`.
-        encoding: &'static str,
-        /// What the decoder found.
-        message: String,
-    },
-    /// A Confluent-framed message names a schema id this host does not know
-    /// and could not learn.
-    #[error("unknown schema id {id}: {reason}")]
-    UnknownSchema {
-        /// The id in the message.
-        id: u32,
-        /// Where it was looked for.
-        reason: String,
-    },
-    /// A value could not be written in the format.
-    #[error("cannot encode: {0}")]
-    Unencodable(String),
-}
-
-impl FormatError {
-    /// A short machine-readable name, for dead-letter headers and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            FormatError::Framing(_) => "bad-framing",
-            FormatError::Undecodable { encoding: "avro", .. } => "not-avro",
-            FormatError::Undecodable { .. } => "not-protobuf",
-            FormatError::UnknownSchema { .. } => "unknown-schema",
-            FormatError::Unencodable(_) => "unencodable",
-        }
-    }
-}
 
 /// A container file's writer schema, and whether it must be resolved to
 /// the reader schema (it differs from it).
@@ -312,6 +273,28 @@ impl PayloadFormat {
             }
         }
         ids
+    }
+
+    /// Decodes one payload of this format into a location fix held to
+    /// `bounds`, as [`Location::decode_within`] does a JSON one.
+    pub fn decode_location(
+        &self,
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Location, DecodeError> {
+        Location::from_fields(&self.fields(payload)?, message_timestamp_ms, bounds)
+    }
+
+    /// Decodes one payload of this format into an order event held to
+    /// `bounds`, as [`Order::decode_within`] does a JSON one.
+    pub fn decode_order(
+        &self,
+        payload: Option<&[u8]>,
+        message_timestamp_ms: Option<i64>,
+        bounds: &EventsConfig,
+    ) -> Result<Order, DecodeError> {
+        Order::from_fields(&self.fields(payload)?, message_timestamp_ms, bounds)
     }
 
     /// The field map of one payload, for the location and order decoders.

@@ -48,7 +48,7 @@ fn fix() -> Location {
 }
 
 fn read(format: &PayloadFormat, payload: &[u8]) -> Result<Location, DecodeError> {
-    Location::decode_in(format, Some(payload), Some(1_764_000_000_000), &EventsConfig::default())
+    format.decode_location(Some(payload), Some(1_764_000_000_000), &EventsConfig::default())
 }
 
 #[test]
@@ -89,7 +89,9 @@ fn confluent_framing_carries_the_schema_id_and_protobuf_message_indexes() {
     let payload = orders.encode(&order.to_fields()).unwrap();
     // OrderEvent is the file's third message: count 1, index 2, zig-zag.
     assert_eq!(&payload[..7], &[0, 0, 0, 0, 7, 2, 4]);
-    let decoded = Order::decode_in(&orders, Some(&payload), None, &EventsConfig::default()).unwrap();
+    let decoded = orders
+        .decode_order(Some(&payload), None, &EventsConfig::default())
+        .unwrap();
     assert_eq!(decoded, order);
 }
 
@@ -108,7 +110,7 @@ fn avro_order_events_keep_their_points_and_step() {
     };
     let payload = format.encode(&order.to_fields()).unwrap();
     assert_eq!(
-        Order::decode_in(&format, Some(&payload), None, &EventsConfig::default()),
+        format.decode_order(Some(&payload), None, &EventsConfig::default()),
         Ok(order)
     );
 }

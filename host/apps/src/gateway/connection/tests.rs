@@ -15,6 +15,9 @@ use crate::gateway::partitioning::{Partitioner, Partitioning};
 use crate::gateway::producing::FixProducer;
 use crate::gateway::routes;
 use crate::gateway::stats::GatewayStats;
+use crate::test_formats;
+use fleethost_event::format::PayloadFormat;
+use fleethost_event::location::Location;
 
 const TOPIC: &str = "fixes";
 /// The harness's idle timeout: longer than any pause of the other tests.
@@ -52,6 +55,16 @@ impl Harness {
     }
 
     async fn start_with(max_in_flight: usize, producer_settings: &[(&str, &str)], admission: Admission) -> Self {
+        Self::start_in(PayloadFormat::json(), max_in_flight, producer_settings, admission).await
+    }
+
+    /// A harness whose topic is in `format`.
+    async fn start_in(
+        format: PayloadFormat,
+        max_in_flight: usize,
+        producer_settings: &[(&str, &str)],
+        admission: Admission,
+    ) -> Self {
         let cluster = MockCluster::new(1).expect("mock cluster");
         cluster.create_topic(TOPIC, 1, 1).expect("topic");
         let kafka = fleethost_core::config::KafkaConfig::bootstrap_only(cluster.bootstrap_servers());
@@ -61,7 +74,12 @@ impl Harness {
         }
         let producer: FutureProducer = config.create().expect("producer");
         let shared = Arc::new(GatewayShared {
-            producer: FixProducer::from_parts(producer, TOPIC, Partitioner::new(Partitioning::Driver, 1)),
+            producer: FixProducer::from_parts(
+                producer,
+                TOPIC,
+                Partitioner::new(Partitioning::Driver, 1),
+                Arc::new(format),
+            ),
             stats: Arc::new(GatewayStats::default()),
             max_in_flight,
             idle_timeout: Some(IDLE_TIMEOUT),
@@ -89,6 +107,35 @@ impl Harness {
 
     fn stat(&self, counter: fn(&GatewayStats) -> &std::sync::atomic::AtomicU64) -> u64 {
         counter(&self.shared.stats).load(Ordering::Relaxed)
+    }
+
+    /// The first `count` records of the topic, read from its start within
+    /// `wait`: (payload, Kafka timestamp).
+    fn produced(&self, count: usize, wait: Duration) -> Vec<(Vec<u8>, Option<i64>)> {
+        use rdkafka::Message as _;
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.cluster.bootstrap_servers())
+            .set("group.id", "gateway-unit-reader")
+            .create()
+            .expect("consumer");
+        let mut assignment = rdkafka::TopicPartitionList::new();
+        assignment
+            .add_partition_offset(TOPIC, 0, rdkafka::Offset::Beginning)
+            .expect("partition");
+        consumer.assign(&assignment).expect("assign");
+        let deadline = Instant::now() + wait;
+        let mut records = Vec::new();
+        while records.len() < count && Instant::now() < deadline {
+            if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                let message = message.expect("a record");
+                records.push((
+                    message.payload().unwrap_or_default().to_vec(),
+                    message.timestamp().to_millis(),
+                ));
+            }
+        }
+        records
     }
 }
 
@@ -421,4 +468,67 @@ async fn connections_beyond_the_cap_are_answered_503_until_one_leaves() {
     })
     .await;
     let _third = harness.connect("").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_protobuf_topic_each_fix_is_produced_encoded_and_the_host_reads_it_back() {
+    let harness = Harness::start_in(
+        test_formats::protobuf("fleethost.v1.Location"),
+        1000,
+        &[("linger.ms", "1")],
+        Admission::default(),
+    )
+    .await;
+    let mut client = harness.connect("?ack=true").await;
+    let frames = [
+        r#"{"driverId":"d1","lat":12.9,"lng":77.6,"speed":8.5,"state":"south","seq":1}"#,
+        r#"{"driver_id":"d1","latitude":12.91,"longitude":77.61,"timestamp":"2026-01-01T00:00:00Z"}"#,
+    ];
+    let errors = send_and_await_ack(&mut client, frames.iter().map(|frame| ClientMessage::text(*frame))).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let produced = harness.produced(2, Duration::from_secs(10));
+    assert_eq!(produced.len(), 2, "both fixes produced");
+    let format = harness.shared.producer.format();
+    for ((payload, timestamp), frame) in produced.iter().zip(frames) {
+        assert_eq!(
+            payload[..5],
+            [0, 0, 0, 0, test_formats::SCHEMA_ID as u8],
+            "Confluent framing"
+        );
+        let bounds = fleethost_event::EventsConfig::default();
+        let read = format
+            .decode_location(Some(payload), *timestamp, &bounds)
+            .expect("the host reads it");
+        let sent = Location::decode_within(Some(frame.as_bytes()), *timestamp, &bounds).expect("a fix");
+        assert_eq!(read, sent);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_fix_its_topics_format_cannot_take_is_answered_and_not_produced() {
+    let harness = Harness::start_in(
+        test_formats::avro_requiring_speed(),
+        1000,
+        &[("linger.ms", "1")],
+        Admission::default(),
+    )
+    .await;
+    let mut client = harness.connect("?ack=true").await;
+    let frames = [
+        ClientMessage::text(r#"{"driverId":"d1","lat":12.9,"lng":77.6}"#),
+        ClientMessage::text(r#"{"driverId":"d1","lat":12.9,"lng":77.6,"speed":4.0}"#),
+    ];
+    let errors = send_and_await_ack(&mut client, frames.into_iter()).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0]["kind"].as_str(), errors[0]["frame"].as_u64()),
+        (Some("unencodable"), Some(1))
+    );
+    let reason = errors[0]["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("speed"), "names what the schema lacked: {reason}");
+    eventually("the other fix delivered", || harness.stat(|s| &s.fixes_delivered) == 1).await;
+    assert_eq!(harness.stat(|s| &s.unencodable), 1);
+    assert_eq!(harness.stat(|s| &s.bad_frames), 0, "a valid fix is not a bad frame");
+    let produced = harness.produced(2, Duration::from_secs(2));
+    assert_eq!(produced.len(), 1, "only the fix with a speed was produced");
 }
