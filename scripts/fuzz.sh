@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the location decoder, the order-event decoder and the gateway's
-# frame handling (fuzz/) with cargo fuzz, SECONDS each (default 20), from
+# Fuzzes the location decoder, the order-event decoder, the Avro and
+# Protobuf payload formats and the gateway's frame handling (fuzz/) with
+# cargo fuzz, SECONDS each (default 20), from
 # the committed corpus (fuzz/corpus/TARGET, left unchanged: new inputs go to
 # a scratch copy) with the event format's dictionary (fuzz/events.dict).
 # Prints executions and crashes per target and fails on a crash, naming the
@@ -15,7 +16,7 @@ SECONDS_EACH="${1:-20}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(location_decoder order_decoder gateway_frames)
+    TARGETS=(location_decoder order_decoder payload_formats gateway_frames)
 fi
 
 install_cargo_fuzz

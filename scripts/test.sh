@@ -49,7 +49,7 @@ step "checking the API docs' links (cargo doc --no-deps, warnings as errors)"
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
     (cd "$REPO" && cargo test -p fleethost-event -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
-    step "fuzzing the decoders and the gateway's frame handling, 20 s each (scripts/fuzz.sh)"
+    step "fuzzing the decoders, the payload formats and the gateway's frame handling, 20 s each (scripts/fuzz.sh)"
     "$REPO/scripts/fuzz.sh" 20
 fi
 step "running the test suite against the broker at $FLEETHOST_TEST_BOOTSTRAP"

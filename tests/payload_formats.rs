@@ -96,6 +96,15 @@ fn fixes(tag: &str) -> Vec<Location> {
         .collect()
 }
 
+/// The live position `fix` leaves its driver at.
+fn position_of(fix: &Location) -> Fix {
+    Fix {
+        latitude: fix.latitude,
+        longitude: fix.longitude,
+        timestamp_ms: fix.timestamp_ms,
+    }
+}
+
 async fn send(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8]) -> Result<Position, KafkaError> {
     producer
         .send(
@@ -175,14 +184,7 @@ async fn avro_and_protobuf_fixes_reach_the_plugins_decoded() {
                 .await
                 .unwrap_or_else(|error| panic!("{topic} refused a valid fix: {error}"));
             produced.entry(topic.as_str()).or_default().insert(position);
-            newest.insert(
-                fix.driver_id.clone(),
-                Fix {
-                    latitude: fix.latitude,
-                    longitude: fix.longitude,
-                    timestamp_ms: fix.timestamp_ms,
-                },
-            );
+            newest.insert(fix.driver_id.clone(), position_of(fix));
         }
     }
 
@@ -229,14 +231,7 @@ async fn avro_and_protobuf_fixes_reach_the_plugins_decoded() {
             .await
             .expect("produced");
         produced.get_mut(confluent_topic.as_str()).unwrap().insert(position);
-        newest.insert(
-            fix.driver_id.clone(),
-            Fix {
-                latitude: fix.latitude,
-                longitude: fix.longitude,
-                timestamp_ms: fix.timestamp_ms,
-            },
-        );
+        newest.insert(fix.driver_id.clone(), position_of(&fix));
     }
 
     let plugins = ["live_location", "test_recorder"];

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 /// The decoder's error kinds: the names of the dead-letter headers and of
 /// the gateway's error frames (docs/events.md).
-pub const DECODE_ERROR_KINDS: [&str; 8] = [
+pub const DECODE_ERROR_KINDS: [&str; 12] = [
     "empty",
     "not-json",
     "missing-field",
@@ -20,6 +20,10 @@ pub const DECODE_ERROR_KINDS: [&str; 8] = [
     "no-timestamp",
     "future-timestamp",
     "too-old",
+    "bad-framing",
+    "unknown-schema",
+    "not-avro",
+    "not-protobuf",
 ];
 
 /// Message timestamps each input is decoded against: a real one, the epoch,

@@ -50,6 +50,19 @@ pub enum ConfigError {
     },
 }
 
+/// The config file at `path` as a TOML table, for the readers of one
+/// section (`[kafka]`, a topic's `format`) that leave the rest unchecked.
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
+}
+
 /// The `[kafka]` section's librdkafka property maps, each with the key the
 /// config names it by.
 fn kafka_property_maps(kafka: &KafkaConfig) -> [(String, &BTreeMap<String, String>); 3] {
@@ -163,15 +176,11 @@ impl Config {
     /// write and read a topic the way the host reads it, from the host's own
     /// file. JSON when the file does not name the topic's format.
     pub fn load_topic_format(path: &Path, topic: &str) -> Result<PayloadFormat, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let document = read_table(path)?;
         let parse_error = |message: String| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
         };
-        let document: toml::Table = toml::from_str(&text).map_err(|error| parse_error(error.to_string()))?;
         let Some(section) = document
             .get("topics")
             .and_then(|topics| topics.get(topic))
@@ -196,15 +205,11 @@ impl Config {
     /// address (`gateway`, `simulate`, `tail`) reach the brokers the way
     /// the host does, TLS and SASL included, from the host's own file.
     pub fn load_kafka_section(path: &Path) -> Result<KafkaConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut document = read_table(path)?;
         let parse_error = |message: String| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
         };
-        let mut document: toml::Table = toml::from_str(&text).map_err(|error| parse_error(error.to_string()))?;
         let section = document
             .remove("kafka")
             .ok_or_else(|| parse_error("no [kafka] section".into()))?;

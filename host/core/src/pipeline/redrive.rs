@@ -293,12 +293,11 @@ impl Redrive<'_> {
             orders: Vec::new(),
         };
         let carries_orders = pipeline.carries_orders(topic);
-        let format = Arc::new(
-            self.config
-                .payload_format(topic)
-                .map_err(|error| RedriveError::Config(error.to_string()))?,
-        );
-        let formats = TopicFormats::single(topic, format.clone());
+        let format = self
+            .config
+            .payload_format(topic)
+            .map_err(|error| RedriveError::Config(error.to_string()))?;
+        let formats = TopicFormats::single(topic, Arc::new(format));
         formats
             .learn_unknown(topic, letters.iter().map(|letter| letter.payload.as_deref()))
             .await;
@@ -307,7 +306,7 @@ impl Redrive<'_> {
         for letter in letters {
             let decoded = decode_into(
                 &mut batch,
-                &format,
+                formats.of(topic),
                 carries_orders,
                 letter.payload.as_deref(),
                 letter.timestamp_ms,

@@ -377,9 +377,12 @@ pub(super) fn decode_into(
     events: &EventsConfig,
 ) -> Result<(), DecodeError> {
     if carries_orders {
-        Order::decode_in(format, payload, timestamp_ms, events).map(|order| batch.orders.push(wit_order(order, offset)))
+        format
+            .decode_order(payload, timestamp_ms, events)
+            .map(|order| batch.orders.push(wit_order(order, offset)))
     } else {
-        Location::decode_in(format, payload, timestamp_ms, events)
+        format
+            .decode_location(payload, timestamp_ms, events)
             .map(|location| batch.events.push(wit_event(location, offset)))
     }
 }

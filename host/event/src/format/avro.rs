@@ -9,20 +9,59 @@ use serde_json::{Map, Number, Value};
 
 use super::FormatError;
 
-/// Longest string, byte array or collection a payload may announce: more
-/// than any Kafka message holds, so a bad length prefix fails at once
-/// instead of allocating gigabytes. Process-wide, set on first use.
-const MAX_ALLOCATION_BYTES: usize = 64 * 1024 * 1024;
+/// Longest string or byte array, and most entries of an array or map, that
+/// a payload may announce: a broker's default largest message (1 MiB), so a
+/// bad length prefix fails at once instead of allocating gigabytes (an
+/// entry count is reserved as values of dozens of bytes each).
+/// Process-wide, set on first use.
+const MAX_ALLOCATION_BYTES: usize = 1024 * 1024;
 
 /// Parses an Avro schema (`.avsc` text); the top level must be a record.
+/// The text may come from a message (an object container's header), and
+/// apache-avro 0.21 panics on an invalid type name (`Name::parse`
+/// unwraps; 0.22 returns an error): names are checked first, and a panic
+/// of the parser is an error here all the same, not the worker's end.
 pub(crate) fn parse(text: &str) -> Result<Schema, String> {
-    let schema = Schema::parse_str(text).map_err(|error| error.to_string())?;
+    let json: Value = serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+    check_names(&json)?;
+    let schema = std::panic::catch_unwind(|| Schema::parse(&json))
+        .map_err(|_| "the schema broke the schema parser (an invalid name?)".to_string())?
+        .map_err(|error| error.to_string())?;
     match schema {
         Schema::Record(_) => Ok(schema),
         other => Err(format!(
             "the top level is {:?}, not a record",
             apache_avro::schema::SchemaKind::from(&other)
         )),
+    }
+}
+
+/// Every `name` of a named type or field is a full name of the Avro
+/// specification: identifiers (`[A-Za-z_][A-Za-z0-9_]*`) joined by dots.
+fn check_names(json: &Value) -> Result<(), String> {
+    let identifier = |part: &str| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+            && chars.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
+    };
+    match json {
+        Value::Object(object) => {
+            for key in ["name", "namespace"] {
+                if let Some(Value::String(name)) = object.get(key)
+                    && !(key == "namespace" && name.is_empty())
+                    && !name.split('.').all(identifier)
+                {
+                    return Err(format!(
+                        "{key} {name:?} is not an Avro name (identifiers joined by dots)"
+                    ));
+                }
+            }
+            object.values().try_for_each(check_names)
+        }
+        Value::Array(items) => items.iter().try_for_each(check_names),
+        _ => Ok(()),
     }
 }
 
@@ -47,15 +86,23 @@ pub(crate) fn decode_datum(
 }
 
 /// The one record of an object container file, resolved to `reader` when
-/// given.
+/// given. apache-avro's reader parses the file's embedded schema, on which
+/// its parser may panic (see [`parse`]): a panic is an error here.
 pub(crate) fn decode_container(reader: Option<&Schema>, bytes: &[u8]) -> Result<Map<String, Value>, FormatError> {
     apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
-    let records = match reader {
-        Some(schema) => apache_avro::Reader::with_schema(schema, bytes),
-        None => apache_avro::Reader::new(bytes),
-    }
-    .map_err(not_avro)?;
-    let mut values = records.take(2).collect::<Result<Vec<_>, _>>().map_err(not_avro)?;
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let records = match reader {
+            Some(schema) => apache_avro::Reader::with_schema(schema, bytes),
+            None => apache_avro::Reader::new(bytes),
+        }?;
+        records.take(2).collect::<Result<Vec<_>, _>>()
+    }));
+    let mut values = read
+        .map_err(|_| FormatError::Undecodable {
+            encoding: "avro",
+            message: "the container's schema broke the schema parser (an invalid name?)".into(),
+        })?
+        .map_err(not_avro)?;
     if values.len() != 1 {
         return Err(FormatError::Undecodable {
             encoding: "avro",

@@ -10,50 +10,68 @@
 const MAGIC: &[u8] = b"Obj\x01";
 const SYNC_LEN: usize = 16;
 
-/// A container file with one data block.
+/// A container file: its writer schema's text and, when it has exactly
+/// one uncompressed data block, that block.
 #[derive(Debug, PartialEq)]
-pub(crate) struct SingleBlock<'a> {
+pub(crate) struct Container<'a> {
     /// `avro.schema`: the writer schema's JSON text.
     pub schema_json: &'a [u8],
+    /// The one uncompressed data block; `None` for anything else
+    /// (compressed, several blocks), which the general reader decodes.
+    pub block: Option<Block<'a>>,
+}
+
+/// A data block.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Block<'a> {
     /// Records in the block.
     pub count: i64,
     /// The block's record bytes.
     pub records: &'a [u8],
 }
 
-/// The one uncompressed data block of `bytes`, or `None` when the file is
-/// anything else (compressed, several blocks, malformed): the general
-/// reader then decodes it, or says what is wrong.
-pub(crate) fn single_block(bytes: &[u8]) -> Option<SingleBlock<'_>> {
-    let mut rest = bytes.strip_prefix(MAGIC)?;
+/// The schema text and single data block of the container `bytes`; an
+/// error when its header is not an object container file's. The header is
+/// checked here, entry by entry against the bytes there are, before the
+/// general reader sees it: that reader reserves room for as many entries as
+/// a header claims.
+pub(crate) fn read(bytes: &[u8]) -> Result<Container<'_>, String> {
+    let truncated = || "the container's header ends early or is malformed".to_string();
+    let mut rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| "not an object container file: it does not start with Obj and 1".to_string())?;
     let mut schema_json = None;
+    let mut compressed = false;
     loop {
-        let mut count = long(&mut rest)?;
+        let mut count = long(&mut rest).ok_or_else(truncated)?;
         if count == 0 {
             break;
         }
         if count < 0 {
-            count = count.checked_neg()?;
-            long(&mut rest)?; // the block's size in bytes
+            count = count.checked_neg().ok_or_else(truncated)?;
+            long(&mut rest).ok_or_else(truncated)?; // the block's size in bytes
         }
         for _ in 0..count {
-            let key = sized(&mut rest)?;
-            let value = sized(&mut rest)?;
+            let key = sized(&mut rest).ok_or_else(truncated)?;
+            let value = sized(&mut rest).ok_or_else(truncated)?;
             match key {
                 b"avro.schema" => schema_json = Some(value),
-                b"avro.codec" if value != b"null" => return None,
+                b"avro.codec" => compressed = value != b"null",
                 _ => {}
             }
         }
     }
-    let (sync, mut rest) = rest.split_at_checked(SYNC_LEN)?;
-    let count = long(&mut rest)?;
-    let size = usize::try_from(long(&mut rest)?).ok()?;
-    let (records, after) = rest.split_at_checked(size)?;
-    (after == sync).then_some(SingleBlock {
-        schema_json: schema_json?,
-        count,
-        records,
+    let schema_json = schema_json.ok_or_else(|| "the container's header has no avro.schema".to_string())?;
+    let (sync, mut rest) = rest.split_at_checked(SYNC_LEN).ok_or_else(truncated)?;
+    let mut block = || {
+        let count = long(&mut rest)?;
+        let size = usize::try_from(long(&mut rest)?).ok()?;
+        let (records, after) = rest.split_at_checked(size)?;
+        (after == sync).then_some(Block { count, records })
+    };
+    Ok(Container {
+        schema_json,
+        block: if compressed { None } else { block() },
     })
 }
 
@@ -99,9 +117,10 @@ mod tests {
     #[test]
     fn an_uncompressed_single_record_file_is_split_without_parsing_its_schema() {
         let (bytes, schema) = container(apache_avro::Codec::Null, 1);
-        let block = single_block(&bytes).expect("one plain block");
+        let container = read(&bytes).unwrap();
+        let block = container.block.expect("one plain block");
         assert_eq!(
-            apache_avro::Schema::parse_str(std::str::from_utf8(block.schema_json).unwrap()).unwrap(),
+            apache_avro::Schema::parse_str(std::str::from_utf8(container.schema_json).unwrap()).unwrap(),
             schema
         );
         assert_eq!(block.count, 1);
@@ -110,19 +129,25 @@ mod tests {
 
     #[test]
     fn anything_else_is_left_to_the_general_reader() {
-        assert_eq!(
-            single_block(&container(apache_avro::Codec::Deflate(Default::default()), 1).0),
-            None
-        );
+        let deflated = container(apache_avro::Codec::Deflate(Default::default()), 1).0;
+        assert_eq!(read(&deflated).unwrap().block, None);
         let (mut bytes, _) = container(apache_avro::Codec::Null, 1);
-        assert_eq!(single_block(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(read(&bytes[..bytes.len() - 1]).unwrap().block, None);
         bytes.push(0);
-        assert_eq!(single_block(&bytes), None);
-        assert_eq!(single_block(b"Obj"), None);
-        assert_eq!(single_block(b"not a container"), None);
-        assert_eq!(
-            single_block(&container(apache_avro::Codec::Null, 3).0).map(|block| block.count),
-            Some(3)
-        );
+        assert_eq!(read(&bytes).unwrap().block, None);
+        let several = container(apache_avro::Codec::Null, 3).0;
+        assert_eq!(read(&several).unwrap().block.map(|block| block.count), Some(3));
+    }
+
+    #[test]
+    fn a_header_that_is_not_a_container_s_is_an_error_before_any_reader_sees_it() {
+        assert!(read(b"Obj").unwrap_err().contains("does not start with Obj"));
+        assert!(read(b"not a container").is_err());
+        // A metadata map claiming 2^40 entries with a few bytes behind it.
+        let mut claim = b"Obj\x01".to_vec();
+        claim.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0]);
+        assert!(read(&claim).unwrap_err().contains("ends early"));
+        let (bytes, _) = container(apache_avro::Codec::Null, 1);
+        assert!(read(&bytes[..20]).unwrap_err().contains("ends early"));
     }
 }

@@ -312,13 +312,20 @@ impl PayloadFormat {
             (Framing::Bare, _) => protobuf::decode(self.own_message.as_ref().expect("checked at load"), payload),
             (Framing::Container, own) => {
                 let reader = own.and_then(Schema::avro);
-                match avro_container::single_block(payload) {
+                let not_avro = |message| FormatError::Undecodable {
+                    encoding: "avro",
+                    message,
+                };
+                let container = avro_container::read(payload).map_err(not_avro)?;
+                // Parsed (and checked) once per distinct schema, before any
+                // reader sees it.
+                let (writer, resolve) = self.container_writer(container.schema_json, reader)?;
+                match container.block {
                     Some(block) if block.count == 1 => {
-                        let (writer, resolve) = self.container_writer(block.schema_json, reader)?;
                         avro::decode_datum(&writer, reader.filter(|_| resolve), block.records)
                     }
-                    // Compressed, several records, or not a container: the
-                    // general reader decodes it or says what is wrong.
+                    // Compressed or several records: the general reader
+                    // decodes it or says what is wrong.
                     _ => avro::decode_container(reader, payload),
                 }
             }

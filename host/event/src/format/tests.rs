@@ -342,3 +342,29 @@ fn avro_containers_resolve_their_embedded_schema_and_hold_one_record() {
     let error = read(&host, &writer.into_inner().unwrap()).unwrap_err().to_string();
     assert!(error.contains("the container holds several records"), "{error}");
 }
+
+#[test]
+fn a_container_whose_schema_breaks_the_avro_parser_is_not_avro() {
+    let format = load(&config(Encoding::Avro, Framing::Container, Some("location.avsc")));
+    let schema = r#"{"type":"record","name":"Locati=n","fields":[{"name":"driver_id","type":"string"}]}"#;
+    let mut payload = b"Obj\x01\x02\x16avro.schema".to_vec();
+    // The length as a zig-zag varint: two bytes for 64 to 8191.
+    let zigzag = schema.len() * 2;
+    payload.extend([(zigzag & 0x7f) as u8 | 0x80, (zigzag >> 7) as u8]);
+    payload.extend(schema.as_bytes());
+    payload.push(0);
+    payload.extend([7; 16]);
+    // Without a data block the general reader takes it; with one record's
+    // block, the schema is parsed by itself: both refuse it alike.
+    let mut with_block = payload.clone();
+    with_block.extend([2, 0]);
+    with_block.extend([7; 16]);
+    for payload in [payload, with_block] {
+        let error = read(&format, &payload).unwrap_err();
+        assert_eq!(error.kind(), "not-avro", "{error}");
+        assert!(
+            error.to_string().contains("\"Locati=n\" is not an Avro name"),
+            "{error}"
+        );
+    }
+}
