@@ -65,7 +65,7 @@ impl TailConfig {
 const MAX_PRINTED: usize = 240;
 
 /// What to print for one payload: its text on a JSON topic (`format`
-/// `None`), cut to [`MAX_PRINTED`] characters as the rest of the line is;
+/// `None`), cut to `MAX_PRINTED` characters as the rest of the line is;
 /// otherwise its decoded fields as compact JSON (cut alike), or
 /// `undecodable (KIND): REASON (N bytes)` on one line.
 pub fn payload_text(format: Option<&PayloadFormat>, payload: Option<&[u8]>) -> String {
