@@ -1,10 +1,60 @@
 //! The parts of an Avro object container file that decoding one record
 //! needs, read without parsing its embedded schema: the schema's JSON text
 //! (so that a parsed schema can be looked up by it), whether the block is
-//! uncompressed, and the block's record bytes. Parsing the schema of every
-//! message is what makes a general container reader slow (about 24 µs per
-//! fix here, BENCHMARKS.md); producers write the same schema into every
-//! message, so it is parsed once.
+//! uncompressed, and the block's record bytes; and the cache of parsed
+//! writer schemas. Parsing the schema of every message is what makes a
+//! general container reader slow (BENCHMARKS.md has the figures); producers
+//! write the same schema into every message, so it is parsed once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::FormatError;
+use super::avro;
+
+/// A container file's writer schema, and whether it must be resolved to
+/// the reader schema (it differs from it).
+pub(crate) type ContainerWriter = (Arc<apache_avro::Schema>, bool);
+
+/// The writer schemas of a topic's container files by their JSON text.
+#[derive(Debug, Default)]
+pub(crate) struct ContainerSchemas(RwLock<HashMap<Vec<u8>, ContainerWriter>>);
+
+impl ContainerSchemas {
+    /// The parsed writer schema of a container file whose header holds
+    /// `schema_json`, parsed once per distinct text, and whether it must be
+    /// resolved to `reader`.
+    pub(crate) fn writer(
+        &self,
+        schema_json: &[u8],
+        reader: Option<&apache_avro::Schema>,
+    ) -> Result<ContainerWriter, FormatError> {
+        /// Distinct writer schemas kept; past it the cache starts over (a
+        /// topic's producers use a handful).
+        const MAX_CACHED: usize = 64;
+        if let Some(found) = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(schema_json)
+        {
+            return Ok(found.clone());
+        }
+        let undecodable = |message: String| FormatError::Undecodable {
+            encoding: "avro",
+            message: format!("the container's schema: {message}"),
+        };
+        let text = std::str::from_utf8(schema_json).map_err(|error| undecodable(error.to_string()))?;
+        let schema = Arc::new(avro::parse(text).map_err(undecodable)?);
+        let resolve = reader.is_some_and(|reader| *reader != *schema);
+        let mut cache = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(schema_json.to_vec(), (schema.clone(), resolve));
+        Ok((schema, resolve))
+    }
+}
 
 /// The start of every object container file.
 const MAGIC: &[u8] = b"Obj\x01";

@@ -10,31 +10,25 @@ mod avro_container;
 mod config;
 mod confluent;
 mod protobuf;
+mod writer_schemas;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 use serde_json::{Map, Value};
 
 pub use crate::format_error::FormatError;
 pub use config::{Encoding, FormatConfig, Framing};
+pub use writer_schemas::RETRY_UNKNOWN_AFTER;
 
 use crate::EventsConfig;
 use crate::location::{DecodeError, Location, json_object};
 use crate::order::Order;
+use avro_container::ContainerSchemas;
 use protobuf::ProtoFile;
-
-/// A container file's writer schema, and whether it must be resolved to
-/// the reader schema (it differs from it).
-type ContainerWriter = (Arc<apache_avro::Schema>, bool);
-
-/// How long an id the registry did not give is not asked for again: its
-/// messages meanwhile are dead-lettered at once, not held up by a registry
-/// that is down.
-pub const RETRY_UNKNOWN_AFTER: Duration = Duration::from_secs(60);
+use writer_schemas::WriterSchemas;
 
 /// A schema a payload was written with (or is read with).
 #[derive(Debug)]
@@ -55,13 +49,10 @@ pub struct PayloadFormat {
     /// Protobuf: `message` of `own`.
     own_message: Option<MessageDescriptor>,
     own_id: Option<u32>,
-    writers: RwLock<HashMap<u32, Arc<Schema>>>,
-    /// Writer schemas of container files by their JSON text, each with
-    /// whether it differs from the reader schema (and must be resolved).
-    container_writers: RwLock<HashMap<Vec<u8>, ContainerWriter>>,
-    /// Why an id could not be learnt from the registry, for its error,
-    /// and when: it is not asked for again within [`RETRY_UNKNOWN_AFTER`].
-    unknown: RwLock<HashMap<u32, (String, Instant)>>,
+    /// Confluent framing: writer schemas by id, configured and learnt.
+    writers: WriterSchemas,
+    /// Avro containers: their writer schemas, parsed once per text.
+    container_writers: ContainerSchemas,
     registry_url: Option<String>,
 }
 
@@ -74,9 +65,8 @@ impl PayloadFormat {
             own: None,
             own_message: None,
             own_id: None,
-            writers: RwLock::new(HashMap::new()),
-            container_writers: RwLock::new(HashMap::new()),
-            unknown: RwLock::new(HashMap::new()),
+            writers: WriterSchemas::default(),
+            container_writers: ContainerSchemas::default(),
             registry_url: None,
         }
     }
@@ -182,9 +172,8 @@ impl PayloadFormat {
             own,
             own_message,
             own_id: config.schema_id,
-            writers: RwLock::new(writers),
-            container_writers: RwLock::new(HashMap::new()),
-            unknown: RwLock::new(HashMap::new()),
+            writers: WriterSchemas::configured(writers),
+            container_writers: ContainerSchemas::default(),
             registry_url: config
                 .registry_url
                 .as_ref()
@@ -216,13 +205,7 @@ impl PayloadFormat {
             return None;
         }
         let (id, _) = confluent::split_header(payload?).ok()?;
-        let recently_failed = self
-            .unknown
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&id)
-            .is_some_and(|(_, at)| at.elapsed() < RETRY_UNKNOWN_AFTER);
-        (self.writer(id).is_none() && !recently_failed).then_some(id)
+        (self.writer(id).is_none() && !self.writers.recently_failed(id)).then_some(id)
     }
 
     /// Adds the writer schema a registry returned for `id`: `schema_type`
@@ -240,24 +223,14 @@ impl PayloadFormat {
                 ));
             }
         };
-        self.writers
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id, Arc::new(schema));
-        self.unknown
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&id);
+        self.writers.learnt(id, schema);
         Ok(())
     }
 
     /// Keeps why the registry could not give the writer schema of `id`:
     /// the reason its messages are dead-lettered with.
     pub fn note_unknown(&self, id: u32, reason: String) {
-        self.unknown
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id, (reason, Instant::now()));
+        self.writers.not_learnt(id, reason);
     }
 
     /// The schema ids of Confluent-framed `payloads` that this format does
@@ -319,7 +292,7 @@ impl PayloadFormat {
                 let container = avro_container::read(payload).map_err(not_avro)?;
                 // Parsed (and checked) once per distinct schema, before any
                 // reader sees it.
-                let (writer, resolve) = self.container_writer(container.schema_json, reader)?;
+                let (writer, resolve) = self.container_writers.writer(container.schema_json, reader)?;
                 match container.block {
                     Some(block) if block.count == 1 => {
                         avro::decode_datum(&writer, reader.filter(|_| resolve), block.records)
@@ -386,62 +359,15 @@ impl PayloadFormat {
         }
     }
 
-    /// The parsed writer schema of a container file whose header holds
-    /// `schema_json`, parsed once per distinct text, and whether it must be
-    /// resolved to `reader`.
-    fn container_writer(
-        &self,
-        schema_json: &[u8],
-        reader: Option<&apache_avro::Schema>,
-    ) -> Result<ContainerWriter, FormatError> {
-        /// Distinct writer schemas kept; past it the cache starts over (a
-        /// topic's producers use a handful).
-        const MAX_CACHED: usize = 64;
-        if let Some(found) = self
-            .container_writers
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(schema_json)
-        {
-            return Ok(found.clone());
-        }
-        let undecodable = |message: String| FormatError::Undecodable {
-            encoding: "avro",
-            message: format!("the container's schema: {message}"),
-        };
-        let text = std::str::from_utf8(schema_json).map_err(|error| undecodable(error.to_string()))?;
-        let schema = Arc::new(avro::parse(text).map_err(undecodable)?);
-        let resolve = reader.is_some_and(|reader| *reader != *schema);
-        let mut cache = self
-            .container_writers
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.len() >= MAX_CACHED {
-            cache.clear();
-        }
-        cache.insert(schema_json.to_vec(), (schema.clone(), resolve));
-        Ok((schema, resolve))
-    }
-
     fn writer(&self, id: u32) -> Option<Arc<Schema>> {
         if Some(id) == self.own_id {
             return self.own.clone();
         }
-        self.writers
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&id)
-            .cloned()
+        self.writers.get(id)
     }
 
     fn unknown(&self, id: u32) -> FormatError {
-        let noted = self
-            .unknown
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&id)
-            .map(|(reason, _)| reason.clone());
-        let reason = match (noted, &self.registry_url) {
+        let reason = match (self.writers.failure(id), &self.registry_url) {
             (Some(reason), _) => format!("not `schema_id`, not in `writer_schemas`, and {reason}"),
             (None, Some(url)) => {
                 format!("not `schema_id`, not in `writer_schemas`, and not learnt from the registry {url}")
