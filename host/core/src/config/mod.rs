@@ -145,7 +145,8 @@ impl Config {
         for (topic, settings) in &mut config.topics {
             if let Some(format) = &mut settings.format {
                 topics::resolve_schema_paths(format, base);
-                PayloadFormat::load(format, base).map_err(|(key, message)| ConfigError::Invalid {
+                // The paths are the config file's folder's already.
+                PayloadFormat::load(format, Path::new("")).map_err(|(key, message)| ConfigError::Invalid {
                     path: path.to_path_buf(),
                     key: format!("topics.\"{topic}\".format.{key}"),
                     message,

@@ -329,3 +329,27 @@ fn tls_and_sasl_become_librdkafka_settings_with_the_password_read_from_its_sourc
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn schema_files_are_found_beside_a_config_file_named_by_a_relative_path() {
+    // Unit tests run in host/core: the workspace's target folder is ../../target.
+    let folder = format!("../../target/config-format-{}", std::process::id());
+    std::fs::create_dir_all(format!("{folder}/schemas")).unwrap();
+    std::fs::copy("../../schemas/location.avsc", format!("{folder}/schemas/location.avsc")).unwrap();
+    let text = format!(
+        "{MINIMAL}\n[topics.\"rider-updates\".format]\nencoding = \"avro\"\nframing = \"bare\"\nschema = \"schemas/location.avsc\"\n"
+    );
+    let path = Path::new(&folder).join("fleethost.toml");
+    std::fs::write(&path, text).unwrap();
+    let loaded = Config::load(&path);
+    let compiled = loaded
+        .as_ref()
+        .ok()
+        .map(|config| config.payload_format("rider-updates").map(|format| format.encoding()));
+    let from_the_file_alone = Config::load_topic_format(&path, "rider-updates");
+    std::fs::remove_dir_all(&folder).unwrap();
+    let config = loaded.expect("the schema is found beside the file");
+    assert_eq!(compiled.unwrap().unwrap(), Encoding::Avro);
+    assert_eq!(from_the_file_alone.unwrap().encoding(), Encoding::Avro);
+    assert_eq!(config.payload_format("other").unwrap().encoding(), Encoding::Json);
+}
