@@ -10,7 +10,7 @@
 //! terminal. A dead-letter topic (`X.dlq`) holds the original payloads, so
 //! it is read in X's format.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,21 +92,17 @@ pub fn payload_text(format: Option<&PayloadFormat>, payload: Option<&[u8]>) -> S
 }
 
 /// Asks the registry of a Confluent-framed topic for the writer schema of
-/// `payload` when its id is new to the format, once per id, so that the
-/// tail decodes what the host decodes. Needs the tokio runtime the tail's
-/// thread was started from; without one the id stays unknown.
-fn learn_writer_schema(
-    format: &PayloadFormat,
-    topic: &str,
-    payload: Option<&[u8]>,
-    asked: &mut BTreeSet<(String, u32)>,
-) {
+/// `payload` when its id is new to the format (an id the registry did not
+/// give is not asked for again for a while: the format keeps that), so
+/// that the tail decodes what the host decodes. Needs the tokio runtime the
+/// tail's thread was started from; without one the id stays unknown.
+fn learn_writer_schema(format: &PayloadFormat, payload: Option<&[u8]>) {
+    if format.registry_url().is_none() {
+        return;
+    }
     let Some(id) = format.unknown_schema_id(payload) else {
         return;
     };
-    if format.registry_url().is_none() || !asked.insert((topic.to_owned(), id)) {
-        return;
-    }
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         runtime.block_on(fleethost_core::kafka::schema_registry::learn(format, vec![id]));
     }
@@ -155,14 +151,13 @@ pub fn tail(config: &TailConfig, stop: &CancellationToken) -> Result<(), rdkafka
         .collect();
     let started = Instant::now();
     let mut last_summary = Instant::now();
-    let mut asked = BTreeSet::new();
     while !stop.is_cancelled() {
         if let Some(result) = consumer.poll(Duration::from_millis(200)) {
             let message = result?;
             let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
             let format = config.formats.get(message.topic()).map(Arc::as_ref);
             if let Some(format) = format {
-                learn_writer_schema(format, message.topic(), message.payload(), &mut asked);
+                learn_writer_schema(format, message.payload());
             }
             let payload = payload_text(format, message.payload());
             match config.summary {

@@ -217,9 +217,15 @@ impl Redrive<'_> {
                 .iter()
                 .find(|pipeline| pipeline.name == pipeline_name)
                 .expect("routed to a configured pipeline");
+            // The source topic's format, compiled once for all its batches.
+            let format = self
+                .config
+                .payload_format(&topic)
+                .map_err(|error| RedriveError::Config(error.to_string()))?;
+            let formats = TopicFormats::single(&topic, Arc::new(format));
             for chunk in group.chunks(pipeline.batch.max_events) {
                 let results: HashMap<(i32, i64), Outcome> = self
-                    .run_batch(pipeline, first_plugin, &topic, partition, chunk, stop)
+                    .run_batch(pipeline, first_plugin, &formats, (&topic, partition), chunk, stop)
                     .await?
                     .into_iter()
                     .collect();
@@ -274,14 +280,14 @@ impl Redrive<'_> {
         Ok((pipeline, first))
     }
 
-    /// Decodes `letters` (of one source partition) and runs them through
-    /// the pipeline's plugins from `first_plugin` on.
+    /// Decodes `letters` (of one source partition, in its topic's format)
+    /// and runs them through the pipeline's plugins from `first_plugin` on.
     async fn run_batch(
         &self,
         pipeline: &PipelineConfig,
         first_plugin: usize,
-        topic: &str,
-        partition: i32,
+        formats: &TopicFormats,
+        (topic, partition): (&str, i32),
         letters: &[&StoredRecord],
         stop: &CancellationToken,
     ) -> Result<Vec<((i32, i64), Outcome)>, RedriveError> {
@@ -293,11 +299,6 @@ impl Redrive<'_> {
             orders: Vec::new(),
         };
         let carries_orders = pipeline.carries_orders(topic);
-        let format = self
-            .config
-            .payload_format(topic)
-            .map_err(|error| RedriveError::Config(error.to_string()))?;
-        let formats = TopicFormats::single(topic, Arc::new(format));
         formats
             .learn_unknown(topic, letters.iter().map(|letter| letter.payload.as_deref()))
             .await;

@@ -249,10 +249,11 @@ impl PartitionWorker {
         formats
             .learn_unknown(&self.topic, records.iter().map(|record| record.payload.as_deref()))
             .await;
+        let format = formats.of(&self.topic);
         for (index, record) in records.iter().enumerate() {
             let decoded = decode_into(
                 &mut batch,
-                formats.of(&self.topic),
+                format,
                 carries_orders,
                 record.payload.as_deref(),
                 record.timestamp_ms,

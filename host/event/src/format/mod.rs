@@ -159,7 +159,7 @@ impl PayloadFormat {
                 .parse()
                 .or_else(|_| problem(&key, format!("{id:?} is not a schema id (a whole number)")))?;
             let schema = read_schema(encoding, &base.join(path)).or_else(|message| problem(&key, message))?;
-            writers.insert(id, Arc::new(schema));
+            writers.insert(id, shared_with(own.as_ref(), schema));
         }
         if let Some(url) = &config.registry_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -223,7 +223,7 @@ impl PayloadFormat {
                 ));
             }
         };
-        self.writers.learnt(id, schema);
+        self.writers.learnt(id, shared_with(self.own.as_ref(), schema));
         Ok(())
     }
 
@@ -307,9 +307,13 @@ impl PayloadFormat {
                 let writer = self.writer(id).ok_or_else(|| self.unknown(id))?;
                 match writer.as_ref() {
                     Schema::Avro(schema) => {
-                        // The reader's own schema needs no resolving to itself.
-                        let own = self.own.as_ref().filter(|own| !Arc::ptr_eq(own, &writer));
-                        let reader = own.and_then(|own| own.avro()).filter(|reader| *reader != schema);
+                        // A writer schema equal to the reader's is the reader's
+                        // (`shared_with`), and needs no resolving to itself.
+                        let reader = self
+                            .own
+                            .as_ref()
+                            .filter(|own| !Arc::ptr_eq(own, &writer))
+                            .and_then(|own| own.avro());
                         avro::decode_datum(schema, reader, rest)
                     }
                     Schema::Protobuf(file) => {
@@ -384,6 +388,16 @@ impl Schema {
             Schema::Avro(schema) => Some(schema),
             Schema::Protobuf(_) => None,
         }
+    }
+}
+
+/// `schema` as a writer schema: the reader's own when the two are equal,
+/// so that decoding tells "no resolving needed" by pointer, once per
+/// schema rather than by comparing schema trees per message.
+fn shared_with(own: Option<&Arc<Schema>>, schema: Schema) -> Arc<Schema> {
+    match (own, &schema) {
+        (Some(own), Schema::Avro(writer)) if own.avro() == Some(writer) => own.clone(),
+        _ => Arc::new(schema),
     }
 }
 

@@ -37,8 +37,8 @@ impl WriterSchemas {
     }
 
     /// Adds the schema of `id` learnt from the registry.
-    pub(super) fn learnt(&self, id: u32, schema: Schema) {
-        write(&self.by_id).insert(id, Arc::new(schema));
+    pub(super) fn learnt(&self, id: u32, schema: Arc<Schema>) {
+        write(&self.by_id).insert(id, schema);
         write(&self.unknown).remove(&id);
     }
 
