@@ -20,7 +20,9 @@ mod access_args;
 mod admin_client;
 pub mod commands;
 mod format_args;
+mod golden;
 mod kafka_args;
+mod templates;
 mod tls_args;
 
 /// The shutdown bound of the commands without a config file (tail,
@@ -68,6 +70,8 @@ enum Command {
     Track(commands::track::TrackArgs),
     Demo(commands::demo::DemoArgs),
     Simulate(commands::simulate::SimulateArgs),
+    Test(commands::test::TestArgs),
+    New(commands::new::NewArgs),
 }
 
 /// What every subcommand may need beyond its flags.
@@ -143,6 +147,8 @@ async fn execute(command: Command, context: &Context<'_>) -> anyhow::Result<()> 
         Command::Track(args) => args.execute(context).await,
         Command::Demo(args) => args.execute(context).await,
         Command::Simulate(args) => args.execute(context).await,
+        Command::Test(args) => args.execute().await,
+        Command::New(args) => args.execute().await,
     }
 }
 

@@ -16,10 +16,13 @@ pub mod v0_1 {
 }
 
 /// `fleethost:plugin@0.2.0`: order events, sql, produce, kv incr/publish.
+/// Its types are serde types too: `fleethost test` prints host calls as JSON
+/// and replays recorded batches and answers.
 pub mod v0_2 {
     wasmtime::component::bindgen!({
         path: "../../wit/since_v0.2.0",
         world: "plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     });
 }
 

@@ -16,6 +16,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod config;
 pub mod console;
+pub mod harness;
 pub mod kafka;
 pub mod memory;
 pub mod metrics;

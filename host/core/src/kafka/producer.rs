@@ -1,6 +1,8 @@
-//! The host's one shared producer: dead letters now, the plugins' `produce`
-//! capability later.
+//! The host's one shared producer: dead letters and the plugins' `produce`
+//! capability. An in-memory producer stands in for Kafka where no broker is
+//! wanted (`fleethost test`): it keeps what it was given.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
@@ -25,15 +27,40 @@ pub struct OutgoingRecord {
 /// Idempotent producer shared by every pipeline.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer,
+    inner: Sink,
+}
+
+/// Where records go.
+#[derive(Clone)]
+enum Sink {
+    Kafka(FutureProducer),
+    /// Kept in order, acknowledged at once.
+    Memory(Arc<Mutex<Vec<OutgoingRecord>>>),
 }
 
 impl Producer {
     /// Creates the producer; it connects lazily.
     pub fn new(kafka: &KafkaConfig) -> Result<Self, KafkaError> {
         Ok(Self {
-            inner: super::client_config::producer(kafka)?.create()?,
+            inner: Sink::Kafka(super::client_config::producer(kafka)?.create()?),
         })
+    }
+
+    /// A producer that keeps every record in memory and acknowledges it at
+    /// once: `produce` without a broker, for offline plugin tests.
+    pub fn in_memory() -> Self {
+        Self {
+            inner: Sink::Memory(Arc::default()),
+        }
+    }
+
+    /// The records an in-memory producer was given, in order; empty for
+    /// Kafka.
+    pub fn kept(&self) -> Vec<OutgoingRecord> {
+        match &self.inner {
+            Sink::Kafka(_) => Vec::new(),
+            Sink::Memory(kept) => kept.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        }
     }
 
     /// Publishes all records and waits until the broker acknowledged every one
@@ -48,6 +75,15 @@ impl Producer {
     /// caller can name them; a broker that lost the earlier write while
     /// keeping its sequence number would have lost exactly these.
     pub async fn send_all(&self, records: &[OutgoingRecord]) -> Result<Vec<usize>, KafkaError> {
+        let producer = match &self.inner {
+            Sink::Kafka(producer) => producer,
+            Sink::Memory(kept) => {
+                kept.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(records);
+                return Ok(Vec::new());
+            }
+        };
         let deliveries = records.iter().map(|record| {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
             for (name, value) in &record.headers {
@@ -63,7 +99,7 @@ impl Producer {
             if let Some(payload) = &record.payload {
                 message = message.payload(payload);
             }
-            self.inner.send(message, Duration::from_secs(30))
+            producer.send(message, Duration::from_secs(30))
         });
         let mut first_error = None;
         let mut without_offset = Vec::new();

@@ -389,7 +389,7 @@ pub(super) fn decode_into(
 }
 
 /// An order as the WIT world carries it, at `offset` of its partition.
-fn wit_order(order: Order, offset: i64) -> OrderEvent {
+pub(crate) fn wit_order(order: Order, offset: i64) -> OrderEvent {
     let point = |(latitude, longitude)| Point { latitude, longitude };
     OrderEvent {
         order_id: order.order_id,
@@ -408,7 +408,7 @@ fn wit_order(order: Order, offset: i64) -> OrderEvent {
 }
 
 /// A location fix as the WIT world carries it, at `offset` of its partition.
-fn wit_event(location: Location, offset: i64) -> Event {
+pub(crate) fn wit_event(location: Location, offset: i64) -> Event {
     Event {
         driver_id: location.driver_id,
         latitude: location.latitude,

@@ -6,7 +6,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::determinism::Determinism;
 use super::limits::InstanceLimiter;
+use super::tape::Tape;
 use crate::capabilities::identity::PluginIdentity;
 use crate::capabilities::kv::KvCapability;
 use crate::capabilities::produce::ProduceCapability;
@@ -27,6 +29,18 @@ pub struct HostState {
     pub(crate) kv: KvCapability,
     pub(crate) sql: SqlCapability,
     pub(crate) produce: ProduceCapability,
+    /// Where the host calls are written, when someone reads them.
+    pub(crate) tape: Option<Tape>,
+}
+
+/// What an instance is made with besides its capabilities: by default the
+/// real clocks and random numbers, and no tape.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceOptions {
+    /// Fixed clocks and seeded randomness instead of the real ones.
+    pub determinism: Option<Determinism>,
+    /// Where its host calls are written.
+    pub tape: Option<Tape>,
 }
 
 /// The capabilities one instance is given, each already limited by the
@@ -43,9 +57,24 @@ pub struct Capabilities {
 impl HostState {
     /// State for a new instance: no environment, arguments, files or network;
     /// stdin empty, stdout discarded, stderr kept up to `STDERR_CAPACITY`.
-    pub fn new(identity: PluginIdentity, limiter: InstanceLimiter, capabilities: Capabilities) -> Self {
+    /// No directory is preopened, so no path resolves; TCP, UDP and name
+    /// lookups are off, so every socket call answers "not permitted".
+    pub fn new(
+        identity: PluginIdentity,
+        limiter: InstanceLimiter,
+        capabilities: Capabilities,
+        options: InstanceOptions,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let mut wasi = WasiCtx::builder();
+        wasi.stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        if let Some(determinism) = options.determinism {
+            determinism.apply(&mut wasi);
+        }
+        let wasi = wasi.build();
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -55,6 +84,7 @@ impl HostState {
             kv: capabilities.kv,
             sql: capabilities.sql,
             produce: capabilities.produce,
+            tape: options.tape,
         }
     }
 

@@ -4,6 +4,7 @@
 mod batch;
 mod call_error;
 mod compat_v0_1;
+mod determinism;
 mod engine;
 mod host_state;
 mod imports;
@@ -14,14 +15,16 @@ pub mod native;
 pub mod outcome;
 mod plugin;
 mod slot;
+pub mod tape;
 mod watch;
 mod world;
 
 pub use crate::bindings::types::{Batch, BatchOutcome, Event, OrderEvent, OrderKind, PluginError, Point, Rejection};
 pub use crate::capabilities::identity::PluginIdentity;
 pub use call_error::CallError;
+pub use determinism::Determinism;
 pub use engine::PluginRuntime;
-pub use host_state::{Capabilities, HostState};
+pub use host_state::{Capabilities, HostState, InstanceOptions};
 pub use instance::PluginInstance;
 pub use plugin::{LoadError, LoadedPlugin};
 pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use super::engine::{PluginRuntime, deadline_ticks};
-use super::host_state::{Capabilities, HostState};
+use super::host_state::{Capabilities, HostState, InstanceOptions};
 use super::imports::forbidden_imports;
 use super::instance::PluginInstance;
 use super::limits::InstanceLimiter;
@@ -284,13 +284,19 @@ impl LoadedPlugin {
     /// Creates a fresh instance for `pipeline` and runs its `init` with the
     /// plugin's config. Blocking (runs guest code): call off the async workers.
     pub fn instantiate(&self, pipeline: &str) -> Result<PluginInstance, LoadError> {
+        self.instantiate_with(pipeline, InstanceOptions::default())
+    }
+
+    /// [`LoadedPlugin::instantiate`] with `options`: fixed clocks, a tape.
+    /// A native plugin has neither (it runs outside the sandbox).
+    pub fn instantiate_with(&self, pipeline: &str, options: InstanceOptions) -> Result<PluginInstance, LoadError> {
         let identity = PluginIdentity {
             pipeline: pipeline.to_string(),
             plugin: self.name.clone(),
             version: self.version.clone(),
         };
         match &self.code {
-            PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity),
+            PluginCode::Wasm(pre) => self.instantiate_wasm(pre, identity, options),
             PluginCode::Native(registry, native) => {
                 let (capabilities, meter) = self.capabilities(&identity.pipeline)?;
                 let meter = self.instance_meter(&identity.pipeline, meter);
@@ -312,7 +318,12 @@ impl LoadedPlugin {
     }
 
     /// A component instance in its own store, with the plugin's limits.
-    fn instantiate_wasm(&self, pre: &WorldPre, identity: PluginIdentity) -> Result<PluginInstance, LoadError> {
+    fn instantiate_wasm(
+        &self,
+        pre: &WorldPre,
+        identity: PluginIdentity,
+        options: InstanceOptions,
+    ) -> Result<PluginInstance, LoadError> {
         let init_error = |message: String| self.init_error(message);
         let limiter = InstanceLimiter::new(
             usize::try_from(self.limits.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
@@ -322,7 +333,7 @@ impl LoadedPlugin {
         let meter = self.instance_meter(&identity.pipeline, meter);
         let mut store = wasmtime::Store::new(
             pre.instance_pre().engine(),
-            HostState::new(identity, limiter, capabilities),
+            HostState::new(identity, limiter, capabilities, options),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.batch_timeout_ms));

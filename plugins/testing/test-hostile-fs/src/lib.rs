@@ -1,5 +1,5 @@
-//! test-hostile-fs: reads `/etc/passwd` in every batch. Its component imports
-//! WASI's filesystem, so the host must refuse it at load, before it runs.
+//! test-hostile-fs: reads `/etc/passwd` in every batch. The host links
+//! WASI's filesystem with no preopened directory: the read must fail.
 
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
 

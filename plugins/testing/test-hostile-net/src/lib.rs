@@ -1,5 +1,5 @@
-//! test-hostile-net: opens a TCP connection in every batch. Its component
-//! imports WASI's sockets, so the host must refuse it at load, before it runs.
+//! test-hostile-net: opens a TCP connection in every batch. The host links
+//! WASI's sockets with the network off: the connect must fail.
 
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginError};
 
