@@ -91,8 +91,8 @@ mod tests {
     use super::*;
     use fleethost_plugin_sdk::PluginConfig;
     use fleethost_plugin_sdk::Point;
+    use fleethost_plugin_sdk::geo::destination;
     use fleethost_plugin_sdk::trip::{Phase, Trip};
-    use geo::{Destination, Haversine};
 
     fn settings() -> Settings {
         Settings::from_config(&PluginConfig::new(vec![("key_prefix".into(), "t:".into())])).expect("valid")
@@ -102,8 +102,12 @@ mod tests {
 
     /// The point `metres` north of `START`.
     fn north(metres: f64) -> (f64, f64) {
-        let point = Haversine.destination(geo::Point::new(START.1, START.0), 0.0, metres);
-        (point.y(), point.x())
+        let start = Point {
+            latitude: START.0,
+            longitude: START.1,
+        };
+        let point = destination(start, 0.0, metres);
+        (point.latitude, point.longitude)
     }
 
     fn event(metres: f64, ts_ms: i64) -> Event {

@@ -11,7 +11,8 @@
 //! # Exact rules
 //!
 //! Distances are haversine great-circle distances on a sphere of radius
-//! 6 371 008.8 m (geo's `Haversine`).
+//! 6 371 008.8 m (the SDK's
+//! [`geo::haversine_m`](fleethost_plugin_sdk::geo::haversine_m)).
 //!
 //! **Speed** ([`motion::Motion::observe`]), per driver, fixes in event-time
 //! order, fixes not newer than the newest seen skipped. A sample is taken from

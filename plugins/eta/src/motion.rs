@@ -7,7 +7,8 @@
 //! speed here is sampled between an *anchor* and the newest fix and smoothed
 //! exponentially; see [`Motion::observe`] for the exact rule.
 
-use geo::{Distance, Haversine};
+use fleethost_plugin_sdk::Point;
+use fleethost_plugin_sdk::geo::haversine_m;
 
 /// One position of a driver at one event time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,10 +24,15 @@ pub struct Fix {
 impl Fix {
     /// Great-circle (haversine, mean Earth radius 6 371 008.8 m) distance in metres.
     pub fn distance_to(&self, latitude: f64, longitude: f64) -> f64 {
-        Haversine.distance(
-            geo::Point::new(self.longitude, self.latitude),
-            geo::Point::new(longitude, latitude),
-        )
+        haversine_m(self.point(), Point { latitude, longitude })
+    }
+
+    /// Where the fix was.
+    fn point(&self) -> Point {
+        Point {
+            latitude: self.latitude,
+            longitude: self.longitude,
+        }
     }
 }
 
@@ -125,7 +131,7 @@ impl Motion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::Destination;
+    use fleethost_plugin_sdk::geo::destination;
 
     const RULES: MotionRules = MotionRules {
         jitter_m: 5.0,
@@ -136,10 +142,14 @@ mod tests {
 
     /// The fix `metres` north of (12.9, 77.6) at `seconds`.
     fn north(metres: f64, seconds: f64) -> Fix {
-        let point = Haversine.destination(geo::Point::new(77.6, 12.9), 0.0, metres);
+        let start = Point {
+            latitude: 12.9,
+            longitude: 77.6,
+        };
+        let point = destination(start, 0.0, metres);
         Fix {
-            latitude: point.y(),
-            longitude: point.x(),
+            latitude: point.latitude,
+            longitude: point.longitude,
             ts_ms: (seconds * 1000.0) as i64,
         }
     }

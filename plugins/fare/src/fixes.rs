@@ -107,9 +107,9 @@ pub fn plan_fixes(settings: &Settings, drivers: &BTreeMap<&str, Vec<&Event>>, st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleethost_plugin_sdk::geo::destination;
     use fleethost_plugin_sdk::group::fixes_by_driver;
     use fleethost_plugin_sdk::{PluginConfig, Point};
-    use geo::{Destination, Haversine};
 
     fn settings() -> Settings {
         let config = vec![("surge".to_string(), "south=1.5,north=1.2".to_string())];
@@ -118,11 +118,15 @@ mod tests {
 
     /// A fix `metres` east of (12.9, 77.6) at `seconds`, in `region`.
     fn event(metres: f64, seconds: i64, region: Option<&str>) -> Event {
-        let point = Haversine.destination(geo::Point::new(77.6, 12.9), 90.0, metres);
+        let start = Point {
+            latitude: 12.9,
+            longitude: 77.6,
+        };
+        let point = destination(start, 90.0, metres);
         Event {
             driver_id: "d1".into(),
-            latitude: point.y(),
-            longitude: point.x(),
+            latitude: point.latitude,
+            longitude: point.longitude,
             timestamp_ms: 1_000_000 + seconds * 1000,
             region: region.map(str::to_string),
             order_id: None,

@@ -6,7 +6,8 @@
 //! the last counted fix, and counts a move only when it is long enough to be
 //! real and slow enough to be possible; see [`Odometer::count`].
 
-use geo::{Distance, Haversine};
+use fleethost_plugin_sdk::Point;
+use fleethost_plugin_sdk::geo::haversine_m;
 
 /// One position of a driver at one event time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,10 +23,15 @@ pub struct Fix {
 impl Fix {
     /// Great-circle (haversine, mean Earth radius 6 371 008.8 m) distance in metres.
     pub fn distance_to(&self, other: &Fix) -> f64 {
-        Haversine.distance(
-            geo::Point::new(self.longitude, self.latitude),
-            geo::Point::new(other.longitude, other.latitude),
-        )
+        haversine_m(self.point(), other.point())
+    }
+
+    /// Where the fix was.
+    fn point(&self) -> Point {
+        Point {
+            latitude: self.latitude,
+            longitude: self.longitude,
+        }
     }
 }
 
@@ -89,7 +95,7 @@ impl Odometer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::Destination;
+    use fleethost_plugin_sdk::geo::destination;
 
     const RULES: OdometerRules = OdometerRules {
         jitter_m: 5.0,
@@ -98,10 +104,14 @@ mod tests {
 
     /// The fix `metres` east of (12.9, 77.6) at `seconds`.
     fn east(metres: f64, seconds: i64) -> Fix {
-        let point = Haversine.destination(geo::Point::new(77.6, 12.9), 90.0, metres);
+        let start = Point {
+            latitude: 12.9,
+            longitude: 77.6,
+        };
+        let point = destination(start, 90.0, metres);
         Fix {
-            latitude: point.y(),
-            longitude: point.x(),
+            latitude: point.latitude,
+            longitude: point.longitude,
             ts_ms: seconds * 1000,
         }
     }

@@ -1,14 +1,15 @@
 //! Static fences (restaurants, hubs): named circles and polygons, and how far a
 //! position lies from one.
 //!
-//! Distances are great-circle distances in metres (geo's `Haversine`). A circle
-//! is a centre and a radius; a polygon is one ring of vertices, small enough
-//! (city scale, not crossing the antimeridian) that testing "inside" on plain
-//! latitude/longitude is exact enough. The distance from a polygon is the
-//! distance to the nearest point of its boundary (geo's
-//! `HaversineClosestPoint` on the ring), 0 inside.
+//! Distances are great-circle distances in metres (the SDK's
+//! [`haversine_m`]). A circle is a centre and a radius; a polygon is the SDK's
+//! [`Polygon`] of one ring of vertices, small enough (city scale, not crossing
+//! the antimeridian) that testing "inside" on plain latitude/longitude is
+//! exact enough. The distance from a polygon is the distance to the nearest
+//! point of its boundary (great-circle arcs between the vertices), 0 inside.
 
-use geo::{Area, BoundingRect, Closest, Contains, Distance, Haversine, HaversineClosestPoint, Point, Polygon, Rect};
+use fleethost_plugin_sdk::Point;
+use fleethost_plugin_sdk::geo::{Polygon, PolygonError, haversine_m};
 
 /// A static fence from the plugin's config.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,26 +20,24 @@ pub struct Fence {
     pub shape: Shape,
 }
 
-/// The area a fence covers. Points are geo points: x = longitude, y = latitude.
+/// The area a fence covers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
     /// Everything within `radius_m` metres of `centre`.
     Circle { centre: Point, radius_m: f64 },
-    /// The inside of a polygon ring, with its bounding box to skip far-away
-    /// positions cheaply.
-    Polygon { area: Polygon, bounds: Rect },
+    /// The inside of a polygon ring (which keeps its bounding box to skip
+    /// far-away positions cheaply).
+    Polygon { area: Polygon },
 }
 
 impl Shape {
-    /// A polygon shape from its ring of vertices (closed automatically); `None`
-    /// when the ring encloses no area (all vertices on one line).
-    pub fn polygon(ring: Vec<Point>) -> Option<Shape> {
-        let area = Polygon::new(ring.into_iter().collect(), Vec::new());
-        if area.unsigned_area() <= 0.0 {
-            return None;
-        }
-        let bounds = area.bounding_rect()?;
-        Some(Shape::Polygon { area, bounds })
+    /// A polygon shape from its ring of vertices (closed automatically);
+    /// [`PolygonError::NoArea`] when the ring encloses no area (all vertices
+    /// on one line).
+    pub fn polygon(ring: Vec<Point>) -> Result<Shape, PolygonError> {
+        Ok(Shape::Polygon {
+            area: Polygon::new(ring)?,
+        })
     }
 }
 
@@ -47,8 +46,8 @@ impl Fence {
     /// strictly inside a polygon (a point on the boundary counts as outside).
     pub fn contains(&self, position: Point) -> bool {
         match &self.shape {
-            Shape::Circle { centre, radius_m } => Haversine.distance(*centre, position) <= *radius_m,
-            Shape::Polygon { area, bounds } => bounds.contains(&position) && area.contains(&position),
+            Shape::Circle { centre, radius_m } => haversine_m(*centre, position) <= *radius_m,
+            Shape::Polygon { area } => area.contains(position),
         }
     }
 
@@ -58,54 +57,37 @@ impl Fence {
     /// the hysteresis.
     pub fn beyond_edge_m(&self, position: Point) -> f64 {
         match &self.shape {
-            Shape::Circle { centre, radius_m } => Haversine.distance(*centre, position) - radius_m,
+            Shape::Circle { centre, radius_m } => haversine_m(*centre, position) - radius_m,
             Shape::Polygon { .. } => self.reported_distance_m(position),
         }
     }
 
     /// The `distance_m` a notification reports: the distance to a circle's
-    /// centre, or to a polygon's boundary (0 inside).
+    /// centre, or to a polygon's boundary (0 inside or on it).
     pub fn reported_distance_m(&self, position: Point) -> f64 {
         match &self.shape {
-            Shape::Circle { centre, .. } => Haversine.distance(*centre, position),
-            Shape::Polygon { area, bounds } => {
-                if bounds.contains(&position) && area.contains(&position) {
-                    0.0
-                } else {
-                    distance_to_ring_m(area, position)
-                }
-            }
+            Shape::Circle { centre, .. } => haversine_m(*centre, position),
+            Shape::Polygon { area } => area.distance_m(position),
         }
-    }
-}
-
-/// The great-circle distance from `position` to the polygon's outer ring.
-fn distance_to_ring_m(area: &Polygon, position: Point) -> f64 {
-    match area.exterior().haversine_closest_point(&position) {
-        Closest::Intersection(_) => 0.0,
-        Closest::SinglePoint(nearest) => Haversine.distance(nearest, position),
-        // Only for rings without segments, which parsing refuses; the nearest
-        // vertex is still a sound answer.
-        Closest::Indeterminate => area
-            .exterior()
-            .points()
-            .map(|vertex| Haversine.distance(vertex, position))
-            .fold(f64::INFINITY, f64::min),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::Destination;
+    use fleethost_plugin_sdk::geo::destination;
+
+    fn at(latitude: f64, longitude: f64) -> Point {
+        Point { latitude, longitude }
+    }
 
     fn square() -> Fence {
         // About 1.1 km a side around (12.95, 77.55).
         let ring = vec![
-            Point::new(77.545, 12.945),
-            Point::new(77.555, 12.945),
-            Point::new(77.555, 12.955),
-            Point::new(77.545, 12.955),
+            at(12.945, 77.545),
+            at(12.945, 77.555),
+            at(12.955, 77.555),
+            at(12.955, 77.545),
         ];
         Fence {
             id: "square".into(),
@@ -115,7 +97,7 @@ mod tests {
 
     #[test]
     fn circle_distances_are_measured_from_the_centre() {
-        let centre = Point::new(77.59, 12.97);
+        let centre = at(12.97, 77.59);
         let fence = Fence {
             id: "hub".into(),
             shape: Shape::Circle {
@@ -123,8 +105,8 @@ mod tests {
                 radius_m: 200.0,
             },
         };
-        let inside = Haversine.destination(centre, 90.0, 150.0);
-        let outside = Haversine.destination(centre, 90.0, 260.0);
+        let inside = destination(centre, 90.0, 150.0);
+        let outside = destination(centre, 90.0, 260.0);
         assert!(fence.contains(inside));
         assert!(!fence.contains(outside));
         assert!((fence.beyond_edge_m(outside) - 60.0).abs() < 0.01);
@@ -134,18 +116,18 @@ mod tests {
     #[test]
     fn polygon_distance_is_to_the_boundary_and_zero_inside() {
         let fence = square();
-        let centre = Point::new(77.55, 12.95);
+        let centre = at(12.95, 77.55);
         assert!(fence.contains(centre));
         assert_eq!(fence.reported_distance_m(centre), 0.0);
         // 100 m east of the eastern edge, level with the middle of it.
-        let east_edge_middle = Point::new(77.555, 12.95);
-        let outside = Haversine.destination(east_edge_middle, 90.0, 100.0);
+        let east_edge_middle = at(12.95, 77.555);
+        let outside = destination(east_edge_middle, 90.0, 100.0);
         assert!(!fence.contains(outside));
         let distance = fence.beyond_edge_m(outside);
         assert!((distance - 100.0).abs() < 1.0, "distance to the edge was {distance}");
         // Beyond a corner the nearest boundary point is the corner itself.
-        let corner = Point::new(77.555, 12.955);
-        let off_corner = Haversine.destination(corner, 45.0, 80.0);
+        let corner = at(12.955, 77.555);
+        let off_corner = destination(corner, 45.0, 80.0);
         let distance = fence.reported_distance_m(off_corner);
         assert!((distance - 80.0).abs() < 1.0, "distance to the corner was {distance}");
     }

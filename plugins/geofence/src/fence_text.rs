@@ -13,7 +13,8 @@
 //! Every error names the fence (or the entry's position when it has no id) and
 //! what is wrong with it.
 
-use geo::Point;
+use fleethost_plugin_sdk::Point;
+use fleethost_plugin_sdk::geo::PolygonError;
 
 use crate::fence::{Fence, Shape};
 
@@ -105,10 +106,13 @@ fn parse_polygon(params: &str) -> Result<Shape, String> {
             ring.len()
         ));
     }
-    Shape::polygon(ring).ok_or_else(|| "the polygon encloses no area (its vertices lie on one line)".to_string())
+    Shape::polygon(ring).map_err(|error| match error {
+        PolygonError::NoArea => "the polygon encloses no area (its vertices lie on one line)".to_string(),
+        other => other.to_string(),
+    })
 }
 
-/// A geo point (x = longitude, y = latitude) from latitude and longitude text.
+/// A point from latitude and longitude text.
 fn point(latitude: &str, longitude: &str) -> Result<Point, String> {
     let lat = number(latitude.trim(), "latitude")?;
     let lng = number(longitude.trim(), "longitude")?;
@@ -118,7 +122,10 @@ fn point(latitude: &str, longitude: &str) -> Result<Point, String> {
     if !(-180.0..=180.0).contains(&lng) {
         return Err(format!("longitude `{longitude}` is outside [-180, 180]"));
     }
-    Ok(Point::new(lng, lat))
+    Ok(Point {
+        latitude: lat,
+        longitude: lng,
+    })
 }
 
 fn number(text: &str, what: &str) -> Result<f64, String> {
@@ -149,7 +156,10 @@ mod tests {
         assert_eq!(
             fences[0].shape,
             Shape::Circle {
-                centre: Point::new(77.59, 12.97),
+                centre: Point {
+                    latitude: 12.97,
+                    longitude: 77.59
+                },
                 radius_m: 200.0
             }
         );
@@ -157,8 +167,8 @@ mod tests {
         let Shape::Polygon { area, .. } = &fences[1].shape else {
             panic!("rest-7 should be a polygon");
         };
-        // Three vertices, closed by geo: four coordinates.
-        assert_eq!(area.exterior().0.len(), 4);
+        // Three vertices: the repeated first one closing the ring is dropped.
+        assert_eq!(area.exterior().len(), 3);
         assert_eq!(parse_fences("").expect("no fences"), Vec::new());
     }
 

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use fleethost_plugin_sdk::geo::destination;
 use fleethost_plugin_sdk::kv::FieldValue;
 use fleethost_plugin_sdk::{Batch, Event, OrderEvent, OrderKind, PluginConfig, Point};
-use geo::{Destination, Haversine};
 
 use crate::batch::{self, Outcome};
 use crate::notification::{Kind, Notification};
@@ -16,8 +16,12 @@ pub const CENTRE: (f64, f64) = (12.97, 77.59);
 
 /// The point `metres` from `(lat, lng)` towards `bearing` degrees, as `(lat, lng)`.
 pub fn offset(from: (f64, f64), bearing: f64, metres: f64) -> (f64, f64) {
-    let to = Haversine.destination(geo::Point::new(from.1, from.0), bearing, metres);
-    (to.y(), to.x())
+    let from = Point {
+        latitude: from.0,
+        longitude: from.1,
+    };
+    let to = destination(from, bearing, metres);
+    (to.latitude, to.longitude)
 }
 
 /// A fix of `driver` at `at` (also its offset).

@@ -23,9 +23,9 @@
 //! its own); a fix that is within `arrived_m` and had no `near` yet emits both,
 //! `near` first, so every order point that gets `arrived` also got `near`.
 
-use fleethost_plugin_sdk::Event;
+use fleethost_plugin_sdk::geo::haversine_m;
 use fleethost_plugin_sdk::trip::Trip;
-use geo::{Distance, Haversine, Point};
+use fleethost_plugin_sdk::{Event, Point};
 
 use crate::driver_state::{Approach, DriverState, OrderAlert};
 use crate::fence::Fence;
@@ -62,7 +62,10 @@ pub fn track_fixes(
             continue;
         }
         state.last_fix_ms = Some(fix.timestamp_ms);
-        let position = Point::new(fix.longitude, fix.latitude);
+        let position = Point {
+            latitude: fix.latitude,
+            longitude: fix.longitude,
+        };
         let mut notify = |kind: Kind, subject: Subject, distance_m: f64| {
             notifications.push(Notification {
                 kind,
@@ -95,7 +98,7 @@ pub fn track_fixes(
         let Some((stop, target)) = stop_at(trip, fix.timestamp_ms) else {
             continue;
         };
-        let distance_m = Haversine.distance(Point::new(target.longitude, target.latitude), position);
+        let distance_m = haversine_m(target, position);
         for (approach, within_m) in [
             (Approach::Near, fences.thresholds.near_m),
             (Approach::Arrived, fences.thresholds.arrived_m),

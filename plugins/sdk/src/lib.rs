@@ -25,8 +25,9 @@
 //! payloads), [`record`] (many values in one hash field, and
 //! [`record::Decimal`]: an `f64` as `Display` writes it, faster), [`trip`]
 //! (the order lifecycle), [`names`] (the Redis keys and channels the host's
-//! tracking service reads too) and [`kv::borrowed`] (kv writes without a copy
-//! of each string).
+//! tracking service reads too), [`kv::borrowed`] (kv writes without a copy
+//! of each string) and [`geo`] (distances, bearings, polygons, an index of
+//! many fences and H3 cells).
 
 // The generated export macro names this crate by path, also from inside it.
 extern crate self as fleethost_plugin_sdk;
@@ -36,6 +37,7 @@ mod borrowed_kv;
 #[doc(hidden)]
 pub mod cabi_realloc;
 mod config;
+pub mod geo;
 pub mod group;
 mod inline_str;
 pub mod json;
