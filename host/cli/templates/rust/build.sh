@@ -8,5 +8,5 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 echo "build: cargo build --release --target wasm32-wasip2"
 cargo build --quiet --release --target wasm32-wasip2
-cp target/wasm32-wasip2/release/{{module}}.wasm {{module}}.wasm
+cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/{{module}}.wasm" {{module}}.wasm
 echo "build: wrote {{module}}.wasm"
