@@ -5,7 +5,9 @@
 //!
 //! Placeholders: `{{name}}` (the plugin's name), `{{module}}` (the name with
 //! `_` for `-`: the component's file stem), `{{lang}}`, `{{files}}` (the
-//! plugin's own files, for the README) and, for Rust, `{{sdk_path}}`.
+//! plugin's own files, for the README), `{{guide}}` (the page on plugins in
+//! that language) and, for Rust, `{{sdk_path}}`. The SDK layers and the
+//! WIT files are copied as they are.
 
 use std::path::Path;
 
@@ -22,6 +24,15 @@ pub enum Language {
 }
 
 impl Language {
+    /// The page of the fleethost docs on plugins in this language.
+    pub fn guide(self) -> &'static str {
+        match self {
+            Self::Rust => "docs/writing-a-plugin.md",
+            Self::Python => "docs/plugins-python.md",
+            Self::Js => "docs/plugins-javascript.md",
+        }
+    }
+
     /// How the README names it.
     pub fn label(self) -> &'static str {
         match self {
@@ -72,7 +83,85 @@ const RUST: [Template; 4] = [
 
 const PYTHON: [Template; 0] = [];
 
-const JS: [Template; 0] = [];
+/// The Python SDK layer, as the project's `fleethost_plugin/`.
+const PYTHON_SDK: [Template; 0] = [];
+
+const JS: [Template; 5] = [
+    ("plugin.js", include_str!("../templates/js/plugin.js")),
+    ("package.json", include_str!("../templates/js/package.json")),
+    ("package-lock.json", include_str!("../templates/js/package-lock.json")),
+    ("build.sh", include_str!("../templates/js/build.sh")),
+    (".gitignore", include_str!("../templates/js/gitignore")),
+];
+
+/// The JavaScript SDK layer, as the project's `fleethost_plugin/`.
+const JS_SDK: [Template; 17] = [
+    (
+        "fleethost_plugin/package.json",
+        include_str!("../../../plugins/sdk-js/package.json"),
+    ),
+    (
+        "fleethost_plugin/README.md",
+        include_str!("../../../plugins/sdk-js/README.md"),
+    ),
+    (
+        "fleethost_plugin/index.js",
+        include_str!("../../../plugins/sdk-js/index.js"),
+    ),
+    (
+        "fleethost_plugin/config.js",
+        include_str!("../../../plugins/sdk-js/config.js"),
+    ),
+    (
+        "fleethost_plugin/decimal.js",
+        include_str!("../../../plugins/sdk-js/decimal.js"),
+    ),
+    (
+        "fleethost_plugin/define.js",
+        include_str!("../../../plugins/sdk-js/define.js"),
+    ),
+    (
+        "fleethost_plugin/errors.js",
+        include_str!("../../../plugins/sdk-js/errors.js"),
+    ),
+    (
+        "fleethost_plugin/fence_grid.js",
+        include_str!("../../../plugins/sdk-js/fence_grid.js"),
+    ),
+    (
+        "fleethost_plugin/geo.js",
+        include_str!("../../../plugins/sdk-js/geo.js"),
+    ),
+    (
+        "fleethost_plugin/json.js",
+        include_str!("../../../plugins/sdk-js/json.js"),
+    ),
+    ("fleethost_plugin/kv.js", include_str!("../../../plugins/sdk-js/kv.js")),
+    (
+        "fleethost_plugin/kv_ops.js",
+        include_str!("../../../plugins/sdk-js/kv_ops.js"),
+    ),
+    (
+        "fleethost_plugin/log.js",
+        include_str!("../../../plugins/sdk-js/log.js"),
+    ),
+    (
+        "fleethost_plugin/message.js",
+        include_str!("../../../plugins/sdk-js/message.js"),
+    ),
+    (
+        "fleethost_plugin/outcome.js",
+        include_str!("../../../plugins/sdk-js/outcome.js"),
+    ),
+    (
+        "fleethost_plugin/produce.js",
+        include_str!("../../../plugins/sdk-js/produce.js"),
+    ),
+    (
+        "fleethost_plugin/sql.js",
+        include_str!("../../../plugins/sdk-js/sql.js"),
+    ),
+];
 
 /// The files of a new `language` project named `name`; `sdk` is the Rust
 /// SDK's path.
@@ -95,25 +184,27 @@ pub fn project(language: Language, name: &str, sdk: Option<&Path>) -> Vec<Projec
             .replace("{{lang}}", language.label())
             .replace("{{files}}", &own_files.join(", "))
             .replace("{{sdk_path}}", &sdk_path)
+            .replace("{{guide}}", language.guide())
     };
-    let wit: &[Template] = match language {
-        // The Rust SDK carries the WIT world and generates the bindings.
-        Language::Rust => &[],
-        Language::Python | Language::Js => &WIT,
+    // The Rust SDK is a crate that carries the WIT world; the others are
+    // copied into the project with the world.
+    let (sdk_files, wit): (&[Template], &[Template]) = match language {
+        Language::Rust => (&[], &[]),
+        Language::Python => (&PYTHON_SDK, &WIT),
+        Language::Js => (&JS_SDK, &WIT),
     };
-    own.iter()
-        .chain(&COMMON)
-        .chain(wit)
-        .map(|(path, text)| ProjectFile {
-            path: fill(path),
-            contents: if path.starts_with("wit/") {
-                text.to_string()
-            } else {
-                fill(text)
-            },
-            executable: path.ends_with(".sh"),
-        })
-        .collect()
+    let project_files = own.iter().chain(&COMMON).map(|(path, text)| ProjectFile {
+        path: fill(path),
+        contents: fill(text),
+        executable: path.ends_with(".sh"),
+    });
+    // The SDK and the world as they are: they are no templates.
+    let verbatim = sdk_files.iter().chain(wit).map(|(path, text)| ProjectFile {
+        path: path.to_string(),
+        contents: text.to_string(),
+        executable: false,
+    });
+    project_files.chain(verbatim).collect()
 }
 
 #[cfg(test)]
