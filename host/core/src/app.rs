@@ -11,10 +11,11 @@ use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::{BackendError, Backends};
 use crate::config::Config;
 use crate::kafka::producer::Producer;
-use crate::pipeline::topic_formats::TopicFormats;
-use crate::pipeline::{Pipeline, PipelineError};
+use crate::pipeline::PipelineError;
+use crate::pipeline::deploy::Deployer;
+use crate::pipeline::running::Running;
 use crate::runtime::native::NativePlugins;
-use crate::runtime::{ConfigRewrite, LoadError, LoadedPlugin, PluginRuntime, PluginSlot, watch_plugin_files};
+use crate::runtime::{ConfigRewrite, FileWatch, LoadError, LoadedPlugin, PluginRuntime, PluginSlot};
 
 /// Why the host could not start or ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -101,14 +102,15 @@ pub async fn load_slots(
 #[derive(Default)]
 pub struct RunOptions {
     /// The file the config came from: watched, so a config change reloads
-    /// the plugins it touches.
+    /// the plugins it touches and starts the pipelines it adds.
     pub config_path: Option<PathBuf>,
     /// The kv store to use instead of one built from `redis.url`: how
     /// `fleethost demo` shares its embedded store with the tracking server
     /// it runs beside.
     pub kv: Option<KvBackend>,
     /// The rewrite the config got from the file at `config_path` (the demo's
-    /// namespace), applied again when the file changes.
+    /// namespace), applied again when the file changes: to the whole file,
+    /// so added pipelines and plugins get it too.
     pub rewrite: Option<ConfigRewrite>,
     /// Plugins compiled into the process for `native:<name>` paths (the
     /// benchmark's `fleethost-native`); none in production.
@@ -125,8 +127,13 @@ pub fn plugin_runtime(native_plugins: Option<Arc<dyn NativePlugins>>) -> Result<
     })
 }
 
-/// Runs every pipeline of `config` until `shutdown` is cancelled, then lets
-/// each finish its in-flight batches and commit.
+fn watch_error(error: notify::Error) -> RunError {
+    RunError::Runtime(format!("cannot watch the plugin files: {error}"))
+}
+
+/// Runs every pipeline of `config`, and those added to the file at
+/// `options.config_path` while it runs, until `shutdown` is cancelled, then
+/// lets each finish its in-flight batches and commit.
 pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToken) -> Result<(), RunError> {
     let RunOptions {
         config_path,
@@ -159,60 +166,45 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         backends.kv = kv;
     }
     let slots = load_slots(&config, &runtime, &backends).await?;
-    watch_plugin_files(slots.clone(), config_path, rewrite, shutdown.clone())
-        .map_err(|error| RunError::Runtime(format!("cannot watch the plugin files: {error}")))?;
+    let watch = FileWatch::start(shutdown.clone()).map_err(watch_error)?;
+    for slot in slots.values() {
+        watch.watch_plugin(slot.clone()).map_err(watch_error)?;
+    }
+    // Pipelines added to the config file later start through the same
+    // deployer, into the same set.
+    let running = Arc::new(Running::new(shutdown.clone()));
+    running.add_plugins(slots.clone());
+    let deployer = Arc::new(Deployer::new(
+        &config,
+        runtime,
+        backends,
+        producer,
+        metrics.families().clone(),
+        running.clone(),
+        watch.clone(),
+    ));
 
     starting.doing("creating topics");
-    let written = crate::pipeline::topic_plan::topics_the_host_writes(&config);
-    match crate::kafka::admin::create_missing(&config.kafka, &written).await {
-        Ok(created) if !created.is_empty() => {
-            tracing::info!(topics = ?created, "created the topics the host writes to")
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(
-            %error, topics = ?written.iter().map(|spec| &spec.name).collect::<Vec<_>>(),
-            "cannot create the dead-letter and output topics; relying on the broker to create them"
-        ),
-    }
+    deployer.create_topics(&config).await;
 
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut pipelines = Vec::new();
-    let mut pipeline_stats = BTreeMap::new();
-    let mut controls = BTreeMap::new();
-    for pipeline_config in &config.pipelines {
-        let pipeline_plugins = pipeline_config.plugins.iter().map(|name| slots[name].clone()).collect();
-        let pipeline = Pipeline::new(
-            pipeline_config.clone(),
-            config.kafka.clone(),
-            pipeline_plugins,
-            producer.clone(),
-            config.status.clone(),
-            metrics.families(),
-            Arc::new(TopicFormats::load(&config, pipeline_config)?),
-        );
-        pipeline_stats.insert(pipeline.name().to_string(), pipeline.stats());
-        controls.insert(
-            pipeline.name().to_string(),
-            crate::admin::PipelineControl {
-                stats: pipeline.stats(),
-                pause: pipeline.operator_pause(),
-                plugins: pipeline.plugins().to_vec(),
-            },
-        );
-        pipelines.push(pipeline);
-    }
-    metrics.register_collector(Box::new(crate::admin::scraped::Scraped::new(
-        slots.clone(),
-        pipeline_stats,
-    )));
+    let pipelines = config
+        .pipelines
+        .iter()
+        .map(|pipeline_config| {
+            Ok((
+                pipeline_config.clone(),
+                deployer.build(&config, pipeline_config, &slots)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    metrics.register_collector(Box::new(crate::admin::scraped::Scraped::new(running.clone())));
     if let Some(listen) = config.admin.listen {
         crate::admin::serve(
             listen,
             admin_tls,
             admin_tokens,
             crate::admin::AdminState {
-                slots: slots.clone(),
-                pipelines: controls,
+                running: running.clone(),
                 metrics: Arc::new(metrics),
             },
             shutdown.clone(),
@@ -220,22 +212,20 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         .await
         .map_err(|error| RunError::Runtime(format!("admin.listen {listen}: {error}")))?;
     }
-    for pipeline in pipelines {
-        tasks.spawn(pipeline.run(shutdown.child_token()));
+    for (pipeline_config, pipeline) in pipelines {
+        if let Err(refused) = running.start(pipeline_config, pipeline, BTreeMap::new()) {
+            tracing::info!(%refused, "pipeline not started");
+        }
+    }
+    // Only now, so that a config change never races the pipelines of the start.
+    if let Some(config_path) = config_path {
+        watch
+            .watch_config(config_path, rewrite, deployer)
+            .map_err(watch_error)?;
     }
     // From here on each pipeline reports its own progress.
     drop(starting);
-    let mut failures = Vec::new();
-    while let Some(result) = tasks.join_next().await {
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::error!(%error, "pipeline ended with an error");
-                failures.push(error);
-            }
-            Err(error) => tracing::error!(%error, "pipeline task panicked"),
-        }
-    }
+    let failures = running.wait().await;
     if failures.is_empty() {
         Ok(())
     } else {

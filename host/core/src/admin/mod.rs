@@ -32,7 +32,7 @@ use crate::auth::AdminTokens;
 use crate::auth::bearer::require_admin_token;
 use crate::metrics::HostMetrics;
 use crate::pipeline::operator_pause::{OperatorPause, PausedPartitions};
-use crate::pipeline::stats::PipelineStats;
+use crate::pipeline::running::{Running, RunningPipeline};
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
 pub mod scraped;
@@ -142,22 +142,11 @@ pub struct ReloadReport {
     pub error: Option<String>,
 }
 
-/// What the admin interface reads and controls of one pipeline.
-pub struct PipelineControl {
-    /// Its counters and partitions.
-    pub stats: Arc<PipelineStats>,
-    /// Its operator's pauses.
-    pub pause: OperatorPause,
-    /// Its plugins, in order.
-    pub plugins: Vec<Arc<PluginSlot>>,
-}
-
 /// What the handlers read.
 pub struct AdminState {
-    /// Every plugin, by name.
-    pub slots: BTreeMap<String, Arc<PluginSlot>>,
-    /// Every pipeline, by name.
-    pub pipelines: BTreeMap<String, PipelineControl>,
+    /// The running pipelines and their plugins, read at each request: a
+    /// pipeline added to the config file while the host runs shows at once.
+    pub running: Arc<Running>,
     /// The process's metrics.
     pub metrics: Arc<HostMetrics>,
 }
@@ -210,7 +199,8 @@ async fn render_metrics(State(state): State<Shared>) -> ([(axum::http::HeaderNam
 async fn list_plugins(State(state): State<Shared>) -> Json<Vec<PluginStatus>> {
     Json(
         state
-            .slots
+            .running
+            .slots()
             .values()
             .map(|slot| PluginStatus {
                 name: slot.name().to_string(),
@@ -228,15 +218,16 @@ async fn list_plugins(State(state): State<Shared>) -> Json<Vec<PluginStatus>> {
 async fn list_pipelines(State(state): State<Shared>) -> Json<Vec<PipelineStatus>> {
     Json(
         state
-            .pipelines
+            .running
+            .pipelines()
             .iter()
-            .map(|(name, control)| pipeline_status(name, control))
+            .map(|(name, pipeline)| pipeline_status(name, pipeline))
             .collect(),
     )
 }
 
 /// The status of one pipeline, from its stats and pauses.
-fn pipeline_status(name: &str, control: &PipelineControl) -> PipelineStatus {
+fn pipeline_status(name: &str, control: &RunningPipeline) -> PipelineStatus {
     let snapshot = control.stats.snapshot();
     let paused = control.pause.paused();
     let partitions: Vec<PartitionStatus> = snapshot
@@ -317,10 +308,10 @@ fn change_pause(
     name: String,
     change: impl FnOnce(&OperatorPause) -> Result<PausedPartitions, crate::pipeline::operator_pause::PauseError>,
 ) -> (StatusCode, Json<PauseReport>) {
-    let Some(control) = state.pipelines.get(&name) else {
+    let Some(control) = state.running.pipeline(&name) else {
         let error = format!(
             "no pipeline named {name:?}; known: {:?}",
-            state.pipelines.keys().collect::<Vec<_>>()
+            state.running.pipelines().keys().collect::<Vec<_>>()
         );
         return (
             StatusCode::NOT_FOUND,
@@ -355,7 +346,7 @@ fn change_pause(
 }
 
 async fn reload_plugin(State(state): State<Shared>, Path(name): Path<String>) -> (StatusCode, Json<ReloadReport>) {
-    let slots = &state.slots;
+    let slots = state.running.slots();
     let Some(slot) = slots.get(&name).cloned() else {
         let report = ReloadReport {
             plugin: name.clone(),

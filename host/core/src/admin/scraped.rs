@@ -4,7 +4,6 @@
 //! state, not counts, so they are read where they are kept rather than
 //! copied into gauges that could go stale.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,19 +13,19 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::pipeline::stats::PipelineStats;
+use crate::pipeline::running::Running;
 use crate::runtime::PluginSlot;
 
-/// What a scrape reads: the plugin slots and the pipelines' state.
+/// What a scrape reads: the plugin slots and the pipelines' state, as they
+/// are at the scrape (pipelines added while the host runs included).
 pub struct Scraped {
-    slots: BTreeMap<String, Arc<PluginSlot>>,
-    pipelines: BTreeMap<String, Arc<PipelineStats>>,
+    running: Arc<Running>,
 }
 
 impl Scraped {
-    /// Reads `slots` and `pipelines` on every scrape.
-    pub fn new(slots: BTreeMap<String, Arc<PluginSlot>>, pipelines: BTreeMap<String, Arc<PipelineStats>>) -> Self {
-        Self { slots, pipelines }
+    /// Reads the plugins and pipelines of `running` on every scrape.
+    pub fn new(running: Arc<Running>) -> Self {
+        Self { running }
     }
 }
 
@@ -34,8 +33,8 @@ impl fmt::Debug for Scraped {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("Scraped")
-            .field("plugins", &self.slots.keys().collect::<Vec<_>>())
-            .field("pipelines", &self.pipelines.keys().collect::<Vec<_>>())
+            .field("plugins", &self.running.slots().keys().collect::<Vec<_>>())
+            .field("pipelines", &self.running.pipelines().keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -65,10 +64,12 @@ fn family<L: EncodeLabelSet>(
 impl Collector for Scraped {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let snapshots: Vec<_> = self
-            .pipelines
+            .running
+            .pipelines()
             .iter()
-            .map(|(name, stats)| (name.clone(), stats.snapshot()))
+            .map(|(name, pipeline)| (name.clone(), pipeline.stats.snapshot()))
             .collect();
+        let slots = self.running.slots();
         family(
             &mut encoder,
             "fleethost_partitions_waiting_for_backend",
@@ -107,14 +108,14 @@ impl Collector for Scraped {
             "fleethost_plugin_info",
             "The plugin version running now (always 1)",
             MetricType::Gauge,
-            self.slots.values().map(|slot| (plugin_labels(slot), 1)),
+            slots.values().map(|slot| (plugin_labels(slot), 1)),
         )?;
         family(
             &mut encoder,
             "fleethost_plugin_memory_bytes",
             "Linear memory the running version's live instances hold (one per partition worker)",
             MetricType::Gauge,
-            self.slots
+            slots
                 .values()
                 .map(|slot| (plugin_labels(slot), slot.current().memory_bytes())),
         )?;
@@ -123,7 +124,7 @@ impl Collector for Scraped {
             "fleethost_plugin_reloads",
             "New plugin versions activated, and refused or rolled back",
             MetricType::Counter,
-            self.slots.values().flat_map(|slot| {
+            slots.values().flat_map(|slot| {
                 let plugin = slot.name().to_string();
                 [
                     (

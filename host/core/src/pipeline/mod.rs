@@ -4,10 +4,12 @@
 pub mod chain;
 pub mod cpu_priority;
 pub mod dead_letter;
+pub mod deploy;
 pub mod operator_pause;
 pub mod progress;
 pub mod redrive;
 pub mod replay;
+pub mod running;
 pub mod stats;
 pub mod topic_formats;
 pub mod topic_plan;

@@ -28,5 +28,5 @@ pub use host_state::{Capabilities, HostState, InstanceOptions};
 pub use instance::PluginInstance;
 pub use plugin::{LoadError, LoadedPlugin};
 pub use slot::{PROBATION_BATCHES, PluginSlot, ROLLBACK_AFTER_FAILURES, ReloadOutcome};
-pub use watch::{ConfigRewrite, watch_plugin_files};
+pub use watch::{ConfigRewrite, ConfigTarget, FileWatch};
 pub use world::WorldVersion;

@@ -2,14 +2,18 @@
 //! config file is watched. A change to a plugin's path (a rename over it, an
 //! in-place write, a symlink swap) reloads that plugin once the writes have
 //! settled; a change to the config file reloads every plugin whose section
-//! (path, config map, limits, grants) changed.
+//! (path, config map, limits, grants) changed, then hands the config to the
+//! host's [`ConfigTarget`], which starts the pipelines it added. Plugins
+//! loaded later (an added pipeline's) are watched from then on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
@@ -27,75 +31,131 @@ pub const DEBOUNCE: Duration = Duration::from_millis(300);
 /// edits.
 pub type ConfigRewrite = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
-/// Starts watching the plugins' files and the config file until `shutdown`;
-/// the config read again goes through `rewrite` when given.
-pub fn watch_plugin_files(
-    slots: BTreeMap<String, Arc<PluginSlot>>,
-    config_path: Option<PathBuf>,
-    rewrite: Option<ConfigRewrite>,
+/// What a config change reaches beyond the plugins' sections: the host's
+/// pipelines. A trait so that the runtime does not depend on them.
+pub trait ConfigTarget: Send + Sync + 'static {
+    /// The plugins that run now, by name: those whose changed section is
+    /// reloaded.
+    fn slots(&self) -> BTreeMap<String, Arc<PluginSlot>>;
+
+    /// Applies the rest of `config` (valid, rewritten), once its plugins'
+    /// sections are reloaded.
+    fn apply(&self, config: Config) -> impl Future<Output = ()> + Send;
+}
+
+/// Senders to wake per watched path: several plugins may share one file (and
+/// the config file is watched too).
+type Triggers = Arc<Mutex<HashMap<PathBuf, Vec<UnboundedSender<()>>>>>;
+
+/// The file watcher of a running host, until its `shutdown`.
+pub struct FileWatch {
+    watcher: Mutex<RecommendedWatcher>,
+    folders: Mutex<BTreeSet<PathBuf>>,
+    triggers: Triggers,
     shutdown: CancellationToken,
-) -> notify::Result<()> {
-    let (events_tx, mut events_rx) = unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            for path in event.paths {
-                let _ = events_tx.send(path);
+}
+
+impl FileWatch {
+    /// A watcher of no file yet, dispatching changes until `shutdown`.
+    pub fn start(shutdown: CancellationToken) -> notify::Result<Arc<Self>> {
+        let (events_tx, mut events_rx) = unbounded_channel::<PathBuf>();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event {
+                // A read changes nothing, and the reload's own read of the
+                // file would otherwise trigger the next reload.
+                if let EventKind::Access(AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(AccessMode::Read)) =
+                    event.kind
+                {
+                    return;
+                }
+                for path in event.paths {
+                    let _ = events_tx.send(path);
+                }
             }
-        }
-    })?;
-    // Several plugins may share one file (and the config file is watched too).
-    let mut triggers: HashMap<PathBuf, Vec<UnboundedSender<()>>> = HashMap::new();
-    let mut folders = BTreeSet::new();
-    for slot in slots.values() {
-        // A plugin compiled into the host (benchmark builds) has no file;
-        // config changes still reach it below.
-        if crate::config::native_name(&slot.path()).is_some() {
-            continue;
-        }
-        let path = absolute(&slot.path());
-        if let Some(folder) = path.parent() {
-            folders.insert(folder.to_path_buf());
-        }
-        let (trigger, triggered) = unbounded_channel();
-        triggers.entry(path).or_default().push(trigger);
-        tokio::spawn(reload_on_change(slot.clone(), triggered, shutdown.clone()));
+        })?;
+        let triggers = Triggers::default();
+        let dispatch = (triggers.clone(), shutdown.clone());
+        // Ends at shutdown, or when the watcher (and its sender) is dropped.
+        tokio::spawn(async move {
+            let (triggers, shutdown) = dispatch;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    path = events_rx.recv() => match path {
+                        Some(path) => {
+                            let triggers = triggers.lock().unwrap_or_else(PoisonError::into_inner);
+                            for trigger in triggers.get(&absolute(&path)).into_iter().flatten() {
+                                let _ = trigger.send(());
+                            }
+                        }
+                        None => break,
+                    },
+                }
+            }
+        });
+        Ok(Arc::new(Self {
+            watcher: Mutex::new(watcher),
+            folders: Mutex::default(),
+            triggers,
+            shutdown,
+        }))
     }
-    if let Some(config_path) = config_path {
-        let path = absolute(&config_path);
-        if let Some(folder) = path.parent() {
-            folders.insert(folder.to_path_buf());
+
+    /// Reloads `slot` whenever its file changes.
+    pub fn watch_plugin(&self, slot: Arc<PluginSlot>) -> notify::Result<()> {
+        // A plugin compiled into the host (benchmark builds) has no file;
+        // config changes still reach it.
+        if crate::config::native_name(&slot.path()).is_some() {
+            return Ok(());
         }
-        let (trigger, triggered) = unbounded_channel();
-        triggers.entry(path).or_default().push(trigger);
+        let triggered = self.trigger(&slot.path())?;
+        tokio::spawn(reload_on_change(slot, triggered, self.shutdown.clone()));
+        Ok(())
+    }
+
+    /// Applies the config file at `config_path`, read again through
+    /// `rewrite`, to the plugins of `target` and then to `target` whenever
+    /// it changes.
+    pub fn watch_config<T: ConfigTarget>(
+        &self,
+        config_path: PathBuf,
+        rewrite: Option<ConfigRewrite>,
+        target: Arc<T>,
+    ) -> notify::Result<()> {
+        let triggered = self.trigger(&config_path)?;
         tokio::spawn(reconfigure_on_change(
-            slots,
+            target,
             config_path,
             rewrite,
             triggered,
-            shutdown.clone(),
+            self.shutdown.clone(),
         ));
+        Ok(())
     }
-    for folder in &folders {
-        watcher.watch(folder, RecursiveMode::NonRecursive)?;
-    }
-    tokio::spawn(async move {
-        // The watcher lives as long as this task.
-        let _watcher = watcher;
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                path = events_rx.recv() => match path {
-                    Some(path) => {
-                        for trigger in triggers.get(&absolute(&path)).into_iter().flatten() {
-                            let _ = trigger.send(());
-                        }
-                    }
-                    None => break,
-                },
+
+    /// A receiver woken on each change of `path`; its folder is watched from
+    /// now on.
+    fn trigger(&self, path: &Path) -> notify::Result<UnboundedReceiver<()>> {
+        let path = absolute(path);
+        let (trigger, triggered) = unbounded_channel();
+        self.triggers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(path.clone())
+            .or_default()
+            .push(trigger);
+        if let Some(folder) = path.parent() {
+            let mut folders = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
+            if !folders.contains(folder) {
+                self.watcher
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .watch(folder, RecursiveMode::NonRecursive)?;
+                folders.insert(folder.to_path_buf());
             }
         }
-    });
-    Ok(())
+        Ok(triggered)
+    }
 }
 
 /// The path with its folder resolved (not the file: a symlink at the plugin's
@@ -160,10 +220,11 @@ async fn reload_on_change(slot: Arc<PluginSlot>, mut triggered: UnboundedReceive
     }
 }
 
-/// Reloads the plugins whose section of the config file changed. Pipelines
-/// and added or removed plugins need a restart; that is logged.
-async fn reconfigure_on_change(
-    slots: BTreeMap<String, Arc<PluginSlot>>,
+/// Reloads the plugins whose section of the config file changed, then hands
+/// the config to `target` (which starts added pipelines and says what needs
+/// a restart). A config that does not load is refused whole.
+async fn reconfigure_on_change<T: ConfigTarget>(
+    target: Arc<T>,
     config_path: PathBuf,
     rewrite: Option<ConfigRewrite>,
     mut triggered: UnboundedReceiver<()>,
@@ -182,11 +243,7 @@ async fn reconfigure_on_change(
                 continue;
             }
         };
-        let configured: BTreeSet<&String> = config.plugins.keys().collect();
-        if configured != slots.keys().collect() {
-            tracing::warn!(path = %config_path.display(), "plugins were added or removed in the config: restart fleethost to apply that");
-        }
-        for (name, slot) in &slots {
+        for (name, slot) in &target.slots() {
             let Some(plugin_config) = config.plugins.get(name) else {
                 continue;
             };
@@ -197,5 +254,6 @@ async fn reconfigure_on_change(
             let result = off_the_workers(slot, move |slot| slot.reconfigure(new_config)).await;
             log_outcome(slot, "plugin config", result);
         }
+        target.apply(config).await;
     }
 }
