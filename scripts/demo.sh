@@ -54,6 +54,7 @@ TAIL_PID=$!
 
 MAP_PORT="${MAP_PORT:-8090}"
 GATEWAY_PORT="$(free_port)"
+step "plugins deploy into this demo with: FLEETHOST_CONFIG=$RUN_DIR/fleethost.toml fleethost deploy plugin.toml"
 step "running fleethost demo: $DRIVERS drivers at $RATE fixes/s through the gateway, five pipelines, live map on port $MAP_PORT (the demo prints its address with this run's operator token; config: $RUN_DIR/fleethost.toml). Ctrl-C to stop."
 "$FLEETHOST" demo --config "$RUN_DIR/fleethost.toml" --data-dir "$RUN_DIR" \
     --gateway-listen "127.0.0.1:$GATEWAY_PORT" --map-listen "127.0.0.1:$MAP_PORT" \

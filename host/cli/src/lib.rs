@@ -72,6 +72,7 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     Test(commands::test::TestArgs),
     New(commands::new::NewArgs),
+    Deploy(commands::deploy::DeployArgs),
 }
 
 /// What every subcommand may need beyond its flags.
@@ -149,6 +150,7 @@ async fn execute(command: Command, context: &Context<'_>) -> anyhow::Result<()> 
         Command::Simulate(args) => args.execute(context).await,
         Command::Test(args) => args.execute().await,
         Command::New(args) => args.execute().await,
+        Command::Deploy(args) => args.execute().await,
     }
 }
 

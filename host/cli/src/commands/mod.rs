@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod demo;
+pub mod deploy;
 pub mod dlq;
 pub mod gateway;
 pub mod new;
