@@ -49,6 +49,9 @@ step "checking the API docs' links (cargo doc --no-deps, warnings as errors)"
 if [ $# -eq 0 ]; then
     step "running the plugins' unit tests (natively, no broker)"
     (cd "$REPO" && cargo test -p fleethost-event -p fleethost-plugin-sdk -p fleethost-record -p live-location -p db-writer -p eta -p fare -p geofence)
+    step "running the Python and JavaScript SDK layers' unit tests (python3 -m unittest, node --test)"
+    (cd "$REPO/plugins/sdk-python" && python3 -m unittest discover -s . -t .)
+    (cd "$REPO/plugins/sdk-js" && node --test)
     step "fuzzing the decoders, the payload formats and the gateway's frame handling, 20 s each (scripts/fuzz.sh)"
     "$REPO/scripts/fuzz.sh" 20
 fi

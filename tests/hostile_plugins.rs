@@ -444,7 +444,10 @@ fn a_plugin_that_reads_files_finds_none() {
     // It loads (Python's and JavaScript's runtimes import the filesystem
     // too), but no directory is preopened: its read fails, and the batch
     // with it.
-    assert!(output.contains(r#""outcome":{"failed":{"kind":"plugin-error""#), "{output}");
+    assert!(
+        output.contains(r#""outcome":{"failed":{"kind":"plugin-error""#),
+        "{output}"
+    );
     assert!(output.contains("No such file or directory"), "{output}");
     assert!(!output.contains("root:"), "the plugin read /etc/passwd: {output}");
 }
@@ -452,7 +455,10 @@ fn a_plugin_that_reads_files_finds_none() {
 #[test]
 fn a_plugin_that_opens_sockets_gets_no_connection() {
     let output = harness_output("test_hostile_net");
-    assert!(output.contains(r#""outcome":{"failed":{"kind":"plugin-error""#), "{output}");
+    assert!(
+        output.contains(r#""outcome":{"failed":{"kind":"plugin-error""#),
+        "{output}"
+    );
     assert!(
         output.to_lowercase().contains("not permitted") || output.to_lowercase().contains("denied"),
         "the error says the network is not permitted: {output}"

@@ -81,10 +81,63 @@ const RUST: [Template; 4] = [
     (".gitignore", include_str!("../templates/rust/gitignore")),
 ];
 
-const PYTHON: [Template; 0] = [];
+const PYTHON: [Template; 3] = [
+    ("app.py", include_str!("../templates/python/app.py")),
+    ("build.sh", include_str!("../templates/python/build.sh")),
+    (".gitignore", include_str!("../templates/python/gitignore")),
+];
 
 /// The Python SDK layer, as the project's `fleethost_plugin/`.
-const PYTHON_SDK: [Template; 0] = [];
+const PYTHON_SDK: [Template; 12] = [
+    (
+        "fleethost_plugin/__init__.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/__init__.py"),
+    ),
+    (
+        "fleethost_plugin/config.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/config.py"),
+    ),
+    (
+        "fleethost_plugin/errors.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/errors.py"),
+    ),
+    (
+        "fleethost_plugin/export.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/export.py"),
+    ),
+    (
+        "fleethost_plugin/fence_grid.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/fence_grid.py"),
+    ),
+    (
+        "fleethost_plugin/geo.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/geo.py"),
+    ),
+    (
+        "fleethost_plugin/json_object.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/json_object.py"),
+    ),
+    (
+        "fleethost_plugin/kv.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/kv.py"),
+    ),
+    (
+        "fleethost_plugin/log.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/log.py"),
+    ),
+    (
+        "fleethost_plugin/produce.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/produce.py"),
+    ),
+    (
+        "fleethost_plugin/slot.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/slot.py"),
+    ),
+    (
+        "fleethost_plugin/sql.py",
+        include_str!("../../../plugins/sdk-python/fleethost_plugin/sql.py"),
+    ),
+];
 
 const JS: [Template; 5] = [
     ("plugin.js", include_str!("../templates/js/plugin.js")),
@@ -230,7 +283,7 @@ mod tests {
                 "{}",
                 toml.contents
             );
-            assert!(files.iter().any(|file| file.path == "build.sh" && file.executable) || language != Language::Rust);
+            assert!(files.iter().any(|file| file.path == "build.sh" && file.executable));
         }
     }
 }

@@ -55,8 +55,9 @@ impl PluginRuntime {
         config.epoch_interruption(true);
         let profiler = std::env::var(PROFILER_ENV).ok();
         config.profiler(profiling_strategy(profiler.as_deref()).map_err(wasmtime::Error::msg)?);
-        // Only the WebAssembly features Rust plugins for wasm32-wasip2 use
-        // (MVP, bulk memory, reference types, multi-value, SIMD): every other
+        // Only the WebAssembly features plugins use (MVP, bulk memory,
+        // reference types, multi-value, SIMD; extended constant expressions,
+        // which componentize-py's CPython is built with): every other
         // proposal is attack surface without a user. GC, threads, exceptions,
         // stack switching and async components are not even compiled into this
         // build of wasmtime (see host/core/Cargo.toml).
@@ -67,7 +68,7 @@ impl PluginRuntime {
             .wasm_tail_call(false)
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
-            .wasm_extended_const(false);
+            .wasm_extended_const(true);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
