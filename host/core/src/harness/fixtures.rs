@@ -203,18 +203,20 @@ mod tests {
         let fix = |driver: &str, at: i64| {
             format!(r#"{{"driver_id":"{driver}","latitude":12.9,"longitude":77.6,"timestamp":{at}}}"#)
         };
+        // Epoch milliseconds (below 10^11 a timestamp is read as seconds).
+        let at = |seconds: i64| 1_767_225_600_000 + seconds * 1000;
         let fixes = [
-            fix("d1", 1000),
-            fix("d2", 2000),
-            fix("d3", 4000),
-            fix("d4", 5000),
-            fix("d5", 6000),
+            fix("d1", at(1)),
+            fix("d2", at(2)),
+            fix("d3", at(4)),
+            fix("d4", at(5)),
+            fix("d5", at(6)),
         ]
         .join("\n");
-        let orders = r#"{"type":"assigned","order_id":"o1","driver_id":"d1","timestamp":3000,"pickup":{"lat":12.9,"lng":77.6},"dropoff":{"lat":12.95,"lng":77.65}}"#;
+        let orders = r#"{"type":"assigned","order_id":"o1","driver_id":"d1","timestamp":1767225603000,"pickup":{"lat":12.9,"lng":77.6},"dropoff":{"lat":12.95,"lng":77.65}}"#;
         let files = files("batched", &fixes, orders, 2);
-        assert_eq!(files.newest_timestamp_ms().unwrap(), Some(6000));
-        let fixtures = files.load(6000).unwrap();
+        assert_eq!(files.newest_timestamp_ms().unwrap(), Some(at(6)));
+        let fixtures = files.load(at(6)).unwrap();
         assert!(fixtures.undecodable.is_empty(), "{:?}", fixtures.undecodable);
         let shape: Vec<(String, usize, usize)> = fixtures
             .batches
@@ -235,9 +237,9 @@ mod tests {
 
     #[test]
     fn a_line_that_does_not_decode_is_named_by_file_and_line() {
-        let fixes = "{\"driver_id\":\"d1\",\"latitude\":12.9,\"longitude\":77.6,\"timestamp\":1000}\n\n{\"driver_id\":\"d2\",\"latitude\":95,\"longitude\":77.6,\"timestamp\":1000}";
+        let fixes = "{\"driver_id\":\"d1\",\"latitude\":12.9,\"longitude\":77.6,\"timestamp\":1767225600000}\n\n{\"driver_id\":\"d2\",\"latitude\":95,\"longitude\":77.6,\"timestamp\":1767225600000}";
         let files = files("undecodable", fixes, "", 10);
-        let fixtures = files.load(1000).unwrap();
+        let fixtures = files.load(1_767_225_600_000).unwrap();
         assert_eq!(fixtures.batches.len(), 1);
         assert_eq!(fixtures.undecodable.len(), 1);
         let bad = &fixtures.undecodable[0];

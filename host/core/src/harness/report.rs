@@ -55,12 +55,7 @@ pub fn batch_line(index: usize, batch: &Batch) -> String {
 
 /// The line of batch `index`'s outcome.
 pub fn outcome_line(index: usize, batch: &Batch, run: &BatchRun) -> String {
-    let offsets: Vec<i64> = batch
-        .events
-        .iter()
-        .map(|event| event.offset)
-        .chain(batch.orders.iter().map(|order| order.offset))
-        .collect();
+    let offsets = batch.offsets();
     let outcome = match &run.outcome {
         Ok(outcome) => {
             let rejected: Vec<_> = outcome

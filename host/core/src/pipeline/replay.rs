@@ -400,12 +400,7 @@ async fn run_version(
     let mut chain = PluginChain::new(&name, &[slot], pipeline.failure.clone(), stats, None);
     let mut rejected = BTreeMap::new();
     for batch in batches {
-        let offsets: Vec<i64> = batch
-            .events
-            .iter()
-            .map(|event| event.offset)
-            .chain(batch.orders.iter().map(|order| order.offset))
-            .collect();
+        let offsets = batch.offsets();
         let batch = Batch {
             pipeline: name.clone(),
             ..batch.clone()

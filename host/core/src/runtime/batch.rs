@@ -55,6 +55,16 @@ impl Batch {
         (first.unwrap_or(-1), last.unwrap_or(-1))
     }
 
+    /// The offset of every record, in the order of the records (what a
+    /// rejection's index points at).
+    pub fn offsets(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .map(|event| event.offset)
+            .chain(self.orders.iter().map(|order| order.offset))
+            .collect()
+    }
+
     /// The records at `indices` (positions as in [`Batch::drop_records`]), in
     /// that order, as a batch of the same partition: how a failed batch is
     /// split to find the records that fail on their own.
