@@ -22,6 +22,7 @@ pub mod commands;
 mod format_args;
 mod golden;
 mod kafka_args;
+mod snippet;
 mod templates;
 mod tls_args;
 

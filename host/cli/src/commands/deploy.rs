@@ -8,6 +8,8 @@ use anyhow::{Context as _, bail};
 use fleethost_core::config::Config;
 use fleethost_core::console;
 
+use crate::snippet;
+
 /// Add the pipelines and plugins of a snippet (the `plugin.toml` that
 /// `fleethost new` writes) to a host's config file. A host running from
 /// that file starts the added pipelines at once; later builds of the
@@ -26,7 +28,7 @@ pub struct DeployArgs {
 impl DeployArgs {
     /// Checks the merged config, then replaces the file in one rename.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let snippet = read_toml(&self.snippet)?;
+        let snippet = snippet::read(&self.snippet)?;
         let config_text =
             std::fs::read_to_string(&self.config).with_context(|| format!("cannot read {}", self.config.display()))?;
         let config: toml::Table = toml::from_str(&config_text).with_context(|| self.config.display().to_string())?;
@@ -70,11 +72,6 @@ impl DeployArgs {
     }
 }
 
-fn read_toml(path: &Path) -> anyhow::Result<toml::Table> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).with_context(|| path.display().to_string())
-}
-
 /// The snippet's sections the config does not have yet, plugin paths made
 /// absolute. A section the config has with other contents is refused: a
 /// running pipeline is redefined by editing the file and restarting.
@@ -109,8 +106,7 @@ fn additions(snippet: &toml::Table, snippet_path: &Path, config: &toml::Table) -
     let configured_pipelines = config
         .get("pipelines")
         .and_then(toml::Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice);
     let mut pipelines = Vec::new();
     for pipeline in snippet
         .get("pipelines")

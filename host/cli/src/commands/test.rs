@@ -10,7 +10,7 @@ use fleethost_core::harness::fixtures::FixtureFiles;
 use fleethost_core::harness::{Harness, TEST_PIPELINE, report};
 use fleethost_core::runtime::Determinism;
 
-use crate::golden;
+use crate::{golden, snippet};
 
 /// The clock of a test whose fixtures carry no time at all
 /// (2026-01-01T00:00:00Z).
@@ -140,8 +140,7 @@ impl TestArgs {
 /// The section `name` (or the only one) of the `plugins` table in `path`;
 /// its `path` is relative to the file's folder.
 fn read_section(path: &Path, name: Option<&str>) -> anyhow::Result<(String, PluginConfig)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text).with_context(|| path.display().to_string())?;
+    let table = snippet::read(path)?;
     let Some(toml::Value::Table(plugins)) = table.get("plugins") else {
         bail!("{}: no [plugins.NAME] section", path.display());
     };

@@ -1,7 +1,7 @@
 //! Plugin tests without a broker (`fleethost test`): a plugin runs batches
 //! read from files through the same sandbox, limits and grant checks as in
 //! the host, against in-memory capabilities (the embedded kv store, an
-//! in-memory SQLite database, a producer that keeps its records), with a
+//! in-memory SQLite database, a producer that acknowledges at once), with a
 //! fixed clock and seeded randomness, and every host call it makes is
 //! written down with its answer. The same batches give the same lines on
 //! every run, so they can be compared with a golden file.
@@ -67,7 +67,7 @@ impl Harness {
                 SqlBackend::connect_lazy("sqlite::memory:", 1)
                     .map_err(|error| HarnessError::Backend(error.to_string()))?,
             ),
-            producer: Some(Producer::in_memory()),
+            producer: Some(Producer::acknowledging()),
             shadow: None,
         };
         let plugin = LoadedPlugin::load(&runtime, name, plugin, backends)?;

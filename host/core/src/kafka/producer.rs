@@ -1,8 +1,7 @@
 //! The host's one shared producer: dead letters and the plugins' `produce`
-//! capability. An in-memory producer stands in for Kafka where no broker is
-//! wanted (`fleethost test`): it keeps what it was given.
+//! capability. A producer without a broker stands in for Kafka where none is
+//! wanted (`fleethost test`, whose tape shows what was sent).
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
@@ -34,8 +33,8 @@ pub struct Producer {
 #[derive(Clone)]
 enum Sink {
     Kafka(FutureProducer),
-    /// Kept in order, acknowledged at once.
-    Memory(Arc<Mutex<Vec<OutgoingRecord>>>),
+    /// Acknowledged at once, kept nowhere.
+    Nowhere,
 }
 
 impl Producer {
@@ -46,21 +45,11 @@ impl Producer {
         })
     }
 
-    /// A producer that keeps every record in memory and acknowledges it at
-    /// once: `produce` without a broker, for offline plugin tests.
-    pub fn in_memory() -> Self {
-        Self {
-            inner: Sink::Memory(Arc::default()),
-        }
-    }
-
-    /// The records an in-memory producer was given, in order; empty for
-    /// Kafka.
-    pub fn kept(&self) -> Vec<OutgoingRecord> {
-        match &self.inner {
-            Sink::Kafka(_) => Vec::new(),
-            Sink::Memory(kept) => kept.lock().unwrap_or_else(PoisonError::into_inner).clone(),
-        }
+    /// A producer that acknowledges every record at once without sending
+    /// it: `produce` without a broker, for offline plugin tests (whose tape
+    /// shows what was sent).
+    pub fn acknowledging() -> Self {
+        Self { inner: Sink::Nowhere }
     }
 
     /// Publishes all records and waits until the broker acknowledged every one
@@ -77,12 +66,7 @@ impl Producer {
     pub async fn send_all(&self, records: &[OutgoingRecord]) -> Result<Vec<usize>, KafkaError> {
         let producer = match &self.inner {
             Sink::Kafka(producer) => producer,
-            Sink::Memory(kept) => {
-                kept.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(records);
-                return Ok(Vec::new());
-            }
+            Sink::Nowhere => return Ok(Vec::new()),
         };
         let deliveries = records.iter().map(|record| {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());

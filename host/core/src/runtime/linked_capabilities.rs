@@ -90,16 +90,14 @@ impl sql::Host for HostState {
 
 impl produce::Host for HostState {
     fn send(&mut self, messages: Vec<Message>) -> Result<(), ProduceError> {
-        let Some(tape) = self.tape.clone() else {
-            return self.produce.send(messages);
-        };
-        let records = messages.iter().map(ProducedRecord::new).collect();
-        let answer = self.produce.send(messages);
-        tape.push(HostCall::ProduceSend {
-            messages: records,
-            answer: answer.clone(),
-        });
-        answer
+        self.taped(
+            messages,
+            |state, messages| state.produce.send(messages),
+            |messages, answer| HostCall::ProduceSend {
+                messages: messages.iter().map(ProducedRecord::new).collect(),
+                answer,
+            },
+        )
     }
 }
 
