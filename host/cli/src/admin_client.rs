@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use fleethost_core::admin::{PauseReport, PipelineStatus, PluginStatus, ReloadReport};
 use fleethost_core::auth::{Secret, SecretSource};
+use fleethost_core::recording::recorder::RecordingStatus;
 
 /// The environment variable the admin token is read from without `--token-file`.
 pub const TOKEN_VARIABLE: &str = "FLEETHOST_ADMIN_TOKEN";
@@ -30,6 +31,10 @@ pub struct AdminArgs {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
 }
+
+/// The largest component `recording_component` reads (a Python plugin is
+/// about 40 MiB).
+const MAX_COMPONENT_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Which way `change_pause` goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +105,60 @@ impl AdminClient {
         }
         let request = self.agent.post(&url).header("Authorization", self.bearer());
         read_json(request.send_empty(), &url)
+    }
+
+    /// `POST /plugins/{name}/recording?batches=N`: records the plugin's
+    /// next `batches` batches.
+    pub fn start_recording(&self, plugin: &str, batches: u32) -> anyhow::Result<RecordingStatus> {
+        let url = format!("{}/plugins/{plugin}/recording?batches={batches}", self.base);
+        read_json(
+            self.agent
+                .post(&url)
+                .header("Authorization", self.bearer())
+                .send_empty(),
+            &url,
+        )
+    }
+
+    /// `GET /plugins/{name}/recording`.
+    pub fn recording(&self, plugin: &str) -> anyhow::Result<RecordingStatus> {
+        self.get(&format!("/plugins/{plugin}/recording"))
+    }
+
+    /// `POST /plugins/{name}/recording/stop`.
+    pub fn stop_recording(&self, plugin: &str) -> anyhow::Result<RecordingStatus> {
+        let url = format!("{}/plugins/{plugin}/recording/stop", self.base);
+        read_json(
+            self.agent
+                .post(&url)
+                .header("Authorization", self.bearer())
+                .send_empty(),
+            &url,
+        )
+    }
+
+    /// `GET /plugins/{name}/recording/component`: the recorded component,
+    /// `None` when the host has none.
+    pub fn recording_component(&self, plugin: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let url = format!("{}/plugins/{plugin}/recording/component", self.base);
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Authorization", self.bearer())
+            .call()
+            .with_context(|| format!("cannot reach the admin interface at {url}"))?;
+        match response.status().as_u16() {
+            200 => Ok(Some(
+                response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_COMPONENT_BYTES)
+                    .read_to_vec()
+                    .with_context(|| format!("cannot read the component from {url}"))?,
+            )),
+            404 => Ok(None),
+            status => anyhow::bail!("{url} answered {status}"),
+        }
     }
 
     /// `GET /plugins`.

@@ -72,6 +72,7 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     Simulate(commands::simulate::SimulateArgs),
     Test(commands::test::TestArgs),
+    Record(commands::record::RecordArgs),
     New(commands::new::NewArgs),
     Deploy(commands::deploy::DeployArgs),
 }
@@ -150,6 +151,7 @@ async fn execute(command: Command, context: &Context<'_>) -> anyhow::Result<()> 
         Command::Demo(args) => args.execute(context).await,
         Command::Simulate(args) => args.execute(context).await,
         Command::Test(args) => args.execute().await,
+        Command::Record(args) => args.execute().await,
         Command::New(args) => args.execute().await,
         Command::Deploy(args) => args.execute().await,
     }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fleethost_core::config::PluginConfig;
 use fleethost_core::harness::Harness;
-use fleethost_core::runtime::{Batch, Determinism, Event};
+use fleethost_core::runtime::{Batch, Determinism, Event, Inputs};
 
 const FIXES: usize = 1_000;
 
@@ -69,7 +69,8 @@ fn languages(criterion: &mut Criterion) {
             now_ms: 1_767_225_700_000,
             seed: 0,
         };
-        let mut harness = Harness::start("speed-alert", &plugin, determinism).expect("the plugin starts");
+        let mut harness =
+            Harness::start("speed-alert", &plugin, Inputs::Fixed(determinism)).expect("the plugin starts");
         group.bench_function(language, |bencher| {
             bencher.iter(|| {
                 let run = harness.run(&batch).expect("the batch runs");

@@ -8,6 +8,7 @@ pub mod dlq;
 pub mod gateway;
 pub mod new;
 pub mod pause;
+pub mod record;
 pub mod reload;
 pub mod replay;
 pub mod run;

@@ -1,5 +1,7 @@
 //! `fleethost test`: a plugin run over batches from files, offline, with
-//! every host call it makes printed, and compared with a golden file.
+//! every host call it makes printed, and compared with a golden file; or a
+//! recording of `fleethost record` replayed and compared with what it
+//! recorded.
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +9,10 @@ use anyhow::{Context as _, bail};
 use fleethost_core::config::PluginConfig;
 use fleethost_core::console;
 use fleethost_core::harness::fixtures::FixtureFiles;
+use fleethost_core::harness::replay::replay;
 use fleethost_core::harness::{Harness, TEST_PIPELINE, report};
-use fleethost_core::runtime::Determinism;
+use fleethost_core::recording::{self, Recording};
+use fleethost_core::runtime::{Determinism, Inputs};
 
 use crate::{golden, snippet};
 
@@ -19,12 +23,23 @@ const DEFAULT_NOW_MS: i64 = 1_767_225_600_000;
 /// Run a plugin over fixes (and order events) from files, without a broker:
 /// the same sandbox, limits and grant checks as `run`, in-memory kv, SQL
 /// (SQLite) and produce, a fixed clock and seeded randomness. Prints each
-/// host call and its answer and each batch's outcome as JSON lines.
+/// host call and its answer and each batch's outcome as JSON lines. With
+/// --replay, runs a recording of `fleethost record` again instead.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// The plugin component (.wasm); defaults to the `path` of its section in
-    /// --plugin-config.
+    /// --plugin-config (with --replay: the recording's plugin.wasm).
     pub plugin: Option<PathBuf>,
+    /// A recording's folder (`fleethost record --out DIR`): its batches run
+    /// again, the plugin's host calls answered and its clocks read from the
+    /// recording, its random numbers from the recording's seeds; the output
+    /// must equal the recording's expected.jsonl (or --expect), bit for bit.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["fixes", "orders", "plugin_config", "plugin_name", "config", "now_ms", "seed"]
+    )]
+    pub replay: Option<PathBuf>,
     /// Location fixes, one JSON message per line.
     #[arg(long)]
     pub fixes: Option<PathBuf>,
@@ -66,6 +81,9 @@ pub struct TestArgs {
 impl TestArgs {
     /// Runs every batch and prints (or compares) the lines.
     pub async fn execute(self) -> anyhow::Result<()> {
+        if let Some(dir) = &self.replay {
+            return self.replay(dir.clone()).await;
+        }
         let (name, plugin) = self.plugin_section()?;
         let files = FixtureFiles {
             fixes: self.fixes.clone(),
@@ -86,8 +104,51 @@ impl TestArgs {
         let lines = tokio::task::spawn_blocking(move || run(&name, &plugin, &files, determinism))
             .await
             .context("the test's thread")??;
+        self.compare(&lines, self.expect.as_deref(), None)
+    }
+
+    /// Replays the recording in `dir` and compares the lines with its
+    /// expected.jsonl (or --expect).
+    async fn replay(&self, dir: PathBuf) -> anyhow::Result<()> {
+        let recording =
+            Recording::read(&dir).with_context(|| format!("cannot read the recording in {}", dir.display()))?;
+        let mut plugin = recording.meta.plugin_config.clone();
+        if let Some(component) = &self.plugin {
+            plugin.path = component.clone();
+        } else if !plugin.path.exists() {
+            bail!(
+                "{} has no {} (the host could not read the recorded version): name the component, \
+                 fleethost test --replay {} PLUGIN.wasm",
+                dir.display(),
+                recording::COMPONENT_FILE,
+                dir.display()
+            );
+        }
+        let recorded = recording.meta.version.clone();
+        let run = tokio::task::spawn_blocking(move || replay(&recording, &plugin))
+            .await
+            .context("the replay's thread")??;
+        if run.version != recorded {
+            console::out(&format!(
+                "note: replaying version {} of the plugin; the recording ran {recorded}",
+                run.version
+            ));
+        }
+        let expected = self
+            .expect
+            .clone()
+            .unwrap_or_else(|| dir.join(recording::EXPECTED_FILE));
+        let divergence = run
+            .divergence
+            .map(|divergence| format!("; the replay diverged at {divergence}"));
+        self.compare(&run.lines, Some(&expected), divergence)
+    }
+
+    /// Prints `lines`, or compares them with the golden file `expected_path`
+    /// (or writes it, with --bless); a difference fails, with `why` appended.
+    fn compare(&self, lines: &[String], expected_path: Option<&Path>, why: Option<String>) -> anyhow::Result<()> {
         let output = lines.join("\n") + "\n";
-        let Some(expected_path) = &self.expect else {
+        let Some(expected_path) = expected_path else {
             console::out(output.trim_end());
             return Ok(());
         };
@@ -107,8 +168,9 @@ impl TestArgs {
             Some(diff) => {
                 console::out(diff.trim_end());
                 bail!(
-                    "the output differs from {} (above; --bless writes this run's output there)",
-                    expected_path.display()
+                    "the output differs from {} (above; --bless writes this run's output there){}",
+                    expected_path.display(),
+                    why.unwrap_or_default()
                 )
             }
         }
@@ -179,7 +241,7 @@ fn run(
     determinism: Determinism,
 ) -> anyhow::Result<Vec<String>> {
     let fixtures = files.load(determinism.now_ms)?;
-    let mut harness = Harness::start(name, plugin, determinism)?;
+    let mut harness = Harness::start(name, plugin, Inputs::Fixed(determinism))?;
     let mut lines: Vec<String> = harness
         .init_calls()
         .iter()
@@ -191,7 +253,7 @@ fn run(
         let run = harness.run(batch)?;
         let tag = report::batch_tag(index);
         lines.extend(run.calls.iter().map(|call| report::call_line(&tag, call)));
-        lines.push(report::outcome_line(index, batch, &run));
+        lines.push(report::outcome_line(index, batch, &run.outcome));
     }
     Ok(lines)
 }

@@ -15,6 +15,7 @@
 //!   `POST /pipelines/{name}/resume[?partition=N]` → 200 with what is
 //!   paused now, 404 for an unknown pipeline, 409 when one partition of a
 //!   pipeline paused whole is resumed
+//! - `/plugins/{name}/recording…`: `fleethost record` (see `recording.rs`)
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ use crate::pipeline::operator_pause::{OperatorPause, PausedPartitions};
 use crate::pipeline::running::{Running, RunningPipeline};
 use crate::runtime::{PluginSlot, ReloadOutcome};
 
+mod recording;
 pub mod scraped;
 
 /// A plugin as `GET /plugins` lists it.
@@ -170,6 +172,12 @@ pub async fn serve(
         .route("/plugins/{name}/reload", post(reload_plugin))
         .route("/pipelines/{name}/pause", post(pause_pipeline))
         .route("/pipelines/{name}/resume", post(resume_pipeline))
+        .route(
+            "/plugins/{name}/recording",
+            post(recording::start).get(recording::status),
+        )
+        .route("/plugins/{name}/recording/stop", post(recording::stop))
+        .route("/plugins/{name}/recording/component", get(recording::component))
         .with_state(Arc::new(state))
         .layer(axum::middleware::from_fn_with_state(tokens, require_admin_token));
     let listener = crate::tls::HttpListener::bind(listen, tls).await?;

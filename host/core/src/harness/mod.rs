@@ -7,6 +7,7 @@
 //! every run, so they can be compared with a golden file.
 
 pub mod fixtures;
+pub mod replay;
 pub mod report;
 
 use crate::capabilities::Backends;
@@ -16,8 +17,7 @@ use crate::config::PluginConfig;
 use crate::kafka::producer::Producer;
 use crate::runtime::tape::{HostCall, Tape};
 use crate::runtime::{
-    Batch, BatchOutcome, CallError, Determinism, InstanceOptions, LoadError, LoadedPlugin, PluginInstance,
-    PluginRuntime,
+    Batch, BatchOutcome, CallError, Inputs, InstanceOptions, LoadError, LoadedPlugin, PluginInstance, PluginRuntime,
 };
 
 /// The pipeline name a tested plugin's batches and instances carry.
@@ -26,9 +26,10 @@ pub const TEST_PIPELINE: &str = "test";
 /// A plugin loaded for a test, with its in-memory backends and its tape.
 pub struct Harness {
     plugin: LoadedPlugin,
-    instance: PluginInstance,
+    /// `None` after a call left it unusable, until the next batch.
+    instance: Option<PluginInstance>,
     tape: Tape,
-    determinism: Determinism,
+    inputs: Inputs,
     /// Host calls `init` made.
     init_calls: Vec<HostCall>,
     _runtime: PluginRuntime,
@@ -57,9 +58,11 @@ pub enum HarnessError {
 impl Harness {
     /// Loads the plugin `name` as `plugin` describes it (its component, its
     /// config map, limits and grants) and makes its instance, whose `init`
-    /// runs at once. Blocking, and must run inside a tokio runtime context
-    /// (the capabilities keep its handle) but not on one of its workers.
-    pub fn start(name: &str, plugin: &PluginConfig, determinism: Determinism) -> Result<Self, HarnessError> {
+    /// runs at once, with `inputs` for clocks and random numbers (fixed for
+    /// a test, from the recording for a replay). Blocking, and must run
+    /// inside a tokio runtime context (the capabilities keep its handle) but
+    /// not on one of its workers.
+    pub fn start(name: &str, plugin: &PluginConfig, inputs: Inputs) -> Result<Self, HarnessError> {
         let runtime = PluginRuntime::new().map_err(HarnessError::Engine)?;
         let backends = Backends {
             kv: KvBackend::connect_lazy(MEMORY_URL).map_err(|error| HarnessError::Backend(error.to_string()))?,
@@ -72,13 +75,13 @@ impl Harness {
         };
         let plugin = LoadedPlugin::load(&runtime, name, plugin, backends)?;
         let tape = Tape::default();
-        let instance = plugin.instantiate_with(TEST_PIPELINE, options(&tape, determinism))?;
+        let instance = plugin.instantiate_with(TEST_PIPELINE, options(&tape, &inputs))?;
         let init_calls = tape.take();
         Ok(Self {
             plugin,
-            instance,
+            instance: Some(instance),
             tape,
-            determinism,
+            inputs,
             init_calls,
             _runtime: runtime,
         })
@@ -89,25 +92,37 @@ impl Harness {
         &self.init_calls
     }
 
+    /// The version of the plugin under test.
+    pub fn version(&self) -> &str {
+        self.plugin.version()
+    }
+
     /// Runs one batch. An instance left unusable (a trap, a timeout, memory)
-    /// is replaced, as the host replaces it, and the new one's `init` calls
-    /// are not shown.
+    /// is replaced before the next batch, as the host replaces it, and the
+    /// new one's `init` calls are not shown.
     pub fn run(&mut self, batch: &Batch) -> Result<BatchRun, HarnessError> {
-        let outcome = self.instance.process(batch);
+        let mut instance = match self.instance.take() {
+            Some(instance) => instance,
+            None => {
+                let instance = self
+                    .plugin
+                    .instantiate_with(TEST_PIPELINE, options(&self.tape, &self.inputs))?;
+                self.tape.take();
+                instance
+            }
+        };
+        let outcome = instance.process(batch);
         let calls = self.tape.take();
-        if outcome.as_ref().is_err_and(CallError::poisons_instance) {
-            self.instance = self
-                .plugin
-                .instantiate_with(TEST_PIPELINE, options(&self.tape, self.determinism))?;
-            self.tape.take();
+        if !outcome.as_ref().is_err_and(CallError::poisons_instance) {
+            self.instance = Some(instance);
         }
         Ok(BatchRun { calls, outcome })
     }
 }
 
-fn options(tape: &Tape, determinism: Determinism) -> InstanceOptions {
+fn options(tape: &Tape, inputs: &Inputs) -> InstanceOptions {
     InstanceOptions {
-        determinism: Some(determinism),
+        inputs: inputs.clone(),
         tape: Some(tape.clone()),
     }
 }

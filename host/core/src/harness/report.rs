@@ -12,10 +12,9 @@
 
 use serde_json::json;
 
-use super::BatchRun;
 use super::fixtures::Undecodable;
-use crate::runtime::Batch;
 use crate::runtime::tape::HostCall;
+use crate::runtime::{Batch, BatchOutcome, CallError};
 
 /// The line of a host call, tagged with `key` (`"batch":N` or `"init":true`).
 pub fn call_line(tag: &str, call: &HostCall) -> String {
@@ -54,9 +53,9 @@ pub fn batch_line(index: usize, batch: &Batch) -> String {
 }
 
 /// The line of batch `index`'s outcome.
-pub fn outcome_line(index: usize, batch: &Batch, run: &BatchRun) -> String {
+pub fn outcome_line(index: usize, batch: &Batch, outcome: &Result<BatchOutcome, CallError>) -> String {
     let offsets = batch.offsets();
-    let outcome = match &run.outcome {
+    let outcome = match outcome {
         Ok(outcome) => {
             let rejected: Vec<_> = outcome
                 .rejected
@@ -80,7 +79,7 @@ pub fn outcome_line(index: usize, batch: &Batch, run: &BatchRun) -> String {
 mod tests {
     use super::*;
     use crate::bindings::log::Level;
-    use crate::runtime::{BatchOutcome, Event, Rejection};
+    use crate::runtime::{Event, Rejection};
 
     #[test]
     fn lines_are_tagged_compact_json() {
@@ -114,17 +113,14 @@ mod tests {
             batch_line(1, &batch),
             r#"{"batch":1,"topic":"rider-updates","partition":0,"offsets":[4,5],"records":2}"#
         );
-        let run = BatchRun {
-            calls: Vec::new(),
-            outcome: Ok(BatchOutcome {
-                rejected: vec![Rejection {
-                    index: 1,
-                    reason: "implausible".into(),
-                }],
-            }),
-        };
+        let outcome = Ok(BatchOutcome {
+            rejected: vec![Rejection {
+                index: 1,
+                reason: "implausible".into(),
+            }],
+        });
         assert_eq!(
-            outcome_line(1, &batch, &run),
+            outcome_line(1, &batch, &outcome),
             r#"{"batch":1,"outcome":{"rejected":[{"index":1,"offset":5,"reason":"implausible"}]}}"#
         );
     }

@@ -18,6 +18,7 @@ use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
+use crate::recording::recorder::RecordingSession;
 use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
 
 /// How often a partition waiting for a backend says so in the log.
@@ -45,6 +46,8 @@ struct Stage {
     slot: Arc<PluginSlot>,
     plugin: Arc<LoadedPlugin>,
     instance: Option<PluginInstance>,
+    /// The recording this worker took up, while its instance is recorded.
+    recording: Option<RecordingSession>,
 }
 
 /// The plugins of one pipeline with one instance each, owned by one worker.
@@ -76,6 +79,7 @@ impl PluginChain {
                     slot: slot.clone(),
                     plugin: slot.current(),
                     instance: None,
+                    recording: None,
                 })
                 .collect(),
             policy,
@@ -328,19 +332,47 @@ impl PluginChain {
                 );
                 stage.plugin = current;
                 stage.instance = None;
+                if let Some(mut recording) = stage.recording.take() {
+                    recording.end(format!("the plugin was reloaded ({})", stage.plugin.version()));
+                }
                 switched_at = Some(std::time::Instant::now());
+            }
+            if stage.recording.is_none() && stage.slot.recorder().is_waiting() {
+                let recording = stage.slot.recorder().claim(
+                    &stage.plugin,
+                    &stage.slot.config(),
+                    &pipeline,
+                    &batch.topic,
+                    batch.partition,
+                );
+                if recording.is_some() {
+                    // The recording starts with an instance of its own.
+                    stage.instance = None;
+                    stage.recording = recording;
+                }
             }
             let plugin = stage.plugin.clone();
             let instance = stage.instance.take();
+            let recording = stage.recording.take();
             let call_batch = batch.clone();
             let pipeline_name = pipeline.clone();
-            // Returns the instance when it is still usable, and the call's result.
+            // Returns the instance when it is still usable, the recording
+            // while it goes on, and the call's result.
             let call = tokio::task::spawn_blocking(move || {
+                let mut recording = recording;
                 let mut instance = match instance {
                     Some(instance) => instance,
                     None => {
                         let started = std::time::Instant::now();
-                        match plugin.instantiate(&pipeline_name) {
+                        let options = recording
+                            .as_ref()
+                            .map(RecordingSession::instance_options)
+                            .unwrap_or_default();
+                        let made = plugin.instantiate_with(&pipeline_name, options);
+                        if let Some(recording) = &mut recording {
+                            recording.init_done(made.as_ref().map(|_| ()));
+                        }
+                        match made {
                             Ok(instance) => {
                                 tracing::debug!(
                                     plugin = %plugin.label(),
@@ -349,18 +381,26 @@ impl PluginChain {
                                 );
                                 instance
                             }
-                            Err(error) => return (None, Err(CallError::Trap(error.to_string()))),
+                            Err(error) => return (None, None, Err(CallError::Trap(error.to_string()))),
                         }
                     }
                 };
-                match instance.process(&call_batch) {
-                    Err(error) if error.poisons_instance() => (None, Err(error)),
-                    result => (Some(instance), result),
+                let result = instance.process(&call_batch);
+                if let Some(session) = &mut recording
+                    && !session.batch_done(&call_batch, &result)
+                {
+                    // The recorded instance is retired with its recording.
+                    return (None, None, result);
+                }
+                match result {
+                    Err(error) if error.poisons_instance() => (None, recording, Err(error)),
+                    result => (Some(instance), recording, result),
                 }
             });
             let error = match call.await {
-                Ok((instance, result)) => {
+                Ok((instance, recording, result)) => {
                     stage.instance = instance;
+                    stage.recording = recording;
                     match result {
                         Ok(outcome) => {
                             if let Some(switched_at) = switched_at {

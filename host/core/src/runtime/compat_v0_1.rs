@@ -1,6 +1,7 @@
 //! Plugins built against `fleethost:plugin@0.1.0` call the same capabilities
 //! as current ones: their `log` and `kv` calls are converted to the current
-//! types here and served by the same code, grants and backends.
+//! types here and served by the same code, grants and backends (and taped
+//! and replayed as the current calls).
 
 use super::host_state::HostState;
 use crate::bindings::v0_1::fleethost::plugin::{kv as old_kv, log as old_log, types as old_types};
@@ -24,7 +25,7 @@ impl old_log::Host for HostState {
 impl old_kv::Host for HostState {
     fn write(&mut self, ops: Vec<old_kv::WriteOp>) -> Result<Vec<old_kv::WriteResult>, old_kv::KvError> {
         let ops = ops.into_iter().map(write_op).collect();
-        let results = self.kv.write(ops).map_err(kv_error)?;
+        let results = kv::Host::write(self, ops).map_err(kv_error)?;
         Ok(results
             .into_iter()
             .map(|result| match result {
@@ -36,11 +37,11 @@ impl old_kv::Host for HostState {
     }
 
     fn get_many(&mut self, keys: Vec<String>) -> Result<Vec<Option<String>>, old_kv::KvError> {
-        self.kv.get_many(keys).map_err(kv_error)
+        kv::Host::get_many(self, keys).map_err(kv_error)
     }
 
     fn hash_get_all_many(&mut self, keys: Vec<String>) -> Result<Vec<Vec<old_kv::FieldValue>>, old_kv::KvError> {
-        let hashes = self.kv.hash_get_all_many(keys).map_err(kv_error)?;
+        let hashes = kv::Host::hash_get_all_many(self, keys).map_err(kv_error)?;
         Ok(hashes
             .into_iter()
             .map(|hash| {

@@ -6,9 +6,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::determinism::Determinism;
+use super::inputs::Inputs;
 use super::limits::InstanceLimiter;
 use super::tape::Tape;
+use super::tape_replay::TapeReplay;
 use crate::capabilities::identity::PluginIdentity;
 use crate::capabilities::kv::KvCapability;
 use crate::capabilities::produce::ProduceCapability;
@@ -31,14 +32,17 @@ pub struct HostState {
     pub(crate) produce: ProduceCapability,
     /// Where the host calls are written, when someone reads them.
     pub(crate) tape: Option<Tape>,
+    /// Where the calls are answered from instead of the capabilities, in a
+    /// replay.
+    pub(crate) replay: Option<TapeReplay>,
 }
 
 /// What an instance is made with besides its capabilities: by default the
 /// real clocks and random numbers, and no tape.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceOptions {
-    /// Fixed clocks and seeded randomness instead of the real ones.
-    pub determinism: Option<Determinism>,
+    /// Its clocks and random numbers (and, replayed, its calls' answers).
+    pub inputs: Inputs,
     /// Where its host calls are written.
     pub tape: Option<Tape>,
 }
@@ -71,10 +75,12 @@ impl HostState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        if let Some(determinism) = options.determinism {
-            determinism.apply(&mut wasi);
-        }
+        options.inputs.apply(&mut wasi, options.tape.as_ref());
         let wasi = wasi.build();
+        let replay = match options.inputs {
+            Inputs::Replayed(_, replay) => Some(replay),
+            _ => None,
+        };
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -85,6 +91,7 @@ impl HostState {
             sql: capabilities.sql,
             produce: capabilities.produce,
             tape: options.tape,
+            replay,
         }
     }
 

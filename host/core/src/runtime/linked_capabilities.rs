@@ -5,10 +5,12 @@
 //!
 //! Kept in the runtime so that the capabilities know nothing of stores and
 //! instances: they import the bindings, the runtime imports both. When the
-//! instance has a tape, each call and its answer are written to it.
+//! instance has a tape, each call and its answer are written to it; when it
+//! replays a recording, the recording answers instead of the capability.
 
 use super::host_state::HostState;
 use super::tape::{HostCall, ProducedRecord};
+use super::tape_replay::Replayable;
 use crate::bindings::kv::{self, FieldValue, KvError, WriteOp, WriteResult};
 use crate::bindings::log::{self, Level};
 use crate::bindings::produce::{self, Message, ProduceError};
@@ -19,19 +21,24 @@ use crate::capabilities::log::write_line;
 impl types::Host for HostState {}
 
 impl HostState {
-    /// Writes the call `tape_entry` makes of the request and its answer to
-    /// the tape, when there is one; the request is cloned only then.
-    fn taped<Request: Clone, Answer: Clone>(
+    /// Answers `request` with `call` (the capability), or in a replay with
+    /// the recording's answer, and writes the call `tape_entry` makes of the
+    /// request and its answer to the tape, when there is one; the request is
+    /// cloned only then.
+    fn taped<Request: Clone, Answer: Replayable>(
         &mut self,
         request: Request,
         call: impl FnOnce(&mut Self, Request) -> Answer,
-        tape_entry: impl FnOnce(Request, Answer) -> HostCall,
+        tape_entry: impl Fn(Request, Answer) -> HostCall,
     ) -> Answer {
-        let Some(tape) = self.tape.clone() else {
-            return call(self, request);
+        let answer = match &self.replay {
+            Some(replay) => replay.answer(|answer| tape_entry(request.clone(), answer)),
+            None if self.tape.is_none() => return call(self, request),
+            None => call(self, request.clone()),
         };
-        let answer = call(self, request.clone());
-        tape.push(tape_entry(request, answer.clone()));
+        if let Some(tape) = &self.tape {
+            tape.push(tape_entry(request, answer.clone()));
+        }
         answer
     }
 }
@@ -103,11 +110,17 @@ impl produce::Host for HostState {
 
 impl log::Host for HostState {
     fn log(&mut self, level: Level, message: String) {
-        if let Some(tape) = &self.tape {
-            tape.push(HostCall::Log {
+        if self.tape.is_some() || self.replay.is_some() {
+            let call = HostCall::Log {
                 level,
                 message: message.clone(),
-            });
+            };
+            if let Some(replay) = &self.replay {
+                replay.expect(&call);
+            }
+            if let Some(tape) = &self.tape {
+                tape.push(call);
+            }
         }
         write_line(&self.identity, level, message);
     }

@@ -281,6 +281,17 @@ impl LoadedPlugin {
         &self.limits
     }
 
+    /// The bytes of this version's component, read again from its file:
+    /// `None` when the file changed since (or the plugin runs natively).
+    /// `config` is the section the version was loaded with.
+    pub fn read_component(&self, config: &PluginConfig) -> Option<Vec<u8>> {
+        let PluginCode::Wasm(_) = &self.code else {
+            return None;
+        };
+        let bytes = std::fs::read(&self.path).ok()?;
+        (content_version(&bytes, config) == self.version).then_some(bytes)
+    }
+
     /// Creates a fresh instance for `pipeline` and runs its `init` with the
     /// plugin's config. Blocking (runs guest code): call off the async workers.
     pub fn instantiate(&self, pipeline: &str) -> Result<PluginInstance, LoadError> {

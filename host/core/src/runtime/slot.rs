@@ -19,6 +19,7 @@ use super::engine::PluginRuntime;
 use super::plugin::{LoadError, LoadedPlugin};
 use crate::capabilities::Backends;
 use crate::config::PluginConfig;
+use crate::recording::recorder::PluginRecorder;
 
 /// Batches a new version must get through before it is trusted.
 pub const PROBATION_BATCHES: u32 = 20;
@@ -58,6 +59,8 @@ pub struct PluginSlot {
     refusals: AtomicU64,
     /// Serialises reloads (the watcher and the admin interface may ask at once).
     reloading: Mutex<()>,
+    /// `fleethost record`'s requests and recordings of this plugin.
+    recorder: Arc<PluginRecorder>,
 }
 
 impl PluginSlot {
@@ -81,6 +84,7 @@ impl PluginSlot {
             activations: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
             reloading: Mutex::new(()),
+            recorder: Arc::new(PluginRecorder::new(name)),
         }
     }
 
@@ -119,6 +123,12 @@ impl PluginSlot {
         if let Ok(mut current) = self.config.lock() {
             *current = config;
         }
+    }
+
+    /// The plugin's recorder: asked by the admin interface, taken up by a
+    /// worker.
+    pub fn recorder(&self) -> &Arc<PluginRecorder> {
+        &self.recorder
     }
 
     /// The version new batches use.

@@ -65,6 +65,32 @@ pub enum HostCall {
     /// `log.log`: answered with nothing.
     #[serde(rename = "log")]
     Log { level: Level, message: String },
+    /// A reading of `wasi:clocks/wall-clock`, in nanoseconds since the Unix
+    /// epoch; taped only when recording (a test's clock is fixed).
+    #[serde(rename = "clock.wall")]
+    WallClock { answer: u64 },
+    /// A reading of `wasi:clocks/monotonic-clock`, in nanoseconds; taped
+    /// only when recording.
+    #[serde(rename = "clock.monotonic")]
+    MonotonicClock { answer: u64 },
+}
+
+impl HostCall {
+    /// The name of the call, as the tape writes it (`kv.write`, `log`…).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::KvWrite { .. } => "kv.write",
+            Self::KvGetMany { .. } => "kv.get-many",
+            Self::KvHashGetAllMany { .. } => "kv.hash-get-all-many",
+            Self::SqlEnsureTable { .. } => "sql.ensure-table",
+            Self::SqlInsert { .. } => "sql.insert",
+            Self::SqlSelect { .. } => "sql.select",
+            Self::ProduceSend { .. } => "produce.send",
+            Self::Log { .. } => "log",
+            Self::WallClock { .. } => "clock.wall",
+            Self::MonotonicClock { .. } => "clock.monotonic",
+        }
+    }
 }
 
 /// A record a plugin asked to produce, readable in JSON.

@@ -12,11 +12,18 @@
 //!   granted), `reject` (well-behaved: rejects the
 //!   trigger driver's events one by one and processes the rest),
 //!   `retryable-error` (fails the batch with an error marked retryable, as
-//!   if a backend of its own were down);
+//!   if a backend of its own were down), `unrepeatable` (well-behaved but
+//!   for the trigger driver: reads the wall and monotonic clocks, a random
+//!   number and its own kv key, writes them to
+//!   `{key_prefix}unrepeatable:{topic}:{partition}`, and panics, naming the
+//!   random number, on a batch holding the trigger driver: what a recording
+//!   must capture for its replay to give the same answer);
 //! - `trigger_driver`: misbehave only on batches holding this driver id
 //!   (default: on every batch). Other batches are recorded normally.
 
 use std::cell::RefCell;
+use std::hash::BuildHasher;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use fleethost_plugin_sdk::kv::{self, FieldValue, HashSetOp, PublishOp, SetOp, WriteOp};
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Event, Guest, PluginConfig, PluginError, Rejection, produce, sql};
@@ -32,9 +39,10 @@ struct Settings {
 
 thread_local! {
     static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    static STARTED: RefCell<Option<Instant>> = const { RefCell::new(None) };
 }
 
-const MODES: [&str; 11] = [
+const MODES: [&str; 12] = [
     "loop",
     "memory-bomb",
     "trap",
@@ -46,6 +54,7 @@ const MODES: [&str; 11] = [
     "sql-outside",
     "reject",
     "retryable-error",
+    "unrepeatable",
 ];
 
 impl Guest for Hostile {
@@ -58,6 +67,7 @@ impl Guest for Hostile {
             return Err(format!("key_prefix is required and mode must be one of {MODES:?}"));
         }
         let trigger_driver = Some(config.string_or("trigger_driver", "")).filter(|driver| !driver.is_empty());
+        STARTED.with(|started| *started.borrow_mut() = Some(Instant::now()));
         SETTINGS.with(|settings| {
             *settings.borrow_mut() = Some(Settings {
                 key_prefix,
@@ -78,6 +88,9 @@ impl Guest for Hostile {
         };
         if settings.mode == "reject" {
             return reject_trigger_events(&settings, &batch);
+        }
+        if settings.mode == "unrepeatable" {
+            return unrepeatable(&settings, &batch);
         }
         if triggered && let Some(answer) = misbehave(&settings, &batch)? {
             return Ok(answer);
@@ -120,6 +133,38 @@ fn reject_trigger_events(settings: &Settings, batch: &Batch) -> Result<BatchOutc
         })
         .collect();
     Ok(BatchOutcome { rejected })
+}
+
+/// The `unrepeatable` mode: what it writes depends on the clocks, a random
+/// number and a kv read; it panics on the trigger driver.
+fn unrepeatable(settings: &Settings, batch: &Batch) -> Result<BatchOutcome, PluginError> {
+    let wall_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let monotonic_ns = STARTED.with(|started| started.borrow().map_or(0, |started| started.elapsed().as_nanos()));
+    let random = std::collections::hash_map::RandomState::new().hash_one(batch.events.len());
+    let key = format!(
+        "{}unrepeatable:{}:{}",
+        settings.key_prefix, batch.topic, batch.partition
+    );
+    let previous = kv::get_many(&[key.clone()])?.pop().flatten().unwrap_or_default();
+    kv::write(&[WriteOp::Set(SetOp {
+        key,
+        value: format!("{wall_ns},{monotonic_ns},{random},{}", previous.len()),
+        ttl_ms: None,
+    })])?;
+    if let Some(event) = batch
+        .events
+        .iter()
+        .find(|event| settings.trigger_driver.as_deref() == Some(event.driver_id.as_str()))
+    {
+        panic!(
+            "unrepeatable plugin: driver {} at offset {}, random {random}",
+            event.driver_id, event.offset
+        );
+    }
+    record(settings, batch, |_| true)?;
+    Ok(BatchOutcome { rejected: Vec::new() })
 }
 
 /// Does what `mode` says. `Some(answer)` replaces the normal answer.
