@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use fleethost_core::admin::{PauseReport, PipelineStatus, PluginStatus, ReloadReport};
+use fleethost_core::admin::{PauseReport, PipelineStatus, PluginStatus, RecordingStatus, ReloadReport};
 use fleethost_core::auth::{Secret, SecretSource};
-use fleethost_core::recording::recorder::RecordingStatus;
 
 /// The environment variable the admin token is read from without `--token-file`.
 pub const TOKEN_VARIABLE: &str = "FLEETHOST_ADMIN_TOKEN";

@@ -21,7 +21,6 @@ pub mod kafka;
 pub mod memory;
 pub mod metrics;
 pub mod pipeline;
-pub mod recording;
 pub mod runtime;
 pub mod shutdown;
 pub mod tls;

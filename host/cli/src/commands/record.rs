@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use fleethost_core::admin::RecordingStatus;
 use fleethost_core::console;
-use fleethost_core::recording::recorder::RecordingStatus;
 
 use crate::admin_client::{AdminArgs, AdminClient};
 

@@ -9,9 +9,9 @@ use anyhow::{Context as _, bail};
 use fleethost_core::config::PluginConfig;
 use fleethost_core::console;
 use fleethost_core::harness::fixtures::FixtureFiles;
+use fleethost_core::harness::recording::{self, Recording};
 use fleethost_core::harness::replay::replay;
 use fleethost_core::harness::{Harness, TEST_PIPELINE, report};
-use fleethost_core::recording::{self, Recording};
 use fleethost_core::runtime::{Determinism, Inputs};
 
 use crate::{golden, snippet};

@@ -39,6 +39,8 @@ use crate::runtime::{PluginSlot, ReloadOutcome};
 mod recording;
 pub mod scraped;
 
+pub use recording::RecordingStatus;
+
 /// A plugin as `GET /plugins` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PluginStatus {

@@ -14,11 +14,46 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::AdminState;
-use crate::recording::recorder::{RecordRefused, RecordingStatus};
+use crate::harness::recording::Recording;
 use crate::runtime::PluginSlot;
+use crate::runtime::recorder::{PluginRecorder, RecordRefused};
+
+/// A plugin's recording as `GET /plugins/{name}/recording` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingStatus {
+    /// The plugin.
+    pub plugin: String,
+    /// `none` (never asked), `waiting` (for a worker to start a batch),
+    /// `recording` or `done`.
+    pub state: String,
+    /// Batches recorded so far.
+    pub recorded: u32,
+    /// Batches asked for.
+    pub requested: u32,
+    /// The recording, once done.
+    pub recording: Option<Recording>,
+    /// Why a request was refused, when it was.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl RecordingStatus {
+    /// Where `recorder`'s recording stands, with the recording once done.
+    fn of(recorder: &PluginRecorder) -> Self {
+        let status = recorder.status();
+        Self {
+            plugin: recorder.plugin().to_string(),
+            state: status.state.to_string(),
+            recorded: status.recorded,
+            requested: status.requested,
+            recording: status.run.as_deref().map(Recording::from_run),
+            error: None,
+        }
+    }
+}
 
 /// The `batches` query parameter of a recording request.
 #[derive(Debug, Deserialize)]
@@ -49,7 +84,7 @@ pub(super) async fn start(
     match slot.recorder().request(query.batches) {
         Ok(()) => {
             tracing::info!(plugin = %name, batches = query.batches, "recording asked for");
-            (StatusCode::ACCEPTED, Json(slot.recorder().status())).into_response()
+            (StatusCode::ACCEPTED, Json(RecordingStatus::of(slot.recorder()))).into_response()
         }
         Err(error @ RecordRefused::UnderWay(_)) => {
             refused(&slot, StatusCode::CONFLICT, error.to_string()).into_response()
@@ -62,7 +97,7 @@ pub(super) async fn start(
 
 pub(super) async fn status(State(state): State<Arc<AdminState>>, Path(name): Path<String>) -> Response {
     match find(&state, &name) {
-        Ok(slot) => (StatusCode::OK, Json(slot.recorder().status())).into_response(),
+        Ok(slot) => (StatusCode::OK, Json(RecordingStatus::of(slot.recorder()))).into_response(),
         Err(unknown) => unknown.into_response(),
     }
 }
@@ -71,7 +106,7 @@ pub(super) async fn stop(State(state): State<Arc<AdminState>>, Path(name): Path<
     match find(&state, &name) {
         Ok(slot) => {
             slot.recorder().stop();
-            (StatusCode::OK, Json(slot.recorder().status())).into_response()
+            (StatusCode::OK, Json(RecordingStatus::of(slot.recorder()))).into_response()
         }
         Err(unknown) => unknown.into_response(),
     }
@@ -125,7 +160,7 @@ impl IntoResponse for UnknownPlugin {
 
 /// `slot`'s status with `error`, answered with `status`.
 fn refused(slot: &PluginSlot, status: StatusCode, error: String) -> Answer {
-    let mut report = slot.recorder().status();
+    let mut report = RecordingStatus::of(slot.recorder());
     report.error = Some(error);
     (status, Json(report))
 }

@@ -7,6 +7,7 @@
 //! every run, so they can be compared with a golden file.
 
 pub mod fixtures;
+pub mod recording;
 pub mod replay;
 pub mod report;
 

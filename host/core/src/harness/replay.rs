@@ -4,9 +4,9 @@
 //! compared with the recording's: the same component gives the same lines,
 //! bit for bit; a changed one shows where it starts to act differently.
 
+use super::recording::Recording;
 use super::{Harness, HarnessError, report};
 use crate::config::PluginConfig;
-use crate::recording::Recording;
 use crate::runtime::tape::HostCall;
 use crate::runtime::{Divergence, Inputs, TapeReplay};
 

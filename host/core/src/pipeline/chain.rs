@@ -18,7 +18,7 @@ use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
-use crate::recording::recorder::RecordingSession;
+use crate::runtime::recorder::RecordingSession;
 use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
 
 /// How often a partition waiting for a backend says so in the log.

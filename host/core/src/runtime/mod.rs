@@ -15,6 +15,7 @@ mod linked_capabilities;
 pub mod native;
 pub mod outcome;
 mod plugin;
+pub mod recorder;
 mod slot;
 pub mod tape;
 mod tape_replay;

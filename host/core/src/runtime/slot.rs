@@ -17,9 +17,9 @@ use arc_swap::ArcSwap;
 
 use super::engine::PluginRuntime;
 use super::plugin::{LoadError, LoadedPlugin};
+use super::recorder::PluginRecorder;
 use crate::capabilities::Backends;
 use crate::config::PluginConfig;
-use crate::recording::recorder::PluginRecorder;
 
 /// Batches a new version must get through before it is trusted.
 pub const PROBATION_BATCHES: u32 = 20;

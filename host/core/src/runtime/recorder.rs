@@ -1,6 +1,8 @@
 //! The host's side of `fleethost record`: a plugin's recorder, which an
 //! operator asks (through the admin interface) for the next batches, and
-//! the session of the partition worker that takes the request up.
+//! the session of the partition worker that takes the request up. What it
+//! keeps is the raw run (batches, host calls, outcomes); the harness writes
+//! it as a recording folder (`harness/recording.rs`) and replays it.
 //!
 //! The first worker of the plugin to start a batch after the request takes
 //! it: it makes a fresh, recorded instance (its `init` is recorded too),
@@ -14,29 +16,72 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_BATCHES, Recording, RecordingMeta};
+use super::inputs::{Inputs, Seeds};
+use super::plugin::LoadedPlugin;
+use super::tape::{HostCall, Tape};
+use super::{Batch, BatchOutcome, CallError, InstanceOptions};
 use crate::config::PluginConfig;
-use crate::harness::report;
-use crate::runtime::tape::Tape;
-use crate::runtime::{Batch, BatchOutcome, CallError, Inputs, InstanceOptions, LoadedPlugin, Seeds};
 
-/// A plugin's recording as `GET /plugins/{name}/recording` reports it.
+/// Most batches one recording keeps.
+pub const MAX_BATCHES: u32 = 1000;
+
+/// What was recorded, and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordingStatus {
-    /// The plugin.
+pub struct RecordingMeta {
+    /// The plugin's name in the host's config.
     pub plugin: String,
+    /// The version that ran (content hash of the component and its settings).
+    pub version: String,
+    /// The pipeline whose worker ran it.
+    pub pipeline: String,
+    /// The partition the worker owned, as `topic/partition`.
+    pub partition: String,
+    /// When the recording's instance started, in ms since the Unix epoch.
+    pub started_ms: i64,
+    /// Why the recording ended: its batches were all recorded, or what cut
+    /// it short.
+    pub ended: String,
+    /// The plugin's config section (component path, config map, limits,
+    /// grants).
+    pub plugin_config: PluginConfig,
+    /// The seeds of the instance's random numbers.
+    pub seeds: Seeds,
+    /// The host build that recorded.
+    pub host_version: String,
+}
+
+/// What a recorded instance did: its `init`'s host calls, then each call of
+/// `process-batch`.
+#[derive(Debug, Clone)]
+pub struct RecordedRun {
+    pub meta: RecordingMeta,
+    /// The host calls of `init`, with their answers.
+    pub init_calls: Vec<HostCall>,
+    /// Each batch the instance was given, in order (a retried batch twice).
+    pub batches: Vec<RecordedBatch>,
+}
+
+/// One call of `process-batch` in a recording.
+#[derive(Debug, Clone)]
+pub struct RecordedBatch {
+    pub batch: Batch,
+    /// Its host calls, with their answers.
+    pub calls: Vec<HostCall>,
+    pub outcome: Result<BatchOutcome, CallError>,
+}
+
+/// Where a plugin's recording stands.
+#[derive(Debug, Clone)]
+pub struct RecorderStatus {
     /// `none` (never asked), `waiting` (for a worker to start a batch),
     /// `recording` or `done`.
-    pub state: String,
+    pub state: &'static str,
     /// Batches recorded so far.
     pub recorded: u32,
     /// Batches asked for.
     pub requested: u32,
-    /// The recording, once done.
-    pub recording: Option<Recording>,
-    /// Why a request was refused, when it was.
-    #[serde(default)]
-    pub error: Option<String>,
+    /// The run, once done.
+    pub run: Option<Arc<RecordedRun>>,
 }
 
 /// Why a recording cannot be started.
@@ -72,12 +117,12 @@ enum Phase {
     Recording {
         batches: u32,
         recorded: u32,
-        recording: Box<Recording>,
+        run: Box<RecordedRun>,
         component: Option<Arc<Vec<u8>>>,
     },
     Done {
         requested: u32,
-        recording: Arc<Recording>,
+        run: Arc<RecordedRun>,
         component: Option<Arc<Vec<u8>>>,
     },
 }
@@ -120,11 +165,11 @@ impl PluginRecorder {
             Phase::Recording {
                 batches,
                 recorded,
-                recording,
+                run,
                 component,
             } => {
                 state.phase = done(
-                    recording,
+                    run,
                     batches,
                     component,
                     format!("stopped after {recorded} of {batches} batches"),
@@ -135,29 +180,25 @@ impl PluginRecorder {
         }
     }
 
-    /// Where the recording stands; the recording itself once done.
-    pub fn status(&self) -> RecordingStatus {
+    /// The plugin's name.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// Where the recording stands; the run itself once done.
+    pub fn status(&self) -> RecorderStatus {
         let state = self.lock();
-        let (phase, recorded, requested, recording) = match &state.phase {
+        let (phase, recorded, requested, run) = match &state.phase {
             Phase::Idle => ("none", 0, 0, None),
             Phase::Waiting { batches } => ("waiting", 0, *batches, None),
             Phase::Recording { batches, recorded, .. } => ("recording", *recorded, *batches, None),
-            Phase::Done {
-                requested, recording, ..
-            } => (
-                "done",
-                recording.batches.len() as u32,
-                *requested,
-                Some(Recording::clone(recording)),
-            ),
+            Phase::Done { requested, run, .. } => ("done", run.batches.len() as u32, *requested, Some(run.clone())),
         };
-        RecordingStatus {
-            plugin: self.plugin.clone(),
-            state: phase.to_string(),
+        RecorderStatus {
+            state: phase,
             recorded,
             requested,
-            recording,
-            error: None,
+            run,
         }
     }
 
@@ -197,8 +238,6 @@ impl PluginRecorder {
         self.waiting.store(false, Ordering::Release);
         let component = plugin.read_component(config).map(Arc::new);
         let seeds = Seeds::fresh();
-        let mut plugin_config = config.clone();
-        plugin_config.path = super::COMPONENT_FILE.into();
         let started_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as i64);
@@ -209,17 +248,17 @@ impl PluginRecorder {
             partition: format!("{topic}/{partition}"),
             started_ms,
             ended: String::new(),
-            plugin_config,
+            plugin_config: config.clone(),
             seeds: seeds.clone(),
             host_version: env!("CARGO_PKG_VERSION").to_string(),
         };
         state.phase = Phase::Recording {
             batches,
             recorded: 0,
-            recording: Box::new(Recording {
+            run: Box::new(RecordedRun {
                 meta,
+                init_calls: Vec::new(),
                 batches: Vec::new(),
-                lines: Vec::new(),
             }),
             component,
         };
@@ -240,11 +279,11 @@ impl PluginRecorder {
 }
 
 /// The phase of a finished recording.
-fn done(mut recording: Box<Recording>, requested: u32, component: Option<Arc<Vec<u8>>>, ended: String) -> Phase {
-    recording.meta.ended = ended;
+fn done(mut run: Box<RecordedRun>, requested: u32, component: Option<Arc<Vec<u8>>>, ended: String) -> Phase {
+    run.meta.ended = ended;
     Phase::Done {
         requested,
-        recording: Arc::new(*recording),
+        run: Arc::new(*run),
         component,
     }
 }
@@ -275,8 +314,7 @@ impl RecordingSession {
     /// instance could not be made: the recording ends there.
     pub fn init_done<E: std::fmt::Display>(&mut self, result: Result<(), E>) {
         let calls = self.tape.take();
-        let lines = calls.iter().map(|call| report::call_line(report::INIT_TAG, call));
-        self.append(|recording| recording.lines.extend(lines));
+        self.append(|run| run.init_calls.extend(calls));
         if let Err(error) = result {
             self.end(format!("the recorded instance could not be made: {error}"));
         }
@@ -288,15 +326,13 @@ impl RecordingSession {
     pub fn batch_done(&mut self, batch: &Batch, outcome: &Result<BatchOutcome, CallError>) -> bool {
         let index = self.batches;
         self.batches += 1;
-        let tag = report::batch_tag(index);
-        let mut lines = vec![report::batch_line(index, batch)];
-        lines.extend(self.tape.take().iter().map(|call| report::call_line(&tag, call)));
-        lines.push(report::outcome_line(index, batch, outcome));
+        let recorded = RecordedBatch {
+            batch: batch.clone(),
+            calls: self.tape.take(),
+            outcome: outcome.clone(),
+        };
         let mut complete = false;
-        let recording = self.append(|recording| {
-            recording.batches.push(batch.clone());
-            recording.lines.extend(lines);
-        });
+        let recording = self.append(|run| run.batches.push(recorded));
         if let Some((recorded, requested)) = recording {
             complete = recorded >= requested;
         }
@@ -329,34 +365,31 @@ impl RecordingSession {
         }
         if let Phase::Recording {
             batches,
-            recording,
+            run,
             component,
             ..
         } = std::mem::replace(&mut state.phase, Phase::Idle)
         {
             tracing::info!(plugin = %self.recorder.plugin, %why, "recording ended");
-            state.phase = done(recording, batches, component, why);
+            state.phase = done(run, batches, component, why);
         }
     }
 
-    /// Applies `change` to the recording under way, when it is still this
+    /// Applies `change` to the run under way, when it is still this
     /// session's; returns the batches recorded and asked for.
-    fn append(&mut self, change: impl FnOnce(&mut Recording)) -> Option<(u32, u32)> {
+    fn append(&mut self, change: impl FnOnce(&mut RecordedRun)) -> Option<(u32, u32)> {
         let mut state = self.recorder.lock();
         if state.generation != self.generation {
             return None;
         }
         let Phase::Recording {
-            batches,
-            recorded,
-            recording,
-            ..
+            batches, recorded, run, ..
         } = &mut state.phase
         else {
             return None;
         };
-        change(recording);
-        *recorded = recording.batches.len() as u32;
+        change(run);
+        *recorded = run.batches.len() as u32;
         Some((*recorded, *batches))
     }
 }
@@ -388,7 +421,7 @@ mod tests {
         recorder.request(5).unwrap();
         assert!(recorder.is_waiting());
         let status = recorder.status();
-        assert_eq!((status.state.as_str(), status.requested), ("waiting", 5));
+        assert_eq!((status.state, status.requested), ("waiting", 5));
         assert_eq!(recorder.request(5), Err(RecordRefused::UnderWay("eta".into())));
     }
 

@@ -2,10 +2,11 @@
 //! kept so that `fleethost test --replay` runs it again bit for bit: a
 //! production incident becomes a test.
 //!
-//! A recording starts a fresh instance of the plugin (as a reload does) in
-//! one partition worker, tapes every host call with its answer and every
-//! clock reading, seeds its random numbers from seeds it keeps, and keeps
-//! the next batches that instance is given. On disk it is a folder:
+//! The host records a fresh instance of the plugin in one partition worker
+//! (`runtime/recorder.rs`): every host call with its answer, every clock
+//! reading, the seeds of its random numbers, and the batches it is given.
+//! On disk a recording is a folder (the admin interface sends the same
+//! things, but the component, as one JSON document):
 //!
 //! - `recording.json`: which plugin and version, where, the plugin's config
 //!   section (its `path` the component beside it), the seeds, and why the
@@ -16,14 +17,13 @@
 //!   outcome; a replay must print exactly these;
 //! - `plugin.wasm`: the component that ran.
 
-pub mod recorder;
-
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::PluginConfig;
-use crate::runtime::{Batch, Seeds};
+use super::report;
+use crate::runtime::Batch;
+use crate::runtime::recorder::{RecordedRun, RecordingMeta};
 
 /// The file of the recording's description.
 pub const META_FILE: &str = "recording.json";
@@ -33,33 +33,6 @@ pub const BATCHES_FILE: &str = "batches.jsonl";
 pub const EXPECTED_FILE: &str = "expected.jsonl";
 /// The file of the recorded component.
 pub const COMPONENT_FILE: &str = "plugin.wasm";
-/// Most batches one recording keeps.
-pub const MAX_BATCHES: u32 = 1000;
-
-/// What was recorded, and where.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordingMeta {
-    /// The plugin's name in the host's config.
-    pub plugin: String,
-    /// The version that ran (content hash of the component and its settings).
-    pub version: String,
-    /// The pipeline whose worker ran it.
-    pub pipeline: String,
-    /// The partition the worker owned, as `topic/partition`.
-    pub partition: String,
-    /// When the recording's instance started, in ms since the Unix epoch.
-    pub started_ms: i64,
-    /// Why the recording ended: its batches were all recorded, or what cut
-    /// it short.
-    pub ended: String,
-    /// The plugin's config section; its `path` is the component file of the
-    /// recording.
-    pub plugin_config: PluginConfig,
-    /// The seeds of the instance's random numbers.
-    pub seeds: Seeds,
-    /// The host build that recorded.
-    pub host_version: String,
-}
 
 /// A recording: its description, its batches and what happened to them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +62,29 @@ pub enum RecordingError {
 }
 
 impl Recording {
+    /// The recording of `run`, its outcomes in `fleethost test`'s lines and
+    /// its config's `path` the component file beside it.
+    pub fn from_run(run: &RecordedRun) -> Self {
+        let mut meta = run.meta.clone();
+        meta.plugin_config.path = COMPONENT_FILE.into();
+        let mut lines: Vec<String> = run
+            .init_calls
+            .iter()
+            .map(|call| report::call_line(report::INIT_TAG, call))
+            .collect();
+        for (index, recorded) in run.batches.iter().enumerate() {
+            let tag = report::batch_tag(index);
+            lines.push(report::batch_line(index, &recorded.batch));
+            lines.extend(recorded.calls.iter().map(|call| report::call_line(&tag, call)));
+            lines.push(report::outcome_line(index, &recorded.batch, &recorded.outcome));
+        }
+        Self {
+            meta,
+            batches: run.batches.iter().map(|recorded| recorded.batch.clone()).collect(),
+            lines,
+        }
+    }
+
     /// Writes the recording (and `component`, when given) into `dir`,
     /// creating it.
     pub fn write(&self, dir: &Path, component: Option<&[u8]>) -> Result<(), RecordingError> {
