@@ -159,8 +159,10 @@ pub struct AdminConfig {
     /// `host:port` of the admin HTTP interface, e.g. `"127.0.0.1:9464"`:
     /// `GET /health`, `GET /metrics` (Prometheus text), `GET /plugins`,
     /// `GET /pipelines`, `POST /plugins/{name}/reload`,
-    /// `POST /pipelines/{name}/pause` and `…/resume` (`?partition=N`).
-    /// Absent: no admin interface. Every route but `/health` needs one of
+    /// `POST /pipelines/{name}/pause` and `…/resume` (`?partition=N`), and
+    /// `fleethost record`'s `POST /plugins/{name}/recording?batches=N`,
+    /// `GET /plugins/{name}/recording`, `POST …/recording/stop` and
+    /// `GET …/recording/component`. Absent: no admin interface. Every route but `/health` needs one of
     /// `tokens`.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
