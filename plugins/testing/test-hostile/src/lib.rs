@@ -147,7 +147,10 @@ fn unrepeatable(settings: &Settings, batch: &Batch) -> Result<BatchOutcome, Plug
         "{}unrepeatable:{}:{}",
         settings.key_prefix, batch.topic, batch.partition
     );
-    let previous = kv::get_many(&[key.clone()])?.pop().flatten().unwrap_or_default();
+    let previous = kv::get_many(std::slice::from_ref(&key))?
+        .pop()
+        .flatten()
+        .unwrap_or_default();
     kv::write(&[WriteOp::Set(SetOp {
         key,
         value: format!("{wall_ns},{monotonic_ns},{random},{}", previous.len()),
