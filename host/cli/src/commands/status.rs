@@ -32,8 +32,12 @@ impl StatusArgs {
             }
         }
         for pipeline in pipelines {
+            let coalesced = match pipeline.coalesced {
+                0 => String::new(),
+                coalesced => format!(", {coalesced} coalesced"),
+            };
             console::out(&format!(
-                "pipeline {}: {}  {:.0} events/s  lag {}  plugins {}  ({} events, {} batches, {} dead letters)",
+                "pipeline {}: {}  {:.0} events/s  lag {}  plugins {}  ({} events, {} batches, {} dead letters{coalesced})",
                 pipeline.name,
                 pipeline.state,
                 pipeline.events_per_second,

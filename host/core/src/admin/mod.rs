@@ -82,6 +82,10 @@ pub struct PipelineStatus {
     pub events: u64,
     /// Batches finished.
     pub batches: u64,
+    /// Fixes finished without reaching the plugins, superseded by a newer
+    /// fix of their driver in the same batch (`coalesce`).
+    #[serde(default)]
+    pub coalesced: u64,
     /// Messages written to the dead-letter topic.
     pub dead_letters: u64,
     /// Failed plugin calls by kind; each retry counts.
@@ -271,6 +275,7 @@ fn pipeline_status(name: &str, control: &RunningPipeline) -> PipelineStatus {
         partitions,
         events: snapshot.events,
         batches: snapshot.batches,
+        coalesced: snapshot.coalesced,
         dead_letters: snapshot.dead_letters,
         failures: snapshot
             .failures

@@ -20,7 +20,7 @@ mod topics;
 pub use fleethost_event::EventsConfig;
 pub use fleethost_event::format::{Encoding, FormatConfig, Framing, PayloadFormat};
 pub use kafka_security::{KafkaSasl, KafkaTls, SaslMechanism};
-pub use pipeline::{BatchConfig, FailurePolicy, OnExhausted, PipelineConfig};
+pub use pipeline::{BatchConfig, Coalesce, FailurePolicy, OnExhausted, PipelineConfig};
 pub use plugin::{Grants, NATIVE_PREFIX, PluginConfig, PluginLimits, native_name};
 pub use services::{
     AdminConfig, DatabaseConfig, KafkaConfig, RedisConfig, ShutdownConfig, StatusConfig, host_owned_property,
@@ -354,6 +354,21 @@ impl Config {
                         format!("no plugin named {plugin:?} in [plugins] (known: {known:?})"),
                     ));
                 }
+            }
+            if pipeline.coalesce == Coalesce::LatestPerKey
+                && let Some((plugin, tables)) = pipeline.plugins.iter().find_map(|plugin| {
+                    let tables = &self.plugins.get(plugin)?.grants.sql_write;
+                    (!tables.is_empty()).then_some((plugin, tables))
+                })
+            {
+                return Err(invalid(
+                    key("coalesce"),
+                    format!(
+                        "\"latest-per-key\" hands the plugins only each driver's newest fix of a batch, but plugin \
+                         {plugin:?} may write rows (grants.sql_write = {tables:?}): a history would miss the \
+                         others; coalesce a pipeline without it"
+                    ),
+                ));
             }
             if pipeline.batch.max_events == 0 || pipeline.batch.max_events > 100_000 {
                 return Err(invalid(key("batch.max_events"), "must be between 1 and 100000".into()));

@@ -56,6 +56,28 @@ pub struct PipelineConfig {
     /// broker, which serve every pipeline alike.
     #[serde(default)]
     pub nice: u8,
+    /// `"latest-per-key"`: of the fixes of one driver in a batch, only the
+    /// newest (by event time, then offset) is handed to the plugins; the
+    /// others are finished and committed with it, counted in
+    /// `fleethost_events_coalesced`. A partition that keeps up has batches
+    /// of about one fix per driver and loses nothing; one that lags catches
+    /// up at the cost of the superseded fixes, for pipelines that only need
+    /// where each driver is now (live positions). Order events are never
+    /// coalesced; a pipeline with a plugin granted `sql_write` (a history)
+    /// is refused. Default `"none"`.
+    #[serde(default)]
+    pub coalesce: Coalesce,
+}
+
+/// Which fixes of a batch reach the plugins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Coalesce {
+    /// Every fix.
+    #[default]
+    None,
+    /// Each driver's newest fix of the batch only.
+    LatestPerKey,
 }
 
 impl PipelineConfig {
@@ -74,6 +96,7 @@ impl PipelineConfig {
             commit_interval_ms: default_commit_interval_ms(),
             consumer_properties: BTreeMap::new(),
             nice: 0,
+            coalesce: Coalesce::None,
         }
     }
 

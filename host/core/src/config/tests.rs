@@ -59,6 +59,24 @@ fn unknown_key_is_rejected_naming_key_and_file() {
 }
 
 #[test]
+fn coalescing_is_off_by_default_and_refused_for_a_plugin_writing_rows() {
+    assert_eq!(parse(MINIMAL).unwrap().pipelines[0].coalesce, Coalesce::None);
+    let coalesced = MINIMAL.replace("group_id = \"g\"", "group_id = \"g\"\ncoalesce = \"latest-per-key\"");
+    assert_eq!(parse(&coalesced).unwrap().pipelines[0].coalesce, Coalesce::LatestPerKey);
+    let history = coalesced.replace(
+        "path = \"live_location.wasm\"",
+        "path = \"live_location.wasm\"\ngrants = { sql_write = [\"location_history\"] }",
+    );
+    let error = parse(&history).unwrap_err().to_string();
+    assert!(
+        error.contains("`pipelines[0].coalesce`") && error.contains("\"live-location\" may write rows"),
+        "{error}"
+    );
+    let unknown = MINIMAL.replace("group_id = \"g\"", "group_id = \"g\"\ncoalesce = \"newest\"");
+    assert!(parse(&unknown).unwrap_err().to_string().contains("latest-per-key"));
+}
+
+#[test]
 fn unknown_plugin_reference_names_the_key() {
     let text = MINIMAL.replace("plugins = [\"live-location\"]", "plugins = [\"live-locaton\"]");
     let error = parse(&text).unwrap_err().to_string();

@@ -50,6 +50,9 @@ pub struct Families {
     pub events: Family<PipelineLabels, Counter>,
     /// Batches finished, per pipeline.
     pub batches: Family<PipelineLabels, Counter>,
+    /// Fixes finished as superseded without reaching the plugins
+    /// (`coalesce`), per pipeline.
+    pub coalesced: Family<PipelineLabels, Counter>,
     /// Messages written to a dead-letter topic, per pipeline and kind.
     pub dead_letters: Family<DeadLetterLabels, Counter>,
     /// Failed plugin calls, per pipeline, plugin version and kind.
@@ -89,6 +92,7 @@ impl Default for Families {
         Self {
             events: Family::default(),
             batches: Family::default(),
+            coalesced: Family::default(),
             dead_letters: Family::default(),
             plugin_failures: Family::default(),
             events_per_second: Family::default(),
@@ -135,6 +139,11 @@ impl HostMetrics {
             f.events,
         );
         registry.register("fleethost_batches", "Batches finished", f.batches);
+        registry.register(
+            "fleethost_events_coalesced",
+            "Fixes finished without reaching the plugins: a newer fix of the same driver was in the batch (coalesce = \"latest-per-key\")",
+            f.coalesced,
+        );
         registry.register(
             "fleethost_dead_letters",
             "Messages written to a dead-letter topic, by kind (decode errors, rejected, trap, timeout, ...)",

@@ -2,6 +2,7 @@
 //! the coordination between them (rebalances, shutdown, progress).
 
 pub mod chain;
+pub mod coalesce;
 pub mod cpu_priority;
 pub mod dead_letter;
 pub mod deploy;
@@ -205,6 +206,7 @@ impl Pipeline {
             order_topics: self.config.order_topics.clone(),
             formats: self.formats.clone(),
             events: self.config.events.clone(),
+            coalesce: self.config.coalesce,
         });
         let driver_stop = CancellationToken::new();
         let driver = spawn_driver(consumer.clone(), name.clone(), driver_stop.clone()).map_err(|source| {

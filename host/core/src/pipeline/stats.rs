@@ -22,6 +22,9 @@ pub struct PipelineStats {
     events: Counter,
     /// Batches finished.
     batches: Counter,
+    /// Fixes finished without reaching the plugins, superseded by a newer
+    /// fix of their driver in the same batch (`coalesce`).
+    coalesced: Counter,
     events_per_second: RateGauge,
     batches_per_second: RateGauge,
     /// Messages sent to the dead-letter topic.
@@ -74,6 +77,8 @@ pub struct BackendWait {
 pub struct StatsSnapshot {
     pub events: u64,
     pub batches: u64,
+    /// Fixes left out as superseded (`coalesce`).
+    pub coalesced: u64,
     pub dead_letters: u64,
     pub failures: BTreeMap<&'static str, u64>,
     /// Partitions waiting for a backend right now.
@@ -133,6 +138,7 @@ impl PipelineStats {
             families: families.clone(),
             events: families.events.get_or_create_owned(&labels),
             batches: families.batches.get_or_create_owned(&labels),
+            coalesced: families.coalesced.get_or_create_owned(&labels),
             events_per_second: families.events_per_second.get_or_create_owned(&labels),
             batches_per_second: families.batches_per_second.get_or_create_owned(&labels),
             dead_letters: AtomicU64::new(0),
@@ -154,6 +160,7 @@ impl PipelineStats {
         StatsSnapshot {
             events: self.events.get(),
             batches: self.batches.get(),
+            coalesced: self.coalesced.get(),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             paused: self.paused.load(Ordering::Relaxed),
             paused_by_operator: self.paused_by_operator.load(Ordering::Relaxed),
@@ -233,6 +240,12 @@ impl PipelineStats {
                 })
                 .inc_by(count);
         }
+    }
+
+    /// Counts `fixes` left out of a batch as superseded; they are finished
+    /// with it (and counted by `record_batch`).
+    pub fn record_coalesced(&self, fixes: usize) {
+        self.coalesced.inc_by(fixes as u64);
     }
 
     /// Counts one failed call of `plugin` at `version` of `kind`.

@@ -17,7 +17,7 @@ use super::chain::{ChainError, PluginChain};
 use super::dead_letter::{Failure, RawRecord, Source, dead_letter};
 use super::operator_pause::PausedPartitions;
 use super::stats::PipelineStats;
-use crate::config::{BatchConfig, EventsConfig, PayloadFormat};
+use crate::config::{BatchConfig, Coalesce, EventsConfig, PayloadFormat};
 use crate::kafka::consumer::{PartitionQueue, PipelineConsumer};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::kafka::producer::Producer;
@@ -47,6 +47,8 @@ pub struct WorkerShared {
     pub formats: Arc<super::topic_formats::TopicFormats>,
     /// Bounds every decoded event is held to (event time, speed, heading).
     pub events: EventsConfig,
+    /// Whether a batch's superseded fixes are left out.
+    pub coalesce: Coalesce,
     /// Where the partition workers run: the runtime of the pipeline's `nice`
     /// value (see [`super::cpu_priority`]).
     pub runtime: tokio::runtime::Handle,
@@ -263,6 +265,17 @@ impl PartitionWorker {
             match decoded {
                 Ok(()) => batch_records.push(index),
                 Err(error) => failed.push((index, decode_failure(&error))),
+            }
+        }
+        if self.shared.coalesce == Coalesce::LatestPerKey && !batch.events.is_empty() {
+            let keep = super::coalesce::latest_per_driver(&batch.events);
+            let superseded = keep.iter().filter(|kept| !**kept).count();
+            if superseded > 0 {
+                let mut kept = keep.iter();
+                batch.events.retain(|_| *kept.next().expect("one flag per event"));
+                let mut kept = keep.iter();
+                batch_records.retain(|_| *kept.next().expect("one flag per record"));
+                self.shared.stats.record_coalesced(superseded);
             }
         }
         if !batch_records.is_empty() {
