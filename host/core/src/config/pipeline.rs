@@ -56,15 +56,14 @@ pub struct PipelineConfig {
     /// broker, which serve every pipeline alike.
     #[serde(default)]
     pub nice: u8,
-    /// `"latest-per-key"`: of the fixes of one driver in a batch, only the
-    /// newest (by event time, then offset) is handed to the plugins; the
-    /// others are finished and committed with it, counted in
-    /// `fleethost_events_coalesced`. A partition that keeps up has batches
-    /// of about one fix per driver and loses nothing; one that lags catches
-    /// up at the cost of the superseded fixes, for pipelines that only need
-    /// where each driver is now (live positions). Order events are never
-    /// coalesced; a pipeline with a plugin granted `sql_write` (a history)
-    /// is refused. Default `"none"`.
+    /// Which fixes of a batch reach the plugins. With `"latest-per-key"`
+    /// the others are finished and committed with the batch, counted in
+    /// `fleethost_events_coalesced_total`: a partition that keeps up has
+    /// batches of about one fix per driver and loses nothing; one that lags
+    /// catches up at the cost of the superseded fixes, for pipelines that
+    /// only need where each driver is now (live positions). Order events
+    /// are never coalesced; a pipeline with a plugin granted `sql_write` (a
+    /// history) is refused.
     #[serde(default)]
     pub coalesce: Coalesce,
 }
@@ -76,7 +75,8 @@ pub enum Coalesce {
     /// Every fix.
     #[default]
     None,
-    /// Each driver's newest fix of the batch only.
+    /// Of the fixes of one driver in a batch, only the newest (by event
+    /// time, then offset).
     LatestPerKey,
 }
 
