@@ -156,4 +156,7 @@ async fn a_recorded_incident_replays_bit_for_bit_and_a_change_is_named() {
     let (ok, output) = fleethost(&["test", "--replay", &other_seeds.display().to_string()]);
     assert!(!ok, "{output}");
     assert!(output.contains("the replay diverged at batch 0"), "{output}");
+    for folder in [dir, other_key, other_clock, other_seeds] {
+        std::fs::remove_dir_all(&folder).expect("remove the recording");
+    }
 }
