@@ -36,7 +36,12 @@ async fn a_lagging_partition_hands_on_each_drivers_newest_fix_only() {
         test_plugin_writing("test_recorder", &[("key_prefix", &names.prefix)], &names.prefix),
     );
     let host = Host::start("coalesce", &write_config_file("coalesce", &config));
-    wait_for_commits(&names.group, &names.topic, &end_offsets(&positions, 1), Duration::from_secs(120));
+    wait_for_commits(
+        &names.group,
+        &names.topic,
+        &end_offsets(&positions, 1),
+        Duration::from_secs(120),
+    );
 
     let processed = recorded_offsets(&names.prefix, &names.topic, 1);
     // Each driver's newest fix, by event time and then offset.
@@ -50,7 +55,10 @@ async fn a_lagging_partition_hands_on_each_drivers_newest_fix_only() {
     }
     assert_eq!(newest.len(), DRIVERS);
     for (driver, (_, position)) in &newest {
-        assert!(processed.contains(position), "the newest fix of {driver} ({position:?}) was coalesced away");
+        assert!(
+            processed.contains(position),
+            "the newest fix of {driver} ({position:?}) was coalesced away"
+        );
     }
     // Full batches of 500 hold 20 fixes per driver: about one in twenty is
     // handed on (a batch cut short by the first fetch keeps more).
@@ -66,7 +74,10 @@ async fn a_lagging_partition_hands_on_each_drivers_newest_fix_only() {
         .lines()
         .find(|line| line.starts_with("fleethost_events_coalesced_total{pipeline=\"coalesce\"}"))
         .unwrap_or_else(|| panic!("no coalesced count in\n{metrics}"));
-    assert!(line.ends_with(&format!(" {coalesced}")), "{line}: {coalesced} coalesced");
+    assert!(
+        line.ends_with(&format!(" {coalesced}")),
+        "{line}: {coalesced} coalesced"
+    );
     let status = admin_get(&admin, "/pipelines");
     assert!(status.contains(&format!("\"coalesced\":{coalesced}")), "{status}");
     assert!(
