@@ -82,9 +82,7 @@ impl AdminClient {
 
     /// `POST /plugins/{name}/reload`.
     pub fn reload(&self, plugin: &str) -> anyhow::Result<ReloadReport> {
-        let url = format!("{}/plugins/{plugin}/reload", self.base);
-        let request = self.agent.post(&url).header("Authorization", self.bearer());
-        read_json(request.send_empty(), &url)
+        self.post(&format!("/plugins/{plugin}/reload"))
     }
 
     /// `POST /pipelines/{name}/pause` or `…/resume`, of one partition or all.
@@ -98,25 +96,17 @@ impl AdminClient {
             PauseChange::Pause => "pause",
             PauseChange::Resume => "resume",
         };
-        let mut url = format!("{}/pipelines/{pipeline}/{verb}", self.base);
+        let mut path = format!("/pipelines/{pipeline}/{verb}");
         if let Some(partition) = partition {
-            url.push_str(&format!("?partition={partition}"));
+            path.push_str(&format!("?partition={partition}"));
         }
-        let request = self.agent.post(&url).header("Authorization", self.bearer());
-        read_json(request.send_empty(), &url)
+        self.post(&path)
     }
 
     /// `POST /plugins/{name}/recording?batches=N`: records the plugin's
     /// next `batches` batches.
     pub fn start_recording(&self, plugin: &str, batches: u32) -> anyhow::Result<RecordingStatus> {
-        let url = format!("{}/plugins/{plugin}/recording?batches={batches}", self.base);
-        read_json(
-            self.agent
-                .post(&url)
-                .header("Authorization", self.bearer())
-                .send_empty(),
-            &url,
-        )
+        self.post(&format!("/plugins/{plugin}/recording?batches={batches}"))
     }
 
     /// `GET /plugins/{name}/recording`.
@@ -126,14 +116,7 @@ impl AdminClient {
 
     /// `POST /plugins/{name}/recording/stop`.
     pub fn stop_recording(&self, plugin: &str) -> anyhow::Result<RecordingStatus> {
-        let url = format!("{}/plugins/{plugin}/recording/stop", self.base);
-        read_json(
-            self.agent
-                .post(&url)
-                .header("Authorization", self.bearer())
-                .send_empty(),
-            &url,
-        )
+        self.post(&format!("/plugins/{plugin}/recording/stop"))
     }
 
     /// `GET /plugins/{name}/recording/component`: the recorded component,
@@ -173,6 +156,17 @@ impl AdminClient {
     fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
         read_json(self.agent.get(&url).header("Authorization", self.bearer()).call(), &url)
+    }
+
+    fn post<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        read_json(
+            self.agent
+                .post(&url)
+                .header("Authorization", self.bearer())
+                .send_empty(),
+            &url,
+        )
     }
 
     fn bearer(&self) -> String {
