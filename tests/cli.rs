@@ -60,7 +60,8 @@ fn help_lists_every_subcommand() {
     assert!(output.status.success());
     let help = text(&output.stdout);
     for command in [
-        "run", "check", "simulate", "tail", "gateway", "track", "demo", "reload", "status",
+        "run", "check", "simulate", "tail", "gateway", "track", "demo", "reload", "status", "new", "test", "deploy",
+        "record",
     ] {
         assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
@@ -308,4 +309,55 @@ fn logs_are_json_lines_on_request_and_never_coloured_into_a_pipe() {
     let stderr = text(&plain.stderr);
     assert!(stderr.contains("plugin loaded"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
+}
+
+#[test]
+fn a_replay_refuses_fixture_flags_and_names_what_it_cannot_read() {
+    let output = fleethost(&["test", "--replay", "recording", "--fixes", "fixes.jsonl"]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(error.contains("--replay") && error.contains("--fixes"), "{error}");
+
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fleethost-cli-no-such-recording");
+    let output = fleethost(&["test", "--replay", &missing.display().to_string()]);
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("cannot read the recording in") && error.contains("recording.json"),
+        "{error}"
+    );
+
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fleethost-cli-bad-recording-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("recording.json"), "{ not json").unwrap();
+    let output = fleethost(&["test", "--replay", &dir.display().to_string()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(error.contains("recording.json:1:"), "{error}");
+}
+
+#[test]
+fn a_recording_of_a_host_that_does_not_answer_says_where_it_looked() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fleethost-cli-record-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_fleethost"))
+        .args([
+            "record",
+            "eta",
+            "--out",
+            &out.display().to_string(),
+            "--admin",
+            "127.0.0.1:1",
+        ])
+        .env("FLEETHOST_ADMIN_TOKEN", "cli-test-token")
+        .output()
+        .expect("run fleethost record");
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("cannot reach the admin interface at http://127.0.0.1:1/plugins/eta/recording"),
+        "{error}"
+    );
+    assert!(!out.exists(), "nothing was recorded, yet {} was written", out.display());
 }
