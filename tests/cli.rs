@@ -205,8 +205,8 @@ fn a_prebuilt_plugin_of_the_oldest_supported_wit_version_still_loads() {
     assert!(
         listing
             .lines()
-            .any(|line| line.contains("plugin eta@") && line.contains("WIT 0.2.0")),
-        "current plugins are linked as 0.2.0:\n{listing}"
+            .any(|line| line.contains("plugin eta@") && line.contains("WIT 0.3.0")),
+        "current plugins are linked as 0.3.0:\n{listing}"
     );
 }
 

@@ -100,7 +100,7 @@ pub mod settings;
 pub mod state;
 
 use fleethost_plugin_sdk::group::{fixes_by_driver, orders_by_driver};
-use fleethost_plugin_sdk::state::read_hashes;
+use fleethost_plugin_sdk::hashes::read_hashes;
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, Plan, PluginConfig, PluginError, Slot, log};
 
 use crate::plan::state_key;

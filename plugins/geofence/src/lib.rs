@@ -58,7 +58,7 @@ pub mod trip_state;
 #[cfg(test)]
 mod test_support;
 
-use fleethost_plugin_sdk::state::read_hashes;
+use fleethost_plugin_sdk::hashes::read_hashes;
 use fleethost_plugin_sdk::{Batch, BatchOutcome, Guest, PluginConfig, PluginError, Slot, log};
 
 use crate::settings::Settings;

@@ -21,14 +21,15 @@ use crate::kv::{KvError, WriteResult};
 #[allow(clippy::too_many_arguments, clippy::duplicated_attributes, dead_code)]
 mod generated {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.2.0",
+        path: "../../wit/since_v0.3.0",
         world: "plugin",
         ownership: Borrowing { duplicate_if_necessary: true },
         with: {
-            "fleethost:plugin/types@0.2.0": crate::bindings::fleethost::plugin::types,
-            "fleethost:plugin/log@0.2.0": crate::bindings::fleethost::plugin::log,
-            "fleethost:plugin/sql@0.2.0": crate::bindings::fleethost::plugin::sql,
-            "fleethost:plugin/produce@0.2.0": crate::bindings::fleethost::plugin::produce,
+            "fleethost:plugin/types@0.3.0": crate::bindings::fleethost::plugin::types,
+            "fleethost:plugin/log@0.3.0": crate::bindings::fleethost::plugin::log,
+            "fleethost:plugin/sql@0.3.0": crate::bindings::fleethost::plugin::sql,
+            "fleethost:plugin/produce@0.3.0": crate::bindings::fleethost::plugin::produce,
+            "fleethost:plugin/state@0.3.0": crate::bindings::fleethost::plugin::state,
         },
         runtime_path: "fleethost_plugin_sdk::__wit_bindgen::rt",
     });

@@ -20,8 +20,8 @@
 //!
 //! Besides the bindings, it holds what plugins would otherwise each write
 //! again: [`PluginConfig`] (typed config getters), [`Slot`] (the settings
-//! `init` read), [`group`] (a batch per driver), [`state`] (all drivers' kv
-//! hashes in one read), [`Plan`] (send, then write), [`json`] (message
+//! `init` read), [`group`] (a batch per driver), [`hashes`] (all drivers'
+//! kv hashes in one read), [`Plan`] (send, then write), [`json`] (message
 //! payloads), [`record`] (many values in one hash field, and
 //! [`record::Decimal`]: an `f64` as `Display` writes it, faster), [`trip`]
 //! (the order lifecycle), [`names`] (the Redis keys and channels the host's
@@ -39,6 +39,7 @@ pub mod cabi_realloc;
 mod config;
 pub mod geo;
 pub mod group;
+pub mod hashes;
 mod inline_str;
 pub mod json;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
@@ -46,7 +47,6 @@ pub mod native;
 mod plan;
 pub mod record;
 mod slot;
-pub mod state;
 pub mod trip;
 
 pub use config::{ConfigNumber, PluginConfig};
@@ -62,7 +62,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[allow(clippy::too_many_arguments, clippy::duplicated_attributes)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.2.0",
+        path: "../../wit/since_v0.3.0",
         world: "plugin",
         pub_export_macro: true,
         additional_derives: [PartialEq],
@@ -125,6 +125,16 @@ pub mod produce {
     pub use crate::native::produce::send;
 }
 
+/// The `state` capability (WIT 0.3.0): keyed state the host keeps for the
+/// plugin per partition, read from the host's memory and written behind
+/// once per batch, kept only when the batch succeeds. With `native` the
+/// functions go to the registered `native::NativeHost`.
+pub mod state {
+    pub use crate::bindings::fleethost::plugin::state::*;
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    pub use crate::native::state::{get_many, put_many};
+}
+
 /// Logging into the host's log, tagged by the host with the plugin's name,
 /// version and pipeline.
 pub mod log {
@@ -180,6 +190,15 @@ impl From<kv::KvError> for PluginError {
             kv::KvError::Unavailable(message) => Self::retryable(format!("kv unavailable: {message}")),
             kv::KvError::Denied(message) => Self::fatal(format!("kv denied: {message}")),
             kv::KvError::Invalid(message) => Self::fatal(format!("kv invalid request: {message}")),
+        }
+    }
+}
+
+impl From<state::StateError> for PluginError {
+    fn from(error: state::StateError) -> Self {
+        match error {
+            state::StateError::Unavailable(message) => Self::retryable(format!("state unavailable: {message}")),
+            state::StateError::Invalid(message) => Self::fatal(format!("state invalid request: {message}")),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::log::Level;
 use crate::produce::{Message, ProduceError};
 use crate::sql::{InsertOp, SelectOp, SqlError, TableDef, Value};
+use crate::state::StateError;
 
 /// What a host running plugins natively provides: the plugin world's imports,
 /// with the signatures of the generated import functions (the SDK's types).
@@ -47,6 +48,14 @@ pub trait NativeHost: Send + Sync {
     fn produce_send(&self, messages: &[Message]) -> Result<(), ProduceError>;
     /// `log.log`: one line into the host's log.
     fn log(&self, level: Level, message: &str);
+    /// `state.get-many`; by default native plugins keep no state.
+    fn state_get_many(&self, _keys: &[String]) -> Result<Vec<Option<String>>, StateError> {
+        Err(StateError::Invalid("this native host keeps no state".into()))
+    }
+    /// `state.put-many`; by default native plugins keep no state.
+    fn state_put_many(&self, _changes: &[(String, Option<String>)]) -> Result<(), StateError> {
+        Err(StateError::Invalid("this native host keeps no state".into()))
+    }
 }
 
 static HOST: OnceLock<&'static dyn NativeHost> = OnceLock::new();
@@ -117,6 +126,22 @@ pub mod produce {
     /// `produce.send`).
     pub fn send(messages: &[Message]) -> Result<(), ProduceError> {
         host().produce_send(messages)
+    }
+}
+
+/// The `state` import functions of a native build (re-exported as
+/// [`crate::state`]'s).
+pub mod state {
+    use super::*;
+
+    /// The value of each key (see the WIT `state.get-many`).
+    pub fn get_many(keys: &[String]) -> Result<Vec<Option<String>>, StateError> {
+        host().state_get_many(keys)
+    }
+
+    /// Sets or deletes each key (see the WIT `state.put-many`).
+    pub fn put_many(changes: &[(String, Option<String>)]) -> Result<(), StateError> {
+        host().state_put_many(changes)
     }
 }
 

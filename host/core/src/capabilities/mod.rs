@@ -1,7 +1,8 @@
 //! The capabilities plugins import, one module each, with its backends in
 //! its folder: `kv/` (Redis, the embedded store), `sql/` (PostgreSQL with
 //! its COPY path, SQLite, the shared statement text), `produce` (the shared
-//! producer), `log`. A capability's grant checks are kept apart from its
+//! producer), `log`, `state/` (the state plugins keep per partition, over the
+//! kv store). A capability's grant checks are kept apart from its
 //! backends, so each can be tested and swapped on its own; the WIT `Host`
 //! impls that call them live in the runtime (`runtime/linked_capabilities.rs`).
 
@@ -13,6 +14,7 @@ pub mod outage;
 pub mod produce;
 pub mod shadow;
 pub mod sql;
+pub mod state;
 
 use crate::config::Config;
 use crate::kafka::producer::Producer;

@@ -14,6 +14,7 @@ pub mod report;
 use crate::capabilities::Backends;
 use crate::capabilities::kv::backend::{KvBackend, MEMORY_URL};
 use crate::capabilities::sql::backend::SqlBackend;
+use crate::capabilities::state::{Shard, SharedShard, StateCall};
 use crate::config::PluginConfig;
 use crate::kafka::producer::Producer;
 use crate::runtime::tape::{HostCall, Tape};
@@ -33,6 +34,8 @@ pub struct Harness {
     inputs: Inputs,
     /// Host calls `init` made.
     init_calls: Vec<HostCall>,
+    /// The plugin's state of each partition, for as long as the test runs.
+    state: std::collections::HashMap<i32, SharedShard>,
     _runtime: PluginRuntime,
 }
 
@@ -84,6 +87,7 @@ impl Harness {
             tape,
             inputs,
             init_calls,
+            state: Default::default(),
             _runtime: runtime,
         })
     }
@@ -112,7 +116,23 @@ impl Harness {
                 instance
             }
         };
+        if self.plugin.world().has_state() {
+            let shard = self
+                .state
+                .entry(batch.partition)
+                .or_insert_with(|| std::sync::Arc::new(tokio::sync::Mutex::new(Shard::empty())));
+            let guard = shard
+                .clone()
+                .try_lock_owned()
+                .expect("only the harness locks its shards");
+            instance.lend_state(Some(StateCall::new(guard)));
+        }
         let outcome = instance.process(batch);
+        if let Some(state) = instance.take_state()
+            && outcome.is_ok()
+        {
+            state.commit_in_memory();
+        }
         let calls = self.tape.take();
         if !outcome.as_ref().is_err_and(CallError::poisons_instance) {
             self.instance = Some(instance);

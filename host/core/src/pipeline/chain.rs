@@ -16,10 +16,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
+use crate::capabilities::kv::backend::KvBackend;
+use crate::capabilities::state::{SharedShard, StateCall, StateShards};
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::runtime::recorder::RecordingSession;
-use crate::runtime::{Batch, BatchOutcome, CallError, LoadedPlugin, PluginInstance, PluginSlot};
+use crate::runtime::{
+    Batch, BatchOutcome, CallError, LoadedPlugin, PluginError, PluginInstance, PluginSlot, Rejection,
+};
 
 /// How often a partition waiting for a backend says so in the log.
 const BACKEND_WAIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -48,6 +52,8 @@ struct Stage {
     instance: Option<PluginInstance>,
     /// The recording this worker took up, while its instance is recorded.
     recording: Option<RecordingSession>,
+    /// The plugin's state of the worker's partition, once a batch needed it.
+    shard: Option<SharedShard>,
 }
 
 /// The plugins of one pipeline with one instance each, owned by one worker.
@@ -59,17 +65,22 @@ pub struct PluginChain {
     /// The worker's partition, paused while a batch waits for a backend;
     /// `None` for a chain that reads no partition (a redrive).
     pause: Option<PartitionPause>,
+    /// The pipeline's state shards, lent to the plugins that keep state;
+    /// `None` for a chain that owns no partition (a redrive, a replay).
+    state: Option<Arc<StateShards>>,
 }
 
 impl PluginChain {
-    /// A chain over `plugins` for the partition `pause` stands for;
-    /// instances are created on first use.
+    /// A chain over `plugins` for the partition `pause` stands for, whose
+    /// plugins keep their state in `state`; instances are created on first
+    /// use.
     pub fn new(
         pipeline: &str,
         plugins: &[Arc<PluginSlot>],
         policy: FailurePolicy,
         stats: Arc<PipelineStats>,
         pause: Option<PartitionPause>,
+        state: Option<Arc<StateShards>>,
     ) -> Self {
         Self {
             pipeline: pipeline.to_string(),
@@ -80,11 +91,13 @@ impl PluginChain {
                     plugin: slot.current(),
                     instance: None,
                     recording: None,
+                    shard: None,
                 })
                 .collect(),
             policy,
             stats,
             pause,
+            state,
         }
     }
 
@@ -104,7 +117,7 @@ impl PluginChain {
             }
             // This stage's failures, by index into `batch`.
             let stage_failures = match self
-                .call_with_retries(stage_index, batch.clone(), self.policy.retries, stop)
+                .call_with_retries(stage_index, batch.clone(), self.policy.retries, Part::Whole, stop)
                 .await
             {
                 Ok((outcome, label)) => self.rejections(outcome, &label, batch.len()),
@@ -210,7 +223,10 @@ impl PluginChain {
                     }
                     calls += 1;
                     let sub_batch = Arc::new(batch.subset(half));
-                    match self.call_with_retries(stage_index, sub_batch, 0, stop).await {
+                    match self
+                        .call_with_retries(stage_index, sub_batch, 0, Part::Split, stop)
+                        .await
+                    {
                         Ok((outcome, label)) => {
                             passed = true;
                             let rejected = self.rejections(outcome, &label, half.len());
@@ -269,9 +285,10 @@ impl PluginChain {
         stage_index: usize,
         batch: Arc<Batch>,
         retries: u32,
+        part: Part,
         stop: &CancellationToken,
     ) -> Result<(BatchOutcome, String), ChainError> {
-        let result = self.call_until_done(stage_index, &batch, retries, stop).await;
+        let result = self.call_until_done(stage_index, &batch, retries, part, stop).await;
         if let Some(waited) = self.stats.backend_back(&batch.topic, batch.partition) {
             tracing::info!(
                 pipeline = %self.pipeline, plugin = self.stages[stage_index].slot.name(), partition = batch.partition,
@@ -310,10 +327,12 @@ impl PluginChain {
         stage_index: usize,
         batch: &Arc<Batch>,
         retries: u32,
+        part: Part,
         stop: &CancellationToken,
     ) -> Result<(BatchOutcome, String), ChainError> {
         let pipeline = self.pipeline.clone();
         let stats = self.stats.clone();
+        let shards = self.state.clone();
         let stage = &mut self.stages[stage_index];
         let (first_offset, last_offset) = batch.offset_range();
         // Failed attempts that count against `retries`, and pauses so far
@@ -351,74 +370,126 @@ impl PluginChain {
                     stage.recording = recording;
                 }
             }
-            let plugin = stage.plugin.clone();
-            let instance = stage.instance.take();
-            let recording = stage.recording.take();
-            let call_batch = batch.clone();
-            let pipeline_name = pipeline.clone();
-            // Returns the instance when it is still usable, the recording
-            // while it goes on, and the call's result.
-            let call = tokio::task::spawn_blocking(move || {
-                let mut recording = recording;
-                let mut instance = match instance {
-                    Some(instance) => instance,
-                    None => {
-                        let started = std::time::Instant::now();
-                        let options = recording
-                            .as_ref()
-                            .map(RecordingSession::instance_options)
-                            .unwrap_or_default();
-                        let made = plugin.instantiate_with(&pipeline_name, options);
-                        if let Some(recording) = &mut recording {
-                            recording.init_done(made.as_ref().map(|_| ()));
-                        }
-                        match made {
-                            Ok(instance) => {
-                                tracing::debug!(
-                                    plugin = %plugin.label(),
-                                    instantiate_ms = started.elapsed().as_secs_f64() * 1000.0,
-                                    "instance ready"
-                                );
-                                instance
-                            }
-                            Err(error) => return (None, None, Err(CallError::Trap(error.to_string()))),
+            let error = 'attempt: {
+                // The partition's state, for a plugin that keeps some: locked for
+                // the call, loaded on first use.
+                let lent = match &shards {
+                    Some(shards) if stage.plugin.world().has_state() => {
+                        match lend_state(shards, stage, &pipeline, batch.partition).await {
+                            Ok(lent) => Some(lent),
+                            Err(error) => break 'attempt error,
                         }
                     }
+                    _ => None,
                 };
-                let result = instance.process(&call_batch);
-                if let Some(session) = &mut recording
-                    && !session.batch_done(&call_batch, &result)
-                {
-                    // The recorded instance is retired with its recording.
-                    return (None, None, result);
+                // Records whose changes the state holds already (a batch
+                // delivered again after a crash) are done for this plugin.
+                let applied = lent.as_ref().and_then(|lent| lent.call.shard().applied(&batch.topic));
+                let (call_batch, kept) = not_applied(batch, applied);
+                if kept.is_some() {
+                    tracing::info!(
+                        %pipeline, plugin = stage.slot.name(), topic = %batch.topic, partition = batch.partition,
+                        skipped = batch.len() - call_batch.len(), applied,
+                        "records delivered again whose state changes are kept already; not given to the plugin again"
+                    );
                 }
-                match result {
-                    Err(error) if error.poisons_instance() => (None, recording, Err(error)),
-                    result => (Some(instance), recording, result),
+                if call_batch.is_empty() {
+                    return Ok((BatchOutcome { rejected: Vec::new() }, stage.plugin.label()));
                 }
-            });
-            let error = match call.await {
-                Ok((instance, recording, result)) => {
-                    stage.instance = instance;
-                    stage.recording = recording;
-                    match result {
-                        Ok(outcome) => {
-                            if let Some(switched_at) = switched_at {
-                                // The processing pause a swap costs this worker: a
-                                // fresh instance (init) plus the first batch.
-                                tracing::info!(
-                                    %pipeline, plugin = %stage.plugin.label(), partition = batch.partition,
-                                    pause_ms = switched_at.elapsed().as_millis() as u64,
-                                    "first batch on the new version done"
-                                );
+                let last_offset = batch.offset_range().1;
+                let runtime = tokio::runtime::Handle::current();
+                let plugin = stage.plugin.clone();
+                let instance = stage.instance.take();
+                let recording = stage.recording.take();
+                let pipeline_name = pipeline.clone();
+                // Returns the instance when it is still usable, the recording
+                // while it goes on, and the call's result.
+                let call = tokio::task::spawn_blocking(move || {
+                    let mut recording = recording;
+                    let mut instance = match instance {
+                        Some(instance) => instance,
+                        None => {
+                            let started = std::time::Instant::now();
+                            let options = recording
+                                .as_ref()
+                                .map(RecordingSession::instance_options)
+                                .unwrap_or_default();
+                            let made = plugin.instantiate_with(&pipeline_name, options);
+                            if let Some(recording) = &mut recording {
+                                recording.init_done(made.as_ref().map(|_| ()));
                             }
-                            stage.slot.report_call(stage.plugin.version(), true);
-                            return Ok((outcome, stage.plugin.label()));
+                            match made {
+                                Ok(instance) => {
+                                    tracing::debug!(
+                                        plugin = %plugin.label(),
+                                        instantiate_ms = started.elapsed().as_secs_f64() * 1000.0,
+                                        "instance ready"
+                                    );
+                                    instance
+                                }
+                                Err(error) => return (None, None, Err(CallError::Trap(error.to_string()))),
+                            }
                         }
-                        Err(error) => error,
+                    };
+                    let result = match lent {
+                        Some(LentState { call, store, key }) => {
+                            instance.lend_state(Some(call));
+                            let result = instance.process(&call_batch);
+                            let call = instance.take_state();
+                            match (result, call) {
+                                (Ok(outcome), Some(call)) => {
+                                    let applied =
+                                        (part == Part::Whole).then_some((call_batch.topic.as_str(), last_offset));
+                                    runtime
+                                        .block_on(call.commit(&store, &key, applied))
+                                        .map(|()| outcome)
+                                        .map_err(|error| CallError::Backend {
+                                            reason: format!("the state store: {error}"),
+                                            error: PluginError {
+                                                message: "the batch's state changes could not be written".into(),
+                                                retryable: true,
+                                            },
+                                        })
+                                }
+                                (result, _) => result,
+                            }
+                        }
+                        None => instance.process(&call_batch),
+                    };
+                    if let Some(session) = &mut recording
+                        && !session.batch_done(&call_batch, &result)
+                    {
+                        // The recorded instance is retired with its recording.
+                        return (None, None, result);
                     }
+                    match result {
+                        Err(error) if error.poisons_instance() => (None, recording, Err(error)),
+                        result => (Some(instance), recording, result),
+                    }
+                });
+                match call.await {
+                    Ok((instance, recording, result)) => {
+                        stage.instance = instance;
+                        stage.recording = recording;
+                        match result {
+                            Ok(outcome) => {
+                                if let Some(switched_at) = switched_at {
+                                    // The processing pause a swap costs this worker: a
+                                    // fresh instance (init) plus the first batch.
+                                    tracing::info!(
+                                        %pipeline, plugin = %stage.plugin.label(), partition = batch.partition,
+                                        pause_ms = switched_at.elapsed().as_millis() as u64,
+                                        "first batch on the new version done"
+                                    );
+                                }
+                                stage.slot.report_call(stage.plugin.version(), true);
+                                return Ok((in_batch(outcome, &kept), stage.plugin.label()));
+                            }
+                            Err(error) => error,
+                        }
+                    }
+                    Err(join_error) => CallError::Trap(format!("plugin call panicked in the host: {join_error}")),
                 }
-                Err(join_error) => CallError::Trap(format!("plugin call panicked in the host: {join_error}")),
             };
             stats.record_failure(stage.slot.name(), stage.plugin.version(), error.kind());
             let label = stage.plugin.label();
@@ -489,6 +560,90 @@ impl Drop for PluginChain {
     fn drop(&mut self) {
         self.resume_fetching();
     }
+}
+
+/// Whether a plugin call is given a whole batch (its state records the
+/// batch's last offset) or part of one being split (it does not: the other
+/// parts are not done yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Whole,
+    Split,
+}
+
+/// A partition's state lent to a call, and where its changes are written.
+struct LentState {
+    call: StateCall,
+    store: KvBackend,
+    key: String,
+}
+
+/// Locks the plugin's state of `partition` for a call of `stage`, loading
+/// it from the store on first use; a store that cannot be reached is a
+/// backend the batch waits for.
+async fn lend_state(
+    shards: &StateShards,
+    stage: &mut Stage,
+    pipeline: &str,
+    partition: i32,
+) -> Result<LentState, CallError> {
+    let plugin = stage.slot.name().to_string();
+    let shard = stage
+        .shard
+        .get_or_insert_with(|| shards.shard(&plugin, partition))
+        .clone();
+    let unavailable = |reason: String| CallError::Backend {
+        reason,
+        error: PluginError {
+            message: format!("the state of {plugin} for partition {partition} could not be loaded"),
+            retryable: true,
+        },
+    };
+    let store = stage.plugin.state_store(pipeline).map_err(unavailable)?;
+    let key = shards.store_key(&plugin, partition);
+    let mut guard = shard.lock_owned().await;
+    if !guard.is_loaded() {
+        let started = std::time::Instant::now();
+        guard
+            .load(&store, &key)
+            .await
+            .map_err(|error| unavailable(format!("the state store: {error}")))?;
+        tracing::info!(
+            %pipeline, plugin, partition, keys = guard.len(), bytes = guard.bytes(),
+            load_ms = started.elapsed().as_millis() as u64, "loaded the partition's state"
+        );
+    }
+    Ok(LentState {
+        call: StateCall::new(guard),
+        store,
+        key,
+    })
+}
+
+/// The records of `batch` after `applied` (all of them without it), and
+/// their indices in `batch` when some were left out.
+fn not_applied(batch: &Arc<Batch>, applied: Option<i64>) -> (Arc<Batch>, Option<Vec<usize>>) {
+    let Some(applied) = applied else {
+        return (batch.clone(), None);
+    };
+    let offsets = batch.offsets();
+    if offsets.iter().all(|&offset| offset > applied) {
+        return (batch.clone(), None);
+    }
+    let kept: Vec<usize> = (0..offsets.len()).filter(|&index| offsets[index] > applied).collect();
+    (Arc::new(batch.subset(&kept)), Some(kept))
+}
+
+/// `outcome`'s rejections by index into the whole batch, when the call was
+/// given the records at `kept` only (an index beyond them stays out of
+/// range, for the caller to ignore).
+fn in_batch(mut outcome: BatchOutcome, kept: &Option<Vec<usize>>) -> BatchOutcome {
+    if let Some(kept) = kept {
+        for Rejection { index, .. } in &mut outcome.rejected {
+            *index = kept.get(*index as usize).map_or(u32::MAX, |&original| original as u32);
+        }
+    }
+    outcome
 }
 
 /// `items` without those whose flag in `dropped` is set (same positions).

@@ -35,6 +35,7 @@ use self::operator_pause::OperatorPause;
 use self::progress::{ProgressLine, Sampler};
 use self::stats::PipelineStats;
 use self::worker::{PartitionWorker, WorkerExit, WorkerShared};
+use crate::capabilities::state::StateShards;
 use crate::config::{KafkaConfig, PipelineConfig, StatusConfig};
 use crate::kafka::client_config;
 use crate::kafka::consumer::{
@@ -97,6 +98,8 @@ pub struct Pipeline {
     stats: Arc<PipelineStats>,
     operator_pause: OperatorPause,
     formats: Arc<TopicFormats>,
+    /// The state its plugins keep, per partition this process owns.
+    state: Arc<StateShards>,
 }
 
 impl Pipeline {
@@ -112,6 +115,7 @@ impl Pipeline {
         formats: Arc<TopicFormats>,
     ) -> Self {
         let stats = Arc::new(PipelineStats::new(&config.name, families));
+        let state = Arc::new(StateShards::new(&config.group_id));
         Self {
             config,
             kafka,
@@ -121,6 +125,7 @@ impl Pipeline {
             stats,
             operator_pause: OperatorPause::default(),
             formats,
+            state,
         }
     }
 
@@ -301,6 +306,7 @@ impl Pipeline {
                         self.config.failure.clone(),
                         shared.stats.clone(),
                         Some(pause.clone()),
+                        Some(self.state.clone()),
                     );
                     let worker = PartitionWorker::new(
                         shared.clone(),

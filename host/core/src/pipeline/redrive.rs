@@ -333,7 +333,7 @@ impl Redrive<'_> {
             .map(|name| self.slots[name].clone())
             .collect();
         let stats = Arc::new(PipelineStats::new(&pipeline.name, &crate::metrics::Families::default()));
-        let mut chain = PluginChain::new(&pipeline.name, &plugins, pipeline.failure.clone(), stats, None);
+        let mut chain = PluginChain::new(&pipeline.name, &plugins, pipeline.failure.clone(), stats, None, None);
         let mut failed: HashMap<usize, Outcome> = match chain.run(batch, stop).await {
             Ok(failures) => failures
                 .into_iter()

@@ -397,7 +397,7 @@ async fn run_version(
     // Its own pipeline name: its own kv write guards and Redis connection.
     let name = format!("{}~replay-{label}", pipeline.name);
     let stats = Arc::new(PipelineStats::new(&name, &crate::metrics::Families::default()));
-    let mut chain = PluginChain::new(&name, &[slot], pipeline.failure.clone(), stats, None);
+    let mut chain = PluginChain::new(&name, &[slot], pipeline.failure.clone(), stats, None, None);
     let mut rejected = BTreeMap::new();
     for batch in batches {
         let offsets = batch.offsets();

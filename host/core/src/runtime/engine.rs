@@ -78,6 +78,7 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         // Every supported version of the world: a plugin links against the
         // one it was built for.
+        super::link_v0_3::add_to_linker(&mut linker)?;
         v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
 

@@ -14,6 +14,7 @@ use crate::capabilities::identity::PluginIdentity;
 use crate::capabilities::kv::KvCapability;
 use crate::capabilities::produce::ProduceCapability;
 use crate::capabilities::sql::SqlCapability;
+use crate::capabilities::state::StateCall;
 
 /// Bytes of a plugin's stderr kept per instance. A Rust plugin's panic message
 /// lands there; it is quoted in the trap's error. Plugins log through the
@@ -35,6 +36,9 @@ pub struct HostState {
     /// Where the calls are answered from instead of the capabilities, in a
     /// replay.
     pub(crate) replay: Option<TapeReplay>,
+    /// The batch's partition's state, lent for one `process-batch` call of a
+    /// plugin that keeps state; `None` otherwise.
+    pub(crate) state: Option<StateCall>,
 }
 
 /// What an instance is made with besides its capabilities: by default the
@@ -92,6 +96,7 @@ impl HostState {
             produce: capabilities.produce,
             tape: options.tape,
             replay,
+            state: None,
         }
     }
 

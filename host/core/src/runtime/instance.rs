@@ -92,10 +92,39 @@ impl PluginInstance {
     }
 }
 
+impl PluginInstance {
+    /// Lends the instance its batch's partition's state for the next call
+    /// ([`PluginInstance::take_state`] takes it back). A native instance
+    /// keeps no state: it is given none.
+    pub fn lend_state(&mut self, state: Option<crate::capabilities::state::StateCall>) {
+        if let InstanceKind::Wasm(instance) = &mut self.kind {
+            let store = instance
+                .store
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            store.data_mut().state = state;
+        }
+    }
+
+    /// The state lent for the last call, with the call's changes.
+    pub fn take_state(&mut self) -> Option<crate::capabilities::state::StateCall> {
+        match &mut self.kind {
+            InstanceKind::Wasm(instance) => instance
+                .store
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .data_mut()
+                .state
+                .take(),
+            InstanceKind::Native(_) => None,
+        }
+    }
+}
+
 impl WasmInstance {
     fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError> {
         let old_batch = match self.world {
-            WorldVersion::V0_2 => None,
+            WorldVersion::V0_3 | WorldVersion::V0_2 => None,
             // Order events did not exist in 0.1.0: such a batch is done for it.
             WorldVersion::V0_1 if batch.events.is_empty() => return Ok(BatchOutcome { rejected: Vec::new() }),
             WorldVersion::V0_1 => Some(batch_v0_1(batch)),

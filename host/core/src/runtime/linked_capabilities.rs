@@ -15,6 +15,7 @@ use crate::bindings::kv::{self, FieldValue, KvError, WriteOp, WriteResult};
 use crate::bindings::log::{self, Level};
 use crate::bindings::produce::{self, Message, ProduceError};
 use crate::bindings::sql::{self, InsertOp, SelectOp, SqlError, TableDef, Value};
+use crate::bindings::state::{self, StateError};
 use crate::bindings::types;
 use crate::capabilities::log::write_line;
 
@@ -93,6 +94,32 @@ impl sql::Host for HostState {
             |query, answer| HostCall::SqlSelect { query, answer },
         )
     }
+}
+
+impl state::Host for HostState {
+    fn get_many(&mut self, keys: Vec<String>) -> Result<Vec<Option<String>>, StateError> {
+        self.taped(
+            keys,
+            |host, keys| host.state.as_ref().ok_or_else(no_state)?.get_many(keys),
+            |keys, answer| HostCall::StateGetMany { keys, answer },
+        )
+    }
+
+    fn put_many(&mut self, changes: Vec<(String, Option<String>)>) -> Result<(), StateError> {
+        self.taped(
+            changes,
+            |host, changes| host.state.as_mut().ok_or_else(no_state)?.put_many(changes),
+            |changes, answer| HostCall::StatePutMany { changes, answer },
+        )
+    }
+}
+
+/// The answer to a state call without a partition's state lent: in `init`,
+/// or where the host keeps none (a redrive, a shadow replay).
+fn no_state() -> StateError {
+    StateError::Invalid(
+        "no partition's state here: state is kept per partition, for process-batch of a pipeline's batch".into(),
+    )
 }
 
 impl produce::Host for HostState {

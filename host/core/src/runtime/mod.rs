@@ -11,6 +11,7 @@ mod imports;
 mod inputs;
 mod instance;
 mod limits;
+mod link_v0_3;
 mod linked_capabilities;
 pub mod native;
 pub mod outcome;

@@ -19,6 +19,7 @@ use crate::capabilities::Backends;
 use crate::capabilities::grants::{KvGrants, TableGrants, TopicGrants};
 use crate::capabilities::identity::PluginIdentity;
 use crate::capabilities::kv::KvCapability;
+use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::produce::ProduceCapability;
 use crate::capabilities::sql::SqlCapability;
 use crate::config::{PluginConfig, PluginLimits};
@@ -146,7 +147,7 @@ impl LoadedPlugin {
         };
         // The world first (is this a fleethost plugin at all?), then what it imports.
         let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link_error)?;
-        let pre = WorldPre::new(instance_pre).map_err(link_error)?;
+        let pre = WorldPre::new(runtime.engine(), instance_pre).map_err(link_error)?;
         let forbidden = forbidden_imports(runtime.engine(), &component);
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImports {
@@ -274,6 +275,15 @@ impl LoadedPlugin {
             PluginCode::Wasm(pre) => pre.version(),
             PluginCode::Native(..) => WorldVersion::V0_2,
         }
+    }
+
+    /// The store the plugin's state is kept in for `pipeline`: the kv store,
+    /// over the pipeline's connection (a shadow replay keeps no state).
+    pub fn state_store(&self, pipeline: &str) -> Result<KvBackend, String> {
+        self.backends
+            .kv
+            .for_pipeline(pipeline)
+            .map_err(|error| format!("redis.url: {error}"))
     }
 
     /// The plugin's resource limits.

@@ -15,6 +15,7 @@ use crate::bindings::kv::{FieldValue, KvError, WriteOp, WriteResult};
 use crate::bindings::log::Level;
 use crate::bindings::produce::{Header, Message, ProduceError};
 use crate::bindings::sql::{InsertOp, SelectOp, SqlError, TableDef, Value};
+use crate::bindings::state::StateError;
 
 /// One host call and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +57,18 @@ pub enum HostCall {
         query: SelectOp,
         answer: Result<Vec<Vec<Value>>, SqlError>,
     },
+    /// `state.get-many`.
+    #[serde(rename = "state.get-many")]
+    StateGetMany {
+        keys: Vec<String>,
+        answer: Result<Vec<Option<String>>, StateError>,
+    },
+    /// `state.put-many`.
+    #[serde(rename = "state.put-many")]
+    StatePutMany {
+        changes: Vec<(String, Option<String>)>,
+        answer: Result<(), StateError>,
+    },
     /// `produce.send`.
     #[serde(rename = "produce.send")]
     ProduceSend {
@@ -73,24 +86,6 @@ pub enum HostCall {
     /// only when recording.
     #[serde(rename = "clock.monotonic")]
     MonotonicClock { answer: u64 },
-}
-
-impl HostCall {
-    /// The name of the call, as the tape writes it (`kv.write`, `log`…).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::KvWrite { .. } => "kv.write",
-            Self::KvGetMany { .. } => "kv.get-many",
-            Self::KvHashGetAllMany { .. } => "kv.hash-get-all-many",
-            Self::SqlEnsureTable { .. } => "sql.ensure-table",
-            Self::SqlInsert { .. } => "sql.insert",
-            Self::SqlSelect { .. } => "sql.select",
-            Self::ProduceSend { .. } => "produce.send",
-            Self::Log { .. } => "log",
-            Self::WallClock { .. } => "clock.wall",
-            Self::MonotonicClock { .. } => "clock.monotonic",
-        }
-    }
 }
 
 /// A record a plugin asked to produce, readable in JSON.

@@ -17,6 +17,7 @@ use super::tape::{HostCall, Tape};
 use crate::bindings::kv::KvError;
 use crate::bindings::produce::ProduceError;
 use crate::bindings::sql::SqlError;
+use crate::bindings::state::StateError;
 
 /// The recorded calls still to answer, shared by an instance's capabilities
 /// and clocks and by the replay that feeds them.
@@ -101,6 +102,12 @@ impl<T: Clone + Serialize + DeserializeOwned> Replayable for Result<T, SqlError>
 impl<T: Clone + Serialize + DeserializeOwned> Replayable for Result<T, ProduceError> {
     fn diverged(reason: String) -> Self {
         Err(ProduceError::Invalid(reason))
+    }
+}
+
+impl<T: Clone + Serialize + DeserializeOwned> Replayable for Result<T, StateError> {
+    fn diverged(reason: String) -> Self {
+        Err(StateError::Invalid(reason))
     }
 }
 

@@ -1,14 +1,16 @@
 //! Which version of the `fleethost:plugin` world a component implements, and
 //! what calling it takes in that version.
 //!
-//! The host works with the newest version's types. A component built against
-//! an older version is linked against that version's interfaces (served by
-//! the same capabilities, see `runtime/compat_v0_1.rs`) and gets its
+//! The host works with 0.2.0's types. 0.3.0 exports the same functions with
+//! the same types (it adds the `state` import), so a 0.3.0 component is
+//! called as a 0.2.0 one and told apart by what it imports. A component
+//! built against 0.1.0 is linked against that version's interfaces (served
+//! by the same capabilities, see `runtime/compat_v0_1.rs`) and gets its
 //! batches converted: 0.1.0 knows location fixes only, so order batches are
 //! not shown to it (they count as done for it).
 
-use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
+use wasmtime::{Engine, Store};
 
 use super::host_state::HostState;
 use super::{Batch, Event};
@@ -16,8 +18,9 @@ use crate::bindings::{v0_1, v0_2};
 
 /// A component type-checked against one version of the world.
 pub enum WorldPre {
-    /// `fleethost:plugin@0.2.0`, the current version.
-    V0_2(v0_2::PluginPre<HostState>),
+    /// `fleethost:plugin@0.3.0` (`state`), or 0.2.0: their exports are
+    /// the same.
+    V0_2(v0_2::PluginPre<HostState>, WorldVersion),
     /// `fleethost:plugin@0.1.0`.
     V0_1(v0_1::PluginPre<HostState>),
 }
@@ -25,7 +28,9 @@ pub enum WorldPre {
 /// The version of the world an instance was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorldVersion {
-    /// `fleethost:plugin@0.2.0`.
+    /// `fleethost:plugin@0.3.0`: keyed state.
+    V0_3,
+    /// `fleethost:plugin@0.2.0`: no state.
     V0_2,
     /// `fleethost:plugin@0.1.0`: no order batches, no sql or produce.
     V0_1,
@@ -35,9 +40,19 @@ impl WorldPre {
     /// Type-checks the component's exports against the newest version first,
     /// then the older ones. The error of the newest version is the one shown:
     /// it says what a plugin built today gets wrong.
-    pub fn new(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+    pub fn new(engine: &Engine, instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+        let imports_v0_3 = instance_pre
+            .component()
+            .component_type()
+            .imports(engine)
+            .any(|(name, _)| name.starts_with("fleethost:plugin/") && name.ends_with("@0.3.0"));
+        let version = if imports_v0_3 {
+            WorldVersion::V0_3
+        } else {
+            WorldVersion::V0_2
+        };
         match v0_2::PluginPre::new(instance_pre.clone()) {
-            Ok(pre) => Ok(Self::V0_2(pre)),
+            Ok(pre) => Ok(Self::V0_2(pre, version)),
             Err(current_error) => v0_1::PluginPre::new(instance_pre)
                 .map(Self::V0_1)
                 .map_err(|_| current_error),
@@ -47,7 +62,7 @@ impl WorldPre {
     /// The version this component implements.
     pub fn version(&self) -> WorldVersion {
         match self {
-            Self::V0_2(_) => WorldVersion::V0_2,
+            Self::V0_2(_, version) => *version,
             Self::V0_1(_) => WorldVersion::V0_1,
         }
     }
@@ -55,7 +70,7 @@ impl WorldPre {
     /// The pre-linked component.
     pub fn instance_pre(&self) -> &InstancePre<HostState> {
         match self {
-            Self::V0_2(pre) => pre.instance_pre(),
+            Self::V0_2(pre, _) => pre.instance_pre(),
             Self::V0_1(pre) => pre.instance_pre(),
         }
     }
@@ -68,7 +83,7 @@ impl WorldPre {
         config: &[(String, String)],
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
-            Self::V0_2(_) => v0_2::Plugin::new(&mut *store, instance)?.call_init(store, config),
+            Self::V0_2(..) => v0_2::Plugin::new(&mut *store, instance)?.call_init(store, config),
             Self::V0_1(_) => v0_1::Plugin::new(&mut *store, instance)?.call_init(store, config),
         }
     }
@@ -78,9 +93,18 @@ impl WorldVersion {
     /// The package version, for logs and the admin interface.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::V0_3 => "0.3.0",
             Self::V0_2 => "0.2.0",
             Self::V0_1 => "0.1.0",
         }
+    }
+}
+
+impl WorldVersion {
+    /// Whether the plugin may keep state (0.3.0 on): the host lends it its
+    /// partition's state for each batch.
+    pub fn has_state(self) -> bool {
+        self == Self::V0_3
     }
 }
 

@@ -71,6 +71,15 @@ impl KvBackend {
             Self::Memory(memory) => memory.hash_get_all_many(keys),
         }
     }
+
+    /// Sets `sets` and deletes `deletes` in the hash at `key`, all or
+    /// nothing: how the state a plugin changed in a batch is written.
+    pub async fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
+        match self {
+            Self::Redis(redis) => redis.hash_change(key, sets, deletes).await,
+            Self::Memory(memory) => memory.hash_change(key, sets, deletes),
+        }
+    }
 }
 
 /// True for `memory:` (and `memory://`, with anything after it).

@@ -233,6 +233,24 @@ impl MemoryKv {
             .collect()
     }
 
+    /// Sets `sets` and deletes `deletes` in the hash at `key`, at once (the
+    /// hash is dropped when it ends up empty, as Redis drops it).
+    pub fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
+        let now = Instant::now();
+        let mut store = self.lock();
+        let fields = store.hash_mut(key, now)?;
+        for field in deletes {
+            fields.remove(field);
+        }
+        for (field, value) in sets {
+            fields.insert(field.clone(), value.clone());
+        }
+        if fields.is_empty() {
+            store.entries.remove(key);
+        }
+        Ok(())
+    }
+
     /// The hash at `key` as a map; empty when absent or not a hash.
     pub fn hash(&self, key: &str) -> HashMap<String, String> {
         match self.lock().live_mut(key, Instant::now()) {

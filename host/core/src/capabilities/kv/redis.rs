@@ -260,6 +260,24 @@ impl RedisKv {
             .collect())
     }
 
+    /// `HSET` of `sets` and `HDEL` of `deletes` in the hash at `key`, in one
+    /// transaction (`MULTI`/`EXEC`): all of it is applied or none.
+    pub async fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if !deletes.is_empty() {
+            pipe.hdel(key, deletes).ignore();
+        }
+        if !sets.is_empty() {
+            pipe.hset_multiple(key, sets).ignore();
+        }
+        if deletes.is_empty() && sets.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.connection.clone();
+        pipe.query_async::<()>(&mut connection).await.map_err(unavailable)
+    }
+
     async fn query(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, RedisError> {
         let mut connection = self.connection.clone();
         pipe.query_async(&mut connection).await
