@@ -106,3 +106,28 @@ async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twi
     );
     forget_state(&group);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stateful_pipeline_over_topics_not_co_partitioned_is_refused_naming_them() {
+    let TestNames { topic, group, .. } = TestNames::create("state-copart", PARTITIONS).await;
+    let orders = unique("state-copart-orders");
+    create_topic(&orders, 2).await;
+    let mut config = test_config(&redis_url());
+    add_pipeline(&mut config, "state", &group, &topic, &["test_tally"]);
+    config.pipelines[0].order_topics = vec![orders.clone()];
+    config
+        .plugins
+        .insert("test_tally".into(), test_plugin("test_tally", &[]));
+    let config = write_config_file("state-copart", &config);
+
+    let host = Host::start("refused", &config);
+    let refusal = format!("they must have as many partitions each ({topic}: {PARTITIONS}, {orders}: 2)");
+    wait_until("the pipeline was refused", Duration::from_secs(60), || {
+        host.log().contains(&refusal)
+    });
+    assert!(
+        host.log().contains("test_tally keep state per partition"),
+        "{}",
+        host.log()
+    );
+}

@@ -11,6 +11,7 @@ pub mod progress;
 pub mod redrive;
 pub mod replay;
 pub mod running;
+pub mod state_topics;
 pub mod stats;
 pub mod topic_formats;
 pub mod topic_plan;
@@ -71,6 +72,10 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    /// Its plugins keep state, and its topics are not co-partitioned
+    /// ([`state_topics`]).
+    #[error("pipeline {pipeline}: {reason}")]
+    StateTopics { pipeline: String, reason: String },
     /// A plugin failed beyond its retries and the policy is `stop`.
     #[error("pipeline {pipeline} stopped: {source}")]
     Stopped {
@@ -155,6 +160,50 @@ impl Pipeline {
         self.plugins.iter().map(|slot| slot.current().denied()).sum()
     }
 
+    /// Refuses to start when its plugins keep state and its topics cannot
+    /// share it ([`state_topics::check`]); the partition counts come from
+    /// the broker.
+    async fn check_state_topics(
+        &self,
+        consumer: &Arc<PipelineConsumer>,
+        strategy: Option<&str>,
+    ) -> Result<(), PipelineError> {
+        let stateful: Vec<String> = self
+            .plugins
+            .iter()
+            .filter(|slot| slot.current().world().has_state())
+            .map(|slot| slot.name().to_string())
+            .collect();
+        let topics: Vec<String> = self
+            .config
+            .topics
+            .iter()
+            .chain(&self.config.order_topics)
+            .cloned()
+            .collect();
+        if stateful.is_empty() || topics.len() < 2 {
+            return Ok(());
+        }
+        let reader = consumer.clone();
+        let asked = topics.clone();
+        let partitions = tokio::task::spawn_blocking(move || {
+            asked
+                .iter()
+                .map(|topic| {
+                    let metadata = reader.fetch_metadata(Some(topic), Duration::from_secs(10)).ok()?;
+                    let found = metadata.topics().iter().find(|found| found.name() == topic)?;
+                    (found.error().is_none() && !found.partitions().is_empty()).then(|| found.partitions().len() as i32)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        state_topics::check(&stateful, &topics, strategy, &partitions).map_err(|reason| PipelineError::StateTopics {
+            pipeline: self.config.name.clone(),
+            reason,
+        })
+    }
+
     /// How long a revoke waits for in-flight batches: one call of every plugin
     /// (retries are abandoned on revoke) plus slack for dead letters.
     fn revoke_timeout(&self) -> Duration {
@@ -176,9 +225,10 @@ impl Pipeline {
         };
         let (events_tx, mut events_rx) = unbounded_channel();
         let context = PipelineContext::new(&name, events_tx, self.revoke_timeout());
+        let consumer_config = client_config::consumer(&self.kafka, &self.config).map_err(kafka_error)?;
+        let strategy = consumer_config.get("partition.assignment.strategy").map(str::to_string);
         let consumer: Arc<PipelineConsumer> = Arc::new(
-            client_config::consumer(&self.kafka, &self.config)
-                .map_err(kafka_error)?
+            consumer_config
                 .create_with_context::<_, rdkafka::consumer::StreamConsumer<PipelineContext, DefaultRuntime>>(context)
                 .map_err(kafka_error)?,
         );
@@ -190,6 +240,7 @@ impl Pipeline {
             .chain(&self.config.order_topics)
             .map(String::as_str)
             .collect();
+        self.check_state_topics(&consumer, strategy.as_deref()).await?;
         consumer.subscribe(&topics).map_err(kafka_error)?;
         tracing::info!(pipeline = %name, group = %self.config.group_id, ?topics, "pipeline started");
         // What the shutdown report names if this pipeline holds it up.
