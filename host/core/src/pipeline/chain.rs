@@ -444,7 +444,7 @@ impl PluginChain {
                                         .block_on(call.commit(&store, &key, applied))
                                         .map(|()| outcome)
                                         .map_err(|error| CallError::Backend {
-                                            reason: format!("the state store: {error}"),
+                                            reason: error.to_string(),
                                             error: PluginError {
                                                 message: "the batch's state changes could not be written".into(),
                                                 retryable: true,

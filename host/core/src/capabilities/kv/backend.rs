@@ -72,12 +72,30 @@ impl KvBackend {
         }
     }
 
-    /// Sets `sets` and deletes `deletes` in the hash at `key`, all or
-    /// nothing: how the state a plugin changed in a batch is written.
-    pub async fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
+    /// Adds one to the number in `field` of the hash at `key` and reads the
+    /// whole hash, at once: how a host claims a partition's state when it
+    /// loads it.
+    pub async fn hash_claim(&self, key: &str, field: &str) -> Result<(i64, Vec<FieldValue>), KvError> {
         match self {
-            Self::Redis(redis) => redis.hash_change(key, sets, deletes).await,
-            Self::Memory(memory) => memory.hash_change(key, sets, deletes),
+            Self::Redis(redis) => redis.hash_claim(key, field).await,
+            Self::Memory(memory) => memory.hash_claim(key, field),
+        }
+    }
+
+    /// Deletes `deletes` and sets `sets` in the hash at `key`, all or
+    /// nothing, only while its `field` holds `claim`; whether it did: how the
+    /// state a plugin changed in a batch is written, by its claimant only.
+    pub async fn hash_change_if_claimed(
+        &self,
+        key: &str,
+        field: &str,
+        claim: i64,
+        sets: &[(String, String)],
+        deletes: &[String],
+    ) -> Result<bool, KvError> {
+        match self {
+            Self::Redis(redis) => redis.hash_change_if_claimed(key, field, claim, sets, deletes).await,
+            Self::Memory(memory) => memory.hash_change_if_claimed(key, field, claim, sets, deletes),
         }
     }
 }

@@ -233,22 +233,50 @@ impl MemoryKv {
             .collect()
     }
 
-    /// Sets `sets` and deletes `deletes` in the hash at `key`, at once (the
-    /// hash is dropped when it ends up empty, as Redis drops it).
-    pub fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
-        let now = Instant::now();
+    /// Adds one to the number in `field` of the hash at `key` and reads the
+    /// whole hash, at once (see [`super::redis::RedisKv::hash_claim`]).
+    pub fn hash_claim(&self, key: &str, field: &str) -> Result<(i64, Vec<FieldValue>), KvError> {
         let mut store = self.lock();
-        let fields = store.hash_mut(key, now)?;
+        let fields = store.hash_mut(key, Instant::now())?;
+        let claim = fields
+            .get(field)
+            .and_then(|value| value.parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        fields.insert(field.to_string(), claim.to_string());
+        let all = fields
+            .iter()
+            .map(|(field, value)| FieldValue {
+                field: field.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        Ok((claim, all))
+    }
+
+    /// Deletes `deletes` and sets `sets` in the hash at `key` while its
+    /// `field` holds `claim`; whether it did (see
+    /// [`super::redis::RedisKv::hash_change_if_claimed`]).
+    pub fn hash_change_if_claimed(
+        &self,
+        key: &str,
+        field: &str,
+        claim: i64,
+        sets: &[(String, String)],
+        deletes: &[String],
+    ) -> Result<bool, KvError> {
+        let mut store = self.lock();
+        let fields = store.hash_mut(key, Instant::now())?;
+        if fields.get(field).map(String::as_str) != Some(claim.to_string().as_str()) {
+            return Ok(false);
+        }
         for field in deletes {
             fields.remove(field);
         }
         for (field, value) in sets {
             fields.insert(field.clone(), value.clone());
         }
-        if fields.is_empty() {
-            store.entries.remove(key);
-        }
-        Ok(())
+        Ok(true)
     }
 
     /// The hash at `key` as a map; empty when absent or not a hash.

@@ -6,7 +6,7 @@ pub mod backend;
 pub mod memory;
 pub mod redis;
 #[cfg(test)]
-mod test_redis;
+pub(crate) mod test_redis;
 pub mod write_once;
 
 use std::sync::{Arc, Mutex};

@@ -55,6 +55,21 @@ end
 return results
 "#;
 
+/// Changes a hash only while one of its fields holds a number (a claim):
+/// how a host that lost a partition without noticing cannot overwrite the
+/// state its new owner claimed. Sent as `EVAL`, for the reason above.
+///
+/// KEYS = the hash; ARGV = the claim field, the claim, the count of fields
+/// to delete, those fields, then field, value, ... to set. Returns 1 when it
+/// changed the hash, 0 when the claim was not the one there.
+const CHANGE_IF_CLAIMED_LUA: &str = r#"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+local deletes = tonumber(ARGV[3])
+for i = 4, 3 + deletes do redis.call('HDEL', KEYS[1], ARGV[i]) end
+for i = 4 + deletes, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"#;
+
 /// Room for a number written as a Redis argument (an `f64` or `i64`), when
 /// sizing a command up front.
 const NUMBER_LEN: usize = 24;
@@ -260,22 +275,52 @@ impl RedisKv {
             .collect())
     }
 
-    /// `HSET` of `sets` and `HDEL` of `deletes` in the hash at `key`, in one
-    /// transaction (`MULTI`/`EXEC`): all of it is applied or none.
-    pub async fn hash_change(&self, key: &str, sets: &[(String, String)], deletes: &[String]) -> Result<(), KvError> {
+    /// Adds one to the number in `field` of the hash at `key` and reads the
+    /// whole hash, in one transaction: the new number (the claim) and every
+    /// field, that number's included.
+    pub async fn hash_claim(&self, key: &str, field: &str) -> Result<(i64, Vec<FieldValue>), KvError> {
         let mut pipe = redis::pipe();
-        pipe.atomic();
-        if !deletes.is_empty() {
-            pipe.hdel(key, deletes).ignore();
+        pipe.atomic().hincr(key, field, 1).hgetall(key);
+        let mut connection = self.connection.clone();
+        let (claim, fields): (i64, Vec<(String, String)>) =
+            pipe.query_async(&mut connection).await.map_err(unavailable)?;
+        Ok((
+            claim,
+            fields
+                .into_iter()
+                .map(|(field, value)| FieldValue { field, value })
+                .collect(),
+        ))
+    }
+
+    /// Deletes `deletes` and sets `sets` in the hash at `key`, at once, only
+    /// while its `field` still holds `claim` (nobody claimed it since);
+    /// whether it did. One `EVAL` ([`CHANGE_IF_CLAIMED_LUA`]).
+    pub async fn hash_change_if_claimed(
+        &self,
+        key: &str,
+        field: &str,
+        claim: i64,
+        sets: &[(String, String)],
+        deletes: &[String],
+    ) -> Result<bool, KvError> {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(CHANGE_IF_CLAIMED_LUA)
+            .arg(1)
+            .arg(key)
+            .arg(field)
+            .arg(claim)
+            .arg(deletes.len());
+        for field in deletes {
+            command.arg(field);
         }
-        if !sets.is_empty() {
-            pipe.hset_multiple(key, sets).ignore();
-        }
-        if deletes.is_empty() && sets.is_empty() {
-            return Ok(());
+        for (field, value) in sets {
+            command.arg(field).arg(value);
         }
         let mut connection = self.connection.clone();
-        pipe.query_async::<()>(&mut connection).await.map_err(unavailable)
+        let changed: i64 = command.query_async(&mut connection).await.map_err(unavailable)?;
+        Ok(changed == 1)
     }
 
     async fn query(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, RedisError> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::OwnedMutexGuard;
 
-use super::shard::Shard;
+use super::shard::{CLAIM_FIELD, Shard};
 use crate::bindings::kv::KvError;
 use crate::bindings::state::StateError;
 use crate::capabilities::kv::backend::KvBackend;
@@ -17,6 +17,21 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// The most bytes of keys and values one plugin may keep per partition: the
 /// host holds them in memory, outside the plugin's own memory cap.
 pub const MAX_SHARD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why a call's changes were not written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The store could not be reached or failed.
+    #[error("the state store: {0}")]
+    Store(KvError),
+    /// Another load claimed the shard after this process's (`claim`): the
+    /// partition has a new owner, and this process no longer holds it.
+    #[error(
+        "the partition's state was claimed by another consumer after this host's claim {claim}: \
+         the partition has a new owner"
+    )]
+    Superseded { claim: i64 },
+}
 
 /// The shard of the batch's partition, locked for the call (the workers of
 /// the partition's other topics wait), and the call's changes.
@@ -83,14 +98,27 @@ impl StateCall {
 
     /// Writes the changes, with `applied` (the topic and the last offset of
     /// the batch they come from) when given, to `store` at `key` in one
-    /// transaction, then to the shard. When the store refuses, the shard is
-    /// left as it was and the error returned.
-    pub async fn commit(mut self, store: &KvBackend, key: &str, applied: Option<(&str, i64)>) -> Result<(), KvError> {
+    /// transaction, then to the shard, while the shard's claim is the last
+    /// one made. Otherwise, or when the store fails, the shard is left as
+    /// it was.
+    pub async fn commit(
+        mut self,
+        store: &KvBackend,
+        key: &str,
+        applied: Option<(&str, i64)>,
+    ) -> Result<(), CommitError> {
         if !self.is_changed() {
             return Ok(());
         }
         let (sets, deletes) = Shard::store_fields(&self.changes, applied);
-        store.hash_change(key, &sets, &deletes).await?;
+        let claim = self.shard.claim();
+        if !store
+            .hash_change_if_claimed(key, CLAIM_FIELD, claim, &sets, &deletes)
+            .await
+            .map_err(CommitError::Store)?
+        {
+            return Err(CommitError::Superseded { claim });
+        }
         self.shard.apply(std::mem::take(&mut self.changes), self.bytes, applied);
         Ok(())
     }
@@ -145,6 +173,61 @@ mod tests {
 
     fn put(call: &mut StateCall, key: &str, value: Option<&str>) -> Result<(), StateError> {
         call.put_many(vec![(key.to_string(), value.map(str::to_string))])
+    }
+
+    /// Loads the shard at `key` of `store`, as a host does when it is
+    /// assigned the partition.
+    async fn loaded(store: &KvBackend, key: &str) -> Arc<tokio::sync::Mutex<Shard>> {
+        let shard = Arc::new(tokio::sync::Mutex::new(Shard::default()));
+        shard.lock().await.load(store, key).await.expect("load");
+        shard
+    }
+
+    #[tokio::test]
+    async fn only_the_last_claimant_writes_and_a_reload_reads_what_it_wrote() {
+        let redis_url = crate::capabilities::kv::test_redis::url();
+        for url in ["memory:", redis_url.as_str()] {
+            let store = KvBackend::connect_lazy(url).expect("store");
+            let key = format!(
+                "{}state",
+                crate::capabilities::kv::test_redis::unique_prefix("state-claim")
+            );
+            // A host stalled past its session still holds the partition's
+            // shard when the partition's new owner loads it.
+            let stale = loaded(&store, &key).await;
+            let owner = loaded(&store, &key).await;
+            let mut call = StateCall::new(stale.clone().lock_owned().await);
+            put(&mut call, "drv-1", Some("stale")).unwrap();
+            let refused = call.commit(&store, &key, Some(("fixes", 9))).await;
+            assert!(
+                matches!(refused, Err(CommitError::Superseded { claim: 1 })),
+                "{url}: {refused:?}"
+            );
+            assert_eq!(
+                stale.lock().await.get("drv-1"),
+                None,
+                "{url}: a refused commit leaves the shard"
+            );
+            let mut call = StateCall::new(owner.clone().lock_owned().await);
+            put(&mut call, "drv-1", Some("owner")).unwrap();
+            call.commit(&store, &key, Some(("fixes", 9)))
+                .await
+                .expect("the claimant writes");
+
+            let reloaded = loaded(&store, &key).await;
+            let shard = reloaded.lock().await;
+            assert_eq!(shard.get("drv-1"), Some("owner"), "{url}");
+            assert_eq!(shard.applied("fixes"), Some(9), "{url}");
+            assert_eq!((shard.claim(), shard.len()), (3, 1), "{url}");
+            if let KvBackend::Redis(_) = store {
+                let mut connection = redis::Client::open(url)
+                    .unwrap()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .unwrap();
+                let _: () = redis::cmd("DEL").arg(&key).query_async(&mut connection).await.unwrap();
+            }
+        }
     }
 
     #[test]

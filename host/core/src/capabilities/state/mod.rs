@@ -10,12 +10,13 @@
 //! in one transaction, before the worker stores the batch's offsets
 //! (`pipeline/chain.rs`). A batch delivered again after a crash is then
 //! recognised by that offset and not applied twice; a failed call's changes
-//! are discarded.
+//! are discarded. Each load claims the shard, and only the last claimant's
+//! writes are taken.
 
 mod call;
 mod shard;
 mod shards;
 
-pub use call::{MAX_KEY_BYTES, MAX_SHARD_BYTES, MAX_VALUE_BYTES, StateCall};
+pub use call::{CommitError, MAX_KEY_BYTES, MAX_SHARD_BYTES, MAX_VALUE_BYTES, StateCall};
 pub use shard::{Shard, store_key};
 pub use shards::{SharedShard, StateShards};

@@ -1,6 +1,10 @@
 //! One plugin's state of one partition, as this process holds it, and how
-//! it is laid out in the store: one hash per shard, a field per key, and a
-//! field per topic with the last offset whose changes it holds.
+//! it is laid out in the store: one hash per shard, a field per key, a
+//! field per topic with the last offset whose changes it holds, and the
+//! claim: a number each load adds one to, so that only the host that
+//! loaded the shard last can write it (a host that lost the partition
+//! without noticing, stalled past its session, cannot overwrite what the
+//! partition's new owner wrote).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +17,8 @@ const VALUE_FIELD: &str = "k:";
 /// Store field of the last offset of topic `t` whose changes the shard
 /// holds: `applied:` and the topic.
 const APPLIED_FIELD: &str = "applied:";
+/// Store field of the claim.
+pub(super) const CLAIM_FIELD: &str = "claim";
 
 /// The store key (a Redis hash) of `plugin`'s state of `partition` in the
 /// consumer group `group_id`: shared by the group's hosts, so the host that
@@ -31,19 +37,21 @@ pub struct Shard {
     /// Bytes of keys and values held, for [`super::MAX_SHARD_BYTES`].
     bytes: usize,
     loaded: bool,
+    /// The claim this process made when it loaded the shard.
+    claim: i64,
 }
 
 impl Shard {
-    /// Reads the shard from `store` at `key` unless it has been read: one
-    /// `HGETALL`. A field neither a key's nor a readable offset is ignored,
-    /// with a warning naming it.
+    /// Claims and reads the shard from `store` at `key` unless it has been
+    /// read: one transaction. A field neither a key's, nor an offset, nor
+    /// the claim is ignored, with a warning naming it.
     pub async fn load(&mut self, store: &KvBackend, key: &str) -> Result<(), KvError> {
         if self.loaded {
             return Ok(());
         }
-        let mut hashes = store.hash_get_all_many(&[key.to_string()]).await?;
-        let fields = hashes.pop().unwrap_or_default();
+        let (claim, fields) = store.hash_claim(key, CLAIM_FIELD).await?;
         *self = Self::from_fields(key, fields);
+        self.claim = claim;
         Ok(())
     }
 
@@ -66,6 +74,10 @@ impl Shard {
                 && let Ok(offset) = value.parse()
             {
                 shard.applied.insert(topic.to_string(), offset);
+            } else if field == CLAIM_FIELD
+                && let Ok(claim) = value.parse()
+            {
+                shard.claim = claim;
             } else {
                 tracing::warn!(key, field, "state field that is neither a key nor an offset; ignored");
             }
@@ -86,6 +98,11 @@ impl Shard {
     /// The last offset of `topic` whose changes the shard holds.
     pub fn applied(&self, topic: &str) -> Option<i64> {
         self.applied.get(topic).copied()
+    }
+
+    /// The claim this process holds the shard by.
+    pub fn claim(&self) -> i64 {
+        self.claim
     }
 
     /// Bytes of keys and values held.
