@@ -8,7 +8,7 @@
 
 use fleethost_plugin_sdk as sdk;
 
-use fleethost_core::bindings::{kv, log, produce, sql, types};
+use fleethost_core::bindings::{kv, log, produce, sql, state, types};
 
 use crate::Convert;
 
@@ -181,6 +181,15 @@ impl Convert<sdk::kv::WriteResult> for kv::WriteResult {
             kv::WriteResult::Done => sdk::kv::WriteResult::Done,
             kv::WriteResult::Applied(applied) => sdk::kv::WriteResult::Applied(applied),
             kv::WriteResult::Counter(value) => sdk::kv::WriteResult::Counter(value),
+        }
+    }
+}
+
+impl Convert<sdk::state::StateError> for state::StateError {
+    fn convert(self) -> sdk::state::StateError {
+        match self {
+            state::StateError::Invalid(message) => sdk::state::StateError::Invalid(message),
+            state::StateError::Unavailable(message) => sdk::state::StateError::Unavailable(message),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the plugin's `Guest` functions called directly, its capability calls
 //! served by the same capability objects a wasm instance's store holds.
 //!
-//! The SDK sends a native plugin's kv, sql, produce and log calls to the one
+//! The SDK sends a native plugin's kv, sql, produce, state and log calls to the one
 //! [`NativeHost`] registered for the process (`CapabilityBridge`). The
 //! bridge finds the calling instance's capabilities in a thread-local that
 //! [`NativeInstance`] sets around each call, converts the arguments to the
@@ -28,12 +28,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use fleethost_plugin_sdk as sdk;
 use fleethost_plugin_sdk::native::NativeHost;
 
-use fleethost_core::bindings::{kv, produce, sql};
+use fleethost_core::bindings::{kv, produce, sql, state};
+use fleethost_core::capabilities::state::StateCall;
 use fleethost_core::runtime::native::NativeInstance as HostNativeInstance;
 use fleethost_core::runtime::outcome::{MAX_MESSAGE_BYTES, MAX_REJECTIONS, MAX_TEXT_BYTES_PER_CALL};
 use fleethost_core::runtime::{Batch, BatchOutcome, CallError, Capabilities, PluginError, PluginIdentity};
@@ -46,6 +47,8 @@ use crate::linked::NativeEntry;
 struct CallContext {
     identity: PluginIdentity,
     capabilities: Capabilities,
+    /// The partition's state lent for the call, for plugins that keep some.
+    state: Mutex<Option<StateCall>>,
 }
 
 thread_local! {
@@ -85,7 +88,11 @@ impl NativeInstance {
             entry,
             id: NEXT_INSTANCE_ID.fetch_add(1, Ordering::Relaxed),
             config,
-            context: Arc::new(CallContext { identity, capabilities }),
+            context: Arc::new(CallContext {
+                identity,
+                capabilities,
+                state: Mutex::new(None),
+            }),
         };
         match instance.call(|| instance.initialise_here()) {
             Ok(result) => result.map(|()| instance),
@@ -145,6 +152,14 @@ impl HostNativeInstance for NativeInstance {
             }
         }
     }
+
+    fn lend_state(&mut self, state: Option<StateCall>) {
+        *self.context.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
+    }
+
+    fn take_state(&mut self) -> Option<StateCall> {
+        self.context.state.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 /// The plugin's answer, bounded like a wasm plugin's (`runtime/outcome.rs`):
@@ -189,6 +204,11 @@ fn with_current<T>(outside: impl FnOnce(String) -> T, call: impl FnOnce(&CallCon
         Some(context) => call(&context),
         None => outside("capability called outside a native plugin call on this thread".to_string()),
     }
+}
+
+/// The answer to a state call when no partition's state is lent (in `init`).
+fn no_state() -> state::StateError {
+    state::StateError::Invalid("no partition's state here: state is kept per partition, for process-batch".into())
 }
 
 /// The process's [`NativeHost`]: every native plugin's capability calls.
@@ -273,6 +293,28 @@ impl NativeHost for CapabilityBridge {
                     .capabilities
                     .produce
                     .send(messages.iter().map(Convert::convert).collect())
+            },
+        )
+        .map_err(Convert::convert)
+    }
+
+    fn state_get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, sdk::state::StateError> {
+        with_current(
+            |message| Err(state::StateError::Invalid(message)),
+            |context| match context.state.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                Some(call) => call.get_many(keys.to_vec()),
+                None => Err(no_state()),
+            },
+        )
+        .map_err(Convert::convert)
+    }
+
+    fn state_put_many(&self, changes: &[(String, Option<String>)]) -> Result<(), sdk::state::StateError> {
+        with_current(
+            |message| Err(state::StateError::Invalid(message)),
+            |context| match context.state.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+                Some(call) => call.put_many(changes.to_vec()),
+                None => Err(no_state()),
             },
         )
         .map_err(Convert::convert)

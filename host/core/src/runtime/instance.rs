@@ -94,15 +94,17 @@ impl PluginInstance {
 
 impl PluginInstance {
     /// Lends the instance its batch's partition's state for the next call
-    /// ([`PluginInstance::take_state`] takes it back). A native instance
-    /// keeps no state: it is given none.
+    /// ([`PluginInstance::take_state`] takes it back).
     pub fn lend_state(&mut self, state: Option<crate::capabilities::state::StateCall>) {
-        if let InstanceKind::Wasm(instance) = &mut self.kind {
-            let store = instance
-                .store
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            store.data_mut().state = state;
+        match &mut self.kind {
+            InstanceKind::Wasm(instance) => {
+                let store = instance
+                    .store
+                    .get_mut()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                store.data_mut().state = state;
+            }
+            InstanceKind::Native(instance) => instance.lend_state(state),
         }
     }
 
@@ -116,7 +118,7 @@ impl PluginInstance {
                 .data_mut()
                 .state
                 .take(),
-            InstanceKind::Native(_) => None,
+            InstanceKind::Native(instance) => instance.take_state(),
         }
     }
 }

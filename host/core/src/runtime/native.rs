@@ -20,6 +20,7 @@ use super::CallError;
 use super::host_state::Capabilities;
 use super::{Batch, BatchOutcome};
 use crate::capabilities::identity::PluginIdentity;
+use crate::capabilities::state::StateCall;
 use crate::config::NATIVE_PREFIX;
 
 /// Plugins compiled into the process, by name: what a runtime that runs
@@ -47,6 +48,18 @@ pub trait NativeInstance: Send + Sync {
     /// The plugin's `process-batch`, its answer checked as a wasm plugin's
     /// is (bounded rejections and texts).
     fn process(&mut self, batch: &Batch) -> Result<BatchOutcome, CallError>;
+
+    /// Lends the instance its batch's partition's state for the next call,
+    /// as a wasm instance's store is lent it; an implementation that keeps
+    /// none drops it (its plugins' state calls then answer `invalid`).
+    fn lend_state(&mut self, state: Option<StateCall>) {
+        drop(state);
+    }
+
+    /// The state lent for the last call, with the call's changes.
+    fn take_state(&mut self) -> Option<StateCall> {
+        None
+    }
 }
 
 /// Why `name` cannot run natively with `registry`, if it cannot: there is no
