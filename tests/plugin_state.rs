@@ -54,6 +54,7 @@ async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twi
     config
         .plugins
         .insert("test_tally".into(), test_plugin("test_tally", &[("fail_every", "7")]));
+    let config_of_first = config.clone();
     let config = write_config_file("state", &config);
 
     let mut first = Host::start("first", &config);
@@ -67,7 +68,12 @@ async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twi
     assert!(!stream.is_finished(), "the stream was still flowing at the crash");
     first.kill();
 
-    let second = Host::start("second", &config);
+    // The second host serves its metrics (the hosts cannot share a port).
+    let mut second_config = test_config(&redis_url());
+    let admin = enable_admin(&mut second_config, free_port());
+    second_config.pipelines = config_of_first.pipelines.clone();
+    second_config.plugins = config_of_first.plugins.clone();
+    let second = Host::start("second", &write_config_file("state-second", &second_config));
     wait_until("the second host took the state over", Duration::from_secs(60), || {
         tallied(&group).values().sum::<u64>() >= 5_000
     });
@@ -103,6 +109,23 @@ async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twi
     assert!(
         second.log().contains("failed once on purpose") || third.log().contains("failed once on purpose"),
         "calls failed after changing the state, and their changes were discarded"
+    );
+    let metrics = admin_get(&admin, "/metrics");
+    let series = |name: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(&format!("{name}{{pipeline=\"state\",plugin=\"test_tally\"}}")))
+            .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} of test_tally in\n{metrics}"))
+    };
+    assert!(
+        series("fleethost_state_load_duration_seconds_count") >= 1.0,
+        "{metrics}"
+    );
+    assert!(series("fleethost_state_writes_total") >= 1.0, "{metrics}");
+    assert!(
+        series("fleethost_state_bytes") > 0.0,
+        "the second host holds the state of its partitions"
     );
     forget_state(&group);
 }

@@ -49,6 +49,15 @@ pub struct PluginLabels {
     pub version: String,
 }
 
+/// One plugin's state in one pipeline (the state outlives versions).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The plugin's name.
+    pub plugin: String,
+}
+
 /// One plugin version in one pipeline.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BatchLabels {

@@ -24,7 +24,7 @@ use prometheus_client::registry::Registry;
 
 use self::labels::{
     BatchLabels, DeadLetterLabels, FailureLabels, HostCallLabels, PartitionLabels, PipelineLabels, PluginLabels,
-    QuotaLabels,
+    QuotaLabels, StateLabels,
 };
 
 /// A histogram family, its histograms made with the buckets its
@@ -85,6 +85,17 @@ pub struct Families {
     pub bytes_in: Family<PluginLabels, Counter>,
     /// Bytes plugin code handed to host calls (writes, rows, records).
     pub bytes_out: Family<PluginLabels, Counter>,
+    /// Wall time of loading one partition's state of a plugin.
+    pub state_load_duration: HistogramFamily<StateLabels>,
+    /// Bytes of keys and values of a plugin's state this process holds.
+    pub state_bytes: Family<StateLabels, Gauge>,
+    /// Batches whose state changes were written.
+    pub state_writes: Family<StateLabels, Counter>,
+    /// Records delivered again whose state changes were kept already, not
+    /// given to the plugin again.
+    pub state_skipped: Family<StateLabels, Counter>,
+    /// Writes refused because another consumer claimed the state since.
+    pub state_superseded: Family<StateLabels, Counter>,
 }
 
 impl Default for Families {
@@ -109,6 +120,11 @@ impl Default for Families {
             plugin_seconds: Family::default(),
             bytes_in: Family::default(),
             bytes_out: Family::default(),
+            state_load_duration: Family::new_with_constructor(duration_histogram),
+            state_bytes: Family::default(),
+            state_writes: Family::default(),
+            state_skipped: Family::default(),
+            state_superseded: Family::default(),
         }
     }
 }
@@ -223,6 +239,31 @@ impl HostMetrics {
             "fleethost_plugin_bytes_out",
             "Bytes the plugin version handed to host calls: keys and values, rows, records",
             f.bytes_out,
+        );
+        registry.register(
+            "fleethost_state_load_duration_seconds",
+            "Wall time of loading a plugin's state of one partition (one per assigned partition)",
+            f.state_load_duration,
+        );
+        registry.register(
+            "fleethost_state_bytes",
+            "Bytes of keys and values of a plugin's state that this process holds in memory",
+            f.state_bytes,
+        );
+        registry.register(
+            "fleethost_state_writes",
+            "Batches whose state changes were written to the store",
+            f.state_writes,
+        );
+        registry.register(
+            "fleethost_state_skipped_records",
+            "Records delivered again whose state changes the store held already, not given to the plugin again",
+            f.state_skipped,
+        );
+        registry.register(
+            "fleethost_state_superseded",
+            "State writes refused because another consumer claimed the partition's state since this host loaded it",
+            f.state_superseded,
         );
         Self { registry, families }
     }

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
 use crate::capabilities::kv::backend::KvBackend;
-use crate::capabilities::state::{SharedShard, StateCall, StateShards};
+use crate::capabilities::state::{CommitError, SharedShard, StateCall, StateShards};
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::kafka::partition_pause::{PartitionPause, PauseReason};
 use crate::runtime::recorder::RecordingSession;
@@ -375,7 +375,7 @@ impl PluginChain {
                 // the call, loaded on first use.
                 let lent = match &shards {
                     Some(shards) if stage.plugin.world().has_state() => {
-                        match lend_state(shards, stage, &pipeline, batch.partition).await {
+                        match lend_state(shards, stage, &pipeline, batch.partition, &stats).await {
                             Ok(lent) => Some(lent),
                             Err(error) => break 'attempt error,
                         }
@@ -387,6 +387,7 @@ impl PluginChain {
                 let applied = lent.as_ref().and_then(|lent| lent.call.shard().applied(&batch.topic));
                 let (call_batch, kept) = not_applied(batch, applied);
                 if kept.is_some() {
+                    stats.state_skipped(stage.slot.name(), batch.len() - call_batch.len());
                     tracing::info!(
                         %pipeline, plugin = stage.slot.name(), topic = %batch.topic, partition = batch.partition,
                         skipped = batch.len() - call_batch.len(), applied,
@@ -398,6 +399,7 @@ impl PluginChain {
                 }
                 let last_offset = batch.offset_range().1;
                 let runtime = tokio::runtime::Handle::current();
+                let state_stats = stats.clone();
                 let plugin = stage.plugin.clone();
                 let instance = stage.instance.take();
                 let recording = stage.recording.take();
@@ -440,16 +442,21 @@ impl PluginChain {
                                 (Ok(outcome), Some(call)) => {
                                     let applied =
                                         (part == Part::Whole).then_some((call_batch.topic.as_str(), last_offset));
-                                    runtime
-                                        .block_on(call.commit(&store, &key, applied))
-                                        .map(|()| outcome)
-                                        .map_err(|error| CallError::Backend {
-                                            reason: error.to_string(),
-                                            error: PluginError {
-                                                message: "the batch's state changes could not be written".into(),
-                                                retryable: true,
-                                            },
-                                        })
+                                    let committed = runtime.block_on(call.commit(&store, &key, applied));
+                                    match &committed {
+                                        Ok(true) => state_stats.state_written(plugin.name()),
+                                        Ok(false) | Err(CommitError::Store(_)) => {}
+                                        Err(CommitError::Superseded { .. }) => {
+                                            state_stats.state_superseded(plugin.name())
+                                        }
+                                    }
+                                    committed.map(|_| outcome).map_err(|error| CallError::Backend {
+                                        reason: error.to_string(),
+                                        error: PluginError {
+                                            message: "the batch's state changes could not be written".into(),
+                                            retryable: true,
+                                        },
+                                    })
                                 }
                                 (result, _) => result,
                             }
@@ -586,6 +593,7 @@ async fn lend_state(
     stage: &mut Stage,
     pipeline: &str,
     partition: i32,
+    stats: &PipelineStats,
 ) -> Result<LentState, CallError> {
     let plugin = stage.slot.name().to_string();
     let shard = stage
@@ -608,6 +616,7 @@ async fn lend_state(
             .load(&store, &key)
             .await
             .map_err(|error| unavailable(format!("the state store: {error}")))?;
+        guard.count_into(stats.state_loaded(&plugin, started.elapsed().as_secs_f64()));
         tracing::info!(
             %pipeline, plugin, partition, keys = guard.len(), bytes = guard.bytes(),
             load_ms = started.elapsed().as_millis() as u64, "loaded the partition's state"

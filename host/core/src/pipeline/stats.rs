@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::counter::Counter;
 
-use crate::metrics::labels::{DeadLetterLabels, FailureLabels, PartitionLabels, PipelineLabels};
+use crate::metrics::labels::{DeadLetterLabels, FailureLabels, PartitionLabels, PipelineLabels, StateLabels};
 use crate::metrics::{Families, RateGauge};
 
 /// Totals since the pipeline started, and its partitions' state; shared by
@@ -246,6 +246,49 @@ impl PipelineStats {
     /// with it (and counted by `record_batch`).
     pub fn record_coalesced(&self, fixes: usize) {
         self.coalesced.inc_by(fixes as u64);
+    }
+
+    /// `plugin`'s state of a partition was loaded in `seconds`; the gauge
+    /// its bytes count into.
+    pub fn state_loaded(&self, plugin: &str, seconds: f64) -> prometheus_client::metrics::gauge::Gauge {
+        let labels = self.state_labels(plugin);
+        self.families
+            .state_load_duration
+            .get_or_create(&labels)
+            .observe(seconds);
+        self.families.state_bytes.get_or_create_owned(&labels)
+    }
+
+    /// A batch's changes of `plugin`'s state were written.
+    pub fn state_written(&self, plugin: &str) {
+        self.families
+            .state_writes
+            .get_or_create(&self.state_labels(plugin))
+            .inc();
+    }
+
+    /// `records` delivered again were not given to `plugin`: its state holds
+    /// their changes.
+    pub fn state_skipped(&self, plugin: &str, records: usize) {
+        self.families
+            .state_skipped
+            .get_or_create(&self.state_labels(plugin))
+            .inc_by(records as u64);
+    }
+
+    /// A write of `plugin`'s state was refused: another consumer claimed it.
+    pub fn state_superseded(&self, plugin: &str) {
+        self.families
+            .state_superseded
+            .get_or_create(&self.state_labels(plugin))
+            .inc();
+    }
+
+    fn state_labels(&self, plugin: &str) -> StateLabels {
+        StateLabels {
+            pipeline: self.pipeline.clone(),
+            plugin: plugin.to_string(),
+        }
     }
 
     /// Counts one failed call of `plugin` at `version` of `kind`.

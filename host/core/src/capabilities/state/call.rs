@@ -99,16 +99,16 @@ impl StateCall {
     /// Writes the changes, with `applied` (the topic and the last offset of
     /// the batch they come from) when given, to `store` at `key` in one
     /// transaction, then to the shard, while the shard's claim is the last
-    /// one made. Otherwise, or when the store fails, the shard is left as
-    /// it was.
+    /// one made; whether there was anything to write. Otherwise, or when
+    /// the store fails, the shard is left as it was.
     pub async fn commit(
         mut self,
         store: &KvBackend,
         key: &str,
         applied: Option<(&str, i64)>,
-    ) -> Result<(), CommitError> {
+    ) -> Result<bool, CommitError> {
         if !self.is_changed() {
-            return Ok(());
+            return Ok(false);
         }
         let (sets, deletes) = Shard::store_fields(&self.changes, applied);
         let claim = self.shard.claim();
@@ -120,7 +120,7 @@ impl StateCall {
             return Err(CommitError::Superseded { claim });
         }
         self.shard.apply(std::mem::take(&mut self.changes), self.bytes, applied);
-        Ok(())
+        Ok(true)
     }
 
     /// Takes the changes into the shard without a store: `fleethost test`,

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use prometheus_client::metrics::gauge::Gauge;
+
 use crate::bindings::kv::{FieldValue, KvError};
 use crate::capabilities::kv::backend::KvBackend;
 
@@ -39,6 +41,9 @@ pub struct Shard {
     loaded: bool,
     /// The claim this process made when it loaded the shard.
     claim: i64,
+    /// Where the shard's bytes are counted while this process holds it
+    /// (`fleethost_state_bytes`).
+    gauge: Option<Gauge>,
 }
 
 impl Shard {
@@ -55,12 +60,21 @@ impl Shard {
         Ok(())
     }
 
+    /// Counts the shard's bytes into `gauge` while this process holds it.
+    pub fn count_into(&mut self, gauge: Gauge) {
+        if let Some(old) = self.gauge.replace(gauge) {
+            old.dec_by(self.bytes as i64);
+        }
+        if let Some(gauge) = &self.gauge {
+            gauge.inc_by(self.bytes as i64);
+        }
+    }
+
     /// An empty shard that no store holds: `fleethost test`'s.
     pub fn empty() -> Self {
-        Self {
-            loaded: true,
-            ..Self::default()
-        }
+        let mut shard = Self::default();
+        shard.loaded = true;
+        shard
     }
 
     /// A shard read from its store fields (an empty one when there are none).
@@ -154,10 +168,23 @@ impl Shard {
                 None => self.values.remove(&key),
             };
         }
+        if let Some(gauge) = &self.gauge {
+            gauge.inc_by(bytes as i64 - self.bytes as i64);
+        }
         self.bytes = bytes;
         self.loaded = true;
         if let Some((topic, offset)) = applied {
             self.applied.insert(topic.to_string(), offset);
+        }
+    }
+}
+
+impl Drop for Shard {
+    /// The partition was revoked (or the process stops): its bytes are no
+    /// longer held.
+    fn drop(&mut self) {
+        if let Some(gauge) = &self.gauge {
+            gauge.dec_by(self.bytes as i64);
         }
     }
 }
