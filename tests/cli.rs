@@ -361,3 +361,28 @@ fn a_recording_of_a_host_that_does_not_answer_says_where_it_looked() {
     );
     assert!(!out.exists(), "nothing was recorded, yet {} was written", out.display());
 }
+
+#[test]
+fn a_plugin_test_keeps_the_state_of_each_partition_from_batch_to_batch() {
+    let fixes: String = (0..3)
+        .map(|index| {
+            format!(
+                "{{\"driver_id\":\"drv-1\",\"lat\":12.9,\"lng\":77.5,\"timestamp\":{}}}\n",
+                1_700_000_000_000i64 + index * 1_000
+            )
+        })
+        .collect();
+    let fixes = scratch_file("tally-fixes.jsonl", fixes.as_bytes());
+    let plugin = format!("{}/test_tally.wasm", plugin_dir());
+    let output = fleethost(&["test", &plugin, "--fixes", &fixes, "--batch-size", "1"]);
+    let printed = text(&output.stdout);
+    assert!(output.status.success(), "{printed}{}", text(&output.stderr));
+    let puts: Vec<&str> = printed.lines().filter(|line| line.contains("state.put-many")).collect();
+    assert_eq!(puts.len(), 3, "one put per batch:\n{printed}");
+    for (line, count) in puts.iter().zip(["1", "2", "3"]) {
+        assert!(
+            line.contains(&format!("[\"drv-1\",\"{count}\"]")),
+            "the count goes on from the batch before: {line}"
+        );
+    }
+}

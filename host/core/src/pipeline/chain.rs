@@ -397,7 +397,6 @@ impl PluginChain {
                 if call_batch.is_empty() {
                     return Ok((BatchOutcome { rejected: Vec::new() }, stage.plugin.label()));
                 }
-                let last_offset = batch.offset_range().1;
                 let runtime = tokio::runtime::Handle::current();
                 let state_stats = stats.clone();
                 let plugin = stage.plugin.clone();
@@ -433,36 +432,8 @@ impl PluginChain {
                             }
                         }
                     };
-                    let result = match lent {
-                        Some(LentState { call, store, key }) => {
-                            instance.lend_state(Some(call));
-                            let result = instance.process(&call_batch);
-                            let call = instance.take_state();
-                            match (result, call) {
-                                (Ok(outcome), Some(call)) => {
-                                    let applied =
-                                        (part == Part::Whole).then_some((call_batch.topic.as_str(), last_offset));
-                                    let committed = runtime.block_on(call.commit(&store, &key, applied));
-                                    match &committed {
-                                        Ok(true) => state_stats.state_written(plugin.name()),
-                                        Ok(false) | Err(CommitError::Store(_)) => {}
-                                        Err(CommitError::Superseded { .. }) => {
-                                            state_stats.state_superseded(plugin.name())
-                                        }
-                                    }
-                                    committed.map(|_| outcome).map_err(|error| CallError::Backend {
-                                        reason: error.to_string(),
-                                        error: PluginError {
-                                            message: "the batch's state changes could not be written".into(),
-                                            retryable: true,
-                                        },
-                                    })
-                                }
-                                (result, _) => result,
-                            }
-                        }
-                        None => instance.process(&call_batch),
-                    };
+                    let applied = (part == Part::Whole).then_some((call_batch.topic.as_str(), last_offset));
+                    let result = process(&mut instance, &call_batch, lent, applied, &runtime, &state_stats);
                     if let Some(session) = &mut recording
                         && !session.batch_done(&call_batch, &result)
                     {
@@ -578,11 +549,57 @@ enum Part {
     Split,
 }
 
-/// A partition's state lent to a call, and where its changes are written.
+/// A partition's state lent to a call, where its changes are written, and
+/// whose state it is (for the metrics).
 struct LentState {
     call: StateCall,
     store: KvBackend,
     key: String,
+    plugin: String,
+}
+
+/// Calls `process-batch` of `instance` on `batch`, lending it `lent` (the
+/// partition's state) when the plugin keeps state, and writes the call's
+/// state changes, with `applied` (the topic and last offset of a whole
+/// batch), once it succeeded. A write the store refuses, or a claim
+/// superseded, is a backend the batch waits for.
+fn process(
+    instance: &mut PluginInstance,
+    batch: &Batch,
+    lent: Option<LentState>,
+    applied: Option<(&str, i64)>,
+    runtime: &tokio::runtime::Handle,
+    stats: &PipelineStats,
+) -> Result<BatchOutcome, CallError> {
+    let Some(LentState {
+        call,
+        store,
+        key,
+        plugin,
+    }) = lent
+    else {
+        return instance.process(batch);
+    };
+    instance.lend_state(Some(call));
+    let result = instance.process(batch);
+    // Dropping the call without a commit discards its changes.
+    let (outcome, call) = match (result, instance.take_state()) {
+        (Ok(outcome), Some(call)) => (outcome, call),
+        (result, _) => return result,
+    };
+    let committed = runtime.block_on(call.commit(&store, &key, applied));
+    match &committed {
+        Ok(true) => stats.state_written(&plugin),
+        Ok(false) | Err(CommitError::Store(_)) => {}
+        Err(CommitError::Superseded { .. }) => stats.state_superseded(&plugin),
+    }
+    committed.map(|_| outcome).map_err(|error| CallError::Backend {
+        reason: error.to_string(),
+        error: PluginError {
+            message: "the batch's state changes could not be written".into(),
+            retryable: true,
+        },
+    })
 }
 
 /// Locks the plugin's state of `partition` for a call of `stage`, loading
@@ -626,6 +643,7 @@ async fn lend_state(
         call: StateCall::new(guard),
         store,
         key,
+        plugin,
     })
 }
 
