@@ -116,7 +116,7 @@ impl Harness {
                 instance
             }
         };
-        if self.plugin.world().has_state() {
+        if self.plugin.keeps_state() {
             let shard = self
                 .state
                 .entry(batch.partition)

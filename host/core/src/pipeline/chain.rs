@@ -374,7 +374,7 @@ impl PluginChain {
                 // The partition's state, for a plugin that keeps some: locked for
                 // the call, loaded on first use.
                 let lent = match &shards {
-                    Some(shards) if stage.plugin.world().has_state() => {
+                    Some(shards) if stage.plugin.keeps_state() => {
                         match lend_state(shards, stage, &pipeline, batch.partition, &stats).await {
                             Ok(lent) => Some(lent),
                             Err(error) => break 'attempt error,

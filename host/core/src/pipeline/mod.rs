@@ -171,7 +171,7 @@ impl Pipeline {
         let stateful: Vec<String> = self
             .plugins
             .iter()
-            .filter(|slot| slot.current().world().has_state())
+            .filter(|slot| slot.current().keeps_state())
             .map(|slot| slot.name().to_string())
             .collect();
         let topics: Vec<String> = self

@@ -29,6 +29,14 @@ pub trait NativePlugins: Send + Sync {
     /// The names a config's `path = "native:<name>"` may use.
     fn names(&self) -> Vec<&'static str>;
 
+    /// Whether the plugin `name` keeps state (calls `state`), so that the
+    /// host lends its instances their partition's state; by default none
+    /// does.
+    fn keeps_state(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
+
     /// A fresh instance of the plugin `name`, initialised with `config`, its
     /// capability calls served by `capabilities` (the same objects, grants
     /// and timeouts a wasm instance's store holds); the error is the

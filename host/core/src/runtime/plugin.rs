@@ -286,6 +286,16 @@ impl LoadedPlugin {
             .map_err(|error| format!("redis.url: {error}"))
     }
 
+    /// Whether the plugin keeps state (its component imports `state`; a
+    /// native plugin: as its registry says): the host lends it its
+    /// partition's state for each batch.
+    pub fn keeps_state(&self) -> bool {
+        match &self.code {
+            PluginCode::Wasm(pre) => pre.keeps_state(),
+            PluginCode::Native(registry, native) => registry.keeps_state(native),
+        }
+    }
+
     /// The plugin's resource limits.
     pub fn limits(&self) -> &PluginLimits {
         &self.limits

@@ -16,11 +16,14 @@ use super::host_state::HostState;
 use super::{Batch, Event};
 use crate::bindings::{v0_1, v0_2};
 
+/// The import of the `state` interface.
+const STATE_IMPORT: &str = "fleethost:plugin/state@0.3.0";
+
 /// A component type-checked against one version of the world.
 pub enum WorldPre {
-    /// `fleethost:plugin@0.3.0` (`state`), or 0.2.0: their exports are
-    /// the same.
-    V0_2(v0_2::PluginPre<HostState>, WorldVersion),
+    /// `fleethost:plugin@0.3.0`, or 0.2.0: their exports are the same.
+    /// With whether the component imports `state`.
+    V0_2(v0_2::PluginPre<HostState>, WorldVersion, bool),
     /// `fleethost:plugin@0.1.0`.
     V0_1(v0_1::PluginPre<HostState>),
 }
@@ -41,18 +44,23 @@ impl WorldPre {
     /// then the older ones. The error of the newest version is the one shown:
     /// it says what a plugin built today gets wrong.
     pub fn new(engine: &Engine, instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
-        let imports_v0_3 = instance_pre
+        let imports: Vec<String> = instance_pre
             .component()
             .component_type()
             .imports(engine)
-            .any(|(name, _)| name.starts_with("fleethost:plugin/") && name.ends_with("@0.3.0"));
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let imports_v0_3 = imports
+            .iter()
+            .any(|name| name.starts_with("fleethost:plugin/") && name.ends_with("@0.3.0"));
         let version = if imports_v0_3 {
             WorldVersion::V0_3
         } else {
             WorldVersion::V0_2
         };
+        let keeps_state = imports.iter().any(|name| name == STATE_IMPORT);
         match v0_2::PluginPre::new(instance_pre.clone()) {
-            Ok(pre) => Ok(Self::V0_2(pre, version)),
+            Ok(pre) => Ok(Self::V0_2(pre, version, keeps_state)),
             Err(current_error) => v0_1::PluginPre::new(instance_pre)
                 .map(Self::V0_1)
                 .map_err(|_| current_error),
@@ -62,15 +70,22 @@ impl WorldPre {
     /// The version this component implements.
     pub fn version(&self) -> WorldVersion {
         match self {
-            Self::V0_2(_, version) => *version,
+            Self::V0_2(_, version, _) => *version,
             Self::V0_1(_) => WorldVersion::V0_1,
         }
+    }
+
+    /// Whether the component imports `state`: the host then lends it its
+    /// partition's state for each batch (a plugin that does not keep state
+    /// costs nothing of it).
+    pub fn keeps_state(&self) -> bool {
+        matches!(self, Self::V0_2(_, _, true))
     }
 
     /// The pre-linked component.
     pub fn instance_pre(&self) -> &InstancePre<HostState> {
         match self {
-            Self::V0_2(pre, _) => pre.instance_pre(),
+            Self::V0_2(pre, ..) => pre.instance_pre(),
             Self::V0_1(pre) => pre.instance_pre(),
         }
     }
@@ -97,14 +112,6 @@ impl WorldVersion {
             Self::V0_2 => "0.2.0",
             Self::V0_1 => "0.1.0",
         }
-    }
-}
-
-impl WorldVersion {
-    /// Whether the plugin may keep state (0.3.0 on): the host lends it its
-    /// partition's state for each batch.
-    pub fn has_state(self) -> bool {
-        self == Self::V0_3
     }
 }
 
