@@ -18,7 +18,12 @@ const PARTITIONS: i32 = 4;
 /// The counts test-tally kept in `group`'s state, summed per driver over the
 /// partitions.
 fn tallied(group: &str) -> BTreeMap<String, u64> {
-    let mut redis = redis();
+    tallied_at(&redis_url(), group)
+}
+
+/// [`tallied`] in the Redis at `url`.
+fn tallied_at(url: &str, group: &str) -> BTreeMap<String, u64> {
+    let mut redis = redis_at(url);
     let mut counts = BTreeMap::new();
     for partition in 0..PARTITIONS {
         let key = format!("fleethost:state:{group}:test_tally:{partition}");
@@ -44,10 +49,7 @@ fn forget_state(group: &str) {
 async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twice() {
     let TestNames { topic, group, .. } = TestNames::create("state", PARTITIONS).await;
     let data = fleet_data(200, 12_000, 0, 41);
-    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
-    for fixture in &data {
-        *expected.entry(fixture.key.clone()).or_default() += 1;
-    }
+    let expected = fixes_per_driver(&data);
     let mut config = test_config(&redis_url());
     add_pipeline(&mut config, "state", &group, &topic, &["test_tally"]);
     config.pipelines[0].batch.max_events = 300;
@@ -128,6 +130,44 @@ async fn state_survives_a_crash_and_a_rebalance_with_nothing_lost_or_counted_twi
         "the second host holds the state of its partitions"
     );
     forget_state(&group);
+}
+
+/// Each driver's fixes in `data`.
+fn fixes_per_driver(data: &[Fixture]) -> BTreeMap<String, u64> {
+    let mut expected = BTreeMap::new();
+    for fixture in data {
+        *expected.entry(fixture.key.clone()).or_default() += 1;
+    }
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_waits_for_its_store_and_catches_up_exactly() {
+    let TestNames { topic, group, .. } = TestNames::create("state-outage", 2).await;
+    let data = fleet_data(50, 2_000, 0, 43);
+    let positions = produce(&topic, &data).await;
+    let port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let mut config = test_config(&redis_url);
+    add_pipeline(&mut config, "state", &group, &topic, &["test_tally"]);
+    config
+        .plugins
+        .insert("test_tally".into(), test_plugin("test_tally", &[]));
+    let host = Host::start("state-outage", &write_config_file("state-outage", &config));
+    wait_until(
+        "the host says it waits for the state's store",
+        Duration::from_secs(60),
+        || host.log().contains("waiting for a backend") && host.log().contains("the state store"),
+    );
+    assert_eq!(
+        committed_offsets(&group, &topic, 2),
+        vec![-1, -1],
+        "nothing is committed meanwhile"
+    );
+
+    let _redis = PrivateRedis::start(port);
+    wait_for_commits(&group, &topic, &end_offsets(&positions, 2), Duration::from_secs(60));
+    assert_eq!(tallied_at(&redis_url, &group), fixes_per_driver(&data));
 }
 
 #[tokio::test(flavor = "multi_thread")]

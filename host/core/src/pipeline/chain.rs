@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::Failure;
 use super::stats::PipelineStats;
+use crate::bindings::kv::KvError;
 use crate::capabilities::kv::backend::KvBackend;
 use crate::capabilities::state::{CommitError, SharedShard, StateCall, StateShards};
 use crate::config::{FailurePolicy, OnExhausted};
@@ -556,6 +557,9 @@ struct LentState {
     store: KvBackend,
     key: String,
     plugin: String,
+    /// How long the store may take to answer (the plugin's
+    /// `limits.host_call_timeout_ms`, as for its own host calls).
+    timeout: Duration,
 }
 
 /// Calls `process-batch` of `instance` on `batch`, lending it `lent` (the
@@ -576,6 +580,7 @@ fn process(
         store,
         key,
         plugin,
+        timeout,
     }) = lent
     else {
         return instance.process(batch);
@@ -587,7 +592,11 @@ fn process(
         (Ok(outcome), Some(call)) => (outcome, call),
         (result, _) => return result,
     };
-    let committed = runtime.block_on(call.commit(&store, &key, applied));
+    let committed = runtime.block_on(async {
+        tokio::time::timeout(timeout, call.commit(&store, &key, applied))
+            .await
+            .unwrap_or_else(|_| Err(CommitError::Store(no_answer(timeout))))
+    });
     match &committed {
         Ok(true) => stats.state_written(&plugin),
         Ok(false) | Err(CommitError::Store(_)) => {}
@@ -600,6 +609,11 @@ fn process(
             retryable: true,
         },
     })
+}
+
+/// The error of a store that did not answer within `timeout`.
+fn no_answer(timeout: Duration) -> KvError {
+    KvError::Unavailable(format!("no answer within {} ms", timeout.as_millis()))
 }
 
 /// Locks the plugin's state of `partition` for a call of `stage`, loading
@@ -626,12 +640,13 @@ async fn lend_state(
     };
     let store = stage.plugin.state_store(pipeline).map_err(unavailable)?;
     let key = shards.store_key(&plugin, partition);
+    let timeout = Duration::from_millis(stage.plugin.limits().host_call_timeout_ms);
     let mut guard = shard.lock_owned().await;
     if !guard.is_loaded() {
         let started = std::time::Instant::now();
-        guard
-            .load(&store, &key)
+        tokio::time::timeout(timeout, guard.load(&store, &key))
             .await
+            .unwrap_or_else(|_| Err(no_answer(timeout)))
             .map_err(|error| unavailable(format!("the state store: {error}")))?;
         guard.count_into(stats.state_loaded(&plugin, started.elapsed().as_secs_f64()));
         tracing::info!(
@@ -644,6 +659,7 @@ async fn lend_state(
         store,
         key,
         plugin,
+        timeout,
     })
 }
 
