@@ -21,9 +21,14 @@ const STATE_IMPORT: &str = "fleethost:plugin/state@0.3.0";
 
 /// A component type-checked against one version of the world.
 pub enum WorldPre {
-    /// `fleethost:plugin@0.3.0`, or 0.2.0: their exports are the same.
-    /// With whether the component imports `state`.
-    V0_2(v0_2::PluginPre<HostState>, WorldVersion, bool),
+    /// `fleethost:plugin@0.3.0` or 0.2.0, whose exports are the same:
+    /// called through 0.2.0's bindings.
+    Current {
+        pre: v0_2::PluginPre<HostState>,
+        version: WorldVersion,
+        /// Whether the component imports `state`.
+        keeps_state: bool,
+    },
     /// `fleethost:plugin@0.1.0`.
     V0_1(v0_1::PluginPre<HostState>),
 }
@@ -60,7 +65,11 @@ impl WorldPre {
         };
         let keeps_state = imports.iter().any(|name| name == STATE_IMPORT);
         match v0_2::PluginPre::new(instance_pre.clone()) {
-            Ok(pre) => Ok(Self::V0_2(pre, version, keeps_state)),
+            Ok(pre) => Ok(Self::Current {
+                pre,
+                version,
+                keeps_state,
+            }),
             Err(current_error) => v0_1::PluginPre::new(instance_pre)
                 .map(Self::V0_1)
                 .map_err(|_| current_error),
@@ -70,7 +79,7 @@ impl WorldPre {
     /// The version this component implements.
     pub fn version(&self) -> WorldVersion {
         match self {
-            Self::V0_2(_, version, _) => *version,
+            Self::Current { version, .. } => *version,
             Self::V0_1(_) => WorldVersion::V0_1,
         }
     }
@@ -79,13 +88,13 @@ impl WorldPre {
     /// partition's state for each batch (a plugin that does not keep state
     /// costs nothing of it).
     pub fn keeps_state(&self) -> bool {
-        matches!(self, Self::V0_2(_, _, true))
+        matches!(self, Self::Current { keeps_state: true, .. })
     }
 
     /// The pre-linked component.
     pub fn instance_pre(&self) -> &InstancePre<HostState> {
         match self {
-            Self::V0_2(pre, ..) => pre.instance_pre(),
+            Self::Current { pre, .. } => pre.instance_pre(),
             Self::V0_1(pre) => pre.instance_pre(),
         }
     }
@@ -98,7 +107,7 @@ impl WorldPre {
         config: &[(String, String)],
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
-            Self::V0_2(..) => v0_2::Plugin::new(&mut *store, instance)?.call_init(store, config),
+            Self::Current { .. } => v0_2::Plugin::new(&mut *store, instance)?.call_init(store, config),
             Self::V0_1(_) => v0_1::Plugin::new(&mut *store, instance)?.call_init(store, config),
         }
     }
