@@ -295,7 +295,7 @@ impl RedisKv {
 
     /// Deletes `deletes` and sets `sets` in the hash at `key`, at once, only
     /// while its `field` still holds `claim` (nobody claimed it since);
-    /// whether it did. One `EVAL` ([`CHANGE_IF_CLAIMED_LUA`]).
+    /// whether it did. One `EVAL` of the script `CHANGE_IF_CLAIMED_LUA`.
     pub async fn hash_change_if_claimed(
         &self,
         key: &str,
