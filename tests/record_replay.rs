@@ -160,3 +160,67 @@ async fn a_recorded_incident_replays_bit_for_bit_and_a_change_is_named() {
         std::fs::remove_dir_all(&folder).expect("remove the recording");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_keeping_state_is_recorded_with_its_state_and_replays() {
+    let names = TestNames::create("record-state", 1).await;
+    let port = free_port();
+    let mut config = test_config(&redis_url());
+    let admin = enable_admin(&mut config, port);
+    let mut pipeline = test_pipeline("record-state", &names.group, &names.topic, &["tally"]);
+    pipeline.batch.max_events = 20;
+    pipeline.batch.max_wait_ms = 500;
+    config.pipelines.push(pipeline);
+    config.plugins.insert("tally".into(), test_plugin("test_tally", &[]));
+    let host = Host::start("record-state", &write_config_file("record-state", &config));
+    wait_until("the admin interface answers", Duration::from_secs(60), || {
+        ureq::get(&format!("http://{admin}/health")).call().is_ok()
+    });
+
+    let dir = std::env::temp_dir().join(unique("recording-state"));
+    let recorder = {
+        let (admin, dir) = (admin.clone(), dir.display().to_string());
+        std::thread::spawn(move || {
+            fleethost(&[
+                "record",
+                "tally",
+                "--admin",
+                &admin,
+                "--batches",
+                "3",
+                "--out",
+                &dir,
+                "--timeout-s",
+                "120",
+            ])
+        })
+    };
+    wait_until("the recording waits for a batch", Duration::from_secs(30), || {
+        admin_get(&admin, "/plugins/tally/recording").contains("\"state\":\"waiting\"")
+    });
+    produce(&names.topic, &fleet_data(5, 100, 0, 53)).await;
+
+    let (ok, output) = recorder.join().expect("the record command");
+    assert!(ok, "fleethost record failed: {output}\n{}", host.log());
+    let expected = std::fs::read_to_string(dir.join("expected.jsonl")).expect("expected.jsonl");
+    // Each batch reads the counts the batches before it kept.
+    let kept_counts = expected
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|line| line["call"] == "state.get-many")
+        .filter(|line| {
+            line["answer"]["Ok"]
+                .as_array()
+                .is_some_and(|values| values.iter().any(|value| !value.is_null()))
+        })
+        .count();
+    assert!(
+        kept_counts >= 2,
+        "later batches read what earlier ones kept:\n{expected}"
+    );
+    assert_eq!(expected.matches(r#""call":"state.put-many""#).count(), 3, "{expected}");
+
+    let replayed = fleethost_command(&["test", "--replay", &dir.display().to_string()]);
+    assert!(replayed.contains("ok: ") && !replayed.contains("note:"), "{replayed}");
+    std::fs::remove_dir_all(&dir).expect("remove the recording");
+}
