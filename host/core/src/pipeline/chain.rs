@@ -54,7 +54,15 @@ struct Stage {
     /// The recording this worker took up, while its instance is recorded.
     recording: Option<RecordingSession>,
     /// The plugin's state of the worker's partition, once a batch needed it.
-    shard: Option<SharedShard>,
+    state: Option<HeldState>,
+}
+
+/// A stage's shard of its partition's state, with where it is kept: found
+/// once, lent for every call.
+struct HeldState {
+    shard: SharedShard,
+    store: KvBackend,
+    key: String,
 }
 
 /// The plugins of one pipeline with one instance each, owned by one worker.
@@ -92,7 +100,7 @@ impl PluginChain {
                     plugin: slot.current(),
                     instance: None,
                     recording: None,
-                    shard: None,
+                    state: None,
                 })
                 .collect(),
             policy,
@@ -627,10 +635,6 @@ async fn lend_state(
     stats: &PipelineStats,
 ) -> Result<LentState, CallError> {
     let plugin = stage.slot.name().to_string();
-    let shard = stage
-        .shard
-        .get_or_insert_with(|| shards.shard(&plugin, partition))
-        .clone();
     let unavailable = |reason: String| CallError::Backend {
         reason,
         error: PluginError {
@@ -638,10 +642,17 @@ async fn lend_state(
             retryable: true,
         },
     };
-    let store = stage.plugin.state_store(pipeline).map_err(unavailable)?;
-    let key = shards.store_key(&plugin, partition);
+    let held = match &mut stage.state {
+        Some(held) => held,
+        held @ None => held.insert(HeldState {
+            shard: shards.shard(&plugin, partition),
+            store: stage.plugin.state_store(pipeline).map_err(unavailable)?,
+            key: shards.store_key(&plugin, partition),
+        }),
+    };
+    let (store, key) = (held.store.clone(), held.key.clone());
     let timeout = Duration::from_millis(stage.plugin.limits().host_call_timeout_ms);
-    let mut guard = shard.lock_owned().await;
+    let mut guard = held.shard.clone().lock_owned().await;
     if !guard.is_loaded() {
         let started = std::time::Instant::now();
         tokio::time::timeout(timeout, guard.load(&store, &key))
@@ -690,7 +701,7 @@ fn in_batch(mut outcome: BatchOutcome, kept: &Option<Vec<usize>>) -> BatchOutcom
 }
 
 /// `items` without those whose flag in `dropped` is set (same positions).
-fn without<T>(items: Vec<T>, dropped: &[bool]) -> Vec<T> {
+pub(super) fn without<T>(items: Vec<T>, dropped: &[bool]) -> Vec<T> {
     items
         .into_iter()
         .zip(dropped)

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use crate::runtime::Event;
 
-/// Which of `events` to keep: for each driver, the fix with the newest event
-/// time, of equal times the one with the highest offset (the last written).
-/// The kept fixes stay in their order.
-pub fn latest_per_driver(events: &[Event]) -> Vec<bool> {
+/// Which of `events` are superseded (flags in their positions, as
+/// `Batch::drop_records` takes them): all but, for each driver, the fix
+/// with the newest event time, of equal times the one with the highest
+/// offset (the last written).
+pub fn superseded(events: &[Event]) -> Vec<bool> {
     let mut newest: HashMap<&str, usize> = HashMap::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
         newest
@@ -24,11 +25,11 @@ pub fn latest_per_driver(events: &[Event]) -> Vec<bool> {
             })
             .or_insert(index);
     }
-    let mut keep = vec![false; events.len()];
+    let mut superseded = vec![true; events.len()];
     for index in newest.into_values() {
-        keep[index] = true;
+        superseded[index] = false;
     }
-    keep
+    superseded
 }
 
 #[cfg(test)]
@@ -60,13 +61,13 @@ mod tests {
             fix("b", 5_000, 4),
             fix("c", 1_000, 5),
         ];
-        assert_eq!(latest_per_driver(&events), [false, false, true, false, true, true]);
+        assert_eq!(superseded(&events), [true, true, false, true, false, false]);
     }
 
     #[test]
     fn a_batch_of_distinct_drivers_is_kept_whole() {
         let events = [fix("a", 3, 0), fix("b", 2, 1), fix("c", 1, 2)];
-        assert_eq!(latest_per_driver(&events), [true, true, true]);
-        assert!(latest_per_driver(&[]).is_empty());
+        assert_eq!(superseded(&events), [false, false, false]);
+        assert!(superseded(&[]).is_empty());
     }
 }

@@ -268,14 +268,12 @@ impl PartitionWorker {
             }
         }
         if self.shared.coalesce == Coalesce::LatestPerKey && !batch.events.is_empty() {
-            let keep = super::coalesce::latest_per_driver(&batch.events);
-            let superseded = keep.iter().filter(|kept| !**kept).count();
-            if superseded > 0 {
-                let mut kept = keep.iter();
-                batch.events.retain(|_| *kept.next().expect("one flag per event"));
-                let mut kept = keep.iter();
-                batch_records.retain(|_| *kept.next().expect("one flag per record"));
-                self.shared.stats.record_coalesced(superseded);
+            let superseded = super::coalesce::superseded(&batch.events);
+            let count = superseded.iter().filter(|superseded| **superseded).count();
+            if count > 0 {
+                batch.drop_records(&superseded);
+                batch_records = super::chain::without(batch_records, &superseded);
+                self.shared.stats.record_coalesced(count);
             }
         }
         if !batch_records.is_empty() {

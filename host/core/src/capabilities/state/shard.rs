@@ -88,10 +88,8 @@ impl Shard {
                 && let Ok(offset) = value.parse()
             {
                 shard.applied.insert(topic.to_string(), offset);
-            } else if field == CLAIM_FIELD
-                && let Ok(claim) = value.parse()
-            {
-                shard.claim = claim;
+            } else if field == CLAIM_FIELD {
+                // The claim is the number the load's increment returned.
             } else {
                 tracing::warn!(key, field, "state field that is neither a key nor an offset; ignored");
             }
